@@ -135,8 +135,9 @@ type Decoder struct {
 	elements int
 	pendEnd  bool // an empty start tag was returned; its EndElement is next
 	pendTag  Tag
-	done     bool  // the root element has closed
-	trailing error // what follows the root, reported after its EndElement
+	done     bool   // the root element has closed
+	trailing error  // what follows the root, reported after its EndElement
+	slab     []Node // backing store for ReadElement's nodes
 }
 
 // NewDecoder parses the header of data and returns a decoder positioned at

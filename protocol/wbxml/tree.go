@@ -59,8 +59,18 @@ func (d *Decoder) ReadElement() (*Node, error) {
 	return d.readChildren(tok)
 }
 
+// newNode hands out nodes from slabs, so a tree costs a few allocations
+// per hundred elements instead of one each.
+func (d *Decoder) newNode(t Tag) *Node {
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]Node, 0, min(max(2*cap(d.slab), 16), 256))
+	}
+	d.slab = append(d.slab, Node{Tag: t})
+	return &d.slab[len(d.slab)-1]
+}
+
 func (d *Decoder) readChildren(start Token) (*Node, error) {
-	n := &Node{Tag: start.Tag}
+	n := d.newNode(start.Tag)
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -190,4 +200,34 @@ func clip(b []byte) []byte {
 		return b[:40]
 	}
 	return b
+}
+
+// ReadDocument reads a document from r and parses it. sizeHint (an HTTP
+// Content-Length, or 0 when unknown) sizes the buffer so that reading is
+// the only copy made; more than lim.MaxSize bytes is an error.
+func ReadDocument(r io.Reader, sizeHint int64, lim Limits) (*Document, error) {
+	lim = lim.orDefault()
+	if sizeHint > int64(lim.MaxSize) {
+		return nil, fmt.Errorf("wbxml: document of %d bytes exceeds %d: %w", sizeHint, lim.MaxSize, ErrLimit)
+	}
+	// +1 so that reading exactly sizeHint bytes still leaves room to see EOF.
+	buf := make([]byte, 0, max(sizeHint, 512)+1)
+	lr := io.LimitReader(r, int64(lim.MaxSize)+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow; only when the hint was short
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wbxml: reading document: %w", err)
+		}
+	}
+	if len(buf) > lim.MaxSize {
+		return nil, fmt.Errorf("wbxml: document exceeds %d bytes: %w", lim.MaxSize, ErrLimit)
+	}
+	return Parse(buf, lim)
 }

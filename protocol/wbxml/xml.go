@@ -78,7 +78,19 @@ func writeXMLNode(w *bufio.Writer, n *Node, parentPage uint8, depth int) {
 }
 
 // xmlContent returns the text to write and the content attribute, if any.
+// Empty content gets an attribute too, since <X></X> and <X/> read the same.
 func xmlContent(n *Node) (string, string) {
+	text, attr := xmlContentKind(n)
+	if attr == "" && n.Content != nil && len(n.Content) == 0 {
+		attr = "string"
+		if n.Opaque {
+			attr = "base64"
+		}
+	}
+	return text, attr
+}
+
+func xmlContentKind(n *Node) (string, string) {
 	conv := ConventionallyOpaque(n.Tag)
 	switch {
 	case n.Opaque && conv:
