@@ -274,14 +274,19 @@ const (
 // is vague; gatehouse accepts the MS-ASCMD versions).
 var ProtocolVersions = []string{"12.0", "12.1", "14.0", "14.1", "16.0", "16.1"}
 
+// PlaceholderServer is the server list of the default configuration: a
+// name that never resolves (RFC 2606), to be replaced by the real one.
+const PlaceholderServer = "exchange.invalid:443"
+
 // DefaultGatewayConfig returns a configuration with every seed and DEF
-// default: ActiveSync on with the "default" service, AppTunnel off.
+// default: ActiveSync on with the "default" service (server list
+// PlaceholderServer), AppTunnel off.
 func DefaultGatewayConfig() GatewayConfig {
 	return GatewayConfig{
 		ActiveSync: ActiveSyncConfig{
 			Enabled:     true,
 			Redirect451: true,
-			Services:    []ActiveSyncService{DefaultActiveSyncService("")},
+			Services:    []ActiveSyncService{DefaultActiveSyncService(PlaceholderServer)},
 		},
 		Servers: ServerManagement{
 			Scheduling:      SchedulePriority,
