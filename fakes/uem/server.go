@@ -1,0 +1,226 @@
+// Package uem is the fake UEM: the source of truth for users, devices,
+// ActiveSync associations, decisions, policies, preferences and gateway
+// configuration. It serves the gateway-facing contract of protocol/uemapi
+// (/api/v1), pushes signed notifications to gateway entries, and offers a
+// token-authenticated admin API (/admin/v1) with fault injection for
+// scenarios. Start it in-process on 127.0.0.1:0 and read back the URLs.
+package uem
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Server is a fake UEM.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	st         *store
+	notifier   *notifier
+	faults     *faultState
+	tlsConf    *tls.Config
+	certPool   *x509.CertPool
+	adminToken string
+
+	mu        sync.Mutex
+	started   bool
+	gwAddr    string // bound address of the gateway-facing listener
+	gwSrv     *http.Server
+	adminSrv  *http.Server
+	adminAddr string
+	cancel    context.CancelFunc
+	serveWG   sync.WaitGroup
+}
+
+// New validates cfg, loads the seed and prepares TLS material. Nothing
+// listens until Start.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, faults: newFaultState(cfg.FaultSeed), adminToken: cfg.AdminToken}
+	if s.adminToken == "" {
+		s.adminToken = randomHex(24)
+	}
+	if !cfg.PlainHTTP {
+		var cert tls.Certificate
+		var err error
+		switch {
+		case cfg.Certificate != nil:
+			cert = *cfg.Certificate
+		case cfg.TLSCertFile != "":
+			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		default:
+			cert, err = selfSigned(cfg.Now())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("uem: TLS certificate: %w", err)
+		}
+		s.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		s.certPool = x509.NewCertPool()
+		for _, der := range cert.Certificate {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				s.certPool.AddCert(c)
+			}
+		}
+	}
+	hc := cfg.Notify.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.Notify.RootCAs, InsecureSkipVerify: cfg.Notify.InsecureSkipVerify} //nolint:gosec // opt-in for labs with self-signed gateways
+		hc = &http.Client{Transport: tr}
+	}
+	s.notifier = newNotifier(cfg.Notify, hc, s.log, s.faults, cfg.Now)
+	s.st = newStore(cfg.Now, s.notifier)
+	s.notifier.st = s.st
+	if cfg.Seed != nil {
+		if err := s.st.loadSeed(cfg.Seed); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Start listens on the configured addresses and serves until Shutdown or
+// until ctx is done (which also stops notification pushes).
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("uem: already started")
+	}
+	adminLn, err := net.Listen("tcp", s.cfg.AdminAddr)
+	if err != nil {
+		return fmt.Errorf("uem: admin listener: %w", err)
+	}
+	gwLn, err := net.Listen("tcp", s.cfg.GatewayAddr)
+	if err != nil {
+		_ = adminLn.Close()
+		return fmt.Errorf("uem: gateway listener: %w", err)
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.started = true
+	s.adminAddr = adminLn.Addr().String()
+	s.gwAddr = gwLn.Addr().String()
+	s.adminSrv = s.newHTTPServer(s.adminHandler())
+	s.serve(s.adminSrv, adminLn)
+	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
+	s.serve(s.gwSrv, gwLn)
+	s.notifier.start(ctx)
+	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
+	return nil
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         s.tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	if s.tlsConf != nil {
+		ln = tls.NewListener(ln, s.tlsConf)
+	}
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("uem: serve", "err", err)
+		}
+	}()
+}
+
+// Shutdown stops both listeners gracefully (waiting for in-flight requests
+// until ctx is done), releases hung requests and stops notification
+// workers.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return nil
+	}
+	s.started = false
+	gw, admin := s.gwSrv, s.adminSrv
+	s.mu.Unlock()
+	s.faults.stop()
+	var errs []error
+	if gw != nil {
+		errs = append(errs, gw.Shutdown(ctx))
+	}
+	errs = append(errs, admin.Shutdown(ctx))
+	s.cancel()
+	s.notifier.wait()
+	s.serveWG.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Server) scheme() string {
+	if s.tlsConf == nil {
+		return "http"
+	}
+	return "https"
+}
+
+// GatewayURL is the base URL of the gateway-facing API (without /api/v1).
+func (s *Server) GatewayURL() string { return s.scheme() + "://" + s.gwAddr }
+
+// AdminURL is the base URL of the admin API (without /admin/v1).
+func (s *Server) AdminURL() string { return s.scheme() + "://" + s.adminAddr }
+
+// AdminToken is the admin API bearer token (generated when not configured).
+func (s *Server) AdminToken() string { return s.adminToken }
+
+// CertPool trusts the server's certificate; nil with PlainHTTP.
+func (s *Server) CertPool() *x509.CertPool { return s.certPool }
+
+// Faults returns the current fault injection state.
+func (s *Server) Faults() Faults { return s.faults.get() }
+
+// SetFaults replaces the fault injection state. Down closes the
+// gateway-facing listener (connections refused); clearing it listens again
+// on the same address.
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.faults.get()
+	s.faults.set(f)
+	if !s.started || was.Down == f.Down {
+		return nil
+	}
+	if f.Down {
+		err := s.gwSrv.Close()
+		s.gwSrv = nil
+		return err
+	}
+	ln, err := net.Listen("tcp", s.gwAddr)
+	if err != nil {
+		return fmt.Errorf("uem: re-listening on %s: %w", s.gwAddr, err)
+	}
+	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
+	s.serve(s.gwSrv, ln)
+	return nil
+}
+
+// checkAdmin authenticates an admin request in constant time.
+func (s *Server) checkAdmin(r *http.Request) bool {
+	tok := bearer(r)
+	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) == 1
+}

@@ -1,0 +1,715 @@
+package uem
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// maxEvents bounds the event log; the oldest entries are dropped.
+const maxEvents = 100000
+
+// assoc is the stored form of an ActiveSync association, kept small: the
+// fake holds a million of them in capacity tests.
+type assoc struct {
+	seq      int64
+	eas      string
+	userName string // as reported
+	user     *User  // nil when the user is unknown to the UEM
+	device   *Device
+	state    uemapi.SyncState
+	reason   uemapi.Reason
+	manual   bool
+	first    int64 // unix nanoseconds
+	last     int64
+	wipeAck  int64
+	actionAt int64
+	gateway  string
+	policyID string
+	comment  string
+	redirect string
+	rep      *reported
+	mbPrev   *assoc
+	mbNext   *assoc
+}
+
+// reported is what the gateway said about the device on first access.
+type reported struct {
+	deviceType, model, os, phone string
+}
+
+type assocKey struct{ eas, user string }
+
+// sink receives the notifications the store emits. Called with the store
+// lock held; it must not block or call back into the store.
+type sink interface {
+	enqueue(gatewayID string, n uemapi.Notification)
+}
+
+// store is the fake UEM's state. One lock guards everything.
+type store struct {
+	mu    sync.RWMutex
+	now   func() time.Time
+	out   sink
+	prefs Preferences
+
+	users     map[string]*User // by id
+	userNames map[string]*User // by lower-case UPN, email and id
+	devices   map[string]*Device
+	devByEAS  map[string]*Device
+
+	assocs     []*assoc // index seq-1; nil once removed
+	assocByKey map[assocKey]*assoc
+	mailboxes  map[string]*assoc // head of each mailbox's list
+	assocCount int
+
+	policies  map[string]*uemapi.ActiveSyncPolicy
+	policySeq int
+
+	gateways  map[string]*GatewayEntry
+	gwByToken map[string]*GatewayEntry
+
+	tunnels    map[tunnelKey]*tunnel
+	tunnelList []*tunnel // index seq-1; nil once removed
+
+	events   []Event
+	eventSeq int64
+
+	key *uemapi.AttachmentKey
+}
+
+func newStore(now func() time.Time, out sink) *store {
+	s := &store{
+		now:        now,
+		out:        out,
+		prefs:      DefaultPreferences(),
+		users:      map[string]*User{},
+		userNames:  map[string]*User{},
+		devices:    map[string]*Device{},
+		devByEAS:   map[string]*Device{},
+		assocByKey: map[assocKey]*assoc{},
+		mailboxes:  map[string]*assoc{},
+		policies:   map[string]*uemapi.ActiveSyncPolicy{},
+		gateways:   map[string]*GatewayEntry{},
+		gwByToken:  map[string]*GatewayEntry{},
+		tunnels:    map[tunnelKey]*tunnel{},
+	}
+	p := uemapi.DefaultPolicy()
+	p.Version = 1
+	p.UpdatedAt = now()
+	s.policies[p.ID] = &p
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func assocID(seq int64) string { return "a" + strconv.FormatInt(seq, 10) }
+
+func parseAssocID(id string) (int64, bool) {
+	if !strings.HasPrefix(id, "a") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id[1:], 10, 64)
+	return n, err == nil && n > 0
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// ---- users and devices ----
+
+func (s *store) addUserLocked(u User) (*User, error) {
+	if u.ID == "" {
+		return nil, uemapi.FieldError("id", "is required")
+	}
+	if u.UPN == "" && u.Email == "" {
+		return nil, uemapi.FieldError("upn", "a UPN or an email is required")
+	}
+	if _, ok := s.users[u.ID]; ok {
+		return nil, uemapi.Errorf(uemapi.CodeConflict, "user %q exists", u.ID)
+	}
+	for _, n := range []string{u.UPN, u.Email} {
+		if n == "" {
+			continue
+		}
+		if other, ok := s.userNames[strings.ToLower(n)]; ok && other.ID != u.ID {
+			return nil, uemapi.Errorf(uemapi.CodeConflict, "user name %q is taken by %q", n, other.ID)
+		}
+	}
+	if u.MailboxID == "" {
+		u.MailboxID = u.Email
+		if u.MailboxID == "" {
+			u.MailboxID = u.UPN
+		}
+	}
+	p := &u
+	s.users[u.ID] = p
+	for _, n := range []string{u.ID, u.UPN, u.Email} {
+		if n != "" {
+			s.userNames[strings.ToLower(n)] = p
+		}
+	}
+	return p, nil
+}
+
+// lookupUser resolves a reported user name: UPN, email, user id, or the
+// user part of DOMAIN\user.
+func (s *store) lookupUser(name string) *User {
+	l := strings.ToLower(name)
+	if u, ok := s.userNames[l]; ok {
+		return u
+	}
+	if i := strings.LastIndexByte(l, '\\'); i >= 0 {
+		return s.userNames[l[i+1:]]
+	}
+	return nil
+}
+
+func (s *store) addDeviceLocked(d Device) (*Device, error) {
+	if d.UUID == "" {
+		return nil, uemapi.FieldError("uuid", "is required")
+	}
+	if _, ok := s.devices[d.UUID]; ok {
+		return nil, uemapi.Errorf(uemapi.CodeConflict, "device %q exists", d.UUID)
+	}
+	if _, ok := s.users[d.UserID]; !ok {
+		return nil, uemapi.FieldError("user_id", "unknown user %q", d.UserID)
+	}
+	if d.Platform == "" {
+		return nil, uemapi.FieldError("platform", "is required")
+	}
+	for i, e := range d.EASDeviceIDs {
+		if e == "" {
+			return nil, uemapi.FieldError(fmt.Sprintf("eas_device_ids[%d]", i), "is empty")
+		}
+		if other, ok := s.devByEAS[e]; ok {
+			return nil, uemapi.Errorf(uemapi.CodeConflict, "EAS device id %q belongs to device %q", e, other.UUID)
+		}
+	}
+	if d.RegisteredAt.IsZero() {
+		d.RegisteredAt = s.now().UTC()
+	}
+	p := &d
+	s.devices[d.UUID] = p
+	for _, e := range d.EASDeviceIDs {
+		s.devByEAS[e] = p
+	}
+	return p, nil
+}
+
+// ---- mailbox index ----
+
+func (s *store) mailboxOf(a *assoc) string {
+	if a.user != nil {
+		return a.user.MailboxID
+	}
+	return strings.ToLower(a.userName)
+}
+
+func (s *store) mailboxLink(a *assoc) {
+	mb := s.mailboxOf(a)
+	head := s.mailboxes[mb]
+	a.mbNext = head
+	if head != nil {
+		head.mbPrev = a
+	}
+	s.mailboxes[mb] = a
+}
+
+func (s *store) mailboxUnlink(a *assoc) {
+	mb := s.mailboxOf(a)
+	if a.mbPrev != nil {
+		a.mbPrev.mbNext = a.mbNext
+	} else if a.mbNext != nil {
+		s.mailboxes[mb] = a.mbNext
+	} else {
+		delete(s.mailboxes, mb)
+	}
+	if a.mbNext != nil {
+		a.mbNext.mbPrev = a.mbPrev
+	}
+	a.mbPrev, a.mbNext = nil, nil
+}
+
+// mailboxLimit returns the device limit of the policy applied to the
+// mailbox: an active policy listing the mailbox (lowest id first), else the
+// Default ActiveSync Policy (ASP-13, ASP-15).
+func (s *store) mailboxLimit(mailbox string) int {
+	var best *uemapi.ActiveSyncPolicy
+	for _, p := range s.policies {
+		if p.Status != uemapi.PolicyActive || !slices.Contains(p.ApplyToMailboxes, mailbox) {
+			continue
+		}
+		if best == nil || p.ID < best.ID {
+			best = p
+		}
+	}
+	if best == nil {
+		best = s.policies[uemapi.DefaultPolicyID]
+		if best.Status != uemapi.PolicyActive {
+			return 0
+		}
+	}
+	return best.MaxDevicesPerMailbox
+}
+
+func (s *store) mailboxAllowed(mailbox string, except *assoc) int {
+	n := 0
+	for a := s.mailboxes[mailbox]; a != nil; a = a.mbNext {
+		if a != except && a.state == uemapi.StateAllowed {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- linking ----
+
+// findDevice matches a reported association to a managed device (ASA-09,
+// PREF-06): by EAS device id, then, unless strict linking is on, by the
+// user's name or email, preferring a device of that user not yet linked.
+func (s *store) findDevice(eas string, user *User) *Device {
+	if d, ok := s.devByEAS[eas]; ok && !d.Retired {
+		return d
+	}
+	if s.prefs.StrictLinking || user == nil {
+		return nil
+	}
+	var first *Device
+	for _, d := range s.devicesOfUser(user.ID) {
+		if d.Retired {
+			continue
+		}
+		if first == nil {
+			first = d
+		}
+		if !s.deviceLinked(d) {
+			return d
+		}
+	}
+	return first
+}
+
+func (s *store) devicesOfUser(userID string) []*Device {
+	var out []*Device
+	for _, d := range s.devices {
+		if d.UserID == userID {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Device) int {
+		if c := a.RegisteredAt.Compare(b.RegisteredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UUID, b.UUID)
+	})
+	return out
+}
+
+// deviceLinked reports whether any association is linked to d.
+func (s *store) deviceLinked(d *Device) bool { return len(d.links) > 0 }
+
+// link ties a to d (nil unlinks).
+func (s *store) link(a *assoc, d *Device) {
+	if a.device == d {
+		return
+	}
+	if old := a.device; old != nil {
+		old.links = slices.DeleteFunc(old.links, func(x *assoc) bool { return x == a })
+	}
+	a.device = d
+	if d != nil {
+		d.links = append(d.links, a)
+	}
+}
+
+// assocsByEAS returns the associations of one EAS device id in creation
+// order. It scans every association: only admin actions use it.
+func (s *store) assocsByEAS(eas string) []*assoc {
+	var out []*assoc
+	for k, a := range s.assocByKey {
+		if k.eas == eas {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *assoc) int { return int(a.seq - b.seq) })
+	return out
+}
+
+// ---- reporting ----
+
+func (s *store) view(a *assoc) Association {
+	v := Association{
+		ID:             assocID(a.seq),
+		DeviceID:       a.eas,
+		User:           a.userName,
+		Registered:     a.device != nil,
+		Status:         StatusUnregistered,
+		State:          a.state,
+		SyncStatus:     a.state.Display(),
+		Reason:         a.reason,
+		FirstSyncTime:  fromNanos(a.first),
+		LastSyncTime:   fromNanos(a.last),
+		MailboxID:      s.mailboxOf(a),
+		Domain:         a.gateway,
+		PolicyID:       a.policyID,
+		Comment:        a.comment,
+		RedirectURL:    a.redirect,
+		ManualOverride: a.manual,
+		WipeAcked:      fromNanos(a.wipeAck),
+		LastActionAt:   fromNanos(a.actionAt),
+	}
+	if a.rep != nil {
+		v.Number, v.Phone, v.OS = a.rep.phone, a.rep.model, a.rep.os
+	}
+	if a.device != nil {
+		v.Status = StatusRegistered
+		v.DeviceUUID = a.device.UUID
+		if a.device.PhoneNumber != "" {
+			v.Number = a.device.PhoneNumber
+		}
+		if a.device.Model != "" {
+			v.Phone = a.device.Model
+		}
+		if v.OS == "" {
+			v.OS = a.device.Platform
+		}
+	}
+	if p := s.policies[a.policyID]; p != nil {
+		v.PolicyName = p.Name
+	}
+	return v
+}
+
+// policyFor returns the behaviour and policy the gateway applies (ASP-17).
+func (s *store) policyFor(a *assoc) (uemapi.PolicyBehavior, *uemapi.ActiveSyncPolicy) {
+	if p := s.policies[a.policyID]; p != nil && p.Status == uemapi.PolicyActive {
+		return uemapi.PolicyAssigned, p
+	}
+	return s.prefs.DefaultPolicyBehavior, nil
+}
+
+func (s *store) decision(a *assoc, first bool) uemapi.Decision {
+	b, p := s.policyFor(a)
+	d := uemapi.Decision{
+		AssociationID: assocID(a.seq),
+		EASDeviceID:   a.eas,
+		User:          a.userName,
+		State:         a.state,
+		Reason:        a.reason,
+		Behavior:      b,
+		FirstAccess:   first,
+		Registered:    a.device != nil,
+	}
+	if p != nil {
+		cp := *p
+		d.Policy = &cp
+	}
+	return d
+}
+
+func (s *store) decideInput(a *assoc, isNew bool) DecisionInput {
+	in := DecisionInput{
+		New:                   isNew,
+		Current:               a.state,
+		CurrentReason:         a.reason,
+		Manual:                a.manual,
+		Registered:            a.device != nil,
+		SecurityViolation:     a.device != nil && a.device.SecurityViolation,
+		AutoBlockUnregistered: s.prefs.AutoBlockUnregistered,
+	}
+	if isNew {
+		mb := s.mailboxOf(a)
+		in.MailboxLimit = s.mailboxLimit(mb)
+		if in.MailboxLimit > 0 {
+			in.MailboxAllowed = s.mailboxAllowed(mb, a)
+		}
+	}
+	return in
+}
+
+// reportDevice handles a gateway's device report (FLOW-01).
+func (s *store) reportDevice(gatewayID string, r uemapi.DeviceReport) (uemapi.Decision, error) {
+	if err := validateReport(r); err != nil {
+		return uemapi.Decision{}, err
+	}
+	at := r.AccessTime
+	if at.IsZero() {
+		at = s.now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := assocKey{r.EASDeviceID, strings.ToLower(r.User)}
+	if a, ok := s.assocByKey[key]; ok {
+		a.last = max(a.last, nanos(at))
+		a.gateway = gatewayID
+		s.reevaluate(a, false)
+		return s.decision(a, false), nil
+	}
+	a := &assoc{
+		seq:      int64(len(s.assocs)) + 1,
+		eas:      r.EASDeviceID,
+		userName: r.User,
+		user:     s.lookupUser(r.User),
+		gateway:  gatewayID,
+		first:    nanos(s.now()), // ASA-05: when the gateway first reported it
+		last:     nanos(at),
+		rep:      &reported{deviceType: r.DeviceType, model: r.Model, os: r.OS, phone: r.PhoneNumber},
+	}
+	if a.user == nil && r.Email != "" {
+		a.user = s.lookupUser(r.Email)
+	}
+	s.link(a, s.findDevice(a.eas, a.user))
+	a.state, a.reason = Decide(s.decideInput(a, true))
+	s.insertAssoc(a)
+	if a.state == uemapi.StateBlocked {
+		s.logAuto(a, EventBlock)
+	}
+	return s.decision(a, true), nil
+}
+
+func validateReport(r uemapi.DeviceReport) error {
+	switch {
+	case r.EASDeviceID == "":
+		return uemapi.FieldError("eas_device_id", "is required")
+	case len(r.EASDeviceID) > 128:
+		return uemapi.FieldError("eas_device_id", "longer than 128 characters")
+	case r.User == "":
+		return uemapi.FieldError("user", "is required")
+	case len(r.User) > 256:
+		return uemapi.FieldError("user", "longer than 256 characters")
+	}
+	return nil
+}
+
+func (s *store) insertAssoc(a *assoc) {
+	s.assocs = append(s.assocs, a)
+	s.assocByKey[assocKey{a.eas, strings.ToLower(a.userName)}] = a
+	s.mailboxLink(a)
+	s.assocCount++
+}
+
+func (s *store) deleteAssoc(a *assoc) {
+	s.link(a, nil)
+	s.assocs[a.seq-1] = nil
+	delete(s.assocByKey, assocKey{a.eas, strings.ToLower(a.userName)})
+	s.mailboxUnlink(a)
+	s.assocCount--
+}
+
+// reevaluate re-runs the automatic decision on an existing association and,
+// on a change, logs it and notifies the gateways. It reports whether the
+// state changed.
+func (s *store) reevaluate(a *assoc, notify bool) bool {
+	st, why := Decide(s.decideInput(a, false))
+	if st == a.state && why == a.reason {
+		return false
+	}
+	old := a.state
+	a.state, a.reason = st, why
+	if old != st {
+		switch st {
+		case uemapi.StateBlocked:
+			s.logAuto(a, EventBlock)
+		case uemapi.StateAllowed:
+			s.logAuto(a, EventReinstate)
+		}
+	}
+	if notify {
+		s.notifyDevice(a)
+	}
+	return old != st
+}
+
+// notifyDevice sends a device.state notification to every enabled gateway.
+func (s *store) notifyDevice(a *assoc) {
+	d := s.decision(a, false)
+	s.broadcast(uemapi.Notification{Type: uemapi.NotifyDeviceState, Device: &d})
+}
+
+func (s *store) broadcast(n uemapi.Notification) {
+	for _, id := range s.gatewayIDs() {
+		s.out.enqueue(id, n)
+	}
+}
+
+func (s *store) gatewayIDs() []string {
+	ids := make([]string, 0, len(s.gateways))
+	for id := range s.gateways {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// autoMessage is the Message of an automatic event: it names the security
+// policy cause (ACT-16).
+func autoMessage(action string, r uemapi.Reason) string {
+	if action == EventReinstate {
+		return "security policy: device is compliant"
+	}
+	switch r {
+	case uemapi.ReasonSecurityViolation:
+		return "security policy violation"
+	case uemapi.ReasonMailboxLimit:
+		return "security policy: per-mailbox device limit exceeded"
+	case uemapi.ReasonUnregistered:
+		return "security policy: unregistered device blocked (auto block)"
+	}
+	return "security policy"
+}
+
+func (s *store) logAuto(a *assoc, action string) {
+	s.logEvent(Event{Action: action, Automatic: true, AssociationID: assocID(a.seq), DeviceID: a.eas, User: a.userName,
+		Message: autoMessage(action, a.reason)})
+}
+
+func (s *store) logEvent(e Event) {
+	s.eventSeq++
+	e.Seq = s.eventSeq
+	if e.Time.IsZero() {
+		e.Time = s.now().UTC()
+	}
+	if len(s.events) >= maxEvents {
+		s.events = slices.Delete(s.events, 0, len(s.events)-maxEvents+1)
+	}
+	s.events = append(s.events, e)
+}
+
+func (s *store) lastSeen(items []uemapi.LastSeen) (uemapi.LastSeenResult, error) {
+	if len(items) > uemapi.MaxBatch {
+		return uemapi.LastSeenResult{}, uemapi.FieldError("items", "more than %d items", uemapi.MaxBatch)
+	}
+	for i, it := range items {
+		if it.EASDeviceID == "" || it.User == "" {
+			return uemapi.LastSeenResult{}, uemapi.FieldError(fmt.Sprintf("items[%d]", i), "eas_device_id and user are required")
+		}
+		if it.Time.IsZero() {
+			return uemapi.LastSeenResult{}, uemapi.FieldError(fmt.Sprintf("items[%d].time", i), "is required")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res uemapi.LastSeenResult
+	for _, it := range items {
+		a, ok := s.assocByKey[assocKey{it.EASDeviceID, strings.ToLower(it.User)}]
+		if !ok {
+			res.Unknown = append(res.Unknown, it)
+			continue
+		}
+		a.last = max(a.last, nanos(it.Time))
+		if it.RedirectURL != "" {
+			a.redirect = it.RedirectURL
+		}
+		res.Updated++
+	}
+	return res, nil
+}
+
+func (s *store) wipeAck(w uemapi.WipeAck) error {
+	if w.EASDeviceID == "" || w.User == "" {
+		return uemapi.FieldError("eas_device_id", "eas_device_id and user are required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.assocByKey[assocKey{w.EASDeviceID, strings.ToLower(w.User)}]
+	if !ok {
+		return uemapi.Errorf(uemapi.CodeNotFound, "no association for that device and user")
+	}
+	if a.state != uemapi.StateWiped {
+		return uemapi.Errorf(uemapi.CodeActionNotAllowed, "association %s is not wiped", assocID(a.seq))
+	}
+	t := w.Time
+	if t.IsZero() {
+		t = s.now()
+	}
+	a.wipeAck = nanos(t)
+	s.logEvent(Event{Action: EventWipeAcked, AssociationID: assocID(a.seq), DeviceID: a.eas, User: a.userName})
+	return nil
+}
+
+// devicePage serves one page of the device list. The cursor is the last
+// sequence number served, opaque to clients.
+func (s *store) devicePage(filter uemapi.DeviceFilter, cursor string, limit int) (uemapi.DevicePage, error) {
+	if filter == "" {
+		filter = uemapi.FilterAllowed
+	}
+	if filter != uemapi.FilterAllowed && filter != uemapi.FilterAll {
+		return uemapi.DevicePage{}, uemapi.FieldError("filter", "must be allowed or all")
+	}
+	from, err := parseCursor(cursor)
+	if err != nil {
+		return uemapi.DevicePage{}, err
+	}
+	if limit == 0 {
+		limit = uemapi.DefaultPageSize
+	}
+	if limit < 1 || limit > uemapi.MaxPageSize {
+		return uemapi.DevicePage{}, uemapi.FieldError("limit", "must be 1-%d", uemapi.MaxPageSize)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	page := uemapi.DevicePage{Items: make([]uemapi.DeviceEntry, 0, min(limit, s.assocCount)), Policies: map[string]*uemapi.ActiveSyncPolicy{}}
+	i := from
+	for ; i < int64(len(s.assocs)) && len(page.Items) < limit; i++ {
+		a := s.assocs[i]
+		if a == nil || filter == uemapi.FilterAllowed && (a.state != uemapi.StateAllowed || a.device == nil) {
+			continue
+		}
+		b, p := s.policyFor(a)
+		e := uemapi.DeviceEntry{
+			AssociationID: assocID(a.seq),
+			EASDeviceID:   a.eas,
+			User:          a.userName,
+			State:         a.state,
+			Behavior:      b,
+			Registered:    a.device != nil,
+			RedirectURL:   a.redirect,
+		}
+		if p != nil {
+			e.PolicyID = p.ID
+			if _, ok := page.Policies[p.ID]; !ok {
+				cp := *p
+				page.Policies[p.ID] = &cp
+			}
+		}
+		page.Items = append(page.Items, e)
+	}
+	if i < int64(len(s.assocs)) {
+		page.NextCursor = strconv.FormatInt(i, 10)
+	}
+	return page, nil
+}
+
+func parseCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n < 0 {
+		return 0, uemapi.FieldError("cursor", "is not a cursor this server issued")
+	}
+	return n, nil
+}

@@ -1,0 +1,207 @@
+package uemsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// UEM is the part of the gateway-UEM contract the gateway calls;
+// *uemapi.Client implements it.
+type UEM interface {
+	Connectivity(ctx context.Context) (*uemapi.Connectivity, error)
+	ReportDevice(ctx context.Context, r uemapi.DeviceReport) (*uemapi.Decision, error)
+	ReportLastSeen(ctx context.Context, items []uemapi.LastSeen) (*uemapi.LastSeenResult, error)
+	AckWipe(ctx context.Context, a uemapi.WipeAck) error
+	EachDevicePage(ctx context.Context, filter uemapi.DeviceFilter, limit int, fn func(*uemapi.DevicePage) error) error
+}
+
+// Config configures a Link. Zero durations take the seeds' defaults.
+type Config struct {
+	UEM      UEM
+	Cache    *devicecache.Cache
+	Store    *devicecache.Store // the persistent device list; nil for none
+	Policies *Policies
+
+	CheckInterval    time.Duration // connectivity check, default 15 min (DEF-05, FO-07)
+	ResyncInterval   time.Duration // periodic resync, default 12 h (DEF-05, FLOW-14)
+	PersistInterval  time.Duration // persistent list write, default 5 min, at least 10 s (DEF-03)
+	LastSeenInterval time.Duration // last-seen reports to the UEM, default 5 min (ASA-06)
+	CallTimeout      time.Duration // one UEM call, default 10 s
+	PageSize         int           // device list page, default 10,000
+
+	// FailOpen is the initial "New device access when EMM server is
+	// unreachable" setting: true = Allow (the default, FO-01).
+	FailOpen bool
+
+	// OnConfigChange and OnKeyChange are called for the matching
+	// notifications; the gateway refetches configuration or the key.
+	OnConfigChange func(version int64)
+	OnKeyChange    func(uemapi.KeyChange)
+
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+const minPersistInterval = 10 * time.Second
+
+func (c *Config) setDefaults() error {
+	if c.UEM == nil || c.Cache == nil {
+		return errors.New("uemsync: UEM and Cache are required")
+	}
+	if c.Policies == nil {
+		c.Policies = NewPolicies()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.CheckInterval, 15*time.Minute)
+	def(&c.ResyncInterval, 12*time.Hour)
+	def(&c.PersistInterval, 5*time.Minute)
+	def(&c.LastSeenInterval, 5*time.Minute)
+	def(&c.CallTimeout, 10*time.Second)
+	if c.PersistInterval < minPersistInterval {
+		return fmt.Errorf("uemsync: persist interval %v is below the minimum %v (DEF-03)", c.PersistInterval, minPersistInterval)
+	}
+	if c.PageSize <= 0 || c.PageSize > 10000 {
+		c.PageSize = 10000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}
+
+// Link is the gateway's side of the UEM relationship.
+type Link struct {
+	cfg Config
+
+	mu              sync.Mutex
+	status          Status
+	defaultBehavior uemapi.PolicyBehavior
+	pendingAcks     []uemapi.WipeAck
+	lastSeenSent    time.Time
+	seenNotes       map[string]struct{} // notification ids already applied
+	noteOrder       []string
+}
+
+// Who detected a change, as `show sentry status` words it (FO-05, FO-06).
+const (
+	ByPeriodicCheck = "Periodic connectivity check"
+	ByInit          = "Sentry initialization"
+	ByVerify        = "Service diagnosis verify"
+	ByRequest       = "Device request"
+	ByCLI           = "CLI"
+)
+
+// Status is what `show sentry status` reports about the UEM (FO-05).
+type Status struct {
+	Connected         bool
+	LastChange        time.Time
+	LastChangeBy      string
+	LastSuccess       time.Time
+	LastFailure       time.Time
+	NextCheck         time.Time
+	LastError         string
+	FailOpen          bool
+	FailOpenChangedBy string
+	FailOpenChangedAt time.Time
+}
+
+// New returns a link; call Init, then Run.
+func New(cfg Config) (*Link, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	now := cfg.Now()
+	return &Link{
+		cfg:             cfg,
+		defaultBehavior: uemapi.PolicyApplyServer, // DEF-02
+		seenNotes:       make(map[string]struct{}),
+		status: Status{
+			FailOpen: cfg.FailOpen, FailOpenChangedBy: ByInit, FailOpenChangedAt: now,
+		},
+	}, nil
+}
+
+// Status returns the current UEM status.
+func (l *Link) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+// FailOpen reports whether new devices are allowed while the UEM is unreachable.
+func (l *Link) FailOpen() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status.FailOpen
+}
+
+// SetFailOpen switches `sentry emm-fail-open` / `no sentry emm-fail-open`
+// (FO-04); it takes effect at once, without a restart (FO-03).
+func (l *Link) SetFailOpen(allow bool, by string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status.FailOpen != allow {
+		l.status.FailOpen, l.status.FailOpenChangedBy, l.status.FailOpenChangedAt = allow, by, l.cfg.Now()
+	}
+}
+
+// DefaultBehavior is the Default ActiveSync Policy behaviour for devices
+// without an assigned policy, as the UEM last reported it.
+func (l *Link) DefaultBehavior() uemapi.PolicyBehavior {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.defaultBehavior
+}
+
+// SetDefaultBehavior records the UEM's Default ActiveSync Policy behaviour
+// (from the configuration document).
+func (l *Link) SetDefaultBehavior(b uemapi.PolicyBehavior) {
+	if b != uemapi.PolicyApplyServer && b != uemapi.PolicyRemoveServer {
+		return
+	}
+	l.mu.Lock()
+	l.defaultBehavior = b
+	l.mu.Unlock()
+}
+
+// recordContact updates connectivity after a UEM call and reports whether
+// the UEM just came back.
+func (l *Link) recordContact(err error, by string) (cameBack bool) {
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	up := err == nil
+	if up {
+		l.status.LastSuccess, l.status.LastError = now, ""
+	} else {
+		l.status.LastFailure, l.status.LastError = now, err.Error()
+	}
+	if up != l.status.Connected || l.status.LastChange.IsZero() {
+		cameBack = up && !l.status.LastChange.IsZero()
+		l.status.Connected, l.status.LastChange, l.status.LastChangeBy = up, now, by
+		if up {
+			l.cfg.Log.Info("uem connectivity", "connected", true, "detected_by", by)
+		} else {
+			l.cfg.Log.Warn("uem connectivity", "connected", false, "detected_by", by, "error", err)
+		}
+	}
+	return cameBack
+}
+
+func (l *Link) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.cfg.CallTimeout)
+}

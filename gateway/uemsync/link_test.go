@@ -1,0 +1,480 @@
+package uemsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// fakeUEM is an in-memory UEM; the contract tests of fakes/uem cover the
+// real server, these tests cover the gateway's reactions.
+type fakeUEM struct {
+	mu        sync.Mutex
+	down      bool
+	refuse    bool // answer 400 to reports
+	states    map[devicecache.Key]uemapi.DeviceEntry
+	policies  map[string]*uemapi.ActiveSyncPolicy
+	reports   []uemapi.DeviceReport
+	acks      []uemapi.WipeAck
+	lastSeen  []uemapi.LastSeen
+	listCalls int
+}
+
+var errDown = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+
+func newFakeUEM() *fakeUEM {
+	return &fakeUEM{states: map[devicecache.Key]uemapi.DeviceEntry{}, policies: map[string]*uemapi.ActiveSyncPolicy{}}
+}
+
+func (f *fakeUEM) set(dev, user string, st uemapi.SyncState, policyID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := uemapi.PolicyApplyServer
+	if policyID != "" {
+		b = uemapi.PolicyAssigned
+	}
+	f.states[devicecache.Key{DeviceID: dev, User: user}] = uemapi.DeviceEntry{EASDeviceID: dev, User: user, State: st, Behavior: b, PolicyID: policyID, Registered: true}
+}
+
+func (f *fakeUEM) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+
+func (f *fakeUEM) Connectivity(context.Context) (*uemapi.Connectivity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errDown
+	}
+	return &uemapi.Connectivity{APIVersion: "v1"}, nil
+}
+
+func (f *fakeUEM) ReportDevice(_ context.Context, r uemapi.DeviceReport) (*uemapi.Decision, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errDown
+	}
+	if f.refuse {
+		return nil, uemapi.FieldError("eas_device_id", "too long")
+	}
+	f.reports = append(f.reports, r)
+	k := devicecache.Key{DeviceID: r.EASDeviceID, User: r.User}
+	e, ok := f.states[k]
+	if !ok {
+		e = uemapi.DeviceEntry{EASDeviceID: r.EASDeviceID, User: r.User, State: uemapi.StateAllowed, Behavior: uemapi.PolicyApplyServer}
+		f.states[k] = e
+	}
+	return &uemapi.Decision{EASDeviceID: e.EASDeviceID, User: e.User, State: e.State, Behavior: e.Behavior, Policy: f.policies[e.PolicyID], FirstAccess: !ok}, nil
+}
+
+func (f *fakeUEM) ReportLastSeen(_ context.Context, items []uemapi.LastSeen) (*uemapi.LastSeenResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errDown
+	}
+	f.lastSeen = append(f.lastSeen, items...)
+	return &uemapi.LastSeenResult{Updated: len(items)}, nil
+}
+
+func (f *fakeUEM) AckWipe(_ context.Context, a uemapi.WipeAck) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errDown
+	}
+	f.acks = append(f.acks, a)
+	return nil
+}
+
+func (f *fakeUEM) EachDevicePage(_ context.Context, filter uemapi.DeviceFilter, limit int, fn func(*uemapi.DevicePage) error) error {
+	f.mu.Lock()
+	if f.down {
+		f.mu.Unlock()
+		return errDown
+	}
+	f.listCalls++
+	p := &uemapi.DevicePage{Policies: map[string]*uemapi.ActiveSyncPolicy{}}
+	for _, e := range f.states {
+		if filter == uemapi.FilterAllowed && (e.State != uemapi.StateAllowed || !e.Registered) {
+			continue
+		}
+		p.Items = append(p.Items, e)
+		if e.PolicyID != "" {
+			p.Policies[e.PolicyID] = f.policies[e.PolicyID]
+		}
+	}
+	f.mu.Unlock()
+	return fn(p)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time            { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration)       { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func newClock() *clock                     { return &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} }
+func key(dev, user string) devicecache.Key { return devicecache.Key{DeviceID: dev, User: user} }
+
+func newLink(t *testing.T, u *fakeUEM, failOpen bool, store *devicecache.Store) (*Link, *devicecache.Cache, *clock) {
+	t.Helper()
+	clk := newClock()
+	c := devicecache.New(clk.now)
+	l, err := New(Config{UEM: u, Cache: c, Store: store, FailOpen: failOpen, Now: clk.now, PersistInterval: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, c, clk
+}
+
+func TestFirstAccessReportsOnceThenUsesTheCache(t *testing.T) {
+	// FLOW-01 (report, cache, decision) and FLOW-04 (next access decided locally).
+	u := newFakeUEM()
+	u.policies["exec"] = &uemapi.ActiveSyncPolicy{ID: "exec", Name: "Exec", Version: 3}
+	u.set("D1", "alice", uemapi.StateAllowed, "exec")
+	u.set("D2", "bob", uemapi.StateBlocked, "")
+	l, c, _ := newLink(t, u, true, nil)
+	ctx := context.Background()
+
+	o := l.Access(ctx, DeviceRequest{DeviceID: "D1", User: "alice", ProtocolVersion: "16.1"})
+	if !o.FirstAccess || o.Blocked || o.Entry.State != devicecache.Allowed || !o.Entry.Validated || o.Entry.Policy != "exec" || o.Entry.PolicyVersion != "3" {
+		t.Fatalf("first access outcome %+v", o)
+	}
+	o = l.Access(ctx, DeviceRequest{DeviceID: "D1", User: "alice"})
+	if o.FirstAccess || len(u.reports) != 1 {
+		t.Fatalf("second access reported again (%d reports)", len(u.reports))
+	}
+	if o := l.Access(ctx, DeviceRequest{DeviceID: "D2", User: "bob"}); !o.Blocked || o.Entry.State != devicecache.Blocked {
+		t.Fatalf("blocked device outcome %+v", o)
+	}
+	if _, ok := l.cfg.Policies.Get("exec"); !ok || c.Len() != 2 {
+		t.Fatalf("policy not kept or cache size %d", c.Len())
+	}
+}
+
+func TestFailOpenAllowsNewDeviceUntilResync(t *testing.T) {
+	// FLOW-05, FO-01, FO-02/INC-01: allowed, not validated, real policy at resync.
+	u := newFakeUEM()
+	l, c, _ := newLink(t, u, true, nil)
+	ctx := context.Background()
+	u.setDown(true)
+	o := l.Access(ctx, DeviceRequest{DeviceID: "NEW", User: "carol"})
+	if o.Blocked || !o.FailOpen || o.Entry.Validated || o.Entry.State != devicecache.Allowed {
+		t.Fatalf("fail-open outcome %+v", o)
+	}
+	if st := l.Status(); st.Connected || st.LastChangeBy != ByRequest || st.LastFailure.IsZero() {
+		t.Fatalf("status after failure %+v", st)
+	}
+	// The UEM comes back knowing the device as allowed with an assigned policy.
+	u.policies["strict"] = &uemapi.ActiveSyncPolicy{ID: "strict", Version: 1}
+	u.set("NEW", "carol", uemapi.StateAllowed, "strict")
+	u.setDown(false)
+	res, err := l.Resync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := c.Get(key("NEW", "carol"))
+	if !e.Validated || e.State != devicecache.PolicyPending || e.Policy != "strict" {
+		t.Fatalf("after resync %+v (%+v); want validated and P so the real policy is pushed", e, res)
+	}
+}
+
+func TestFailOpenResolvedAsBlocked(t *testing.T) {
+	u := newFakeUEM()
+	l, c, _ := newLink(t, u, true, nil)
+	u.setDown(true)
+	l.Access(context.Background(), DeviceRequest{DeviceID: "X", User: "eve"})
+	u.setDown(false)
+	u.set("X", "eve", uemapi.StateBlocked, "")
+	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil {
+		t.Fatal(err)
+	}
+	// The reconnect (not a resync) resolved it: the UEM knew the device,
+	// so it is in the full list; the allowed list does not have it, so
+	// the gateway reported it.
+	if e, _ := c.Get(key("X", "eve")); e.State != devicecache.Blocked || !e.Validated {
+		t.Fatalf("after reconnect %+v, want validated blocked", e)
+	}
+}
+
+func TestFailClosedBlocksAndCachesNothing(t *testing.T) {
+	// FO-01 Block / FO-04 `no sentry emm-fail-open`.
+	u := newFakeUEM()
+	l, c, _ := newLink(t, u, false, nil)
+	u.setDown(true)
+	o := l.Access(context.Background(), DeviceRequest{DeviceID: "N", User: "u"})
+	if !o.Blocked || !o.FailOpen || c.Len() != 0 {
+		t.Fatalf("fail-closed outcome %+v, cache %d", o, c.Len())
+	}
+	// Switching at run time takes effect at once (FO-03).
+	l.SetFailOpen(true, ByCLI)
+	if o := l.Access(context.Background(), DeviceRequest{DeviceID: "N", User: "u"}); o.Blocked {
+		t.Fatalf("after emm-fail-open: %+v", o)
+	}
+	if st := l.Status(); !st.FailOpen || st.FailOpenChangedBy != ByCLI {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestRefusedReportIsNotFailOpen(t *testing.T) {
+	u := newFakeUEM()
+	u.refuse = true
+	l, c, _ := newLink(t, u, true, nil)
+	if o := l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"}); !o.Blocked || o.FailOpen || c.Len() != 0 {
+		t.Fatalf("a UEM that answered 400 must not trigger fail-open: %+v", o)
+	}
+}
+
+func TestInitFromUEMAndFromPersistentList(t *testing.T) {
+	// FLOW-10 and DC-03: a known-blocked device stays blocked when the UEM is down at start.
+	dir := t.TempDir()
+	store, err := devicecache.OpenStore(filepath.Join(dir, "devices.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u := newFakeUEM()
+	for i := 0; i < 5; i++ {
+		u.set("A"+strconv.Itoa(i), "u", uemapi.StateAllowed, "")
+	}
+	u.set("B0", "u", uemapi.StateBlocked, "")
+	l, c, _ := newLink(t, u, true, store)
+	res, err := l.Init(context.Background())
+	if err != nil || !res.FromUEM || res.Loaded != 5 {
+		t.Fatalf("init %+v %v: want the 5 allowed devices (FLOW-10)", res, err)
+	}
+	l.Access(context.Background(), DeviceRequest{DeviceID: "B0", User: "u"}) // learnt as blocked
+	if n, err := l.Persist(); err != nil || n != 6 {
+		t.Fatalf("persist %d %v", n, err)
+	}
+	if st, _, _ := c.State(key("B0", "u")); st != devicecache.Blocked {
+		t.Fatal("B0 not blocked")
+	}
+
+	u.setDown(true)
+	l2, c2, _ := newLink(t, u, true, store)
+	res, err = l2.Init(context.Background())
+	if err != nil || res.FromUEM || res.Loaded != 6 || res.UEMError == nil {
+		t.Fatalf("init with UEM down %+v %v", res, err)
+	}
+	if o := l2.Access(context.Background(), DeviceRequest{DeviceID: "B0", User: "u"}); !o.Blocked || o.FailOpen {
+		t.Fatalf("known-blocked device after restart with UEM down: %+v", o)
+	}
+	if c2.Len() != 6 {
+		t.Fatalf("cache %d", c2.Len())
+	}
+}
+
+func TestReconnectReloadsAllowedList(t *testing.T) {
+	// DC-06: when the UEM is back, the allowed list is fetched and merged.
+	u := newFakeUEM()
+	l, c, clk := newLink(t, u, true, nil)
+	u.setDown(true)
+	if _, err := l.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u.set("LATE", "u", uemapi.StateAllowed, "")
+	u.setDown(false)
+	clk.add(15 * time.Minute)
+	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(key("LATE", "u")); !ok {
+		t.Fatal("allowed list not reloaded after reconnect")
+	}
+	st := l.Status()
+	if !st.Connected || st.LastChangeBy != ByPeriodicCheck || !st.LastChange.Equal(clk.now()) || !st.LastSuccess.Equal(clk.now()) {
+		t.Fatalf("status %+v (FO-05)", st)
+	}
+	calls := u.listCalls
+	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil || u.listCalls != calls {
+		t.Fatal("a check while connected reloaded the list again")
+	}
+}
+
+func TestResyncRepairsDroppedNotificationsAndRemovals(t *testing.T) {
+	// FLOW-13: state changes whose notification was lost, and removed associations.
+	u := newFakeUEM()
+	u.set("D1", "u", uemapi.StateAllowed, "")
+	u.set("D2", "u", uemapi.StateAllowed, "")
+	l, c, _ := newLink(t, u, true, nil)
+	ctx := context.Background()
+	l.Init(ctx)
+	u.set("D1", "u", uemapi.StateBlocked, "") // notification lost
+	u.mu.Lock()
+	delete(u.states, key("D2", "u")) // removed in the UEM, purge lost
+	u.mu.Unlock()
+	res, err := l.Resync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := c.State(key("D1", "u")); st != devicecache.Blocked {
+		t.Fatalf("D1 = %v after resync, want blocked", st)
+	}
+	if _, ok := c.Get(key("D2", "u")); ok || res.Removed != 1 {
+		t.Fatalf("removed association still cached (%+v)", res)
+	}
+	// FLOW-11: its next access is a first access.
+	if o := l.Access(ctx, DeviceRequest{DeviceID: "D2", User: "u"}); !o.FirstAccess {
+		t.Fatal("removed device was not a first access")
+	}
+}
+
+func TestPolicyChangeNeedsProvisionThenAllowed(t *testing.T) {
+	// FLOW-09 and DEF-09.
+	u := newFakeUEM()
+	u.policies["p"] = &uemapi.ActiveSyncPolicy{ID: "p", Version: 1}
+	u.set("D", "u", uemapi.StateAllowed, "p")
+	l, c, _ := newLink(t, u, true, nil)
+	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
+	n := &uemapi.Notification{ID: "n1", Type: uemapi.NotifyPolicy, Policy: &uemapi.PolicyChange{
+		Policy: uemapi.ActiveSyncPolicy{ID: "p", Version: 2}, Devices: []uemapi.DeviceRef{{EASDeviceID: "D", User: "u"}}}}
+	if err := l.Apply(n); err != nil {
+		t.Fatal(err)
+	}
+	o := l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
+	if !o.NeedsProvision() || o.Entry.PolicyVersion != "2" {
+		t.Fatalf("after policy change %+v", o.Entry)
+	}
+	l.Provisioned(key("D", "u"))
+	if st, _, _ := c.State(key("D", "u")); st != devicecache.Allowed {
+		t.Fatalf("after provisioning %v", st)
+	}
+}
+
+func TestWipeLifecycle(t *testing.T) {
+	// ACT-05..07: W until delivered, then blocked as wiped; acknowledged to
+	// the UEM, retried while it is down.
+	u := newFakeUEM()
+	u.set("D", "u", uemapi.StateAllowed, "")
+	l, c, _ := newLink(t, u, true, nil)
+	ctx := context.Background()
+	l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"})
+	l.Apply(&uemapi.Notification{ID: "w", Type: uemapi.NotifyDeviceState, Device: &uemapi.Decision{EASDeviceID: "D", User: "u", State: uemapi.StateWiped}})
+	if o := l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"}); o.Blocked || !o.NeedsProvision() || o.Entry.State != devicecache.WipePending {
+		t.Fatalf("wipe pending outcome %+v", o)
+	}
+	u.setDown(true)
+	l.WipeDelivered(ctx, key("D", "u"))
+	if o := l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"}); !o.Blocked || !o.Entry.Wiped {
+		t.Fatalf("after wipe %+v", o)
+	}
+	// An "allowed" from the UEM does not undo a wipe; only Remove does.
+	l.Apply(&uemapi.Notification{ID: "a", Type: uemapi.NotifyDeviceState, Device: &uemapi.Decision{EASDeviceID: "D", User: "u", State: uemapi.StateAllowed}})
+	if e, _ := c.Get(key("D", "u")); e.State != devicecache.Blocked || !e.Wiped {
+		t.Fatalf("wiped device allowed again: %+v", e)
+	}
+	if len(u.acks) != 0 {
+		t.Fatal("ack recorded while down")
+	}
+	u.setDown(false)
+	u.set("D", "u", uemapi.StateWiped, "")
+	if _, err := l.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(u.acks) != 1 || u.acks[0].EASDeviceID != "D" {
+		t.Fatalf("wipe ack not retried: %+v", u.acks)
+	}
+	l.Apply(&uemapi.Notification{ID: "p", Type: uemapi.NotifyPurge, Purge: &uemapi.PurgeNotification{DeviceRef: uemapi.DeviceRef{EASDeviceID: "D", User: "u"}}})
+	if _, ok := c.Get(key("D", "u")); ok {
+		t.Fatal("purge did not remove the entry (ACT-10/11)")
+	}
+}
+
+func TestNotificationHandlerVerifiesAndDedupes(t *testing.T) {
+	u := newFakeUEM()
+	u.set("D", "u", uemapi.StateAllowed, "")
+	l, c, clk := newLink(t, u, true, nil)
+	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
+	secret := []byte("s3cret")
+	h := l.NotificationHandler(secret)
+	send := func(n uemapi.Notification, sign []byte) int {
+		body, _ := json.Marshal(n)
+		req := httptest.NewRequest(http.MethodPost, "/notify", bytes.NewReader(body))
+		ts := clk.now().Unix()
+		req.Header.Set(uemapi.HeaderTimestamp, strconv.FormatInt(ts, 10))
+		req.Header.Set(uemapi.HeaderSignature, uemapi.Sign(sign, ts, body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	block := uemapi.Notification{ID: "b1", Type: uemapi.NotifyDeviceState, Device: &uemapi.Decision{EASDeviceID: "D", User: "u", State: uemapi.StateBlocked}}
+	if code := send(block, []byte("wrong")); code != http.StatusUnauthorized {
+		t.Fatalf("bad signature answered %d", code)
+	}
+	if st, _, _ := c.State(key("D", "u")); st != devicecache.Allowed {
+		t.Fatal("unverified notification was applied")
+	}
+	if code := send(block, secret); code != http.StatusNoContent {
+		t.Fatalf("good notification answered %d", code)
+	}
+	if st, _, _ := c.State(key("D", "u")); st != devicecache.Blocked {
+		t.Fatal("notification not applied at once")
+	}
+	// A redelivery of an older notification id must not undo later changes.
+	l.Apply(&uemapi.Notification{ID: "a1", Type: uemapi.NotifyDeviceState, Device: &uemapi.Decision{EASDeviceID: "D", User: "u", State: uemapi.StateAllowed}})
+	send(block, secret)
+	if st, _, _ := c.State(key("D", "u")); st != devicecache.Allowed {
+		t.Fatal("redelivered notification applied twice")
+	}
+}
+
+func TestLastSeenReportsOnlyNewTraffic(t *testing.T) {
+	u := newFakeUEM()
+	l, c, clk := newLink(t, u, true, nil)
+	ctx := context.Background()
+	l.Access(ctx, DeviceRequest{DeviceID: "D1", User: "u"})
+	l.Access(ctx, DeviceRequest{DeviceID: "D2", User: "u"})
+	clk.add(time.Second)
+	c.Touch(key("D1", "u"), "14.1")
+	n, err := l.ReportLastSeen(ctx)
+	if err != nil || n != 1 || u.lastSeen[0].EASDeviceID != "D1" {
+		t.Fatalf("sent %d %v %+v", n, err, u.lastSeen)
+	}
+	if n, _ := l.ReportLastSeen(ctx); n != 0 {
+		t.Fatalf("second report resent %d", n)
+	}
+}
+
+func TestRunWritesTheListOnShutdown(t *testing.T) {
+	// DC-02 (b): before shutdown.
+	store, err := devicecache.OpenStore(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u := newFakeUEM()
+	l, _, _ := newLink(t, u, true, store)
+	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st, err := store.Status(); err != nil || st.Entries != 1 {
+		t.Fatalf("store after shutdown %+v %v", st, err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("missing UEM accepted")
+	}
+	if _, err := New(Config{UEM: newFakeUEM(), Cache: devicecache.New(nil), PersistInterval: time.Second}); err == nil {
+		t.Fatal("persist interval below 10 s accepted (DEF-03)")
+	}
+}

@@ -1,0 +1,48 @@
+package uemsync
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// Policies holds the ActiveSync policies the UEM assigned to cached
+// devices, by id. Entries in the device cache refer to them by id and
+// version, so a million devices share a handful of policies.
+type Policies struct {
+	mu sync.RWMutex
+	m  map[string]*uemapi.ActiveSyncPolicy
+}
+
+// NewPolicies returns an empty policy set.
+func NewPolicies() *Policies { return &Policies{m: make(map[string]*uemapi.ActiveSyncPolicy)} }
+
+// Put stores p (replacing an older version) and reports whether its
+// content version changed.
+func (p *Policies) Put(pol *uemapi.ActiveSyncPolicy) bool {
+	if pol == nil || pol.ID == "" {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old, ok := p.m[pol.ID]
+	p.m[pol.ID] = pol
+	return !ok || old.Version != pol.Version
+}
+
+// Get returns the policy with the given id.
+func (p *Policies) Get(id string) (*uemapi.ActiveSyncPolicy, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	pol, ok := p.m[id]
+	return pol, ok
+}
+
+// versionOf is the cache's PolicyVersion for a policy ("" for none).
+func versionOf(pol *uemapi.ActiveSyncPolicy) string {
+	if pol == nil {
+		return ""
+	}
+	return strconv.FormatInt(pol.Version, 10)
+}

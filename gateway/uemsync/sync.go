@@ -1,0 +1,283 @@
+package uemsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// InitResult says where the device cache came from at start.
+type InitResult struct {
+	FromUEM  bool // false: the UEM was unreachable and the persistent list was used (DC-03)
+	Loaded   int
+	UEMError error
+}
+
+// Init fills the cache at start: every registered allowed device from the
+// UEM with its policy (FLOW-10), or, when the UEM cannot be reached, the
+// persistent list with each device's last known state (DC-03).
+func (l *Link) Init(ctx context.Context) (InitResult, error) {
+	n, err := l.load(ctx, uemapi.FilterAllowed)
+	l.recordContact(err, ByInit)
+	if err == nil {
+		return InitResult{FromUEM: true, Loaded: n}, nil
+	}
+	res := InitResult{UEMError: err}
+	if l.cfg.Store == nil {
+		return res, nil
+	}
+	if res.Loaded, err = l.cfg.Store.Load(l.cfg.Cache); err != nil {
+		return res, fmt.Errorf("uemsync: init from persistent list: %w", err)
+	}
+	l.cfg.Log.Warn("uem unreachable at init; running on the persistent device list", "devices", res.Loaded, "error", res.UEMError)
+	return res, nil
+}
+
+// ReloadFromUEM merges the UEM's registered allowed devices into the cache
+// (DC-06, DC-19 `device-cache from-uem`) and returns how many it loaded.
+func (l *Link) ReloadFromUEM(ctx context.Context) (int, error) {
+	n, err := l.load(ctx, uemapi.FilterAllowed)
+	l.recordContact(err, ByCLI)
+	return n, err
+}
+
+func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error) {
+	n := 0
+	err := l.cfg.UEM.EachDevicePage(ctx, filter, l.cfg.PageSize, func(p *uemapi.DevicePage) error {
+		l.applyPage(p, func(devicecache.Key) { n++ })
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("uemsync: device list: %w", err)
+	}
+	return n, nil
+}
+
+func (l *Link) applyPage(p *uemapi.DevicePage, each func(devicecache.Key)) {
+	for _, pol := range p.Policies {
+		l.cfg.Policies.Put(pol)
+	}
+	for _, it := range p.Items {
+		if !it.State.Valid() || it.EASDeviceID == "" {
+			continue
+		}
+		var pol *uemapi.ActiveSyncPolicy
+		if it.PolicyID != "" {
+			pol, _ = l.cfg.Policies.Get(it.PolicyID)
+		}
+		key := devicecache.Key{DeviceID: it.EASDeviceID, User: it.User}
+		l.applyDecision(key, it.State, it.Behavior, pol, it.RedirectURL)
+		each(key)
+	}
+}
+
+// ResyncResult counts what a resync changed (FLOW-13).
+type ResyncResult struct {
+	Listed   int // associations the UEM listed
+	Removed  int // cached validated entries the UEM no longer has
+	Resolved int // fail-open entries reported and decided
+}
+
+// Resync brings every ActiveSync entry up to the UEM's state: states and
+// policies of listed associations are applied, validated entries the UEM
+// no longer lists are dropped (their next access is a first access), and
+// devices let in by fail-open are reported and decided (FLOW-05, FLOW-13).
+// It repairs lost notifications.
+func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
+	var res ResyncResult
+	listed := make(map[devicecache.Key]struct{})
+	err := l.cfg.UEM.EachDevicePage(ctx, uemapi.FilterAll, l.cfg.PageSize, func(p *uemapi.DevicePage) error {
+		l.applyPage(p, func(k devicecache.Key) { listed[k] = struct{}{} })
+		return nil
+	})
+	l.recordContact(err, ByPeriodicCheck)
+	if err != nil {
+		return res, fmt.Errorf("uemsync: resync: %w", err)
+	}
+	res.Listed = len(listed)
+	var unvalidated []devicecache.Entry
+	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
+		if !e.ActiveSync() {
+			return true
+		}
+		if _, ok := listed[e.Key]; ok {
+			return true
+		}
+		if !e.Validated {
+			unvalidated = append(unvalidated, e)
+			return true
+		}
+		if l.cfg.Cache.Delete(e.Key) {
+			res.Removed++
+		}
+		return true
+	})
+	res.Resolved = l.resolveUnvalidated(ctx, unvalidated)
+	l.retryWipeAcks(ctx)
+	return res, nil
+}
+
+// resolveUnvalidated reports devices let in by fail-open and applies the
+// UEM's decision; it stops at the first failure (the UEM went away again).
+func (l *Link) resolveUnvalidated(ctx context.Context, entries []devicecache.Entry) int {
+	n := 0
+	for _, e := range entries {
+		cctx, cancel := l.callCtx(ctx)
+		d, err := l.cfg.UEM.ReportDevice(cctx, uemapi.DeviceReport{EASDeviceID: e.DeviceID, User: e.User, ProtocolVersion: e.ProtocolVersion})
+		cancel()
+		if err != nil {
+			if unreachable(err) {
+				return n
+			}
+			continue
+		}
+		l.applyDecision(e.Key, d.State, d.Behavior, d.Policy, e.RedirectURL)
+		n++
+	}
+	return n
+}
+
+func (l *Link) unvalidatedEntries() []devicecache.Entry {
+	var out []devicecache.Entry
+	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
+		if e.ActiveSync() && !e.Validated {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
+}
+
+func (l *Link) retryWipeAcks(ctx context.Context) {
+	l.mu.Lock()
+	acks := l.pendingAcks
+	l.pendingAcks = nil
+	l.mu.Unlock()
+	for i, a := range acks {
+		cctx, cancel := l.callCtx(ctx)
+		err := l.cfg.UEM.AckWipe(cctx, a)
+		cancel()
+		if err != nil && unreachable(err) {
+			l.mu.Lock()
+			l.pendingAcks = append(l.pendingAcks, acks[i:]...)
+			l.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Check runs one connectivity check (FO-06). When the UEM has just come
+// back it reloads the allowed list and resolves fail-open devices (DC-06).
+func (l *Link) Check(ctx context.Context, by string) error {
+	cctx, cancel := l.callCtx(ctx)
+	_, err := l.cfg.UEM.Connectivity(cctx)
+	cancel()
+	if l.recordContact(err, by) {
+		if n, rerr := l.load(ctx, uemapi.FilterAllowed); rerr != nil {
+			l.cfg.Log.Warn("reload after reconnect failed", "error", rerr)
+		} else {
+			l.cfg.Log.Info("reloaded device list after reconnect", "devices", n)
+		}
+		l.resolveUnvalidated(ctx, l.unvalidatedEntries())
+		l.retryWipeAcks(ctx)
+	}
+	return err
+}
+
+// ReportLastSeen sends the last-seen time of every device seen since the
+// previous report (ASA-06), in batches of at most PageSize.
+func (l *Link) ReportLastSeen(ctx context.Context) (int, error) {
+	l.mu.Lock()
+	since := l.lastSeenSent
+	l.mu.Unlock()
+	now := l.cfg.Now()
+	var batch []uemapi.LastSeen
+	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
+		if e.ActiveSync() && e.LastSeen.After(since) {
+			batch = append(batch, uemapi.LastSeen{EASDeviceID: e.DeviceID, User: e.User, Time: e.LastSeen, RedirectURL: e.RedirectURL})
+		}
+		return true
+	})
+	sent := 0
+	for len(batch) > 0 {
+		n := min(len(batch), l.cfg.PageSize)
+		cctx, cancel := l.callCtx(ctx)
+		_, err := l.cfg.UEM.ReportLastSeen(cctx, batch[:n])
+		cancel()
+		if err != nil {
+			return sent, fmt.Errorf("uemsync: last seen: %w", err)
+		}
+		sent += n
+		batch = batch[n:]
+	}
+	l.mu.Lock()
+	l.lastSeenSent = now
+	l.mu.Unlock()
+	return sent, nil
+}
+
+// Persist writes the persistent device list now (DC-02) and returns how
+// many devices it wrote (DC-17).
+func (l *Link) Persist() (int, error) {
+	if l.cfg.Store == nil {
+		return 0, errors.New("uemsync: no persistent device list configured")
+	}
+	return l.cfg.Store.Save(l.cfg.Cache)
+}
+
+// Run drives the periodic work until ctx ends: connectivity checks,
+// resyncs, last-seen reports and persistent-list writes, then writes the
+// list one last time (DC-02: before shutdown).
+func (l *Link) Run(ctx context.Context) error {
+	check := time.NewTicker(l.cfg.CheckInterval)
+	resync := time.NewTicker(l.cfg.ResyncInterval)
+	persist := time.NewTicker(l.cfg.PersistInterval)
+	seen := time.NewTicker(l.cfg.LastSeenInterval)
+	defer check.Stop()
+	defer resync.Stop()
+	defer persist.Stop()
+	defer seen.Stop()
+	l.setNextCheck()
+	for {
+		select {
+		case <-ctx.Done():
+			if l.cfg.Store != nil {
+				if _, err := l.Persist(); err != nil {
+					return fmt.Errorf("uemsync: final write of the device list: %w", err)
+				}
+			}
+			return nil
+		case <-check.C:
+			_ = l.Check(ctx, ByPeriodicCheck)
+			l.setNextCheck()
+		case <-resync.C:
+			if res, err := l.Resync(ctx); err != nil {
+				l.cfg.Log.Warn("periodic resync failed", "error", err)
+			} else {
+				l.cfg.Log.Info("periodic resync", "listed", res.Listed, "removed", res.Removed, "resolved", res.Resolved)
+			}
+		case <-persist.C:
+			if l.cfg.Store != nil {
+				if n, err := l.Persist(); err != nil {
+					l.cfg.Log.Error("writing the persistent device list failed", "error", err)
+				} else {
+					l.cfg.Log.Debug("wrote persistent device list", "devices", n)
+				}
+			}
+		case <-seen.C:
+			if _, err := l.ReportLastSeen(ctx); err != nil {
+				l.cfg.Log.Debug("last-seen report failed", "error", err)
+			}
+		}
+	}
+}
+
+func (l *Link) setNextCheck() {
+	l.mu.Lock()
+	l.status.NextCheck = l.cfg.Now().Add(l.cfg.CheckInterval)
+	l.mu.Unlock()
+}
