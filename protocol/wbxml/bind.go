@@ -331,7 +331,11 @@ func encodeValue(parent *Node, fi *fieldInfo, v reflect.Value) error {
 			return nil
 		}
 	case kindText:
-		n.Content = []byte(v.String())
+		// An empty string is written as an empty element (<Tag/>), the form
+		// ActiveSync peers and libwbxml use, so <Tag/> survives a round trip.
+		if v.Len() > 0 {
+			n.Content = []byte(v.String())
+		}
 	case kindOpaque:
 		if v.Kind() == reflect.String {
 			n.Content = []byte(v.String())
