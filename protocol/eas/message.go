@@ -36,8 +36,9 @@ func withResponse(root *wbxml.Node) bool {
 	return hasChild(root, "Status") || hasChild(root, "Response")
 }
 
-// syncIsResponse: a Sync response has a top-level Status, or Collections
-// whose Collection elements carry a Status (requests never do).
+// syncIsResponse: a Sync response has a top-level Status, or a Collection
+// that carries a Status (requests never do). Like the binding, it looks at
+// the first Collections element only.
 func syncIsResponse(root *wbxml.Node) bool {
 	if withStatus(root) {
 		return true
@@ -47,7 +48,7 @@ func syncIsResponse(root *wbxml.Node) bool {
 		return false
 	}
 	for _, c := range cols.Children {
-		if c.Child(wbxml.MustTag("AirSync:Status")) != nil {
+		if c.Tag == wbxml.MustTag("AirSync:Collection") && c.Child(wbxml.MustTag("AirSync:Status")) != nil {
 			return true
 		}
 	}
