@@ -384,8 +384,11 @@ func decodeStruct(n *Node, rv reflect.Value, page uint8) error {
 			if seen == nil {
 				seen = make([]bool, len(ti.fields))
 			}
-			if seen[idx] {
-				// A repeated singular element is kept, not silently dropped.
+			// A repeated singular element is kept, not silently dropped,
+			// unless the first one decoded to a zero value that omitempty
+			// will not write: then the repeat takes its place, so that
+			// decode, encode, decode gives the same struct twice.
+			if seen[idx] && !(fi.omitempty && fv.IsZero()) {
 				if err := keepUnknown(ti, rv, c); err != nil {
 					return err
 				}
