@@ -451,7 +451,7 @@ func decodeInto(n *Node, fi *fieldInfo, fv reflect.Value) error {
 
 func decodeLeaf(n *Node, fi *fieldInfo, v reflect.Value) error {
 	if fi.kind == kindStruct {
-		if n.Content != nil && len(n.Content) > 0 {
+		if len(n.Content) > 0 {
 			return errors.New("expected child elements, found content")
 		}
 		return decodeStruct(n, v, fi.tag.Page)
