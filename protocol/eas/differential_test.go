@@ -155,7 +155,7 @@ func TestDifferentialLibwbxml(t *testing.T) {
 			if wantResp := strings.Contains(name, "-response"); isResp != wantResp {
 				t.Errorf("(d) Decode picked %s for a %s", typeName, map[bool]string{true: "response", false: "request"}[wantResp])
 			}
-			re, err := Encode(msg)
+			re, err := EncodeMessage(msg)
 			if err != nil {
 				t.Fatalf("(d) Encode %s: %v", typeName, err)
 			}

@@ -54,7 +54,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			enc, err := Encode(msg)
+			enc, err := EncodeMessage(msg)
 			if err != nil {
 				t.Fatalf("direction %d: %T decoded but does not encode: %v", dir, msg, err)
 			}
@@ -75,7 +75,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			if fmt.Sprintf("%T", msg) != fmt.Sprintf("%T", msg2) {
 				t.Fatalf("direction %d: %T became %T", dir, msg, msg2)
 			}
-			enc2, err := Encode(msg2)
+			enc2, err := EncodeMessage(msg2)
 			if err != nil {
 				t.Fatal(err)
 			}

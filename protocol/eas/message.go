@@ -85,6 +85,10 @@ const (
 // request or response struct for its root element (e.g. *SyncRequest or
 // *SyncResponse). Responses are told from requests by their Status (or
 // Response) children; a caller that knows the direction uses DecodeAs.
+//
+// The structs carry message content (bodies, MIME, attachment data, the
+// Settings DevicePassword): an audit log records chosen fields, never the
+// whole struct.
 func Decode(data []byte, lim wbxml.Limits) (any, error) {
 	return DecodeAs(data, lim, Guess)
 }
@@ -122,4 +126,4 @@ func DecodeNode(root *wbxml.Node, dir Direction) (any, error) {
 
 // Encode marshals a message struct (any type of this package with a root
 // element) as a WBXML document.
-func Encode(msg any) ([]byte, error) { return wbxml.MarshalStruct(msg) }
+func EncodeMessage(msg any) ([]byte, error) { return wbxml.MarshalStruct(msg) }

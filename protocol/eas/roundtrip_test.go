@@ -13,7 +13,7 @@ import (
 // struct equals msg, and returns the encoding.
 func roundTrip(t *testing.T, msg any, dir Direction) []byte {
 	t.Helper()
-	b, err := Encode(msg)
+	b, err := EncodeMessage(msg)
 	if err != nil {
 		t.Fatalf("Encode %T: %v", msg, err)
 	}
@@ -25,7 +25,7 @@ func roundTrip(t *testing.T, msg any, dir Direction) []byte {
 	if !reflect.DeepEqual(got, msg) {
 		t.Fatalf("round trip of %T changed it:\n got %+v\nwant %+v", msg, got, msg)
 	}
-	b2, err := Encode(got)
+	b2, err := EncodeMessage(got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestDecodePicksDirection(t *testing.T) {
 		{&SmartReplyResponse{Status: 104}, "*eas.SmartReplyResponse"},
 		{&SettingsRequest{UserInformation: &UserInformation{Get: &UserInformationGet{}}}, "*eas.SettingsRequest"},
 	} {
-		b, err := Encode(tc.msg)
+		b, err := EncodeMessage(tc.msg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@ func decodeSpec(t *testing.T, file string, dir Direction) (any, *wbxml.Node) {
 	if reflect.TypeOf(guessed) != reflect.TypeOf(msg) {
 		t.Errorf("Decode guessed %T, want %T", guessed, msg)
 	}
-	re, err := Encode(msg)
+	re, err := EncodeMessage(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
