@@ -124,6 +124,6 @@ func DecodeNode(root *wbxml.Node, dir Direction) (any, error) {
 	return v, nil
 }
 
-// Encode marshals a message struct (any type of this package with a root
-// element) as a WBXML document.
+// EncodeMessage marshals a message struct (any type of this package with a
+// root element) as a WBXML document.
 func EncodeMessage(msg any) ([]byte, error) { return wbxml.MarshalStruct(msg) }
