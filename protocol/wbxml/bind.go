@@ -1,6 +1,7 @@
 package wbxml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -464,6 +465,11 @@ func decodeLeaf(n *Node, fi *fieldInfo, v reflect.Value) error {
 	case kindPresence:
 		v.SetBool(true)
 	case kindText:
+		// Opaque data may hold NUL, which an inline string cannot carry:
+		// reject it here rather than fail when the struct is re-encoded.
+		if bytes.IndexByte(n.Content, 0) >= 0 {
+			return fmt.Errorf("text contains NUL: %q", clip(n.Content))
+		}
 		v.SetString(string(n.Content))
 	case kindOpaque:
 		if v.Kind() == reflect.String {

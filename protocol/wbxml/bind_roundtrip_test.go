@@ -64,3 +64,13 @@ func TestRepeatedElementAfterEmptyOneIsStable(t *testing.T) {
 		t.Fatalf("second round trip changed the tree: %s", d)
 	}
 }
+
+// Opaque content holding NUL cannot go into a string field: it could not be
+// re-encoded as an inline string, so decoding fails instead.
+func TestTextFieldRejectsNUL(t *testing.T) {
+	in := NewElement(MustTag("AirSync:Sync"), NewOpaque(MustTag("AirSync:SyncKey"), []byte("1\x002")))
+	var m emptyTextMsg
+	if err := NodeToStruct(in, &m); err == nil {
+		t.Fatalf("decoded %q into a string field", m.SyncKey)
+	}
+}
