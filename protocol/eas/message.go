@@ -7,9 +7,9 @@ import (
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
 
-// ErrUnknownCommand is wrapped by Decode errors for a root element that is
+// ErrUnknownMessage is wrapped by Decode errors for a root element that is
 // not one of the commands this package models.
-var ErrUnknownCommand = errors.New("eas: unknown command root element")
+var ErrUnknownMessage = errors.New("eas: unknown command root element")
 
 // messageKind maps a command's root element to its request and response types.
 type messageKind struct {
@@ -106,7 +106,7 @@ func DecodeAs(data []byte, lim wbxml.Limits, dir Direction) (any, error) {
 func DecodeNode(root *wbxml.Node, dir Direction) (any, error) {
 	k, ok := messageKinds[root.Tag]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, root.Tag)
+		return nil, fmt.Errorf("%w: %s", ErrUnknownMessage, root.Tag)
 	}
 	if dir == Guess {
 		dir = ClientToServer

@@ -129,8 +129,8 @@ func TestDecodePicksDirection(t *testing.T) {
 
 func TestDecodeRejectsOtherRoots(t *testing.T) {
 	b, _ := wbxml.Marshal(wbxml.NewElement(wbxml.MustTag("Search:Search")))
-	if _, err := Decode(b, wbxml.DefaultLimits); !errors.Is(err, ErrUnknownCommand) {
-		t.Fatalf("err = %v, want ErrUnknownCommand", err)
+	if _, err := Decode(b, wbxml.DefaultLimits); !errors.Is(err, ErrUnknownMessage) {
+		t.Fatalf("err = %v, want ErrUnknownMessage", err)
 	}
 	bad, _ := wbxml.Marshal(wbxml.NewElement(wbxml.MustTag("Ping:Ping"), wbxml.NewText(wbxml.MustTag("Ping:Status"), "two")))
 	if _, err := Decode(bad, wbxml.DefaultLimits); err == nil || !strings.Contains(err.Error(), "Ping:Status") {
