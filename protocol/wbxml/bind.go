@@ -1,6 +1,7 @@
 package wbxml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -331,7 +332,11 @@ func encodeValue(parent *Node, fi *fieldInfo, v reflect.Value) error {
 			return nil
 		}
 	case kindText:
-		n.Content = []byte(v.String())
+		// An empty string is written as an empty element (<Tag/>), the form
+		// ActiveSync peers and libwbxml use, so <Tag/> survives a round trip.
+		if v.Len() > 0 {
+			n.Content = []byte(v.String())
+		}
 	case kindOpaque:
 		if v.Kind() == reflect.String {
 			n.Content = []byte(v.String())
@@ -380,8 +385,11 @@ func decodeStruct(n *Node, rv reflect.Value, page uint8) error {
 			if seen == nil {
 				seen = make([]bool, len(ti.fields))
 			}
-			if seen[idx] {
-				// A repeated singular element is kept, not silently dropped.
+			// A repeated singular element is kept, not silently dropped,
+			// unless the first one decoded to a zero value that omitempty
+			// will not write: then the repeat takes its place, so that
+			// decode, encode, decode gives the same struct twice.
+			if seen[idx] && !(fi.omitempty && fv.IsZero()) {
 				if err := keepUnknown(ti, rv, c); err != nil {
 					return err
 				}
@@ -457,6 +465,11 @@ func decodeLeaf(n *Node, fi *fieldInfo, v reflect.Value) error {
 	case kindPresence:
 		v.SetBool(true)
 	case kindText:
+		// Opaque data may hold NUL, which an inline string cannot carry:
+		// reject it here rather than fail when the struct is re-encoded.
+		if bytes.IndexByte(n.Content, 0) >= 0 {
+			return fmt.Errorf("text contains NUL: %q", clip(n.Content))
+		}
 		v.SetString(string(n.Content))
 	case kindOpaque:
 		if v.Kind() == reflect.String {

@@ -1,0 +1,5 @@
+package eas
+
+import "fmt"
+
+func typeOf(v any) string { return fmt.Sprintf("%T", v) }
