@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,109 +13,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync/uemsynctest"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
-
-// fakeUEM is an in-memory UEM; the contract tests of fakes/uem cover the
-// real server, these tests cover the gateway's reactions.
-type fakeUEM struct {
-	mu        sync.Mutex
-	down      bool
-	refuse    bool // answer 400 to reports
-	states    map[devicecache.Key]uemapi.DeviceEntry
-	policies  map[string]*uemapi.ActiveSyncPolicy
-	reports   []uemapi.DeviceReport
-	acks      []uemapi.WipeAck
-	lastSeen  []uemapi.LastSeen
-	listCalls int
-}
-
-var errDown = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
-
-func newFakeUEM() *fakeUEM {
-	return &fakeUEM{states: map[devicecache.Key]uemapi.DeviceEntry{}, policies: map[string]*uemapi.ActiveSyncPolicy{}}
-}
-
-func (f *fakeUEM) set(dev, user string, st uemapi.SyncState, policyID string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b := uemapi.PolicyApplyServer
-	if policyID != "" {
-		b = uemapi.PolicyAssigned
-	}
-	f.states[devicecache.Key{DeviceID: dev, User: user}] = uemapi.DeviceEntry{EASDeviceID: dev, User: user, State: st, Behavior: b, PolicyID: policyID, Registered: true}
-}
-
-func (f *fakeUEM) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
-
-func (f *fakeUEM) Connectivity(context.Context) (*uemapi.Connectivity, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.down {
-		return nil, errDown
-	}
-	return &uemapi.Connectivity{APIVersion: "v1"}, nil
-}
-
-func (f *fakeUEM) ReportDevice(_ context.Context, r uemapi.DeviceReport) (*uemapi.Decision, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.down {
-		return nil, errDown
-	}
-	if f.refuse {
-		return nil, uemapi.FieldError("eas_device_id", "too long")
-	}
-	f.reports = append(f.reports, r)
-	k := devicecache.Key{DeviceID: r.EASDeviceID, User: r.User}
-	e, ok := f.states[k]
-	if !ok {
-		e = uemapi.DeviceEntry{EASDeviceID: r.EASDeviceID, User: r.User, State: uemapi.StateAllowed, Behavior: uemapi.PolicyApplyServer}
-		f.states[k] = e
-	}
-	return &uemapi.Decision{EASDeviceID: e.EASDeviceID, User: e.User, State: e.State, Behavior: e.Behavior, Policy: f.policies[e.PolicyID], FirstAccess: !ok}, nil
-}
-
-func (f *fakeUEM) ReportLastSeen(_ context.Context, items []uemapi.LastSeen) (*uemapi.LastSeenResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.down {
-		return nil, errDown
-	}
-	f.lastSeen = append(f.lastSeen, items...)
-	return &uemapi.LastSeenResult{Updated: len(items)}, nil
-}
-
-func (f *fakeUEM) AckWipe(_ context.Context, a uemapi.WipeAck) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.down {
-		return errDown
-	}
-	f.acks = append(f.acks, a)
-	return nil
-}
-
-func (f *fakeUEM) EachDevicePage(_ context.Context, filter uemapi.DeviceFilter, limit int, fn func(*uemapi.DevicePage) error) error {
-	f.mu.Lock()
-	if f.down {
-		f.mu.Unlock()
-		return errDown
-	}
-	f.listCalls++
-	p := &uemapi.DevicePage{Policies: map[string]*uemapi.ActiveSyncPolicy{}}
-	for _, e := range f.states {
-		if filter == uemapi.FilterAllowed && (e.State != uemapi.StateAllowed || !e.Registered) {
-			continue
-		}
-		p.Items = append(p.Items, e)
-		if e.PolicyID != "" {
-			p.Policies[e.PolicyID] = f.policies[e.PolicyID]
-		}
-	}
-	f.mu.Unlock()
-	return fn(p)
-}
 
 type clock struct {
 	mu sync.Mutex
@@ -128,7 +27,7 @@ func (c *clock) add(d time.Duration)       { c.mu.Lock(); c.t = c.t.Add(d); c.mu
 func newClock() *clock                     { return &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} }
 func key(dev, user string) devicecache.Key { return devicecache.Key{DeviceID: dev, User: user} }
 
-func newLink(t *testing.T, u *fakeUEM, failOpen bool, store *devicecache.Store) (*Link, *devicecache.Cache, *clock) {
+func newLink(t *testing.T, u *uemsynctest.FakeUEM, failOpen bool, store *devicecache.Store) (*Link, *devicecache.Cache, *clock) {
 	t.Helper()
 	clk := newClock()
 	c := devicecache.New(clk.now)
@@ -141,10 +40,10 @@ func newLink(t *testing.T, u *fakeUEM, failOpen bool, store *devicecache.Store) 
 
 func TestFirstAccessReportsOnceThenUsesTheCache(t *testing.T) {
 	// FLOW-01 (report, cache, decision) and FLOW-04 (next access decided locally).
-	u := newFakeUEM()
-	u.policies["exec"] = &uemapi.ActiveSyncPolicy{ID: "exec", Name: "Exec", Version: 3}
-	u.set("D1", "alice", uemapi.StateAllowed, "exec")
-	u.set("D2", "bob", uemapi.StateBlocked, "")
+	u := uemsynctest.New()
+	u.PutPolicy(&uemapi.ActiveSyncPolicy{ID: "exec", Name: "Exec", Version: 3})
+	u.Set("D1", "alice", uemapi.StateAllowed, "exec")
+	u.Set("D2", "bob", uemapi.StateBlocked, "")
 	l, c, _ := newLink(t, u, true, nil)
 	ctx := context.Background()
 
@@ -153,8 +52,8 @@ func TestFirstAccessReportsOnceThenUsesTheCache(t *testing.T) {
 		t.Fatalf("first access outcome %+v", o)
 	}
 	o = l.Access(ctx, DeviceRequest{DeviceID: "D1", User: "alice"})
-	if o.FirstAccess || len(u.reports) != 1 {
-		t.Fatalf("second access reported again (%d reports)", len(u.reports))
+	if o.FirstAccess || len(u.Reports()) != 1 {
+		t.Fatalf("second access reported again (%d reports)", len(u.Reports()))
 	}
 	if o := l.Access(ctx, DeviceRequest{DeviceID: "D2", User: "bob"}); !o.Blocked || o.Entry.State != devicecache.Blocked {
 		t.Fatalf("blocked device outcome %+v", o)
@@ -166,10 +65,10 @@ func TestFirstAccessReportsOnceThenUsesTheCache(t *testing.T) {
 
 func TestFailOpenAllowsNewDeviceUntilResync(t *testing.T) {
 	// FLOW-05, FO-01, FO-02/INC-01: allowed, not validated, real policy at resync.
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, c, _ := newLink(t, u, true, nil)
 	ctx := context.Background()
-	u.setDown(true)
+	u.SetDown(true)
 	o := l.Access(ctx, DeviceRequest{DeviceID: "NEW", User: "carol"})
 	if o.Blocked || !o.FailOpen || o.Entry.Validated || o.Entry.State != devicecache.Allowed {
 		t.Fatalf("fail-open outcome %+v", o)
@@ -178,9 +77,9 @@ func TestFailOpenAllowsNewDeviceUntilResync(t *testing.T) {
 		t.Fatalf("status after failure %+v", st)
 	}
 	// The UEM comes back knowing the device as allowed with an assigned policy.
-	u.policies["strict"] = &uemapi.ActiveSyncPolicy{ID: "strict", Version: 1}
-	u.set("NEW", "carol", uemapi.StateAllowed, "strict")
-	u.setDown(false)
+	u.PutPolicy(&uemapi.ActiveSyncPolicy{ID: "strict", Version: 1})
+	u.Set("NEW", "carol", uemapi.StateAllowed, "strict")
+	u.SetDown(false)
 	res, err := l.Resync(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -192,12 +91,12 @@ func TestFailOpenAllowsNewDeviceUntilResync(t *testing.T) {
 }
 
 func TestFailOpenResolvedAsBlocked(t *testing.T) {
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, c, _ := newLink(t, u, true, nil)
-	u.setDown(true)
+	u.SetDown(true)
 	l.Access(context.Background(), DeviceRequest{DeviceID: "X", User: "eve"})
-	u.setDown(false)
-	u.set("X", "eve", uemapi.StateBlocked, "")
+	u.SetDown(false)
+	u.Set("X", "eve", uemapi.StateBlocked, "")
 	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil {
 		t.Fatal(err)
 	}
@@ -211,9 +110,9 @@ func TestFailOpenResolvedAsBlocked(t *testing.T) {
 
 func TestFailClosedBlocksAndCachesNothing(t *testing.T) {
 	// FO-01 Block / FO-04 `no sentry emm-fail-open`.
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, c, _ := newLink(t, u, false, nil)
-	u.setDown(true)
+	u.SetDown(true)
 	o := l.Access(context.Background(), DeviceRequest{DeviceID: "N", User: "u"})
 	if !o.Blocked || !o.FailOpen || c.Len() != 0 {
 		t.Fatalf("fail-closed outcome %+v, cache %d", o, c.Len())
@@ -229,8 +128,8 @@ func TestFailClosedBlocksAndCachesNothing(t *testing.T) {
 }
 
 func TestRefusedReportIsNotFailOpen(t *testing.T) {
-	u := newFakeUEM()
-	u.refuse = true
+	u := uemsynctest.New()
+	u.SetRefuse(true)
 	l, c, _ := newLink(t, u, true, nil)
 	if o := l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"}); !o.Blocked || o.FailOpen || c.Len() != 0 {
 		t.Fatalf("a UEM that answered 400 must not trigger fail-open: %+v", o)
@@ -245,11 +144,11 @@ func TestInitFromUEMAndFromPersistentList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	for i := 0; i < 5; i++ {
-		u.set("A"+strconv.Itoa(i), "u", uemapi.StateAllowed, "")
+		u.Set("A"+strconv.Itoa(i), "u", uemapi.StateAllowed, "")
 	}
-	u.set("B0", "u", uemapi.StateBlocked, "")
+	u.Set("B0", "u", uemapi.StateBlocked, "")
 	l, c, _ := newLink(t, u, true, store)
 	res, err := l.Init(context.Background())
 	if err != nil || !res.FromUEM || res.Loaded != 5 {
@@ -263,7 +162,7 @@ func TestInitFromUEMAndFromPersistentList(t *testing.T) {
 		t.Fatal("B0 not blocked")
 	}
 
-	u.setDown(true)
+	u.SetDown(true)
 	l2, c2, _ := newLink(t, u, true, store)
 	res, err = l2.Init(context.Background())
 	if err != nil || res.FromUEM || res.Loaded != 6 || res.UEMError == nil {
@@ -279,14 +178,14 @@ func TestInitFromUEMAndFromPersistentList(t *testing.T) {
 
 func TestReconnectReloadsAllowedList(t *testing.T) {
 	// DC-06: when the UEM is back, the allowed list is fetched and merged.
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, c, clk := newLink(t, u, true, nil)
-	u.setDown(true)
+	u.SetDown(true)
 	if _, err := l.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	u.set("LATE", "u", uemapi.StateAllowed, "")
-	u.setDown(false)
+	u.Set("LATE", "u", uemapi.StateAllowed, "")
+	u.SetDown(false)
 	clk.add(15 * time.Minute)
 	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil {
 		t.Fatal(err)
@@ -298,24 +197,22 @@ func TestReconnectReloadsAllowedList(t *testing.T) {
 	if !st.Connected || st.LastChangeBy != ByPeriodicCheck || !st.LastChange.Equal(clk.now()) || !st.LastSuccess.Equal(clk.now()) {
 		t.Fatalf("status %+v (FO-05)", st)
 	}
-	calls := u.listCalls
-	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil || u.listCalls != calls {
+	calls := u.ListCalls()
+	if err := l.Check(context.Background(), ByPeriodicCheck); err != nil || u.ListCalls() != calls {
 		t.Fatal("a check while connected reloaded the list again")
 	}
 }
 
 func TestResyncRepairsDroppedNotificationsAndRemovals(t *testing.T) {
 	// FLOW-13: state changes whose notification was lost, and removed associations.
-	u := newFakeUEM()
-	u.set("D1", "u", uemapi.StateAllowed, "")
-	u.set("D2", "u", uemapi.StateAllowed, "")
+	u := uemsynctest.New()
+	u.Set("D1", "u", uemapi.StateAllowed, "")
+	u.Set("D2", "u", uemapi.StateAllowed, "")
 	l, c, _ := newLink(t, u, true, nil)
 	ctx := context.Background()
 	l.Init(ctx)
-	u.set("D1", "u", uemapi.StateBlocked, "") // notification lost
-	u.mu.Lock()
-	delete(u.states, key("D2", "u")) // removed in the UEM, purge lost
-	u.mu.Unlock()
+	u.Set("D1", "u", uemapi.StateBlocked, "") // notification lost
+	u.Remove("D2", "u")                       // removed in the UEM, purge lost
 	res, err := l.Resync(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -334,9 +231,9 @@ func TestResyncRepairsDroppedNotificationsAndRemovals(t *testing.T) {
 
 func TestPolicyChangeNeedsProvisionThenAllowed(t *testing.T) {
 	// FLOW-09 and DEF-09.
-	u := newFakeUEM()
-	u.policies["p"] = &uemapi.ActiveSyncPolicy{ID: "p", Version: 1}
-	u.set("D", "u", uemapi.StateAllowed, "p")
+	u := uemsynctest.New()
+	u.PutPolicy(&uemapi.ActiveSyncPolicy{ID: "p", Version: 1})
+	u.Set("D", "u", uemapi.StateAllowed, "p")
 	l, c, _ := newLink(t, u, true, nil)
 	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
 	n := &uemapi.Notification{ID: "n1", Type: uemapi.NotifyPolicy, Policy: &uemapi.PolicyChange{
@@ -357,8 +254,8 @@ func TestPolicyChangeNeedsProvisionThenAllowed(t *testing.T) {
 func TestWipeLifecycle(t *testing.T) {
 	// ACT-05..07: W until delivered, then blocked as wiped; acknowledged to
 	// the UEM, retried while it is down.
-	u := newFakeUEM()
-	u.set("D", "u", uemapi.StateAllowed, "")
+	u := uemsynctest.New()
+	u.Set("D", "u", uemapi.StateAllowed, "")
 	l, c, _ := newLink(t, u, true, nil)
 	ctx := context.Background()
 	l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"})
@@ -366,7 +263,7 @@ func TestWipeLifecycle(t *testing.T) {
 	if o := l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"}); o.Blocked || !o.NeedsProvision() || o.Entry.State != devicecache.WipePending {
 		t.Fatalf("wipe pending outcome %+v", o)
 	}
-	u.setDown(true)
+	u.SetDown(true)
 	l.WipeDelivered(ctx, key("D", "u"))
 	if o := l.Access(ctx, DeviceRequest{DeviceID: "D", User: "u"}); !o.Blocked || !o.Entry.Wiped {
 		t.Fatalf("after wipe %+v", o)
@@ -376,16 +273,16 @@ func TestWipeLifecycle(t *testing.T) {
 	if e, _ := c.Get(key("D", "u")); e.State != devicecache.Blocked || !e.Wiped {
 		t.Fatalf("wiped device allowed again: %+v", e)
 	}
-	if len(u.acks) != 0 {
+	if len(u.Acks()) != 0 {
 		t.Fatal("ack recorded while down")
 	}
-	u.setDown(false)
-	u.set("D", "u", uemapi.StateWiped, "")
+	u.SetDown(false)
+	u.Set("D", "u", uemapi.StateWiped, "")
 	if _, err := l.Resync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(u.acks) != 1 || u.acks[0].EASDeviceID != "D" {
-		t.Fatalf("wipe ack not retried: %+v", u.acks)
+	if len(u.Acks()) != 1 || u.Acks()[0].EASDeviceID != "D" {
+		t.Fatalf("wipe ack not retried: %+v", u.Acks())
 	}
 	l.Apply(&uemapi.Notification{ID: "p", Type: uemapi.NotifyPurge, Purge: &uemapi.PurgeNotification{DeviceRef: uemapi.DeviceRef{EASDeviceID: "D", User: "u"}}})
 	if _, ok := c.Get(key("D", "u")); ok {
@@ -394,8 +291,8 @@ func TestWipeLifecycle(t *testing.T) {
 }
 
 func TestNotificationHandlerVerifiesAndDedupes(t *testing.T) {
-	u := newFakeUEM()
-	u.set("D", "u", uemapi.StateAllowed, "")
+	u := uemsynctest.New()
+	u.Set("D", "u", uemapi.StateAllowed, "")
 	l, c, clk := newLink(t, u, true, nil)
 	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
 	secret := []byte("s3cret")
@@ -432,7 +329,7 @@ func TestNotificationHandlerVerifiesAndDedupes(t *testing.T) {
 }
 
 func TestLastSeenReportsOnlyNewTraffic(t *testing.T) {
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, c, clk := newLink(t, u, true, nil)
 	ctx := context.Background()
 	l.Access(ctx, DeviceRequest{DeviceID: "D1", User: "u"})
@@ -440,8 +337,8 @@ func TestLastSeenReportsOnlyNewTraffic(t *testing.T) {
 	clk.add(time.Second)
 	c.Touch(key("D1", "u"), "14.1")
 	n, err := l.ReportLastSeen(ctx)
-	if err != nil || n != 1 || u.lastSeen[0].EASDeviceID != "D1" {
-		t.Fatalf("sent %d %v %+v", n, err, u.lastSeen)
+	if err != nil || n != 1 || u.LastSeen()[0].EASDeviceID != "D1" {
+		t.Fatalf("sent %d %v %+v", n, err, u.LastSeen())
 	}
 	if n, _ := l.ReportLastSeen(ctx); n != 0 {
 		t.Fatalf("second report resent %d", n)
@@ -455,7 +352,7 @@ func TestRunWritesTheListOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	u := newFakeUEM()
+	u := uemsynctest.New()
 	l, _, _ := newLink(t, u, true, store)
 	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -474,7 +371,7 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("missing UEM accepted")
 	}
-	if _, err := New(Config{UEM: newFakeUEM(), Cache: devicecache.New(nil), PersistInterval: time.Second}); err == nil {
+	if _, err := New(Config{UEM: uemsynctest.New(), Cache: devicecache.New(nil), PersistInterval: time.Second}); err == nil {
 		t.Fatal("persist interval below 10 s accepted (DEF-03)")
 	}
 }

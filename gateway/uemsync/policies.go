@@ -46,3 +46,6 @@ func versionOf(pol *uemapi.ActiveSyncPolicy) string {
 	}
 	return strconv.FormatInt(pol.Version, 10)
 }
+
+// Policy returns the ActiveSync policy with the given id, as the UEM last sent it.
+func (l *Link) Policy(id string) (*uemapi.ActiveSyncPolicy, bool) { return l.cfg.Policies.Get(id) }

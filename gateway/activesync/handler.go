@@ -1,0 +1,310 @@
+// Package activesync is the gateway's device-facing ActiveSync endpoint:
+// it identifies the device, asks the device cache (and through it the
+// UEM) whether to let it in, tells blocked devices so (DEF-08), sends
+// devices that must provision to Provision (DEF-09), replaces the server's
+// policy with the UEM's, delivers remote wipes, and relays everything
+// else to the ActiveSync server untouched.
+package activesync
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+)
+
+// Paths the endpoint answers on: Exchange's, and the Lotus Traveler ones.
+var Paths = []string{"/Microsoft-Server-ActiveSync", "/traveler/Microsoft-Server-ActiveSync", "/servlet/traveler/Microsoft-Server-ActiveSync"}
+
+// Config configures the handler.
+type Config struct {
+	Upstream  *url.URL // the ActiveSync server, e.g. https://mail.example.com
+	Transport http.RoundTripper
+	Link      *uemsync.Link
+	Cache     *devicecache.Cache
+	Stats     *stats.Registry // nil: no statistics
+	Audit     *audit.Logger   // nil: no audit log
+	Log       *slog.Logger
+	// MaxProvisionBody bounds the Provision bodies the gateway reads to
+	// rewrite; other bodies stream through unread. Default 1 MiB.
+	MaxProvisionBody int64
+}
+
+// Handler serves the ActiveSync endpoint.
+type Handler struct {
+	cfg   Config
+	proxy *httputil.ReverseProxy
+}
+
+// New returns the handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Upstream == nil || cfg.Link == nil || cfg.Cache == nil {
+		return nil, errors.New("activesync: Upstream, Link and Cache are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxProvisionBody <= 0 {
+		cfg.MaxProvisionBody = 1 << 20
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = DefaultTransport(nil)
+	}
+	h := &Handler{cfg: cfg}
+	h.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(cfg.Upstream)
+			pr.Out.Host = cfg.Upstream.Host
+			// The device's Authorization header passes through untouched
+			// (Pass Through authentication); X-Forwarded-For tells the
+			// server who the device is.
+			pr.SetXForwarded()
+		},
+		Transport:      cfg.Transport,
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.upstreamError,
+		// Ping responses arrive after minutes; flush them at once.
+		FlushInterval: -1,
+	}
+	return h, nil
+}
+
+// DefaultTransport is the upstream transport: TLS 1.2+, no SNI unless the
+// server name is set (the seeds turn SNI off by default), keep-alives.
+func DefaultTransport(tlsCfg *tls.Config) *http.Transport {
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+type ctxKey struct{}
+
+// exchange is what one request carries from the decision to the response.
+type exchange struct {
+	info    *eas.RequestInfo
+	key     devicecache.Key
+	outcome uemsync.Outcome
+	dev     *stats.Device
+	phase2  bool // a Provision acknowledging a policy
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	w = rec
+	if r.Method == http.MethodOptions {
+		h.proxy.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "OPTIONS, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	info, err := eas.ParseRequest(r)
+	if err != nil {
+		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	user := info.Query.User
+	if u, _, ok := r.BasicAuth(); ok && user == "" {
+		user = u
+	}
+	if info.Query.DeviceID == "" || user == "" {
+		http.Error(w, "ActiveSync request without device id or user", http.StatusBadRequest)
+		return
+	}
+	x := &exchange{info: info, key: devicecache.Key{DeviceID: info.Query.DeviceID, User: user}}
+	if h.cfg.Stats != nil {
+		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
+		x.dev.Inc(stats.DHTTPRequests)
+		x.dev.Inc(stats.CommandCounter(string(info.Query.Cmd)))
+	}
+	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
+		DeviceID: x.key.DeviceID, User: user, DeviceType: info.Query.DeviceType,
+		UserAgent: info.UserAgent, ProtocolVersion: info.Version.String(),
+	})
+	h.cfg.Cache.Touch(x.key, info.Version.String())
+
+	uc := h.cfg.Audit.Begin(audit.Request{
+		User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
+		ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
+		ServerHost: h.cfg.Upstream.Hostname(), ServerPort: port(h.cfg.Upstream),
+		URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
+	})
+	defer func() {
+		uc.End(audit.Response{Server: h.cfg.Upstream.Hostname(), ServerPort: port(h.cfg.Upstream), HTTPStatus: rec.status()})
+	}()
+
+	switch {
+	case x.outcome.Blocked:
+		x.count(stats.Blocks)
+		h.block(w, x)
+		return
+	case x.outcome.Entry.State == devicecache.WipePending:
+		x.count(stats.Wipes)
+		if info.Query.Cmd == eas.CmdProvision {
+			h.deliverWipe(w, r, x)
+			return
+		}
+		h.requireProvision(w, x, eas.StatusDeviceNotProvisioned)
+		return
+	case x.outcome.Entry.State == devicecache.PolicyPending:
+		x.count(stats.Pendings)
+		if info.Query.Cmd != eas.CmdProvision {
+			h.requireProvision(w, x, eas.StatusInvalidPolicyKey)
+			return
+		}
+	default:
+		x.count(stats.Permits)
+	}
+	if info.Query.Cmd == eas.CmdProvision {
+		if err := h.readProvision(r, x); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	if x.dev != nil {
+		x.dev.Inc(stats.SHTTPRequests)
+	}
+	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, x)))
+}
+
+func (x *exchange) count(c stats.Counter) {
+	if x.dev != nil {
+		x.dev.Inc(c)
+	}
+}
+
+// block tells the device it is blocked as Exchange does (DEF-08): HTTP 403
+// up to 12.1, Status 129 in the command's response from 14.0.
+func (h *Handler) block(w http.ResponseWriter, x *exchange) {
+	if x.info.Version.Compare(eas.V140) >= 0 && writeStatus(w, x.info.Query.Cmd, eas.StatusDeviceIsBlockedForThisUser) {
+		return
+	}
+	http.Error(w, "device blocked", http.StatusForbidden)
+}
+
+// requireProvision sends the device to Provision (DEF-09): HTTP 449 up to
+// 12.1, the given status (142 or 144) from 14.0.
+func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.Status) {
+	x.count(stats.DHTTP449)
+	if x.info.Version.Compare(eas.V140) >= 0 && writeStatus(w, x.info.Query.Cmd, st) {
+		return
+	}
+	w.WriteHeader(eas.HTTPRetryWith)
+}
+
+func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok {
+		x.count(stats.SUnclassified)
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the device went away; nobody to answer
+	}
+	h.cfg.Log.Warn("activesync upstream failed", "error", err)
+	w.WriteHeader(http.StatusBadGateway)
+}
+
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	x, ok := resp.Request.Context().Value(ctxKey{}).(*exchange)
+	if !ok {
+		return nil
+	}
+	if x.dev != nil {
+		x.dev.Inc(stats.SHTTPResponses)
+		x.dev.Inc(stats.StatusCounter(resp.StatusCode))
+		if resp.StatusCode == eas.HTTPRetryWith {
+			x.dev.Inc(stats.SHTTP449)
+		}
+		if resp.StatusCode == eas.HTTPRedirect {
+			x.dev.Inc(stats.SHTTP451Redirects)
+		}
+	}
+	if x.info.Query.Cmd == eas.CmdProvision && resp.StatusCode == http.StatusOK {
+		return h.rewriteProvision(resp, x)
+	}
+	return nil
+}
+
+func action(o uemsync.Outcome) string {
+	if o.Blocked {
+		return audit.ActionBlock
+	}
+	return audit.ActionAllow
+}
+
+func remoteAddr(r *http.Request) netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return ap
+}
+
+func port(u *url.URL) int {
+	if p := u.Port(); p != "" {
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	if u.Scheme == "http" {
+		return 80
+	}
+	return 443
+}
+
+// statusRecorder remembers the status written, for the audit log.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
+}
+
+// Flush lets long-polled Ping responses through as soon as they arrive.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

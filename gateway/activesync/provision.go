@@ -1,0 +1,135 @@
+package activesync
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
+)
+
+// readProvision reads the device's Provision request (bounded) so the
+// gateway knows which phase it is, and puts the body back for the server.
+func (h *Handler) readProvision(r *http.Request, x *exchange) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxProvisionBody+1))
+	r.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading Provision: %w", err)
+	}
+	if int64(len(body)) > h.cfg.MaxProvisionBody {
+		return fmt.Errorf("provision body larger than %d bytes", h.cfg.MaxProvisionBody)
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if len(body) == 0 {
+		return nil
+	}
+	var req eas.ProvisionRequest
+	if err := wbxml.UnmarshalStruct(body, &req, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
+		return fmt.Errorf("provision request: %w", err)
+	}
+	for _, p := range req.Policies {
+		if p.PolicyKey != "" && p.Status != 0 {
+			x.phase2 = true
+		}
+	}
+	return nil
+}
+
+// deliverWipe answers a Provision from a device whose wipe is pending with
+// RemoteWipe, without asking the server (the wipe is the UEM's order).
+// When the device acknowledges, the entry becomes wiped and the UEM is
+// told (ACT-05, ACT-07).
+func (h *Handler) deliverWipe(w http.ResponseWriter, r *http.Request, x *exchange) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxProvisionBody+1))
+	if err != nil || int64(len(body)) > h.cfg.MaxProvisionBody {
+		http.Error(w, "Provision body unreadable or too large", http.StatusBadRequest)
+		return
+	}
+	var req eas.ProvisionRequest
+	if len(body) > 0 {
+		if err := wbxml.UnmarshalStruct(body, &req, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
+			http.Error(w, "Provision request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	if req.RemoteWipe != nil && req.RemoteWipe.Status == 1 {
+		h.cfg.Link.WipeDelivered(r.Context(), x.key)
+		h.cfg.Log.Info("remote wipe acknowledged", "device", x.key.DeviceID)
+	}
+	if err := writeWBXML(w, &eas.ProvisionResponse{Status: 1, RemoteWipe: true}); err != nil {
+		h.cfg.Log.Warn("writing RemoteWipe", "error", err)
+	}
+}
+
+// rewriteProvision replaces the policy document in the server's Provision
+// response with the UEM's choice, and records an acknowledged policy.
+func (h *Handler) rewriteProvision(resp *http.Response, x *exchange) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxProvisionBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading server Provision: %w", err)
+	}
+	if int64(len(body)) > h.cfg.MaxProvisionBody {
+		return fmt.Errorf("server Provision larger than %d bytes", h.cfg.MaxProvisionBody)
+	}
+	setBody := func(b []byte) {
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	}
+	var pr eas.ProvisionResponse
+	if err := wbxml.UnmarshalStruct(body, &pr, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
+		setBody(body) // not ours to judge: relay what the server said
+		return nil
+	}
+	if x.phase2 {
+		if pr.Status == 1 && len(pr.Policies) > 0 && pr.Policies[0].Status == 1 {
+			h.cfg.Link.Provisioned(x.key)
+		}
+		setBody(body)
+		return nil
+	}
+	doc := h.policyFor(x)
+	if doc == nil {
+		setBody(body) // Apply AS server policy, or let in by fail-open (INC-01)
+		return nil
+	}
+	replaced := false
+	for i := range pr.Policies {
+		if pr.Policies[i].Data != nil {
+			pr.Policies[i].Data.EASProvisionDoc = doc
+			replaced = true
+		}
+	}
+	if !replaced {
+		setBody(body)
+		return nil
+	}
+	out, err := wbxml.MarshalStruct(&pr)
+	if err != nil {
+		return fmt.Errorf("encoding rewritten Provision: %w", err)
+	}
+	setBody(out)
+	return nil
+}
+
+// policyFor returns the document to send, or nil to keep the server's.
+func (h *Handler) policyFor(x *exchange) *eas.EASProvisionDoc {
+	e := x.outcome.Entry
+	if !e.Validated {
+		return nil
+	}
+	if e.Policy != "" {
+		if p, ok := h.cfg.Link.Policy(e.Policy); ok {
+			return ProvisionDoc(p)
+		}
+		return nil
+	}
+	if h.cfg.Link.DefaultBehavior() == uemapi.PolicyRemoveServer {
+		return NoRestrictionsDoc()
+	}
+	return nil
+}
