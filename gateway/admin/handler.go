@@ -1,0 +1,401 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+)
+
+// Prefix is the path prefix of every admin endpoint.
+const Prefix = "/admin/v1/"
+
+// Deps are the gateway parts the admin API reads and drives.
+type Deps struct {
+	Cache   *devicecache.Cache
+	Store   *devicecache.Store // nil when no persistent list is configured
+	Link    *uemsync.Link
+	Stats   *stats.Registry
+	Peaks   *stats.Peaks
+	Token   string       // bearer token every request must carry
+	Metrics http.Handler // served at /metrics behind the same token; nil for none
+	Now     func() time.Time
+}
+
+// Handler returns the admin API.
+func Handler(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	a := &api{d: d}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix+"device-cache", a.dump)
+	mux.HandleFunc("GET "+Prefix+"device-cache/device/{id}", a.byDevice)
+	mux.HandleFunc("GET "+Prefix+"device-cache/user/{id}", a.byUser)
+	mux.HandleFunc("GET "+Prefix+"device-cache/entry/{tunnel}/{user}", a.entry)
+	mux.HandleFunc("GET "+Prefix+"device-cache/min-connection/{n}", a.minConnection)
+	mux.HandleFunc("GET "+Prefix+"device-cache/validation-pending/{yesno}", a.validationPending)
+	mux.HandleFunc("GET "+Prefix+"device-cache/status", a.cacheStatus)
+	mux.HandleFunc("POST "+Prefix+"device-cache/purge", a.purge)
+	mux.HandleFunc("POST "+Prefix+"device-cache/to-disk", a.toDisk)
+	mux.HandleFunc("POST "+Prefix+"device-cache/from-disk", a.fromDisk)
+	mux.HandleFunc("POST "+Prefix+"device-cache/from-uem", a.fromUEM)
+	mux.HandleFunc("POST "+Prefix+"clear-redirect-url", a.clearRedirect)
+	mux.HandleFunc("PUT "+Prefix+"emm-fail-open", a.failOpen)
+	mux.HandleFunc("GET "+Prefix+"status", a.status)
+	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
+	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
+	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
+	mux.HandleFunc("GET "+Prefix+"statistics/global/system", a.statsSystem)
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
+	return a.authenticate(mux)
+}
+
+type api struct{ d Deps }
+
+// maxBody bounds admin request bodies.
+const maxBody = 64 << 10
+
+func (a *api) authenticate(next http.Handler) http.Handler {
+	want := []byte("Bearer " + a.d.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if a.d.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse admin"`)
+			writeErr(w, http.StatusUnauthorized, errors.New("missing or wrong admin token"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(Error{Error: err.Error()})
+}
+
+// rows collects the entries matching keep, in a stable order (user, then
+// device), numbered from 1 as the CLI numbers them.
+func (a *api) rows(keep func(devicecache.Entry) bool) []Entry {
+	var es []devicecache.Entry
+	a.d.Cache.Range(func(e devicecache.Entry) bool {
+		if keep(e) {
+			es = append(es, e)
+		}
+		return true
+	})
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].User != es[j].User {
+			return es[i].User < es[j].User
+		}
+		if es[i].DeviceID != es[j].DeviceID {
+			return es[i].DeviceID < es[j].DeviceID
+		}
+		return es[i].App < es[j].App
+	})
+	out := make([]Entry, len(es))
+	for i, e := range es {
+		out[i] = toEntry(i+1, e)
+	}
+	return out
+}
+
+func toEntry(i int, e devicecache.Entry) Entry {
+	vs := "N"
+	if e.Validated {
+		vs = "Y"
+	}
+	app := "ActiveSync/" + e.DeviceID
+	if !e.ActiveSync() {
+		app = e.App
+	}
+	return Entry{
+		Index: i, User: e.User, State: string(rune(e.State)), Validated: vs, Connections: e.Connections,
+		Version: e.ProtocolVersion, Time: e.LastSeen, Application: app,
+		TunnelID: strings.ToLower(e.DeviceID), DeviceID: e.DeviceID, Wiped: e.Wiped, Policy: e.Policy, RedirectURL: e.RedirectURL,
+	}
+}
+
+func (a *api) dump(w http.ResponseWriter, r *http.Request) {
+	kind := r.URL.Query().Get("kind")
+	var keep func(devicecache.Entry) bool
+	switch kind {
+	case "", "all":
+		keep = func(devicecache.Entry) bool { return true }
+	case "active-sync":
+		keep = func(e devicecache.Entry) bool { return e.ActiveSync() }
+	case "app-tunnel":
+		keep = func(e devicecache.Entry) bool { return !e.ActiveSync() }
+	default:
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("kind %q: want all, active-sync or app-tunnel", kind))
+		return
+	}
+	writeJSON(w, a.rows(keep))
+}
+
+func (a *api) byDevice(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	writeJSON(w, a.rows(func(e devicecache.Entry) bool { return strings.Contains(e.DeviceID, id) }))
+}
+
+func (a *api) byUser(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	writeJSON(w, a.rows(func(e devicecache.Entry) bool { return strings.Contains(e.User, id) }))
+}
+
+func (a *api) entry(w http.ResponseWriter, r *http.Request) {
+	tunnel, user := r.PathValue("tunnel"), r.PathValue("user")
+	rows := a.rows(func(e devicecache.Entry) bool { return strings.EqualFold(e.DeviceID, tunnel) && e.User == user })
+	if len(rows) == 0 {
+		writeErr(w, http.StatusNotFound, fmt.Errorf("no entry for tunnel %s and user %s", tunnel, user))
+		return
+	}
+	writeJSON(w, rows)
+}
+
+func (a *api) minConnection(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseUint(r.PathValue("n"), 10, 32)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("min-connection: %q is not a count", r.PathValue("n")))
+		return
+	}
+	writeJSON(w, a.rows(func(e devicecache.Entry) bool { return uint64(e.Connections) >= n }))
+}
+
+func (a *api) validationPending(w http.ResponseWriter, r *http.Request) {
+	var pending bool
+	switch r.PathValue("yesno") {
+	case "yes":
+		pending = true
+	case "no":
+	default:
+		writeErr(w, http.StatusBadRequest, errors.New("validation-pending takes yes or no"))
+		return
+	}
+	writeJSON(w, a.rows(func(e devicecache.Entry) bool { return !e.Validated == pending }))
+}
+
+func (a *api) cacheStatus(w http.ResponseWriter, r *http.Request) {
+	var st CacheStatus
+	a.d.Cache.Range(func(e devicecache.Entry) bool {
+		st.InMemory++
+		if e.ActiveSync() {
+			st.ActiveSync++
+		} else {
+			st.AppTunnel++
+		}
+		if !e.Validated {
+			st.ValidationPend++
+		}
+		return true
+	})
+	st.Peak, st.PeakTime = a.d.Cache.Peak()
+	if a.d.Store != nil {
+		ps, err := a.d.Store.Status()
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		st.Persistent, st.PersistentSaved = ps.Entries, ps.SavedAt
+	}
+	writeJSON(w, st)
+}
+
+// target is the body of purge and clear-redirect-url: all, or one entry.
+type target struct {
+	All      bool   `json:"all"`
+	DeviceID string `json:"device_id"`
+	User     string `json:"user"`
+}
+
+func readTarget(w http.ResponseWriter, r *http.Request) (target, bool) {
+	var t target
+	if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("body: %w", err))
+		return t, false
+	}
+	if !t.All && (t.DeviceID == "" || t.User == "") {
+		writeErr(w, http.StatusBadRequest, errors.New(`give "all": true, or both "device_id" and "user"`))
+		return t, false
+	}
+	return t, true
+}
+
+func (a *api) purge(w http.ResponseWriter, r *http.Request) {
+	t, ok := readTarget(w, r)
+	if !ok {
+		return
+	}
+	if t.All {
+		n := a.d.Cache.Purge()
+		writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Purged device-cache. Number of devices removed: %d", n)})
+		return
+	}
+	// DC-22: one entry; its next access is a first access again.
+	n := 0
+	if a.d.Cache.Delete(devicecache.Key{DeviceID: t.DeviceID, User: t.User}) {
+		n = 1
+	}
+	if a.d.Stats != nil {
+		a.d.Stats.Forget(t.DeviceID, t.User)
+	}
+	writeJSON(w, Count{Count: n})
+}
+
+func (a *api) toDisk(w http.ResponseWriter, r *http.Request) {
+	if a.d.Store == nil {
+		writeErr(w, http.StatusConflict, errors.New("no persistent device list configured"))
+		return
+	}
+	n, err := a.d.Store.Save(a.d.Cache)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Wrote device-cache to disk. Number of devices written: %d", n)})
+}
+
+func (a *api) fromDisk(w http.ResponseWriter, r *http.Request) {
+	if a.d.Store == nil {
+		writeErr(w, http.StatusConflict, errors.New("no persistent device list configured"))
+		return
+	}
+	n, err := a.d.Store.Load(a.d.Cache)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Restored device-cache from disk. Number of devices restored: %d", n)})
+}
+
+func (a *api) fromUEM(w http.ResponseWriter, r *http.Request) {
+	n, err := a.d.Link.ReloadFromUEM(r.Context())
+	if err != nil {
+		writeErr(w, http.StatusBadGateway, err)
+		return
+	}
+	writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Loaded and updated device-cache from Ivanti EPMM. Number of devices loaded: %d", n)})
+}
+
+func (a *api) clearRedirect(w http.ResponseWriter, r *http.Request) {
+	t, ok := readTarget(w, r)
+	if !ok {
+		return
+	}
+	n := 0
+	clear := func(k devicecache.Key) {
+		if _, changed := a.d.Cache.Update(k, func(e *devicecache.Entry, exists bool) bool {
+			if !exists || e.RedirectURL == "" {
+				return false
+			}
+			e.RedirectURL = ""
+			return true
+		}); changed {
+			n++
+		}
+	}
+	if t.All {
+		var keys []devicecache.Key
+		a.d.Cache.Range(func(e devicecache.Entry) bool {
+			if e.RedirectURL != "" {
+				keys = append(keys, e.Key)
+			}
+			return true
+		})
+		for _, k := range keys {
+			clear(k)
+		}
+	} else {
+		clear(devicecache.Key{DeviceID: t.DeviceID, User: t.User})
+	}
+	writeJSON(w, Count{Count: n})
+}
+
+func (a *api) failOpen(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Allow *bool `json:"allow"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Allow == nil {
+		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"allow": true|false}`))
+		return
+	}
+	a.d.Link.SetFailOpen(*body.Allow, uemsync.ByCLI)
+	a.status(w, r)
+}
+
+func (a *api) status(w http.ResponseWriter, r *http.Request) {
+	s := a.d.Link.Status()
+	writeJSON(w, Status{
+		EMMServerType: "Ivanti EPMM", Connected: s.Connected, LastChangeBy: s.LastChangeBy, LastChange: s.LastChange,
+		CurrentTime: a.d.Now(), LastSuccessful: s.LastSuccess, LastFailed: s.LastFailure, NextScheduled: s.NextCheck,
+		FailOpen: s.FailOpen, FailOpenChangedBy: s.FailOpenChangedBy, FailOpenChangedAt: s.FailOpenChangedAt, LastError: s.LastError,
+	})
+}
+
+// verify is the Service Diagnosis "Verify" on the UEM (SVD-03, FO-06).
+func (a *api) verify(w http.ResponseWriter, r *http.Request) {
+	_ = a.d.Link.Check(r.Context(), uemsync.ByVerify)
+	a.status(w, r)
+}
+
+func counters(vs []stats.Value) []Counter {
+	out := make([]Counter, len(vs))
+	for i, v := range vs {
+		out[i] = Counter{Name: v.Name, Value: v.Value}
+	}
+	return out
+}
+
+func (a *api) statsEntry(w http.ResponseWriter, r *http.Request) {
+	if a.d.Stats == nil {
+		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
+		return
+	}
+	d, ok := a.d.Stats.Lookup(r.PathValue("device"), r.PathValue("user"))
+	if !ok {
+		writeErr(w, http.StatusNotFound, errors.New("no statistics for that device and user"))
+		return
+	}
+	writeJSON(w, counters(stats.Filter(d.Values(), r.URL.Query().Get("filter"))))
+}
+
+func (a *api) statsGlobal(w http.ResponseWriter, r *http.Request) {
+	if a.d.Stats == nil {
+		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
+		return
+	}
+	writeJSON(w, counters(stats.Filter(a.d.Stats.Global(), r.URL.Query().Get("filter"))))
+}
+
+func (a *api) statsSystem(w http.ResponseWriter, r *http.Request) {
+	if a.d.Peaks == nil {
+		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
+		return
+	}
+	filter := r.URL.Query().Get("filter")
+	var out []Peak
+	for _, p := range a.d.Peaks.All() {
+		if filter == "" || strings.Contains(p.Name, filter) {
+			out = append(out, Peak{Name: p.Name, Value: p.Value, At: p.At})
+		}
+	}
+	writeJSON(w, out)
+}
