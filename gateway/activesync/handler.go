@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
@@ -45,9 +46,17 @@ type Config struct {
 
 // Handler serves the ActiveSync endpoint.
 type Handler struct {
-	cfg   Config
-	proxy *httputil.ReverseProxy
+	cfg      Config
+	proxy    *httputil.ReverseProxy
+	upstream atomic.Pointer[url.URL]
 }
+
+// SetUpstream switches the ActiveSync server, as a configuration change
+// from the UEM does, without interrupting requests in flight.
+func (h *Handler) SetUpstream(u *url.URL) { h.upstream.Store(u) }
+
+// Upstream returns the ActiveSync server requests go to.
+func (h *Handler) Upstream() *url.URL { return h.upstream.Load() }
 
 // New returns the handler.
 func New(cfg Config) (*Handler, error) {
@@ -64,10 +73,12 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Transport = DefaultTransport(nil)
 	}
 	h := &Handler{cfg: cfg}
+	h.upstream.Store(cfg.Upstream)
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(cfg.Upstream)
-			pr.Out.Host = cfg.Upstream.Host
+			up := h.upstream.Load()
+			pr.SetURL(up)
+			pr.Out.Host = up.Host
 			// The device's Authorization header passes through untouched
 			// (Pass Through authentication); X-Forwarded-For tells the
 			// server who the device is.
@@ -148,14 +159,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
+	up := h.upstream.Load()
 	uc := h.cfg.Audit.Begin(audit.Request{
 		User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
 		ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
-		ServerHost: h.cfg.Upstream.Hostname(), ServerPort: port(h.cfg.Upstream),
+		ServerHost: up.Hostname(), ServerPort: port(up),
 		URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
 	})
 	defer func() {
-		uc.End(audit.Response{Server: h.cfg.Upstream.Hostname(), ServerPort: port(h.cfg.Upstream), HTTPStatus: rec.status()})
+		uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), HTTPStatus: rec.status()})
 	}()
 
 	switch {

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+)
+
+// newCtlCmd is the gateway's command line: the seeds' `show sentry …` and
+// `debug sentry …` commands over the admin API.
+func newCtlCmd() *cobra.Command {
+	var addr, token, caFile, output string
+	var insecure bool
+	client := func() (*admin.Client, error) {
+		if token == "" {
+			token = os.Getenv("GATEHOUSE_ADMIN_TOKEN")
+		}
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // opt-in
+		if caFile != "" {
+			c, err := clientTLSFromFile(caFile)
+			if err != nil {
+				return nil, err
+			}
+			tc.RootCAs = c
+		}
+		return admin.NewClient(addr, token, &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}), nil
+	}
+	// emit prints v as JSON with -o json, else with the table printer.
+	emit := func(w io.Writer, v any, table func() error) error {
+		if output == "json" {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(v)
+		}
+		return table()
+	}
+	root := &cobra.Command{
+		Use:   "ctl",
+		Short: "Query and drive a running gateway through its admin API",
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&addr, "admin", "https://127.0.0.1:9091", "admin API URL")
+	pf.StringVar(&token, "token", "", "admin token (or GATEHOUSE_ADMIN_TOKEN)")
+	pf.StringVar(&caFile, "ca", "", "CA certificate (PEM) to trust for the admin API")
+	pf.BoolVar(&insecure, "insecure", false, "do not verify the admin API certificate")
+	pf.StringVarP(&output, "output", "o", "table", "output: table or json")
+
+	entries := func(use, short string, args cobra.PositionalArgs, get func(context.Context, *admin.Client, []string) ([]admin.Entry, error)) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			es, err := get(cmd.Context(), c, a)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), es, func() error { return admin.RenderEntries(cmd.OutOrStdout(), es) })
+		}}
+	}
+	count := func(use, short string, args cobra.PositionalArgs, do func(context.Context, *admin.Client, []string) (*admin.Count, error)) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			n, err := do(cmd.Context(), c, a)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), n, func() error {
+				if n.Message != "" {
+					_, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message)
+					return err
+				}
+				return nil
+			})
+		}}
+	}
+
+	dc := &cobra.Command{Use: "device-cache", Short: "Device cache reports and debug commands (DC items)"}
+	dc.AddCommand(
+		entries("dump {all|active-sync|app-tunnel}", "List cache entries", cobra.MaximumNArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			kind := "all"
+			if len(a) == 1 {
+				kind = a[0]
+			}
+			return c.Dump(ctx, kind)
+		}),
+		entries("entry <tunnel-id> <user-id>", "Show one entry", cobra.ExactArgs(2), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			return c.Entry(ctx, a[0], a[1])
+		}),
+		entries("device <device-id>", "Entries whose device id contains the argument", cobra.ExactArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			return c.ByDevice(ctx, a[0])
+		}),
+		entries("user <user-id>", "Entries whose user contains the argument", cobra.ExactArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			return c.ByUser(ctx, a[0])
+		}),
+		entries("min-connection <value>", "Entries with at least <value> connections", cobra.ExactArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			n, err := strconv.Atoi(a[0])
+			if err != nil {
+				return nil, fmt.Errorf("min-connection: %q is not a number", a[0])
+			}
+			return c.MinConnection(ctx, n)
+		}),
+		entries("validation-pending {yes|no}", "Entries waiting (or not) for UEM validation", cobra.ExactArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
+			if a[0] != "yes" && a[0] != "no" {
+				return nil, fmt.Errorf("validation-pending takes yes or no")
+			}
+			return c.ValidationPending(ctx, a[0] == "yes")
+		}),
+		&cobra.Command{Use: "status", Short: "In-memory and persistent list status", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			st, err := c.CacheStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), st, func() error {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "In-memory device cache : %d entries (ActiveSync %d, AppTunnel %d, validation pending %d)\nPeak device cache size : %d\nPersistent device list : %d entries, written %s\n",
+					st.InMemory, st.ActiveSync, st.AppTunnel, st.ValidationPend, st.Peak, st.Persistent, st.PersistentSaved.Format(time.RFC3339))
+				return err
+			})
+		}},
+		count("to-disk", "Write the persistent device list now (DC-17)", cobra.NoArgs, func(ctx context.Context, c *admin.Client, _ []string) (*admin.Count, error) { return c.ToDisk(ctx) }),
+		count("from-disk", "Restore devices from the persistent list (DC-18)", cobra.NoArgs, func(ctx context.Context, c *admin.Client, _ []string) (*admin.Count, error) { return c.FromDisk(ctx) }),
+		withAliases(count("from-uem", "Reload allowed devices from the UEM (DC-19)", cobra.NoArgs, func(ctx context.Context, c *admin.Client, _ []string) (*admin.Count, error) { return c.FromUEM(ctx) }), "from-emm"),
+		count("purge {all | entry <device-id> <user-id>}", "Empty the cache, or remove one entry (DC-21, DC-22)", cobra.RangeArgs(1, 3), func(ctx context.Context, c *admin.Client, a []string) (*admin.Count, error) {
+			switch {
+			case len(a) == 1 && a[0] == "all":
+				return c.PurgeAll(ctx)
+			case len(a) == 3 && a[0] == "entry":
+				return c.PurgeEntry(ctx, a[1], a[2])
+			}
+			return nil, fmt.Errorf("usage: purge all | purge entry <device-id> <user-id>")
+		}),
+	)
+	root.AddCommand(dc,
+		count("clear-redirect-url {all | entry <device-id> <user-id>}", "Forget remembered 451 redirects", cobra.RangeArgs(1, 3), func(ctx context.Context, c *admin.Client, a []string) (*admin.Count, error) {
+			switch {
+			case len(a) == 1 && a[0] == "all":
+				return c.ClearRedirect(ctx, true, "", "")
+			case len(a) == 3 && a[0] == "entry":
+				return c.ClearRedirect(ctx, false, a[1], a[2])
+			}
+			return nil, fmt.Errorf("usage: clear-redirect-url all | clear-redirect-url entry <device-id> <user-id>")
+		}),
+		statusCmd("status", "Show UEM connectivity and fail-open status (FO-05)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Status(ctx) }),
+		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
+		&cobra.Command{Use: "emm-fail-open {on|off}", Short: "Allow (on) or block (off) new devices while the UEM is unreachable (FO-04)", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				if a[0] != "on" && a[0] != "off" {
+					return fmt.Errorf("emm-fail-open takes on or off")
+				}
+				c, err := client()
+				if err != nil {
+					return err
+				}
+				st, err := c.SetFailOpen(cmd.Context(), a[0] == "on")
+				if err != nil {
+					return err
+				}
+				return emit(cmd.OutOrStdout(), st, func() error { return admin.RenderStatus(cmd.OutOrStdout(), st) })
+			}},
+		statisticsCmd(client, emit),
+	)
+	return root
+}
+
+func withAliases(c *cobra.Command, aliases ...string) *cobra.Command {
+	c.Aliases = aliases
+	return c
+}
+
+func statusCmd(use, short string, client func() (*admin.Client, error), emit func(io.Writer, any, func() error) error, get func(context.Context, *admin.Client) (*admin.Status, error)) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		st, err := get(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), st, func() error { return admin.RenderStatus(cmd.OutOrStdout(), st) })
+	}}
+}
+
+func statisticsCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func() error) error) *cobra.Command {
+	st := &cobra.Command{Use: "statistics", Short: "Statistics counters (STA items)"}
+	st.AddCommand(
+		&cobra.Command{Use: "entry <device-id> <user-id> [filter]", Short: "One device's counters", Args: cobra.RangeArgs(2, 3), RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			filter := ""
+			if len(a) == 3 {
+				filter = a[2]
+			}
+			cs, err := c.StatsEntry(cmd.Context(), a[0], a[1], filter)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), cs, func() error { return admin.RenderCounters(cmd.OutOrStdout(), cs) })
+		}},
+		&cobra.Command{Use: "global {device|system} [filter]", Short: "Counters summed over devices, or system peaks", Args: cobra.RangeArgs(1, 2), RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			filter := ""
+			if len(a) == 2 {
+				filter = a[1]
+			}
+			switch a[0] {
+			case "device":
+				cs, err := c.StatsGlobalDevice(cmd.Context(), filter)
+				if err != nil {
+					return err
+				}
+				return emit(cmd.OutOrStdout(), cs, func() error { return admin.RenderCounters(cmd.OutOrStdout(), cs) })
+			case "system":
+				ps, err := c.StatsGlobalSystem(cmd.Context(), filter)
+				if err != nil {
+					return err
+				}
+				return emit(cmd.OutOrStdout(), ps, func() error { return admin.RenderPeaks(cmd.OutOrStdout(), ps) })
+			}
+			return fmt.Errorf("global takes device or system")
+		}},
+	)
+	return st
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse-lab/gatehouse/gateway"
+)
+
+// newGatewayCmd runs the reference gateway.
+func newGatewayCmd() *cobra.Command {
+	cfg := gateway.Defaults()
+	var file string
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Run the reference ActiveSync gateway",
+		Long: `Run the reference gateway. Bootstrap settings come from flags or a YAML
+file (--config); everything else (ActiveSync servers, policies, device
+decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file != "" {
+				// Flags given explicitly win over the file: remember them,
+				// load the file over the defaults, then set them again.
+				changed := map[string]string{}
+				cmd.Flags().Visit(func(f *pflag.Flag) { changed[f.Name] = f.Value.String() })
+				if err := loadYAML(file, &cfg); err != nil {
+					return err
+				}
+				for name, v := range changed {
+					if err := cmd.Flags().Set(name, v); err != nil {
+						return err
+					}
+				}
+			}
+			envDefault(&cfg.UEM.Token, "GATEHOUSE_UEM_TOKEN")
+			envDefault(&cfg.UEM.NotifySecret, "GATEHOUSE_UEM_NOTIFY_SECRET")
+			envDefault(&cfg.AdminToken, "GATEHOUSE_ADMIN_TOKEN")
+			srv, err := gateway.New(cfg, slog.Default())
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "device URL:   %s/Microsoft-Server-ActiveSync\nadmin URL:    %s\nnotify URL:   %s\nadmin token:  %s\n",
+				srv.DeviceURL(), srv.AdminURL(), srv.NotifyURL(), srv.AdminToken())
+			<-cmd.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return srv.Shutdown(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "config", "", "YAML bootstrap configuration file")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "device-facing HTTPS address")
+	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")
+	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "admin API address")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the device list, certificate, statistics and audit log")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "device-facing certificate (PEM); self-signed when empty")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "device-facing key (PEM)")
+	f.StringVar(&cfg.UEM.URL, "uem-url", "", "UEM gateway API base URL")
+	f.StringVar(&cfg.UEM.Token, "uem-token", "", "this gateway's UEM credential (or GATEHOUSE_UEM_TOKEN)")
+	f.StringVar(&cfg.UEM.NotifySecret, "uem-notify-secret", "", "secret verifying UEM notifications (or GATEHOUSE_UEM_NOTIFY_SECRET)")
+	f.StringVar(&cfg.UEM.CAFile, "uem-ca", "", "CA certificate (PEM) trusted for the UEM")
+	f.BoolVar(&cfg.UEM.Insecure, "uem-insecure", false, "do not verify the UEM certificate (labs only)")
+	f.StringVar(&cfg.Upstream, "upstream", "", "ActiveSync server URL, until the UEM configuration names one")
+	f.StringVar(&cfg.UpstreamCAFile, "upstream-ca", "", "CA certificate (PEM) trusted for the ActiveSync server")
+	f.BoolVar(&cfg.UpstreamInsecure, "upstream-insecure", false, "do not verify the ActiveSync server certificate (labs only)")
+	f.StringVar(&cfg.AdminToken, "admin-token", "", "admin API token (or GATEHOUSE_ADMIN_TOKEN); generated when empty")
+	f.BoolVar(&cfg.FailOpen, "fail-open", cfg.FailOpen, "allow new devices while the UEM is unreachable (emm-fail-open)")
+	f.DurationVar(&cfg.CheckInterval, "check-interval", cfg.CheckInterval, "UEM connectivity check interval")
+	f.DurationVar(&cfg.ResyncInterval, "resync-interval", cfg.ResyncInterval, "UEM resync interval")
+	f.DurationVar(&cfg.PersistInterval, "persist-interval", cfg.PersistInterval, "persistent device list write interval (>= 10s)")
+	f.DurationVar(&cfg.StatsInterval, "stats-interval", cfg.StatsInterval, "statistics file interval")
+	f.BoolVar(&cfg.Audit, "audit", false, "write the audit log to <data-dir>/audit.log")
+	return cmd
+}
+
+// envDefault fills an unset secret from the environment, so secrets need
+// not appear on a command line (where ps shows them).
+func envDefault(v *string, name string) {
+	if *v == "" {
+		*v = os.Getenv(name)
+	}
+}
+
+func loadYAML(path string, into any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func clientTLSFromFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}

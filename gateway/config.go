@@ -1,0 +1,106 @@
+// Package gateway assembles the reference gateway: the device-facing
+// ActiveSync endpoint, the UEM link, the device cache and its persistent
+// list, statistics, the audit log, the notification receiver and the admin
+// API, started and stopped as one Server.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+)
+
+// Config is the gateway's bootstrap configuration: what it needs before
+// it can reach the UEM. Everything else comes from the UEM.
+type Config struct {
+	// Listen is the device-facing HTTPS address (ActiveSync).
+	Listen string `yaml:"listen"`
+	// NotifyListen receives the UEM's notifications ("Sentry Port", SCOPE-05).
+	NotifyListen string `yaml:"notify_listen"`
+	// AdminListen serves the admin API and /metrics.
+	AdminListen string `yaml:"admin_listen"`
+	// DataDir holds the persistent device list, the generated TLS
+	// certificate, statistics files and the audit log.
+	DataDir string `yaml:"data_dir"`
+	// TLSCertFile and TLSKeyFile: the device-facing certificate; a
+	// self-signed one is generated once and kept in DataDir when empty.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+
+	UEM UEMConfig `yaml:"uem"`
+
+	// Upstream is the ActiveSync server used until (or unless) the UEM's
+	// configuration names one, e.g. https://127.0.0.1:8444.
+	Upstream string `yaml:"upstream"`
+	// UpstreamCAFile trusts the ActiveSync server's certificate; empty
+	// means the system roots. UpstreamInsecure skips verification (labs only).
+	UpstreamCAFile   string `yaml:"upstream_ca_file"`
+	UpstreamInsecure bool   `yaml:"upstream_insecure"`
+
+	// AdminToken authenticates the admin API; generated when empty.
+	AdminToken string `yaml:"admin_token"`
+	// FailOpen is the initial "New device access when EMM server is
+	// unreachable": true allows (FO-01 default).
+	FailOpen bool `yaml:"fail_open"`
+
+	CheckInterval    time.Duration `yaml:"check_interval"`     // default 15m (DEF-05)
+	ResyncInterval   time.Duration `yaml:"resync_interval"`    // default 12h (DEF-05)
+	PersistInterval  time.Duration `yaml:"persist_interval"`   // default 5m, ≥ 10s (DEF-03)
+	LastSeenInterval time.Duration `yaml:"last_seen_interval"` // default 5m
+	StatsInterval    time.Duration `yaml:"stats_interval"`     // default 5m (STA-08)
+	// Audit turns the audit log (DataDir/audit.log) on (AUD-11).
+	Audit bool `yaml:"audit"`
+}
+
+// UEMConfig says how the gateway reaches the UEM.
+type UEMConfig struct {
+	URL   string `yaml:"url"`   // e.g. https://127.0.0.1:8443
+	Token string `yaml:"token"` // this gateway's credential
+	// NotifySecret verifies the UEM's notification signatures.
+	NotifySecret string `yaml:"notify_secret"`
+	CAFile       string `yaml:"ca_file"`
+	Insecure     bool   `yaml:"insecure"`
+}
+
+// Defaults returns a configuration that listens on loopback only.
+func Defaults() Config {
+	return Config{
+		Listen: "127.0.0.1:8443", NotifyListen: "127.0.0.1:9090", AdminListen: "127.0.0.1:9091",
+		DataDir: "gatehouse-data", FailOpen: true,
+		CheckInterval: 15 * time.Minute, ResyncInterval: 12 * time.Hour, PersistInterval: 5 * time.Minute,
+		LastSeenInterval: 5 * time.Minute, StatsInterval: 5 * time.Minute,
+	}
+}
+
+// Validate checks the configuration and names the first bad field.
+func (c *Config) Validate() error {
+	for _, a := range []struct{ field, addr string }{{"listen", c.Listen}, {"notify_listen", c.NotifyListen}, {"admin_listen", c.AdminListen}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return fmt.Errorf("gateway config: %s: %w", a.field, err)
+		}
+	}
+	if c.DataDir == "" {
+		return errors.New("gateway config: data_dir is required")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("gateway config: tls_cert_file and tls_key_file go together")
+	}
+	u, err := url.Parse(c.UEM.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("gateway config: uem.url %q must be an http(s) URL", c.UEM.URL)
+	}
+	if c.UEM.Token == "" {
+		return errors.New("gateway config: uem.token is required")
+	}
+	if c.Upstream != "" {
+		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("gateway config: upstream %q must be an http(s) URL", c.Upstream)
+		}
+	}
+	if c.PersistInterval != 0 && c.PersistInterval < 10*time.Second {
+		return fmt.Errorf("gateway config: persist_interval %v is below 10s (DEF-03)", c.PersistInterval)
+	}
+	return nil
+}

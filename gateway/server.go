@@ -1,0 +1,373 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// NotificationPath is where the gateway receives the UEM's notifications.
+const NotificationPath = "/uem/v1/notifications"
+
+// Server is a running gateway.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	cert tls.Certificate
+
+	cache  *devicecache.Cache
+	store  *devicecache.Store
+	stats  *stats.Registry
+	peaks  *stats.Peaks
+	uem    *uemapi.Client
+	link   *uemsync.Link
+	as     *activesync.Handler
+	audit  *audit.Logger
+	auditF *os.File
+
+	mu         sync.Mutex
+	configETag string
+	servers    []*http.Server
+	addrs      map[string]string
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	runErr     error
+}
+
+// New builds a gateway from its bootstrap configuration; Start runs it.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{}}
+	var err error
+	if cfg.TLSCertFile != "" {
+		s.cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	} else {
+		s.cert, err = selfsigned.LoadOrCreate(filepath.Join(cfg.DataDir, "tls"), "gatehouse gateway", time.Now())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gateway: certificate: %w", err)
+	}
+	if s.cfg.AdminToken == "" {
+		s.cfg.AdminToken = randomToken()
+	}
+	s.cache = devicecache.New(nil)
+	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
+		return nil, err
+	}
+	uemTLS, err := clientTLS(cfg.UEM.CAFile, cfg.UEM.Insecure)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: uem trust: %w", err)
+	}
+	s.uem, err = uemapi.NewClient(cfg.UEM.URL, cfg.UEM.Token, uemapi.WithHTTPClient(&http.Client{
+		Transport: &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}, Timeout: 2 * time.Minute,
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: uem client: %w", err)
+	}
+	s.link, err = uemsync.New(uemsync.Config{
+		UEM: s.uem, Cache: s.cache, Store: s.store, FailOpen: cfg.FailOpen,
+		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
+		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
+		OnConfigChange: func(int64) { go s.refreshConfig(context.Background()) },
+		Log:            log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Audit {
+		if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return nil, fmt.Errorf("gateway: audit log: %w", err)
+		}
+		host, _ := os.Hostname()
+		s.audit = audit.New(s.auditF, host, nil)
+	}
+	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: upstream trust: %w", err)
+	}
+	up, _ := url.Parse(cfg.Upstream)
+	if cfg.Upstream == "" {
+		up = &url.URL{Scheme: "https", Host: "unconfigured.invalid"}
+	}
+	s.as, err = activesync.New(activesync.Config{
+		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
+		Stats: s.stats, Audit: s.audit, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // opt-in for labs
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	c.RootCAs = pool
+	return c, nil
+}
+
+// Start initialises the device cache (from the UEM, else from disk),
+// fetches the configuration, and starts the listeners and background work.
+func (s *Server) Start(ctx context.Context) error {
+	res, err := s.link.Init(ctx)
+	if err != nil {
+		return err
+	}
+	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
+	if err := s.refreshConfig(ctx); err != nil {
+		s.log.Warn("configuration not fetched from the UEM; using bootstrap settings", "error", err)
+	}
+	if u := s.as.Upstream(); u.Host == "unconfigured.invalid" {
+		s.log.Warn("no ActiveSync server configured yet; requests fail until the UEM sends one")
+	}
+	if _, err := (stats.Files{Dir: s.cfg.DataDir}).Archive(time.Now()); err != nil {
+		s.log.Warn("archiving statistics", "error", err)
+	}
+
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
+	device := http.NewServeMux()
+	for _, p := range activesync.Paths {
+		device.Handle(p, s.as)
+	}
+	notify := http.NewServeMux()
+	notify.Handle("POST "+NotificationPath, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret)))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks,
+		Token: s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+
+	for _, l := range []struct {
+		name, addr string
+		h          http.Handler
+	}{{"device", s.cfg.Listen, device}, {"notify", s.cfg.NotifyListen, notify}, {"admin", s.cfg.AdminListen, adm}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
+		}
+		srv := &http.Server{Handler: l.h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		s.mu.Lock()
+		s.servers = append(s.servers, srv)
+		s.addrs[l.name] = ln.Addr().String()
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("listener stopped", "listener", l.name, "error", err)
+			}
+		}()
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.link.Run(runCtx); err != nil {
+			s.mu.Lock()
+			s.runErr = err
+			s.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.statsLoop(runCtx)
+	}()
+	s.log.Info("gateway started", "device", s.DeviceURL(), "admin", s.AdminURL(), "notify", s.NotifyURL())
+	return nil
+}
+
+// refreshConfig fetches the UEM's configuration for this gateway and
+// applies what the gateway uses from it, without touching the cache.
+func (s *Server) refreshConfig(ctx context.Context) error {
+	s.mu.Lock()
+	etag := s.configETag
+	s.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	doc, newTag, err := s.uem.Config(cctx, etag)
+	if errors.Is(err, uemapi.ErrNotModified) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("gateway: fetch configuration: %w", err)
+	}
+	s.link.SetDefaultBehavior(doc.PolicyBehavior)
+	if up, ok := upstreamFrom(doc.Config); ok && s.cfg.Upstream == "" {
+		s.as.SetUpstream(up)
+		s.log.Info("ActiveSync server from the UEM configuration", "server", up.Host)
+	}
+	s.mu.Lock()
+	s.configETag = newTag
+	s.mu.Unlock()
+	return nil
+}
+
+// upstreamFrom picks the first server of the default ActiveSync service.
+func upstreamFrom(c uemapi.GatewayConfig) (*url.URL, bool) {
+	if len(c.ActiveSync.Services) == 0 {
+		return nil, false
+	}
+	svc := c.ActiveSync.Services[0]
+	first := strings.TrimSpace(strings.Split(svc.Servers, ";")[0])
+	if first == "" {
+		return nil, false
+	}
+	scheme := "http"
+	if svc.ServerTLS {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: first}, true
+}
+
+// statsLoop observes the peaks and writes the statistics files every
+// StatsInterval (STA-07, STA-08).
+func (s *Server) statsLoop(ctx context.Context) {
+	interval := s.cfg.StatsInterval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	files := stats.Files{Dir: s.cfg.DataDir}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.observePeaks(now)
+			if err := files.Append(s.stats, s.peaks, now); err != nil {
+				s.log.Warn("writing statistics", "error", err)
+			}
+		}
+	}
+}
+
+func (s *Server) observePeaks(now time.Time) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	s.peaks.Observe(stats.PeakHeapMemUsedMB, float64(m.HeapInuse)/(1<<20), now)
+	s.peaks.Observe(stats.PeakProcessVirtualMemUsedMB, float64(m.Sys)/(1<<20), now)
+	s.peaks.Observe(stats.PeakRunningThreads, float64(runtime.NumGoroutine()), now)
+	peak, at := s.cache.Peak()
+	if !at.IsZero() {
+		s.peaks.Observe(stats.PeakDeviceCacheSize, float64(peak), at)
+	}
+}
+
+// DeviceURL is the device-facing base URL.
+func (s *Server) DeviceURL() string { return s.url("device") }
+
+// AdminURL is the admin API base URL.
+func (s *Server) AdminURL() string { return s.url("admin") }
+
+// NotifyURL is the full URL the UEM posts notifications to.
+func (s *Server) NotifyURL() string { return s.url("notify") + NotificationPath }
+
+func (s *Server) url(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "https://" + s.addrs[name]
+}
+
+// AdminToken returns the admin API token.
+func (s *Server) AdminToken() string { return s.cfg.AdminToken }
+
+// Certificate returns the certificate all listeners present.
+func (s *Server) Certificate() tls.Certificate { return s.cert }
+
+// Cache exposes the device cache to in-process tests and the lab.
+func (s *Server) Cache() *devicecache.Cache { return s.cache }
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+}
+
+// Shutdown stops the listeners gracefully, writes the persistent device
+// list (DC-02), and closes the files.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			srv.Close()
+		}
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	s.mu.Lock()
+	errs = append(errs, s.runErr)
+	s.mu.Unlock()
+	if s.cancel == nil {
+		if _, err := s.store.Save(s.cache); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.store.Close())
+	if s.auditF != nil {
+		errs = append(errs, s.auditF.Close())
+	}
+	return errors.Join(errs...)
+}
