@@ -87,8 +87,9 @@ func New(cfg Config) (*Handler, error) {
 		Transport:      cfg.Transport,
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.upstreamError,
-		// Ping responses arrive after minutes; flush them at once.
-		FlushInterval: -1,
+		// No periodic flushing: ActiveSync responses, long-polled Pings
+		// included, arrive whole with a Content-Length and go out whole;
+		// flushing each write would cost a syscall per buffer.
 	}
 	return h, nil
 }

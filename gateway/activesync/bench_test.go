@@ -1,0 +1,94 @@
+package activesync
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/gateway/uemsync/uemsynctest"
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+)
+
+// BenchmarkProxy compares a Sync round trip through the gateway with the
+// same request sent straight to the server, in the same run:
+//
+//	go test -run '^$' -bench Proxy -benchtime 5s ./gateway/activesync/
+//
+// ns/op and the p50/p99 metrics are per request; the ratio of the two
+// sub-benchmarks' ns/op is the gateway's throughput cost.
+var mu sync.Mutex
+
+func BenchmarkProxy(b *testing.B) {
+	body := bytes.Repeat([]byte{0x03, 'x', 0x00}, 1400) // ~4 KiB response
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", eas.ContentTypeWBXML)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}))
+	defer up.Close()
+	upURL, _ := url.Parse(up.URL)
+
+	cache := devicecache.New(nil)
+	link, _ := uemsync.New(uemsync.Config{UEM: uemsynctest.New(), Cache: cache, FailOpen: true, Log: slog.New(slog.DiscardHandler)})
+	h, _ := New(Config{Upstream: upURL, Transport: up.Client().Transport, Link: link, Cache: cache, Stats: stats.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
+	gw := httptest.NewTLSServer(h)
+	defer gw.Close()
+
+	for _, tc := range []struct {
+		name string
+		srv  *httptest.Server
+	}{{"direct", up}, {"gateway", gw}} {
+		b.Run(tc.name, func(b *testing.B) {
+			client := tc.srv.Client()
+			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+			reqBody := []byte{0x03, 0x01, 0x6A, 0x00, 0x45, 0x01}
+			var lat []time.Duration
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				i := 0
+				for pb.Next() {
+					i++
+					q := &eas.Query{Cmd: eas.CmdSync, User: "bench", DeviceID: "DEV" + strconv.Itoa(i%512), DeviceType: "iPhone"}
+					req, _ := http.NewRequest(http.MethodPost, tc.srv.URL+"/Microsoft-Server-ActiveSync?"+q.Encode(false), bytes.NewReader(reqBody))
+					req.Header.Set(eas.HeaderProtocolVersion, "16.1")
+					req.SetBasicAuth("bench", "pw")
+					start := time.Now()
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					n, _ := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if n != int64(len(body)) {
+						b.Errorf("read %d bytes", n)
+						return
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}
