@@ -36,6 +36,7 @@ type Server struct {
 	started   bool
 	gwAddr    string // bound address of the gateway-facing listener
 	gwSrv     *http.Server
+	gwDone    <-chan struct{}
 	adminSrv  *http.Server
 	adminAddr string
 	cancel    context.CancelFunc
@@ -116,7 +117,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.adminSrv = s.newHTTPServer(s.adminHandler())
 	s.serve(s.adminSrv, adminLn)
 	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.serve(s.gwSrv, gwLn)
+	s.gwDone = s.serve(s.gwSrv, gwLn)
 	s.notifier.start(ctx)
 	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
 	return nil
@@ -132,17 +133,22 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
+// serve runs srv on ln in a goroutine; the returned channel closes when
+// Serve has returned, i.e. the listening socket is really closed.
+func (s *Server) serve(srv *http.Server, ln net.Listener) <-chan struct{} {
 	if s.tlsConf != nil {
 		ln = tls.NewListener(ln, s.tlsConf)
 	}
+	done := make(chan struct{})
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
+		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("uem: serve", "err", err)
 		}
 	}()
+	return done
 }
 
 // Shutdown stops both listeners gracefully (waiting for in-flight requests
@@ -207,6 +213,7 @@ func (s *Server) SetFaults(f Faults) error {
 	}
 	if f.Down {
 		err := s.gwSrv.Close()
+		<-s.gwDone // connections are refused from here on
 		s.gwSrv = nil
 		return err
 	}
@@ -215,7 +222,7 @@ func (s *Server) SetFaults(f Faults) error {
 		return fmt.Errorf("uem: re-listening on %s: %w", s.gwAddr, err)
 	}
 	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.serve(s.gwSrv, ln)
+	s.gwDone = s.serve(s.gwSrv, ln)
 	return nil
 }
 
