@@ -11,7 +11,7 @@ import (
 // TestDevicePageEncoding pins the hand-written page encoder to the JSON
 // encoding of uemapi.DevicePage, escapes included.
 func TestDevicePageEncoding(t *testing.T) {
-	s := newStore(func() time.Time { return time.Unix(1_800_000_000, 0) }, discard{})
+	s := newStore(func() time.Time { return time.Unix(1_800_000_000, 0) }, nopSink{})
 	for _, u := range []string{"plain@x.example", "quote\"back\\slash", "ctl\x01\ttab<&>", "bad\xffutf8 é \u2028"} {
 		if _, err := s.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: "E-" + u, User: u}); err != nil {
 			t.Fatal(err)
@@ -52,7 +52,3 @@ func TestDevicePageEncoding(t *testing.T) {
 		t.Fatalf("last page invalid: %s", b)
 	}
 }
-
-type discard struct{}
-
-func (discard) enqueue(string, uemapi.Notification) {}

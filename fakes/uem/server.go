@@ -86,7 +86,11 @@ func New(cfg Config) (*Server, error) {
 	s.st = newStore(cfg.Now, s.notifier)
 	s.notifier.st = s.st
 	if cfg.Seed != nil {
-		if err := s.st.loadSeed(cfg.Seed); err != nil {
+		// The seed is the initial state, not a change: nothing to notify.
+		s.st.out = nopSink{}
+		err := s.st.loadSeed(cfg.Seed)
+		s.st.out = s.notifier
+		if err != nil {
 			return nil, err
 		}
 	}

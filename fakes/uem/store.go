@@ -127,6 +127,10 @@ type sink interface {
 	enqueue(gatewayID string, n uemapi.Notification)
 }
 
+type nopSink struct{}
+
+func (nopSink) enqueue(string, uemapi.Notification) {}
+
 // store is the fake UEM's state. One lock guards everything.
 type store struct {
 	mu    sync.RWMutex
