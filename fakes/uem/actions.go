@@ -53,7 +53,7 @@ func (s *store) associationAction(id string, req Action) (Association, error) {
 		return Association{}, err
 	}
 	// ACT-06: after Wipe the only valid action is Remove.
-	if a.state == uemapi.StateWiped && req.Action != ActRemove {
+	if a.State() == uemapi.StateWiped && req.Action != ActRemove {
 		return Association{}, uemapi.Errorf(uemapi.CodeActionNotAllowed, "association %s is wiped; only remove is allowed", id)
 	}
 	ev := Event{AssociationID: id, DeviceID: a.eas, User: a.userName, Message: req.Note}
@@ -61,11 +61,14 @@ func (s *store) associationAction(id string, req Action) (Association, error) {
 	case ActAllow, ActBlock, ActWipe:
 		switch req.Action {
 		case ActAllow:
-			a.state, a.reason, ev.Action = uemapi.StateAllowed, uemapi.ReasonManualAllow, EventReinstate
+			a.setState(uemapi.StateAllowed, uemapi.ReasonManualAllow)
+			ev.Action = EventReinstate
 		case ActBlock:
-			a.state, a.reason, ev.Action = uemapi.StateBlocked, uemapi.ReasonManualBlock, EventBlock
+			a.setState(uemapi.StateBlocked, uemapi.ReasonManualBlock)
+			ev.Action = EventBlock
 		case ActWipe:
-			a.state, a.reason, ev.Action = uemapi.StateWiped, uemapi.ReasonManualWipe, EventWipe
+			a.setState(uemapi.StateWiped, uemapi.ReasonManualWipe)
+			ev.Action = EventWipe
 		}
 		a.manual = true // ACT-04: until Remove
 		s.touch(a, req.Note)
@@ -109,10 +112,10 @@ func (s *store) associationAction(id string, req Action) (Association, error) {
 		// ASA-14: the policy acts on the device, i.e. every association
 		// of this EAS device id.
 		for _, o := range s.assocsByEAS(a.eas) {
-			if o.state == uemapi.StateWiped {
+			if o.State() == uemapi.StateWiped {
 				continue
 			}
-			o.policyID = pid
+			o.rw().policyID = pid
 			s.touch(o, req.Note)
 			s.notifyDevice(o)
 		}
@@ -124,9 +127,9 @@ func (s *store) associationAction(id string, req Action) (Association, error) {
 }
 
 func (s *store) touch(a *assoc, note string) {
-	a.actionAt = nanos(s.now())
+	a.rw().actionAt = nanos(s.now())
 	if note != "" {
-		a.comment = note
+		a.rw().comment = note
 	}
 }
 

@@ -110,9 +110,9 @@ func (s *Server) Associations(f AssociationFilter, cursor string, limit int) (As
 		switch {
 		case a == nil,
 			f.Registered != nil && *f.Registered != (a.device != nil),
-			f.State != "" && f.State != a.state,
-			f.PolicyAssigned && a.policyID == "",
-			f.ActionThisYear && (a.actionAt == 0 || fromNanos(a.actionAt).Year() != year),
+			f.State != "" && f.State != a.State(),
+			f.PolicyAssigned && a.ro().policyID == "",
+			f.ActionThisYear && (a.ro().actionAt == 0 || fromNanos(a.ro().actionAt).Year() != year),
 			f.EASDeviceID != "" && f.EASDeviceID != a.eas,
 			f.User != "" && !strings.EqualFold(f.User, a.userName):
 			continue

@@ -401,7 +401,7 @@ func (s *store) updatePolicy(id string, p uemapi.ActiveSyncPolicy) (uemapi.Activ
 		}
 	}
 	for _, a := range s.assocs {
-		if a != nil && a.policyID == id && a.state != uemapi.StateWiped {
+		if a != nil && a.ro().policyID == id && a.State() != uemapi.StateWiped {
 			refs = append(refs, uemapi.DeviceRef{EASDeviceID: a.eas, User: a.userName})
 			if len(refs) == policyChunk {
 				flush()
@@ -425,8 +425,8 @@ func (s *store) deletePolicy(id string) error {
 	}
 	delete(s.policies, id)
 	for _, a := range s.assocs {
-		if a != nil && a.policyID == id {
-			a.policyID = ""
+		if a != nil && a.ro().policyID == id {
+			a.rw().policyID = ""
 			s.notifyDevice(a)
 		}
 	}
@@ -439,7 +439,7 @@ func (s *store) policyPhones(id string) int {
 	defer s.mu.RUnlock()
 	n := 0
 	for _, a := range s.assocs {
-		if a != nil && a.policyID == id {
+		if a != nil && a.ro().policyID == id {
 			n++
 		}
 	}

@@ -1,6 +1,8 @@
 package uem
 
 import (
+	"unsafe"
+
 	"testing"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -65,5 +67,13 @@ func TestDecideTunnel(t *testing.T) {
 		if got, _ := DecideTunnel(c.in); got != c.want {
 			t.Errorf("%s: DecideTunnel(%+v) = %s, want %s", c.id, c.in, got, c.want)
 		}
+	}
+}
+
+// TestAssocSize pins the stored association at ≤ 128 bytes: the capacity
+// benchmark's memory budget depends on it.
+func TestAssocSize(t *testing.T) {
+	if n := unsafe.Sizeof(assoc{}); n > 128 {
+		t.Fatalf("assoc is %d bytes, want ≤ 128", n)
 	}
 }

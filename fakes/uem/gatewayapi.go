@@ -94,12 +94,7 @@ func (s *Server) apiDevices(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	page, err := s.st.devicePage(uemapi.DeviceFilter(r.URL.Query().Get("filter")), cursor, limit)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeDevicePage(w, &page)
+	s.writeDevicePage(w, uemapi.DeviceFilter(r.URL.Query().Get("filter")), cursor, limit)
 }
 
 func (s *Server) apiLastSeen(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,8 @@ type User struct {
 	UPN       string `json:"upn"`
 	Email     string `json:"email"`
 	MailboxID string `json:"mailbox_id"`
+
+	mbHead *assoc // first association of the mailbox
 }
 
 // Device is a registered (managed) device in the UEM's Devices view.

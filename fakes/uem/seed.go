@@ -2,6 +2,8 @@ package uem
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -217,22 +219,15 @@ func (s *store) generate(g Generate) error {
 	defer s.mu.Unlock()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	growMaps(s, g.Devices)
+	gw := s.intern(g.Gateway)
 	reps := make([]reported, len(genPlatforms))
 	for i, p := range genPlatforms {
 		reps[i] = reported{deviceType: p.platform, model: p.model, os: p.os}
 	}
+	var buf []byte
 	for i := 0; i < g.Devices; i++ {
-		num := fmt.Sprintf("%07d", i)
-		upn := "user" + num + "@gen.example"
-		uid := "g" + num
-		if s.users[uid] != nil || s.userNames[upn] != nil {
-			return uemapi.Errorf(uemapi.CodeConflict, "generated user %s exists", uid)
-		}
-		u := &User{ID: uid, UPN: upn, Email: upn, MailboxID: upn}
-		s.users[uid] = u
-		s.userNames[upn] = u
-		s.userNames[uid] = u
-		pi := rng.IntN(len(genPlatforms))
+		// One allocation holds every string of the record:
+		// uid | upn | phone | uuid | eas.
 		var eas string
 		for {
 			eas = strings.ToUpper(strconv.FormatUint(rng.Uint64()|1<<63, 16))
@@ -241,26 +236,78 @@ func (s *store) generate(g Generate) error {
 			}
 		}
 		h1, h2 := rng.Uint64(), rng.Uint64()
-		uuid := fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", h1>>32, h1>>16&0xffff, h1&0xfff, h2>>52&0xfff, h2&0xffffffffffff)
+		num := strconv.AppendInt(make([]byte, 0, 8), int64(i), 10)
+		pad := 7 - len(num)
+		buf = buf[:0]
+		buf = append(buf, 'g')
+		buf = appendPadded(buf, num, pad)
+		uidEnd := len(buf)
+		buf = append(buf, "user"...)
+		buf = appendPadded(buf, num, pad)
+		buf = append(buf, "@gen.example"...)
+		upnEnd := len(buf)
+		buf = append(buf, "+1555"...)
+		buf = appendPadded(buf, num, pad)
+		phoneEnd := len(buf)
+		buf = appendUUID(buf, h1, h2)
+		uuidEnd := len(buf)
+		buf = append(buf, eas...)
+		rec := string(buf)
+		uid, upn, phone, uuid := rec[:uidEnd], rec[uidEnd:upnEnd], rec[upnEnd:phoneEnd], rec[phoneEnd:uuidEnd]
+		eas = rec[uuidEnd:]
+		if s.users[uid] != nil || s.userNames[upn] != nil {
+			return uemapi.Errorf(uemapi.CodeConflict, "generated user %s exists", uid)
+		}
+		u := &User{ID: uid, UPN: upn, Email: upn, MailboxID: upn}
+		s.users[uid] = u
+		s.userNames[upn] = u
+		pi := rng.IntN(len(genPlatforms))
 		d := &Device{
 			UUID: uuid, UserID: uid, Platform: genPlatforms[pi].platform, Model: genPlatforms[pi].model,
-			PhoneNumber: "+1555" + num, EASDeviceIDs: []string{eas},
+			PhoneNumber: phone, EASDeviceIDs: []string{eas},
 			SecurityViolation: rng.IntN(100) < g.ViolationPercent,
 			RegisteredAt:      time.Unix(0, base+int64(i)*int64(time.Second)).UTC(),
 		}
 		s.devices[uuid] = d
 		s.devByEAS[eas] = d
 		a := &assoc{
-			seq: int64(len(s.assocs)) + 1, eas: eas, userName: upn, user: u, gateway: g.Gateway,
+			seq: int64(len(s.assocs)) + 1, eas: eas, userName: upn, user: u, gateway: gw,
 			first: base + int64(i)*int64(time.Second), rep: &reps[pi],
 		}
 		a.last = a.first
 		a.device = d
 		d.links = []*assoc{a}
-		a.state, a.reason = Decide(DecisionInput{New: true, Registered: true, SecurityViolation: d.SecurityViolation})
+		a.setState(Decide(DecisionInput{New: true, Registered: true, SecurityViolation: d.SecurityViolation}))
 		s.insertAssoc(a)
 	}
 	return nil
+}
+
+func appendPadded(b, num []byte, pad int) []byte {
+	for range pad {
+		b = append(b, '0')
+	}
+	return append(b, num...)
+}
+
+// appendUUID formats 128 random bits as a version-4 UUID.
+func appendUUID(b []byte, h1, h2 uint64) []byte {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], h1)
+	binary.BigEndian.PutUint64(raw[8:], h2)
+	raw[6] = raw[6]&0x0f | 0x40
+	raw[8] = raw[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], raw[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], raw[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], raw[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], raw[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], raw[10:])
+	return append(b, out[:]...)
 }
 
 // growMaps pre-sizes the indexes of an empty store for n records.
@@ -269,10 +316,9 @@ func growMaps(s *store, n int) {
 		return
 	}
 	s.users = make(map[string]*User, n)
-	s.userNames = make(map[string]*User, 2*n)
+	s.userNames = make(map[string]*User, n)
 	s.devices = make(map[string]*Device, n)
 	s.devByEAS = make(map[string]*Device, n)
 	s.assocByKey = make(map[assocKey]*assoc, n)
-	s.mailboxes = make(map[string]*assoc, n)
 	s.assocs = make([]*assoc, 0, n)
 }

@@ -36,6 +36,7 @@ type Server struct {
 	started   bool
 	gwAddr    string // bound address of the gateway-facing listener
 	gwSrv     *http.Server
+	gwDone    <-chan struct{}
 	adminSrv  *http.Server
 	adminAddr string
 	cancel    context.CancelFunc
@@ -85,7 +86,11 @@ func New(cfg Config) (*Server, error) {
 	s.st = newStore(cfg.Now, s.notifier)
 	s.notifier.st = s.st
 	if cfg.Seed != nil {
-		if err := s.st.loadSeed(cfg.Seed); err != nil {
+		// The seed is the initial state, not a change: nothing to notify.
+		s.st.out = nopSink{}
+		err := s.st.loadSeed(cfg.Seed)
+		s.st.out = s.notifier
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -116,7 +121,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.adminSrv = s.newHTTPServer(s.adminHandler())
 	s.serve(s.adminSrv, adminLn)
 	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.serve(s.gwSrv, gwLn)
+	s.gwDone = s.serve(s.gwSrv, gwLn)
 	s.notifier.start(ctx)
 	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
 	return nil
@@ -132,17 +137,22 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
+// serve runs srv on ln in a goroutine; the returned channel closes when
+// Serve has returned, i.e. the listening socket is really closed.
+func (s *Server) serve(srv *http.Server, ln net.Listener) <-chan struct{} {
 	if s.tlsConf != nil {
 		ln = tls.NewListener(ln, s.tlsConf)
 	}
+	done := make(chan struct{})
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
+		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("uem: serve", "err", err)
 		}
 	}()
+	return done
 }
 
 // Shutdown stops both listeners gracefully (waiting for in-flight requests
@@ -207,6 +217,7 @@ func (s *Server) SetFaults(f Faults) error {
 	}
 	if f.Down {
 		err := s.gwSrv.Close()
+		<-s.gwDone // connections are refused from here on
 		s.gwSrv = nil
 		return err
 	}
@@ -215,7 +226,7 @@ func (s *Server) SetFaults(f Faults) error {
 		return fmt.Errorf("uem: re-listening on %s: %w", s.gwAddr, err)
 	}
 	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.serve(s.gwSrv, ln)
+	s.gwDone = s.serve(s.gwSrv, ln)
 	return nil
 }
 

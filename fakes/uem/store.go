@@ -3,6 +3,7 @@ package uem
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -16,28 +17,101 @@ import (
 // maxEvents bounds the event log; the oldest entries are dropped.
 const maxEvents = 100000
 
-// assoc is the stored form of an ActiveSync association, kept small: the
-// fake holds a million of them in capacity tests.
+// assoc is the stored form of an ActiveSync association, kept small (128
+// bytes) because the fake holds a million of them in capacity tests: state
+// and reason are one-byte codes, the gateway name is interned and the
+// rarely set fields live behind ext.
 type assoc struct {
 	seq      int64
 	eas      string
 	userName string // as reported
 	user     *User  // nil when the user is unknown to the UEM
 	device   *Device
-	state    uemapi.SyncState
-	reason   uemapi.Reason
-	manual   bool
 	first    int64 // unix nanoseconds
 	last     int64
-	wipeAck  int64
-	actionAt int64
-	gateway  string
-	policyID string
-	comment  string
-	redirect string
+	gateway  *string // interned gateway id
+	ext      *assocExtra
 	rep      *reported
 	mbPrev   *assoc
 	mbNext   *assoc
+	state    stateCode
+	reason   reasonCode
+	manual   bool
+}
+
+// assocExtra holds the fields most associations never set.
+type assocExtra struct {
+	policyID string
+	comment  string
+	redirect string
+	wipeAck  int64
+	actionAt int64
+}
+
+var noExtra assocExtra
+
+// ro returns the extra fields for reading; never write through it.
+func (a *assoc) ro() *assocExtra {
+	if a.ext == nil {
+		return &noExtra
+	}
+	return a.ext
+}
+
+// rw returns the extra fields for writing, allocating them.
+func (a *assoc) rw() *assocExtra {
+	if a.ext == nil {
+		a.ext = &assocExtra{}
+	}
+	return a.ext
+}
+
+type stateCode uint8
+
+var stateNames = [...]uemapi.SyncState{uemapi.StateAllowed, uemapi.StateBlocked, uemapi.StateWiped}
+
+type reasonCode uint8
+
+var reasonNames = [...]uemapi.Reason{uemapi.ReasonAllowed, uemapi.ReasonSecurityViolation, uemapi.ReasonMailboxLimit,
+	uemapi.ReasonUnregistered, uemapi.ReasonManualAllow, uemapi.ReasonManualBlock, uemapi.ReasonManualWipe}
+
+// State is the association's sync state.
+func (a *assoc) State() uemapi.SyncState { return stateNames[a.state] }
+
+// Reason is why the association has its state.
+func (a *assoc) Reason() uemapi.Reason { return reasonNames[a.reason] }
+
+func (a *assoc) setState(st uemapi.SyncState, r uemapi.Reason) {
+	for i, n := range stateNames {
+		if n == st {
+			a.state = stateCode(i)
+		}
+	}
+	for i, n := range reasonNames {
+		if n == r {
+			a.reason = reasonCode(i)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// intern returns the shared copy of a gateway id.
+func (s *store) intern(id string) *string {
+	if id == "" {
+		return nil
+	}
+	if p, ok := s.interned[id]; ok {
+		return p
+	}
+	p := &id
+	s.interned[id] = p
+	return p
 }
 
 // reported is what the gateway said about the device on first access.
@@ -53,6 +127,10 @@ type sink interface {
 	enqueue(gatewayID string, n uemapi.Notification)
 }
 
+type nopSink struct{}
+
+func (nopSink) enqueue(string, uemapi.Notification) {}
+
 // store is the fake UEM's state. One lock guards everything.
 type store struct {
 	mu    sync.RWMutex
@@ -67,7 +145,7 @@ type store struct {
 
 	assocs     []*assoc // index seq-1; nil once removed
 	assocByKey map[assocKey]*assoc
-	mailboxes  map[string]*assoc // head of each mailbox's list
+	mailboxes  map[string]*assoc // head of each unknown user's mailbox list
 	assocCount int
 
 	policies  map[string]*uemapi.ActiveSyncPolicy
@@ -83,6 +161,8 @@ type store struct {
 	eventSeq int64
 
 	key *uemapi.AttachmentKey
+
+	interned map[string]*string
 }
 
 func newStore(now func() time.Time, out sink) *store {
@@ -100,6 +180,7 @@ func newStore(now func() time.Time, out sink) *store {
 		gateways:   map[string]*GatewayEntry{},
 		gwByToken:  map[string]*GatewayEntry{},
 		tunnels:    map[tunnelKey]*tunnel{},
+		interned:   map[string]*string{},
 	}
 	p := uemapi.DefaultPolicy()
 	p.Version = 1
@@ -166,7 +247,7 @@ func (s *store) addUserLocked(u User) (*User, error) {
 	}
 	p := &u
 	s.users[u.ID] = p
-	for _, n := range []string{u.ID, u.UPN, u.Email} {
+	for _, n := range []string{u.UPN, u.Email} {
 		if n != "" {
 			s.userNames[strings.ToLower(n)] = p
 		}
@@ -182,7 +263,15 @@ func (s *store) lookupUser(name string) *User {
 		return u
 	}
 	if i := strings.LastIndexByte(l, '\\'); i >= 0 {
-		return s.userNames[l[i+1:]]
+		l = l[i+1:]
+		if u, ok := s.userNames[l]; ok {
+			return u
+		}
+	}
+	for _, id := range []string{name, l} {
+		if u, ok := s.users[id]; ok {
+			return u
+		}
 	}
 	return nil
 }
@@ -228,24 +317,40 @@ func (s *store) mailboxOf(a *assoc) string {
 	return strings.ToLower(a.userName)
 }
 
+// mailboxHead returns the first association of a's mailbox: known users
+// hold their list themselves, unknown ones are indexed by name.
+func (s *store) mailboxHead(mailbox string, u *User) *assoc {
+	if u != nil {
+		return u.mbHead
+	}
+	return s.mailboxes[mailbox]
+}
+
+func (s *store) setMailboxHead(a *assoc, head *assoc) {
+	switch {
+	case a.user != nil:
+		a.user.mbHead = head
+	case head == nil:
+		delete(s.mailboxes, s.mailboxOf(a))
+	default:
+		s.mailboxes[s.mailboxOf(a)] = head
+	}
+}
+
 func (s *store) mailboxLink(a *assoc) {
-	mb := s.mailboxOf(a)
-	head := s.mailboxes[mb]
+	head := s.mailboxHead(s.mailboxOf(a), a.user)
 	a.mbNext = head
 	if head != nil {
 		head.mbPrev = a
 	}
-	s.mailboxes[mb] = a
+	s.setMailboxHead(a, a)
 }
 
 func (s *store) mailboxUnlink(a *assoc) {
-	mb := s.mailboxOf(a)
 	if a.mbPrev != nil {
 		a.mbPrev.mbNext = a.mbNext
-	} else if a.mbNext != nil {
-		s.mailboxes[mb] = a.mbNext
 	} else {
-		delete(s.mailboxes, mb)
+		s.setMailboxHead(a, a.mbNext)
 	}
 	if a.mbNext != nil {
 		a.mbNext.mbPrev = a.mbPrev
@@ -275,10 +380,10 @@ func (s *store) mailboxLimit(mailbox string) int {
 	return best.MaxDevicesPerMailbox
 }
 
-func (s *store) mailboxAllowed(mailbox string, except *assoc) int {
+func (s *store) mailboxAllowed(mailbox string, u *User, except *assoc) int {
 	n := 0
-	for a := s.mailboxes[mailbox]; a != nil; a = a.mbNext {
-		if a != except && a.state == uemapi.StateAllowed {
+	for a := s.mailboxHead(mailbox, u); a != nil; a = a.mbNext {
+		if a != except && a.State() == uemapi.StateAllowed {
 			n++
 		}
 	}
@@ -367,19 +472,19 @@ func (s *store) view(a *assoc) Association {
 		User:           a.userName,
 		Registered:     a.device != nil,
 		Status:         StatusUnregistered,
-		State:          a.state,
-		SyncStatus:     a.state.Display(),
-		Reason:         a.reason,
+		State:          a.State(),
+		SyncStatus:     a.State().Display(),
+		Reason:         a.Reason(),
 		FirstSyncTime:  fromNanos(a.first),
 		LastSyncTime:   fromNanos(a.last),
 		MailboxID:      s.mailboxOf(a),
-		Domain:         a.gateway,
-		PolicyID:       a.policyID,
-		Comment:        a.comment,
-		RedirectURL:    a.redirect,
+		Domain:         deref(a.gateway),
+		PolicyID:       a.ro().policyID,
+		Comment:        a.ro().comment,
+		RedirectURL:    a.ro().redirect,
 		ManualOverride: a.manual,
-		WipeAcked:      fromNanos(a.wipeAck),
-		LastActionAt:   fromNanos(a.actionAt),
+		WipeAcked:      fromNanos(a.ro().wipeAck),
+		LastActionAt:   fromNanos(a.ro().actionAt),
 	}
 	if a.rep != nil {
 		v.Number, v.Phone, v.OS = a.rep.phone, a.rep.model, a.rep.os
@@ -397,7 +502,7 @@ func (s *store) view(a *assoc) Association {
 			v.OS = a.device.Platform
 		}
 	}
-	if p := s.policies[a.policyID]; p != nil {
+	if p := s.policies[a.ro().policyID]; p != nil {
 		v.PolicyName = p.Name
 	}
 	return v
@@ -405,7 +510,7 @@ func (s *store) view(a *assoc) Association {
 
 // policyFor returns the behaviour and policy the gateway applies (ASP-17).
 func (s *store) policyFor(a *assoc) (uemapi.PolicyBehavior, *uemapi.ActiveSyncPolicy) {
-	if p := s.policies[a.policyID]; p != nil && p.Status == uemapi.PolicyActive {
+	if p := s.policies[a.ro().policyID]; p != nil && p.Status == uemapi.PolicyActive {
 		return uemapi.PolicyAssigned, p
 	}
 	return s.prefs.DefaultPolicyBehavior, nil
@@ -417,8 +522,8 @@ func (s *store) decision(a *assoc, first bool) uemapi.Decision {
 		AssociationID: assocID(a.seq),
 		EASDeviceID:   a.eas,
 		User:          a.userName,
-		State:         a.state,
-		Reason:        a.reason,
+		State:         a.State(),
+		Reason:        a.Reason(),
 		Behavior:      b,
 		FirstAccess:   first,
 		Registered:    a.device != nil,
@@ -433,8 +538,8 @@ func (s *store) decision(a *assoc, first bool) uemapi.Decision {
 func (s *store) decideInput(a *assoc, isNew bool) DecisionInput {
 	in := DecisionInput{
 		New:                   isNew,
-		Current:               a.state,
-		CurrentReason:         a.reason,
+		Current:               a.State(),
+		CurrentReason:         a.Reason(),
 		Manual:                a.manual,
 		Registered:            a.device != nil,
 		SecurityViolation:     a.device != nil && a.device.SecurityViolation,
@@ -444,7 +549,7 @@ func (s *store) decideInput(a *assoc, isNew bool) DecisionInput {
 		mb := s.mailboxOf(a)
 		in.MailboxLimit = s.mailboxLimit(mb)
 		if in.MailboxLimit > 0 {
-			in.MailboxAllowed = s.mailboxAllowed(mb, a)
+			in.MailboxAllowed = s.mailboxAllowed(mb, a.user, a)
 		}
 	}
 	return in
@@ -464,7 +569,7 @@ func (s *store) reportDevice(gatewayID string, r uemapi.DeviceReport) (uemapi.De
 	key := assocKey{r.EASDeviceID, strings.ToLower(r.User)}
 	if a, ok := s.assocByKey[key]; ok {
 		a.last = max(a.last, nanos(at))
-		a.gateway = gatewayID
+		a.gateway = s.intern(gatewayID)
 		s.reevaluate(a, false)
 		return s.decision(a, false), nil
 	}
@@ -473,7 +578,7 @@ func (s *store) reportDevice(gatewayID string, r uemapi.DeviceReport) (uemapi.De
 		eas:      r.EASDeviceID,
 		userName: r.User,
 		user:     s.lookupUser(r.User),
-		gateway:  gatewayID,
+		gateway:  s.intern(gatewayID),
 		first:    nanos(s.now()), // ASA-05: when the gateway first reported it
 		last:     nanos(at),
 		rep:      &reported{deviceType: r.DeviceType, model: r.Model, os: r.OS, phone: r.PhoneNumber},
@@ -482,9 +587,9 @@ func (s *store) reportDevice(gatewayID string, r uemapi.DeviceReport) (uemapi.De
 		a.user = s.lookupUser(r.Email)
 	}
 	s.link(a, s.findDevice(a.eas, a.user))
-	a.state, a.reason = Decide(s.decideInput(a, true))
+	a.setState(Decide(s.decideInput(a, true)))
 	s.insertAssoc(a)
-	if a.state == uemapi.StateBlocked {
+	if a.State() == uemapi.StateBlocked {
 		s.logAuto(a, EventBlock)
 	}
 	return s.decision(a, true), nil
@@ -524,11 +629,11 @@ func (s *store) deleteAssoc(a *assoc) {
 // state changed.
 func (s *store) reevaluate(a *assoc, notify bool) bool {
 	st, why := Decide(s.decideInput(a, false))
-	if st == a.state && why == a.reason {
+	if st == a.State() && why == a.Reason() {
 		return false
 	}
-	old := a.state
-	a.state, a.reason = st, why
+	old := a.State()
+	a.setState(st, why)
 	if old != st {
 		switch st {
 		case uemapi.StateBlocked:
@@ -583,7 +688,7 @@ func autoMessage(action string, r uemapi.Reason) string {
 
 func (s *store) logAuto(a *assoc, action string) {
 	s.logEvent(Event{Action: action, Automatic: true, AssociationID: assocID(a.seq), DeviceID: a.eas, User: a.userName,
-		Message: autoMessage(action, a.reason)})
+		Message: autoMessage(action, a.Reason())})
 }
 
 func (s *store) logEvent(e Event) {
@@ -621,7 +726,7 @@ func (s *store) lastSeen(items []uemapi.LastSeen) (uemapi.LastSeenResult, error)
 		}
 		a.last = max(a.last, nanos(it.Time))
 		if it.RedirectURL != "" {
-			a.redirect = it.RedirectURL
+			a.rw().redirect = it.RedirectURL
 		}
 		res.Updated++
 	}
@@ -638,69 +743,74 @@ func (s *store) wipeAck(w uemapi.WipeAck) error {
 	if !ok {
 		return uemapi.Errorf(uemapi.CodeNotFound, "no association for that device and user")
 	}
-	if a.state != uemapi.StateWiped {
+	if a.State() != uemapi.StateWiped {
 		return uemapi.Errorf(uemapi.CodeActionNotAllowed, "association %s is not wiped", assocID(a.seq))
 	}
 	t := w.Time
 	if t.IsZero() {
 		t = s.now()
 	}
-	a.wipeAck = nanos(t)
+	a.rw().wipeAck = nanos(t)
 	s.logEvent(Event{Action: EventWipeAcked, AssociationID: assocID(a.seq), DeviceID: a.eas, User: a.userName})
 	return nil
 }
 
-// devicePage serves one page of the device list. The cursor is the last
-// sequence number served, opaque to clients.
-func (s *store) devicePage(filter uemapi.DeviceFilter, cursor string, limit int) (uemapi.DevicePage, error) {
+// appendDevicePage appends one page of the device list as JSON (the
+// encoding of uemapi.DevicePage) to b, straight from the store: the list
+// moves a million records in capacity tests. The cursor is the last
+// sequence number scanned, opaque to clients.
+func (s *store) appendDevicePage(b []byte, filter uemapi.DeviceFilter, cursor string, limit int) ([]byte, error) {
 	if filter == "" {
 		filter = uemapi.FilterAllowed
 	}
 	if filter != uemapi.FilterAllowed && filter != uemapi.FilterAll {
-		return uemapi.DevicePage{}, uemapi.FieldError("filter", "must be allowed or all")
+		return b, uemapi.FieldError("filter", "must be allowed or all")
 	}
 	from, err := parseCursor(cursor)
 	if err != nil {
-		return uemapi.DevicePage{}, err
+		return b, err
 	}
 	if limit == 0 {
 		limit = uemapi.DefaultPageSize
 	}
 	if limit < 1 || limit > uemapi.MaxPageSize {
-		return uemapi.DevicePage{}, uemapi.FieldError("limit", "must be 1-%d", uemapi.MaxPageSize)
+		return b, uemapi.FieldError("limit", "must be 1-%d", uemapi.MaxPageSize)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	page := uemapi.DevicePage{Items: make([]uemapi.DeviceEntry, 0, min(limit, s.assocCount)), Policies: map[string]*uemapi.ActiveSyncPolicy{}}
+	policies := map[string]*uemapi.ActiveSyncPolicy{}
+	b = append(b, `{"items":[`...)
+	n := 0
 	i := from
-	for ; i < int64(len(s.assocs)) && len(page.Items) < limit; i++ {
+	for ; i < int64(len(s.assocs)) && n < limit; i++ {
 		a := s.assocs[i]
-		if a == nil || filter == uemapi.FilterAllowed && (a.state != uemapi.StateAllowed || a.device == nil) {
+		if a == nil || filter == uemapi.FilterAllowed && (a.State() != uemapi.StateAllowed || a.device == nil) {
 			continue
 		}
-		b, p := s.policyFor(a)
-		e := uemapi.DeviceEntry{
-			AssociationID: assocID(a.seq),
-			EASDeviceID:   a.eas,
-			User:          a.userName,
-			State:         a.state,
-			Behavior:      b,
-			Registered:    a.device != nil,
-			RedirectURL:   a.redirect,
-		}
+		behavior, p := s.policyFor(a)
+		policyID := ""
 		if p != nil {
-			e.PolicyID = p.ID
-			if _, ok := page.Policies[p.ID]; !ok {
-				cp := *p
-				page.Policies[p.ID] = &cp
-			}
+			policyID = p.ID
+			policies[p.ID] = p
 		}
-		page.Items = append(page.Items, e)
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendDeviceEntry(b, a, behavior, policyID)
+		n++
 	}
+	b = append(b, `],"policies":`...)
+	pol, err := json.Marshal(policies)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, pol...)
 	if i < int64(len(s.assocs)) {
-		page.NextCursor = strconv.FormatInt(i, 10)
+		b = append(b, `,"next_cursor":"`...)
+		b = strconv.AppendInt(b, i, 10)
+		b = append(b, '"')
 	}
-	return page, nil
+	return append(b, "}\n"...), nil
 }
 
 func parseCursor(c string) (int64, error) {

@@ -86,6 +86,12 @@ func (c *Client) ReportAppTunnel(ctx context.Context, r AppTunnelReport) (*AppTu
 // Devices returns one page of the device list. An empty cursor starts at
 // the beginning; limit 0 means DefaultPageSize.
 func (c *Client) Devices(ctx context.Context, filter DeviceFilter, cursor string, limit int) (*DevicePage, error) {
+	return c.devices(ctx, filter, cursor, limit, nil)
+}
+
+// devices fetches one page, reading the body into buf when it is large
+// enough (the decoded page never refers to buf).
+func (c *Client) devices(ctx context.Context, filter DeviceFilter, cursor string, limit int, buf *bytes.Buffer) (*DevicePage, error) {
 	q := url.Values{}
 	if filter != "" {
 		q.Set("filter", string(filter))
@@ -96,16 +102,56 @@ func (c *Client) Devices(ctx context.Context, filter DeviceFilter, cursor string
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
+	req, err := c.newRequest(ctx, http.MethodGet, PathDevices, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer drain(resp.Body)
+	if resp.StatusCode >= 300 {
+		return nil, decodeResponse(resp, nil)
+	}
+	body, err := readBody(resp, buf)
+	if err != nil {
+		return nil, err
+	}
 	var out DevicePage
-	return &out, c.do(ctx, http.MethodGet, PathDevices, q, nil, &out)
+	if err := decodeDevicePage(body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// readBody reads a whole success body, sized by Content-Length when given.
+func readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n > MaxResponseBody {
+		n = 512
+	}
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(int(n) + 1)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBody+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxResponseBody {
+		return nil, fmt.Errorf("uemapi: response larger than %d bytes", MaxResponseBody)
+	}
+	return buf.Bytes(), nil
 }
 
 // EachDevicePage walks the whole device list, calling fn for every page in
 // order, and stops at the first error.
 func (c *Client) EachDevicePage(ctx context.Context, filter DeviceFilter, limit int, fn func(*DevicePage) error) error {
 	cursor := ""
+	var buf bytes.Buffer
 	for {
-		p, err := c.Devices(ctx, filter, cursor, limit)
+		p, err := c.devices(ctx, filter, cursor, limit, &buf)
 		if err != nil {
 			return err
 		}
