@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,7 @@ type Server struct {
 	mu         sync.Mutex
 	configETag string
 	servers    []*http.Server
+	lns        map[string]net.Listener
 	addrs      map[string]string
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -157,11 +159,41 @@ func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
 	return c, nil
 }
 
+// Listen binds the three listeners without serving yet, so that their
+// addresses (ports chosen by the system for ":0") are known before Start,
+// e.g. to register the notification URL with the UEM. Start calls it if
+// it was not called.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lns != nil {
+		return nil
+	}
+	lns := map[string]net.Listener{}
+	for _, l := range []struct{ name, addr string }{{"device", s.cfg.Listen}, {"notify", s.cfg.NotifyListen}, {"admin", s.cfg.AdminListen}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, o := range lns {
+				o.Close()
+			}
+			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
+		}
+		lns[l.name] = ln
+		s.addrs[l.name] = ln.Addr().String()
+	}
+	s.lns = lns
+	return nil
+}
+
 // Start initialises the device cache (from the UEM, else from disk),
-// fetches the configuration, and starts the listeners and background work.
+// fetches the configuration, and serves the listeners and background work.
 func (s *Server) Start(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
 	res, err := s.link.Init(ctx)
 	if err != nil {
+		s.closeListeners()
 		return err
 	}
 	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
@@ -188,28 +220,20 @@ func (s *Server) Start(ctx context.Context) error {
 	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks,
 		Token: s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
-	for _, l := range []struct {
-		name, addr string
-		h          http.Handler
-	}{{"device", s.cfg.Listen, device}, {"notify", s.cfg.NotifyListen, notify}, {"admin", s.cfg.AdminListen, adm}} {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
-		}
-		srv := &http.Server{Handler: l.h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-		s.mu.Lock()
+	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
+	s.mu.Lock()
+	for name, ln := range s.lns {
+		srv := &http.Server{Handler: handlers[name], TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 		s.servers = append(s.servers, srv)
-		s.addrs[l.name] = ln.Addr().String()
-		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("listener stopped", "listener", l.name, "error", err)
+				s.log.Error("listener stopped", "listener", name, "error", err)
 			}
 		}()
 	}
+	s.mu.Unlock()
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -243,17 +267,58 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
+		// Run on the configuration last received, as the product does
+		// after a restart with the UEM unreachable.
+		if cached, cerr := s.loadCachedConfig(); cerr == nil && etag == "" {
+			s.applyConfig(cached)
+			s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
+		}
 		return fmt.Errorf("gateway: fetch configuration: %w", err)
 	}
-	s.link.SetDefaultBehavior(doc.PolicyBehavior)
-	if up, ok := upstreamFrom(doc.Config); ok && s.cfg.Upstream == "" {
-		s.as.SetUpstream(up)
-		s.log.Info("ActiveSync server from the UEM configuration", "server", up.Host)
+	s.applyConfig(doc)
+	if err := s.saveCachedConfig(doc); err != nil {
+		s.log.Warn("keeping a copy of the configuration", "error", err)
 	}
 	s.mu.Lock()
 	s.configETag = newTag
 	s.mu.Unlock()
 	return nil
+}
+
+func (s *Server) applyConfig(doc *uemapi.ConfigDocument) {
+	s.link.SetDefaultBehavior(doc.PolicyBehavior)
+	if up, ok := upstreamFrom(doc.Config); ok && s.cfg.Upstream == "" {
+		s.as.SetUpstream(up)
+		s.log.Info("ActiveSync server from the UEM configuration", "server", up.Host)
+	}
+}
+
+func (s *Server) configCachePath() string { return filepath.Join(s.cfg.DataDir, "uem-config.json") }
+
+// saveCachedConfig keeps the last configuration document, written to a
+// temporary file and renamed so a crash never leaves half a file.
+func (s *Server) saveCachedConfig(doc *uemapi.ConfigDocument) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	tmp := s.configCachePath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.configCachePath())
+}
+
+func (s *Server) loadCachedConfig() (*uemapi.ConfigDocument, error) {
+	b, err := os.ReadFile(s.configCachePath())
+	if err != nil {
+		return nil, err
+	}
+	var doc uemapi.ConfigDocument
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	return &doc, nil
 }
 
 // upstreamFrom picks the first server of the default ActiveSync service.
@@ -335,8 +400,8 @@ func (s *Server) Cache() *devicecache.Cache { return s.cache }
 func (s *Server) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, srv := range s.servers {
-		srv.Close()
+	for _, ln := range s.lns {
+		ln.Close()
 	}
 }
 
@@ -360,7 +425,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	errs = append(errs, s.runErr)
 	s.mu.Unlock()
-	if s.cancel == nil {
+	if s.cancel == nil { // never started: nothing wrote the list yet
+		s.closeListeners()
 		if _, err := s.store.Save(s.cache); err != nil {
 			errs = append(errs, err)
 		}
