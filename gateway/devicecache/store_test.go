@@ -1,6 +1,7 @@
 package devicecache
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -102,15 +103,21 @@ func TestSaveReplacesPreviousList(t *testing.T) {
 func TestLoadRejectsCorruptRecords(t *testing.T) {
 	for name, val := range map[string][]byte{
 		"future format": {9, 'A', 0},
+		"old format":    {1, 'A', 0, 0, 0, 0, 0, 0, 0},
 		"bad state":     {recordFormat, 'Z', 0, 0, 0, 0, 0, 0, 0},
 		"truncated":     {recordFormat, 'A', 0, 0},
 		"long string":   {recordFormat, 'A', 0, 0, 0, 200, 'x'},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, _ := openTemp(t)
+			k := encodeKey(Key{DeviceID: "d", User: "u"})
+			chunk := binary.AppendUvarint(nil, uint64(len(k)))
+			chunk = append(chunk, k...)
+			chunk = binary.AppendUvarint(chunk, uint64(len(val)))
+			chunk = append(chunk, val...)
 			err := s.db.Update(func(tx *bolt.Tx) error {
 				b, _ := tx.CreateBucketIfNotExists(bucketDevices)
-				return b.Put(encodeKey(Key{DeviceID: "d", User: "u"}), val)
+				return b.Put([]byte{0, 0}, chunk)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -131,6 +138,9 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 		k, err := decodeKey(encodeKey(e.Key))
 		if err != nil || k != e.Key {
 			t.Fatalf("key %+v -> %+v %v", e.Key, k, err)
+		}
+		if ks, err := decodeKeyString(string(encodeKey(e.Key))); err != nil || ks != e.Key {
+			t.Fatalf("string key %+v -> %+v %v", e.Key, ks, err)
 		}
 		got, err := decodeRecord(k, encodeRecord(e))
 		if err != nil || got != e {
@@ -227,4 +237,31 @@ func crashChild(path string) {
 		}
 	}
 	os.Exit(0)
+}
+
+func TestDecodeKeyStringRejectsCorruptKeys(t *testing.T) {
+	for _, bad := range []string{"", "\x05ab", "\x00\x00", "\x00\x00\x00x", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"} {
+		if _, err := decodeKeyString(bad); !errors.Is(err, errCorrupt) {
+			t.Errorf("decodeKeyString(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestLoadRejectsCorruptChunks(t *testing.T) {
+	for name, chunk := range map[string][]byte{
+		"key longer than chunk":    {50, 'a'},
+		"record longer than chunk": {3, 0, 1, 'd', 40, 1},
+		"bad key encoding":         {2, 9, 9, 1, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openTemp(t)
+			s.db.Update(func(tx *bolt.Tx) error {
+				b, _ := tx.CreateBucketIfNotExists(bucketDevices)
+				return b.Put([]byte{0, 1}, chunk)
+			})
+			if _, err := s.Load(New(nil)); !errors.Is(err, errCorrupt) {
+				t.Fatalf("Load = %v, want errCorrupt", err)
+			}
+		})
+	}
 }
