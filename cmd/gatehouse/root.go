@@ -29,5 +29,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newWBXMLCmd())
+	root.AddCommand(newExchangeCmd())
 	return root
 }

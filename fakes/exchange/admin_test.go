@@ -44,9 +44,9 @@ func TestAdminErrors(t *testing.T) {
 	srv := startServer(t, Config{MessagesPerUser: -1})
 	for _, tc := range []struct {
 		name, method, path, token string
-		body                  any
-		status                int
-		code                  string
+		body                      any
+		status                    int
+		code                      string
 	}{
 		{"no token", "GET", "/admin/v1/devices", "-", nil, 401, "unauthorized"},
 		{"unknown user", "GET", "/admin/v1/mailboxes/nobody", "", nil, 404, "no_such_user"},
