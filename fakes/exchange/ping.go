@@ -16,6 +16,9 @@ const (
 	pingHierarchy    = 7
 )
 
+// WaitingPings is the number of Ping requests being held right now.
+func (s *Server) WaitingPings() int64 { return s.waitingPings.Load() }
+
 // cmdPing holds the request until a watched folder changes, the heartbeat
 // expires, the client goes away or the server shuts down. The handler's
 // own goroutine waits; a mailbox wakes its waiters by closing its changed
@@ -75,6 +78,8 @@ func (s *Server) cmdPing(rc *reqCtx) {
 
 	timer := time.NewTimer(time.Duration(hb) * time.Second)
 	defer timer.Stop()
+	s.waitingPings.Add(1)
+	defer s.waitingPings.Add(-1)
 	for len(changed) == 0 {
 		select {
 		case <-wake:

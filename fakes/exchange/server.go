@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,8 @@ type Server struct {
 	mailboxes map[string]*mailbox // by lower-case logon name
 	byEmail   map[string]*mailbox // by lower-case SMTP address
 	generated map[string][]*GeneratedMessage
+
+	waitingPings atomic.Int64
 
 	outMu    sync.Mutex
 	outbound []OutboundMessage
