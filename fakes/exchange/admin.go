@@ -102,7 +102,7 @@ func (s *Server) pathMailbox(w http.ResponseWriter, r *http.Request) *mailbox {
 func (s *Server) adminUsers(w http.ResponseWriter, _ *http.Request) {
 	out := []UserView{}
 	for _, u := range s.Users() {
-		out = append(out, UserView{Name: u.Name, Email: u.Email, DisplayName: u.DisplayName, Password: u.Password})
+		out = append(out, UserView(u))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -107,8 +107,6 @@ func newMailbox(u User, keyBase uint64) *mailbox {
 	return m
 }
 
-func (m *mailbox) email() string { return m.user.Email }
-
 // newKeyLocked returns a fresh sync key; keys never repeat in a mailbox.
 func (m *mailbox) newKeyLocked() string {
 	m.nextKey++
