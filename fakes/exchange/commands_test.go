@@ -265,6 +265,32 @@ func TestRemoteWipe(t *testing.T) {
 	}
 }
 
+func TestWipeEndsHeldPing(t *testing.T) {
+	srv := startServer(t, Config{MinHeartbeat: 1})
+	c := newClient(t, srv, "user1", "DEVWIPEPING", eas.V161)
+	c.provision()
+	in := inbox(t, c.folderSync("0"))
+	c.syncOnce(in, c.syncOnce(in, "0", 0).SyncKey, 500)
+	done := make(chan eas.PingResponse, 1)
+	go func() {
+		var r eas.PingResponse
+		c.call(eas.CmdPing, pingReq(300, in), &r)
+		done <- r
+	}()
+	waitFor(t, func() bool { return srv.WaitingPings() == 1 })
+	if _, err := srv.Wipe("user1", "DEVWIPEPING", false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.Status != int(eas.StatusRemoteWipeRequested) {
+			t.Fatalf("held Ping answered %+v, want Status 140", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held Ping not released by the wipe")
+	}
+}
+
 func mustEncode(t testing.TB, msg any) []byte {
 	t.Helper()
 	b, err := eas.EncodeMessage(msg)

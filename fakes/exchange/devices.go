@@ -81,6 +81,16 @@ func (d *devices) update(user, device string, fn func(p *Partnership)) (Partners
 	return *p, true
 }
 
+func (d *devices) get(user, device string) (Partnership, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.m[devKey{user, device}]
+	if p == nil {
+		return Partnership{}, false
+	}
+	return *p, true
+}
+
 func (d *devices) list() []Partnership {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -83,6 +83,10 @@ func (s *Server) cmdPing(rc *reqCtx) {
 	for len(changed) == 0 {
 		select {
 		case <-wake:
+			if p, ok := s.devices.get(m.user.Name, rc.deviceID()); ok && wipePending(p.AccessState) {
+				s.needProvision(rc, eas.StatusRemoteWipeRequested) // a wipe was ordered while we held the Ping
+				return
+			}
 			m.mu.Lock()
 			for i, id := range ids {
 				f := m.byID[id]
