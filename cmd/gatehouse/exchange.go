@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+)
+
+// newExchangeCmd runs the fake Exchange ActiveSync server until interrupted.
+func newExchangeCmd() *cobra.Command {
+	var cfg exchange.Config
+	cmd := &cobra.Command{
+		Use:   "exchange",
+		Short: "Run the fake Exchange ActiveSync server (generated mailboxes, admin API, faults)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Logger = slog.Default()
+			srv, err := exchange.New(cfg)
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(cmd.Context()); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "ActiveSync URL: %s\n", srv.EASURL())
+			fmt.Fprintf(out, "Health:         %s/health\n", srv.URL())
+			fmt.Fprintf(out, "Admin API:      %s/admin/v1 (Authorization: Bearer %s)\n", srv.AdminURL(), srv.AdminToken())
+			fmt.Fprintln(out, "Demo users (Basic auth):")
+			for _, u := range srv.Users() {
+				fmt.Fprintf(out, "  %-12s %-28s password %s\n", u.Name, u.Email, u.Password)
+			}
+			<-cmd.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "listen", "127.0.0.1:8443", "ActiveSync listen address")
+	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:0", "admin API listen address")
+	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); self-signed when empty")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (generated when empty)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed for generated users and mail")
+	f.IntVar(&cfg.NumUsers, "users", 3, "number of demo users")
+	f.IntVar(&cfg.MessagesPerUser, "messages", 12, "generated messages per Inbox (-1 for none)")
+	f.StringVar(&cfg.Domain, "domain", "example.test", "mail domain of the demo users")
+	f.IntVar(&cfg.MinHeartbeat, "min-heartbeat", 60, "minimum Ping heartbeat in seconds")
+	return cmd
+}

@@ -1,0 +1,323 @@
+// Package exchange is a fake Exchange ActiveSync server: per-user
+// mailboxes generated from a seed, MS-ASCMD commands over MS-ASHTTP
+// (protocol 12.1 to 16.1, Basic auth, HTTPS), provisioning with remote
+// wipe, 451 redirects, a health check, fault injection and a
+// token-authenticated admin API (/admin/v1) for scenarios and the lab.
+// Start it in-process on 127.0.0.1:0 and read the URLs back.
+package exchange
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is a fake Exchange ActiveSync server.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	auth       Authenticator
+	tlsConf    *tls.Config
+	certPool   *x509.CertPool
+	adminToken string
+	faults     *faultState
+	devices    *devices
+
+	mailboxes map[string]*mailbox // by lower-case logon name
+	byEmail   map[string]*mailbox // by lower-case SMTP address
+	generated map[string][]*GeneratedMessage
+
+	waitingPings atomic.Int64
+
+	outMu    sync.Mutex
+	outbound []OutboundMessage
+
+	mu        sync.Mutex
+	started   bool
+	addr      string
+	adminAddr string
+	srv       *http.Server
+	adminSrv  *http.Server
+	stopping  chan struct{} // closed by Shutdown: releases hanging Pings
+	serveWG   sync.WaitGroup
+}
+
+// New validates cfg, creates the users and generates their mail. Nothing
+// listens until Start.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, adminToken: cfg.AdminToken, faults: newFaultState(cfg.Seed),
+		devices: newDevices(), mailboxes: map[string]*mailbox{}, byEmail: map[string]*mailbox{},
+		generated: map[string][]*GeneratedMessage{}, stopping: make(chan struct{})}
+	if s.adminToken == "" {
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		s.adminToken = hex.EncodeToString(b[:])
+	}
+	if !cfg.PlainHTTP {
+		var cert tls.Certificate
+		var err error
+		switch {
+		case cfg.Certificate != nil:
+			cert = *cfg.Certificate
+		case cfg.TLSCertFile != "":
+			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		default:
+			cert, err = selfSigned(cfg.Now())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("exchange: TLS certificate: %w", err)
+		}
+		s.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		s.certPool = x509.NewCertPool()
+		for _, der := range cert.Certificate {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				s.certPool.AddCert(c)
+			}
+		}
+	}
+	s.seed()
+	s.auth = cfg.Authenticator
+	if s.auth == nil {
+		s.auth = &BasicAuthenticator{Realm: cfg.Realm, Lookup: s.lookupUser}
+	}
+	return s, nil
+}
+
+// seed creates the users and fills their mailboxes deterministically.
+func (s *Server) seed() {
+	rng := mrand.New(mrand.NewPCG(s.cfg.Seed, s.cfg.Seed^0xbb67ae8584caa73b))
+	users := s.cfg.Users
+	if len(users) == 0 {
+		const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+		for i := 1; i <= s.cfg.NumUsers; i++ {
+			pw := make([]byte, 12)
+			for j := range pw {
+				pw[j] = alphabet[rng.IntN(len(alphabet))]
+			}
+			first := firstNames[(i-1)%len(firstNames)]
+			users = append(users, User{Name: fmt.Sprintf("user%d", i), DisplayName: fmt.Sprintf("%s User%d", first, i), Password: string(pw)})
+		}
+	}
+	gen := NewGenerator(s.cfg.Seed, s.cfg.Domain)
+	base := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+	for i, u := range users {
+		if u.Email == "" {
+			u.Email = strings.ToLower(u.Name) + "@" + s.cfg.Domain
+		}
+		if u.DisplayName == "" {
+			u.DisplayName = u.Name
+		}
+		mb := newMailbox(u, uint64(i+1)*1_000_000_000)
+		s.mailboxes[strings.ToLower(u.Name)] = mb
+		s.byEmail[strings.ToLower(u.Email)] = mb
+		if s.cfg.MessagesPerUser < 0 {
+			continue
+		}
+		place := func(typ int, n int, read bool) {
+			for j := 0; j < n; j++ {
+				gm := gen.Next(userAddress(u))
+				if typ == FolderTypeInbox {
+					s.generated[mb.user.Name] = append(s.generated[mb.user.Name], gm)
+				}
+				pm, err := ParseMIME(gm.Raw)
+				if err != nil {
+					panic(fmt.Sprintf("exchange: generated message does not parse: %v", err))
+				}
+				mb.addLocked(mb.folderByType(typ), gm.Raw, pm, read, pm.Date.Add(time.Minute).Truncate(time.Second))
+			}
+		}
+		place(FolderTypeInbox, s.cfg.MessagesPerUser, false)
+		place(FolderTypeSent, s.cfg.MessagesPerUser/4, true)
+		place(FolderTypeDeleted, s.cfg.MessagesPerUser/6, true)
+		_ = base
+	}
+}
+
+// lookupUser finds a user by logon name, DOMAIN\name or SMTP address.
+func (s *Server) lookupUser(login string) (User, bool) {
+	mb := s.mailbox(login)
+	if mb == nil {
+		return User{}, false
+	}
+	return mb.user, true
+}
+
+func (s *Server) mailbox(login string) *mailbox {
+	l := normalizeLogin(login)
+	if mb := s.mailboxes[l]; mb != nil {
+		return mb
+	}
+	return s.byEmail[l]
+}
+
+// Users returns the mailbox users (with passwords), sorted by name.
+func (s *Server) Users() []User {
+	out := make([]User, 0, len(s.mailboxes))
+	for _, mb := range s.mailboxes {
+		out = append(out, mb.user)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Generated returns the generated messages of a user's Inbox, in delivery
+// order, so tests can compare what a client receives with what was made.
+func (s *Server) Generated(user string) []*GeneratedMessage {
+	mb := s.mailbox(user)
+	if mb == nil {
+		return nil
+	}
+	return s.generated[mb.user.Name]
+}
+
+// Start listens on the configured addresses and serves until Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("exchange: already started")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("exchange: listener: %w", err)
+	}
+	adminLn, err := lc.Listen(ctx, "tcp", s.cfg.AdminAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("exchange: admin listener: %w", err)
+	}
+	s.started = true
+	s.addr, s.adminAddr = ln.Addr().String(), adminLn.Addr().String()
+	s.srv = s.newHTTPServer(s.faults.middleware(s.easHandler()))
+	s.serve(s.srv, ln)
+	s.adminSrv = s.newHTTPServer(s.adminHandler())
+	s.serve(s.adminSrv, adminLn)
+	s.log.Info("fake Exchange started", "url", s.URL(), "admin_url", s.AdminURL(), "users", len(s.mailboxes))
+	return nil
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         s.tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	if s.tlsConf != nil {
+		ln = tls.NewListener(ln, s.tlsConf)
+	}
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("exchange: serve", "err", err)
+		}
+	}()
+}
+
+// Shutdown answers hanging Pings (Status 1), then stops both listeners
+// gracefully, waiting for in-flight requests until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return nil
+	}
+	s.started = false
+	srv, admin := s.srv, s.adminSrv
+	close(s.stopping)
+	s.mu.Unlock()
+	s.faults.stop()
+	var errs []error
+	if srv != nil {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	errs = append(errs, admin.Shutdown(ctx))
+	s.serveWG.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Server) scheme() string {
+	if s.tlsConf == nil {
+		return "http"
+	}
+	return "https"
+}
+
+// Addr is the bound address of the ActiveSync listener.
+func (s *Server) Addr() string { return s.addr }
+
+// URL is the ActiveSync base URL (scheme://host:port, without the path).
+func (s *Server) URL() string { return s.scheme() + "://" + s.addr }
+
+// EASURL is the full ActiveSync endpoint URL.
+func (s *Server) EASURL() string { return s.URL() + EASPath }
+
+// AdminURL is the admin API base URL (without /admin/v1).
+func (s *Server) AdminURL() string { return s.scheme() + "://" + s.adminAddr }
+
+// AdminToken is the admin API bearer token.
+func (s *Server) AdminToken() string { return s.adminToken }
+
+// CertPool trusts the server's certificate; nil with PlainHTTP.
+func (s *Server) CertPool() *x509.CertPool { return s.certPool }
+
+// Faults returns the current fault injection state.
+func (s *Server) Faults() Faults { return s.faults.get() }
+
+// SetFaults replaces the fault injection state. Down closes the ActiveSync
+// listener (connections are refused); clearing it listens again on the same
+// address. The admin API is never affected.
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.faults.get()
+	s.faults.set(f)
+	if !s.started || was.Down == f.Down {
+		return nil
+	}
+	if f.Down {
+		err := s.srv.Close()
+		s.srv = nil
+		return err
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("exchange: re-listening on %s: %w", s.addr, err)
+	}
+	s.srv = s.newHTTPServer(s.faults.middleware(s.easHandler()))
+	s.serve(s.srv, ln)
+	return nil
+}
+
+func (s *Server) checkAdmin(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.adminToken)) == 1
+}
