@@ -13,12 +13,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
@@ -32,11 +31,13 @@ import (
 type world struct {
 	t        *testing.T
 	uem      *uem.Server
-	upstream *httptest.Server
+	exch     *exchange.Server
 	gw       *gateway.Server
 	dataDir  string
 	hc       *http.Client // trusts every test certificate
 	adm      *admin.Client
+	keys     map[string]string // policy key per device
+	resync   time.Duration     // the gateway's resync interval
 }
 
 const (
@@ -44,21 +45,25 @@ const (
 	gwSecret = "gw1-notify-secret"
 )
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*world)) *world {
 	t.Helper()
-	w := &world{t: t, dataDir: t.TempDir()}
+	w := &world{t: t, dataDir: t.TempDir(), keys: map[string]string{}}
+	for _, o := range opts {
+		o(w)
+	}
 	w.hc = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test peers use throwaway certificates
-	w.upstream = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		q, _ := eas.ParseQuery(r.URL.RawQuery)
-		root := wbxml.NewElement(wbxml.MustTag("FolderHierarchy:FolderSync"), wbxml.NewText(wbxml.MustTag("FolderHierarchy:Status"), "1"))
-		if q.Cmd == eas.CmdSync {
-			root = wbxml.NewElement(wbxml.MustTag("AirSync:Sync"), wbxml.NewText(wbxml.MustTag("AirSync:Status"), "1"))
-		}
-		b, _ := wbxml.Marshal(root)
-		rw.Header().Set("Content-Type", eas.ContentTypeWBXML)
-		rw.Write(b)
-	}))
-	t.Cleanup(w.upstream.Close)
+	var err error
+	w.exch, err = exchange.New(exchange.Config{Users: []exchange.User{
+		{Name: "alice", Email: "alice@corp.example", Password: "alice-pw"},
+		{Name: "bob", Email: "bob@corp.example", Password: "bob-pw"},
+	}, MessagesPerUser: 3, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.exch.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.exch.Shutdown(context.Background()) })
 
 	seed := &uem.Seed{
 		Users:   []uem.User{{ID: "alice", UPN: "alice@corp.example", Email: "alice@corp.example", MailboxID: "mbx-alice"}, {ID: "bob", UPN: "bob@corp.example", Email: "bob@corp.example", MailboxID: "mbx-bob"}},
@@ -93,7 +98,10 @@ func (w *world) startGateway(register bool) {
 	cfg.UEM = gateway.UEMConfig{URL: w.uem.GatewayURL(), Token: gwToken, NotifySecret: gwSecret, Insecure: true}
 	cfg.UpstreamInsecure = true
 	cfg.AdminToken = "admin-token"
-	cfg.CheckInterval, cfg.PersistInterval = time.Hour, time.Hour
+	cfg.CheckInterval, cfg.PersistInterval, cfg.ResyncInterval = time.Hour, time.Hour, time.Hour
+	if w.resync > 0 {
+		cfg.ResyncInterval = w.resync
+	}
 	gw, err := gateway.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +110,7 @@ func (w *world) startGateway(register bool) {
 		t.Fatal(err)
 	}
 	if register {
-		upHost := strings.TrimPrefix(w.upstream.URL, "https://")
+		upHost := w.exch.Addr()
 		gc := uemapi.DefaultGatewayConfig()
 		gc.ActiveSync.Services = []uemapi.ActiveSyncService{uemapi.DefaultActiveSyncService(upHost)}
 		gc.ActiveSync.Services[0].ServerTLS = true
@@ -158,14 +166,18 @@ func (w *world) setFaults(f uem.Faults) {
 	}
 }
 
-// device sends one command as a 14.1 device and returns the global status
-// the device sees ("" when the answer has none) and the HTTP status.
-func (w *world) device(dev, user string, cmd eas.Command) (int, string) {
+// post sends one command as a 14.1 device with its policy key and
+// returns the HTTP status and the decoded answer (nil when not WBXML).
+func (w *world) post(dev, user string, cmd eas.Command, body []byte) (int, *wbxml.Node) {
 	w.t.Helper()
 	q := &eas.Query{Cmd: cmd, User: user, DeviceID: dev, DeviceType: "iPhone"}
-	req, _ := http.NewRequest(http.MethodPost, w.gw.DeviceURL()+"/Microsoft-Server-ActiveSync?"+q.Encode(false), nil)
-	req.SetBasicAuth(user, "pw")
+	req, _ := http.NewRequest(http.MethodPost, w.gw.DeviceURL()+"/Microsoft-Server-ActiveSync?"+q.Encode(false), bytes.NewReader(body))
+	req.SetBasicAuth(user, user+"-pw")
 	req.Header.Set(eas.HeaderProtocolVersion, "14.1")
+	req.Header.Set("Content-Type", eas.ContentTypeWBXML)
+	if k := w.keys[dev]; k != "" {
+		req.Header.Set(eas.HeaderPolicyKey, k)
+	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
@@ -174,14 +186,61 @@ func (w *world) device(dev, user string, cmd eas.Command) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	d, err := wbxml.Parse(b, wbxml.Limits{})
 	if err != nil {
-		return resp.StatusCode, ""
+		return resp.StatusCode, nil
 	}
-	for _, c := range d.Root.Children {
+	return resp.StatusCode, d.Root
+}
+
+// device sends a bodiless command and returns the HTTP status and the
+// global status the device sees ("" when the answer has none).
+func (w *world) device(dev, user string, cmd eas.Command) (int, string) {
+	w.t.Helper()
+	var body []byte
+	switch cmd {
+	case eas.CmdFolderSync:
+		body, _ = wbxml.MarshalStruct(&eas.FolderSyncRequest{SyncKey: "0"})
+	}
+	code, root := w.post(dev, user, cmd, body)
+	if root == nil {
+		return code, ""
+	}
+	for _, c := range root.Children {
 		if c.Tag.Name() == "Status" {
-			return resp.StatusCode, c.Text()
+			return code, c.Text()
 		}
 	}
-	return resp.StatusCode, ""
+	return code, ""
+}
+
+// provision runs both Provision phases and returns the policy document the
+// device was given, or wipe=true when it was told to wipe (and acknowledged).
+func (w *world) provision(dev, user string) (doc *eas.EASProvisionDoc, wipe bool) {
+	w.t.Helper()
+	req, _ := wbxml.MarshalStruct(&eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML}}})
+	code, root := w.post(dev, user, eas.CmdProvision, req)
+	var pr eas.ProvisionResponse
+	if root == nil || wbxml.NodeToStruct(root, &pr) != nil {
+		w.t.Fatalf("Provision of %s: HTTP %d, no Provision response", dev, code)
+	}
+	if pr.RemoteWipe {
+		ack, _ := wbxml.MarshalStruct(&eas.ProvisionRequest{RemoteWipe: &eas.WipeAck{Status: 1}})
+		w.post(dev, user, eas.CmdProvision, ack)
+		return nil, true
+	}
+	if len(pr.Policies) == 0 || pr.Policies[0].Data == nil {
+		w.t.Fatalf("Provision of %s: no policy (status %d)", dev, pr.Status)
+	}
+	doc = pr.Policies[0].Data.EASProvisionDoc
+	temp := pr.Policies[0].PolicyKey
+	w.keys[dev] = ""
+	ack, _ := wbxml.MarshalStruct(&eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML, PolicyKey: temp, Status: 1}}})
+	_, root = w.post(dev, user, eas.CmdProvision, ack)
+	var fin eas.ProvisionResponse
+	if root == nil || wbxml.NodeToStruct(root, &fin) != nil || len(fin.Policies) == 0 || fin.Policies[0].PolicyKey == "" {
+		w.t.Fatalf("Provision acknowledgement of %s failed", dev)
+	}
+	w.keys[dev] = fin.Policies[0].PolicyKey
+	return doc, false
 }
 
 func (w *world) association(dev, user string) map[string]any {
@@ -211,7 +270,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestFirstAccessBlockByNotificationAndRemove(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	// FLOW-01: reported, associated, allowed, relayed.
+	// FLOW-01: reported, associated, allowed, relayed to Exchange.
+	w.provision("ALICEPHONE", "alice")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("first access: %d %q", code, st)
 	}
@@ -235,7 +295,7 @@ func TestFirstAccessBlockByNotificationAndRemove(t *testing.T) {
 		rows, _ := w.adm.ByDevice(ctx, "ALICEPHONE")
 		return len(rows) == 0
 	})
-	if code, st := w.device("ALICEPHONE", "alice", eas.CmdSync); code != 200 || st != "1" {
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("after Remove: %d %q", code, st)
 	}
 }
@@ -244,13 +304,14 @@ func TestFailOpenAndReconnectAndRestartWithUEMDown(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	// A device the UEM blocks (unregistered + auto-block is off, so block it by hand).
-	w.device("BOBPHONE", "bob", eas.CmdFolderSync)
+	w.provision("BOBPHONE", "bob")
 	a := w.association("BOBPHONE", "bob")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
 	eventually(t, "bob blocked", func() bool { _, st := w.device("BOBPHONE", "bob", eas.CmdSync); return st == "129" })
 
 	// FLOW-05 / FO-01: UEM down, a new device is let in, not validated.
 	w.setFaults(uem.Faults{Down: true})
+	w.provision("NEWPHONE", "alice") // relayed: the server's own policy (INC-01)
 	if code, st := w.device("NEWPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("fail-open first access: %d %q", code, st)
 	}
@@ -286,7 +347,98 @@ func TestFailOpenAndReconnectAndRestartWithUEMDown(t *testing.T) {
 	if code, st := w.device("BOBPHONE", "bob", eas.CmdSync); st != "129" {
 		t.Fatalf("known-blocked device after restart with the UEM down: %d %q", code, st)
 	}
-	if _, st := w.device("ALICEPHONE", "alice", eas.CmdSync); st != "1" {
-		t.Fatal("alice's allowed device lost after restart")
+	w.provision("ALICEPHONE", "alice")
+	if _, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); st != "1" {
+		t.Fatal("a new device was not let in by fail-open after a restart with the UEM down")
 	}
+}
+
+func TestAssignedPolicyAndPolicyChangeReProvision(t *testing.T) {
+	// ACT-13, FLOW-09, DEF-09: the UEM's policy replaces Exchange's; a change forces a new Provision.
+	w := newWorld(t)
+	doc, _ := w.provision("ALICEPHONE", "alice")
+	if doc.MinDevicePasswordLength == nil || *doc.MinDevicePasswordLength != "4" {
+		t.Fatalf("before any assignment the device should get Exchange's policy (Apply, DEF-02): %+v", doc.MinDevicePasswordLength)
+	}
+	var pol uemapi.ActiveSyncPolicy
+	w.uemAdmin(http.MethodPost, "/policies", map[string]any{"name": "Executives", "password_required": true, "min_password_length": 11,
+		"password_type": "alphanumeric", "min_complex_chars": 2, "max_failed_attempts": 6}, &pol)
+	a := w.association("ALICEPHONE", "alice")
+	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "assign_policy", "policy_id": pol.ID, "note": "vip"}, nil)
+	eventually(t, "Status 144 after the assignment", func() bool {
+		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+		return st == "144"
+	})
+	doc, _ = w.provision("ALICEPHONE", "alice")
+	if doc.MinDevicePasswordLength == nil || *doc.MinDevicePasswordLength != "11" || doc.AlphanumericDevicePasswordRequired == nil || !*doc.AlphanumericDevicePasswordRequired {
+		t.Fatalf("device got %+v, want the Executives policy", doc)
+	}
+	if _, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); st != "1" {
+		t.Fatalf("after provisioning the new policy FolderSync got %q", st)
+	}
+	// A change to the policy itself re-provisions too.
+	w.uemAdmin(http.MethodPut, "/policies/"+pol.ID, map[string]any{"min_password_length": 14}, nil)
+	eventually(t, "Status 144 after the policy change", func() bool {
+		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+		return st == "144"
+	})
+	if doc, _ = w.provision("ALICEPHONE", "alice"); *doc.MinDevicePasswordLength != "14" {
+		t.Fatalf("changed policy not delivered: %s", *doc.MinDevicePasswordLength)
+	}
+}
+
+func TestDefaultPolicyBehaviourRemove(t *testing.T) {
+	// PREF-09: "Remove AS server policy" sends no restrictions.
+	w := newWorld(t)
+	w.uemAdmin(http.MethodPut, "/preferences", map[string]any{"default_policy_behavior": "remove_server_policy"}, nil)
+	eventually(t, "configuration with the new behaviour", func() bool {
+		doc, _ := w.provision("BOBPHONE", "bob")
+		return doc.DevicePasswordEnabled != nil && !*doc.DevicePasswordEnabled && doc.MinDevicePasswordLength == nil
+	})
+}
+
+func TestWipeEndToEnd(t *testing.T) {
+	// ACT-05..07: wipe ordered in the UEM, delivered on the device's next
+	// Provision, acknowledged, reported, and the device stays blocked.
+	w := newWorld(t)
+	w.provision("ALICEPHONE", "alice")
+	w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+	a := w.association("ALICEPHONE", "alice")
+	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "wipe", "note": "stolen"}, nil)
+	eventually(t, "Status 142 for the pending wipe", func() bool {
+		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+		return st == "142"
+	})
+	if _, wiped := w.provision("ALICEPHONE", "alice"); !wiped {
+		t.Fatal("Provision did not carry RemoteWipe")
+	}
+	eventually(t, "wipe acknowledged in the UEM", func() bool {
+		return w.association("ALICEPHONE", "alice")["wipe_acknowledged"] != nil
+	})
+	if _, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); st != "129" {
+		t.Fatalf("wiped device got %q, want 129", st)
+	}
+	rows, _ := w.adm.ByDevice(context.Background(), "ALICEPHONE")
+	if len(rows) != 1 || !rows[0].Wiped || rows[0].State != "B" {
+		t.Fatalf("cache after wipe %+v", rows)
+	}
+}
+
+func TestDroppedNotificationRepairedByResync(t *testing.T) {
+	// FLOW-13: a block whose notification is lost arrives with the next resync.
+	w := newWorld(t, func(w *world) { w.resync = 300 * time.Millisecond })
+	w.provision("ALICEPHONE", "alice")
+	w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+	w.setFaults(uem.Faults{DropNotifications: true})
+	a := w.association("ALICEPHONE", "alice")
+	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
+	var deliveries []map[string]any
+	w.uemAdmin(http.MethodGet, "/notifications", nil, &deliveries)
+	if len(deliveries) == 0 || deliveries[len(deliveries)-1]["status"] != "dropped" {
+		t.Fatalf("the block notification was not dropped: %v", deliveries)
+	}
+	eventually(t, "block applied by resync", func() bool {
+		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
+		return st == "129"
+	})
 }
