@@ -1,6 +1,7 @@
 package uemapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,7 +124,9 @@ func (d *pageDecoder) items(p *DevicePage) error {
 	if err := d.expect('['); err != nil {
 		return err
 	}
-	p.Items = make([]DeviceEntry, 0, 64)
+	// Every item is an object, so the number of '{' bounds the item count
+	// (from above, by the few nested objects): size the slice once.
+	p.Items = make([]DeviceEntry, 0, bytes.Count(d.data[d.i:], []byte{'{'}))
 	if d.peek() == ']' {
 		d.i++
 		return nil
