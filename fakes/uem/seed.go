@@ -268,6 +268,8 @@ func (s *store) generate(g Generate) error {
 			SecurityViolation: rng.IntN(100) < g.ViolationPercent,
 			RegisteredAt:      time.Unix(0, base+int64(i)*int64(time.Second)).UTC(),
 		}
+		d.nextOfOwner = u.firstDevice
+		u.firstDevice = d
 		s.devices[uuid] = d
 		s.devByEAS[eas] = d
 		a := &assoc{
@@ -276,7 +278,7 @@ func (s *store) generate(g Generate) error {
 		}
 		a.last = a.first
 		a.device = d
-		d.links = []*assoc{a}
+		d.link = a
 		a.setState(Decide(DecisionInput{New: true, Registered: true, SecurityViolation: d.SecurityViolation}))
 		s.insertAssoc(a)
 	}
