@@ -235,7 +235,7 @@ func (s *store) addUserLocked(u User) (*User, error) {
 		if n == "" {
 			continue
 		}
-		if other, ok := s.userNames[strings.ToLower(n)]; ok && other.ID != u.ID {
+		if other := s.lookupUser(n); other != nil && other.ID != u.ID {
 			return nil, uemapi.Errorf(uemapi.CodeConflict, "user name %q is taken by %q", n, other.ID)
 		}
 	}
