@@ -123,3 +123,22 @@ func must0(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestFaults_DownBeforeStart(t *testing.T) {
+	srv, err := New(Config{GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must0(t, srv.SetFaults(Faults{Down: true}))
+	must0(t, srv.Start(context.Background()))
+	defer srv.Shutdown(context.Background())
+	must[GatewayEntry](t)(srv.AddGateway(GatewayEntry{ID: "gw1", Host: "127.0.0.1", Token: testToken}))
+	c, _ := uemapi.NewClient(srv.GatewayURL(), testToken, uemapi.WithHTTPClient(trustingClient(srv)))
+	if _, err := c.Connectivity(context.Background()); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("down before start: %v", err)
+	}
+	must0(t, srv.SetFaults(Faults{}))
+	if _, err := c.Connectivity(context.Background()); err != nil {
+		t.Fatalf("after clearing: %v", err)
+	}
+}
