@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -37,9 +36,8 @@ with a self-signed certificate generated at start when none is given. The
 admin token and any gateway token not set in the seed are generated at start
 and printed once on standard output; they are never logged.
 
-When generating more than 100,000 devices and GOGC is not set, the garbage
-collector target is lowered to 25% to keep the peak memory close to the
-live data (about 0.8 GiB per million devices).`,
+A million generated devices take about 0.75 GiB of heap; serving them as
+the allowed list peaks under 1 GiB resident. GOMEMLIMIT bounds it further.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if seedFile != "" {
@@ -58,9 +56,6 @@ live data (about 0.8 GiB per million devices).`,
 				}
 				g := gen
 				cfg.Seed.Generate = &g
-				if g.Devices > 100_000 && os.Getenv("GOGC") == "" {
-					debug.SetGCPercent(25)
-				}
 			}
 			if adminTokenFile != "" {
 				b, err := os.ReadFile(adminTokenFile)

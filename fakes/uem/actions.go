@@ -191,7 +191,7 @@ func (s *store) linkTo(a *assoc, uuid, mode, note string) error {
 		return uemapi.Errorf(uemapi.CodeActionNotAllowed, "device %s is retired", uuid)
 	}
 	var others []*assoc
-	for _, o := range d.links {
+	for _, o := range d.links() {
 		if o != a {
 			others = append(others, o)
 		}
@@ -226,7 +226,7 @@ func (s *store) setViolation(uuid string, violation bool) (Device, error) {
 		return Device{}, uemapi.Errorf(uemapi.CodeNotFound, "no device %q", uuid)
 	}
 	d.SecurityViolation = violation
-	for _, a := range d.links {
+	for _, a := range d.links() {
 		s.reevaluate(a, true)
 	}
 	for _, t := range s.tunnelsOfDevice(uuid) {
@@ -264,7 +264,7 @@ func (s *store) retireDevice(uuid string) (Device, error) {
 		return Device{}, uemapi.Errorf(uemapi.CodeNotFound, "no device %q", uuid)
 	}
 	d.Retired = true
-	for _, a := range append([]*assoc(nil), d.links...) {
+	for _, a := range d.links() {
 		s.link(a, nil)
 		s.reevaluate(a, false)
 		s.notifyDevice(a)

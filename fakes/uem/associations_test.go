@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -360,5 +361,29 @@ func TestAppTunnels_ATM(t *testing.T) {
 	page := must[*uemapi.AppTunnelPage](t)(w.client.AppTunnels(ctx, "", 0))
 	if len(page.Items) != 1 || page.Items[0].ID != again.ID {
 		t.Fatalf("tunnel list: %+v", page.Items)
+	}
+}
+
+func TestLinkByUserPrefersUnlinkedDevice_PREF06(t *testing.T) {
+	w := newWorld(t, Config{})
+	seedUsers(t, w.srv)
+	later := must[Device](t)(w.srv.Device("dev-bob")).RegisteredAt.Add(time.Hour)
+	must[Device](t)(w.srv.AddDevice(Device{UUID: "dev-bob2", UserID: "bob", Platform: "iOS", RegisteredAt: later}))
+	want := map[string]string{"EAS-B1": "dev-bob", "EAS-B2": "dev-bob2", "EAS-B3": "dev-bob"}
+	for _, eas := range []string{"EAS-B1", "EAS-B2", "EAS-B3"} {
+		d := report(t, w, eas, "bob@corp.example")
+		if got := must[Association](t)(w.srv.Association(d.AssociationID)).DeviceUUID; got != want[eas] {
+			t.Fatalf("%s linked to %q, want %q", eas, got, want[eas])
+		}
+	}
+	// Retiring a device unlinks its associations; new ones skip it.
+	must[Device](t)(w.srv.RetireDevice("dev-bob"))
+	for _, eas := range []string{"EAS-B1", "EAS-B3"} {
+		if a := must[Association](t)(w.srv.FindAssociation(eas, "bob@corp.example")); a.Registered {
+			t.Fatalf("%s still linked after retire: %+v", eas, a)
+		}
+	}
+	if d := report(t, w, "EAS-B4", "bob@corp.example"); must[Association](t)(w.srv.Association(d.AssociationID)).DeviceUUID != "dev-bob2" {
+		t.Fatal("new association linked to a retired device")
 	}
 }

@@ -109,12 +109,14 @@ func (f *faultState) middleware(next http.Handler) http.Handler {
 		if cur.Hang {
 			select {
 			case <-r.Context().Done():
+				abort(w) // never an empty answer
 				return
 			case <-release:
 			}
 		}
 		if cur.LatencyMs > 0 {
 			if !sleepCtx(r.Context(), time.Duration(cur.LatencyMs)*time.Millisecond) {
+				abort(w)
 				return
 			}
 		}

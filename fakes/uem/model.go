@@ -13,7 +13,8 @@ type User struct {
 	Email     string `json:"email"`
 	MailboxID string `json:"mailbox_id"`
 
-	mbHead *assoc // first association of the mailbox
+	mbHead      *assoc  // first association of the mailbox
+	firstDevice *Device // the user's devices, chained by Device.nextOfOwner
 }
 
 // Device is a registered (managed) device in the UEM's Devices view.
@@ -34,7 +35,24 @@ type Device struct {
 	AuthorizedApps []string  `json:"authorized_apps,omitempty"`
 	RegisteredAt   time.Time `json:"registered_at,omitzero"`
 
-	links []*assoc // associations linked to the device
+	// Associations linked to the device: the first one inline (the usual
+	// case), more behind a pointer. Use links() to read them.
+	link      *assoc
+	moreLinks *[]*assoc
+	// nextOfOwner chains the devices of one user (User.firstDevice).
+	nextOfOwner *Device
+}
+
+// links returns the associations linked to d.
+func (d *Device) links() []*assoc {
+	if d.link == nil {
+		return nil
+	}
+	out := []*assoc{d.link}
+	if d.moreLinks != nil {
+		out = append(out, *d.moreLinks...)
+	}
+	return out
 }
 
 // Status values of an association (ASA-03).

@@ -3,20 +3,17 @@ package uem
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
-var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
-
 // writeDevicePage serves a page of the device list from a pooled buffer.
 func (s *Server) writeDevicePage(w http.ResponseWriter, filter uemapi.DeviceFilter, cursor string, limit int) {
-	bp := pageBufs.Get().(*[]byte)
+	bp := s.pageBufs.Get().(*[]byte)
 	b, err := s.st.appendDevicePage((*bp)[:0], filter, cursor, limit)
 	if err != nil {
-		pageBufs.Put(bp)
+		s.pageBufs.Put(bp)
 		writeErr(w, err)
 		return
 	}
@@ -26,7 +23,7 @@ func (s *Server) writeDevicePage(w http.ResponseWriter, filter uemapi.DeviceFilt
 	_, _ = w.Write(b)
 	if cap(b) <= 16<<20 {
 		*bp = b
-		pageBufs.Put(bp)
+		s.pageBufs.Put(bp)
 	}
 }
 

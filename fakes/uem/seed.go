@@ -227,7 +227,7 @@ func (s *store) generate(g Generate) error {
 	var buf []byte
 	for i := 0; i < g.Devices; i++ {
 		// One allocation holds every string of the record:
-		// uid | upn | phone | uuid | eas.
+		// upn | phone | uuid | eas.
 		var eas string
 		for {
 			eas = strings.ToUpper(strconv.FormatUint(rng.Uint64()|1<<63, 16))
@@ -239,9 +239,6 @@ func (s *store) generate(g Generate) error {
 		num := strconv.AppendInt(make([]byte, 0, 8), int64(i), 10)
 		pad := 7 - len(num)
 		buf = buf[:0]
-		buf = append(buf, 'g')
-		buf = appendPadded(buf, num, pad)
-		uidEnd := len(buf)
 		buf = append(buf, "user"...)
 		buf = appendPadded(buf, num, pad)
 		buf = append(buf, "@gen.example"...)
@@ -253,21 +250,24 @@ func (s *store) generate(g Generate) error {
 		uuidEnd := len(buf)
 		buf = append(buf, eas...)
 		rec := string(buf)
-		uid, upn, phone, uuid := rec[:uidEnd], rec[uidEnd:upnEnd], rec[upnEnd:phoneEnd], rec[phoneEnd:uuidEnd]
+		upn, phone, uuid := rec[:upnEnd], rec[upnEnd:phoneEnd], rec[phoneEnd:uuidEnd]
 		eas = rec[uuidEnd:]
-		if s.users[uid] != nil || s.userNames[upn] != nil {
-			return uemapi.Errorf(uemapi.CodeConflict, "generated user %s exists", uid)
+		// A generated user's id is its (lower-case) UPN, so the id index
+		// also resolves the name and the name index needs no entry.
+		if s.users[upn] != nil || s.userNames[upn] != nil {
+			return uemapi.Errorf(uemapi.CodeConflict, "generated user %s exists", upn)
 		}
-		u := &User{ID: uid, UPN: upn, Email: upn, MailboxID: upn}
-		s.users[uid] = u
-		s.userNames[upn] = u
+		u := &User{ID: upn, UPN: upn, Email: upn, MailboxID: upn}
+		s.users[upn] = u
 		pi := rng.IntN(len(genPlatforms))
 		d := &Device{
-			UUID: uuid, UserID: uid, Platform: genPlatforms[pi].platform, Model: genPlatforms[pi].model,
+			UUID: uuid, UserID: upn, Platform: genPlatforms[pi].platform, Model: genPlatforms[pi].model,
 			PhoneNumber: phone, EASDeviceIDs: []string{eas},
 			SecurityViolation: rng.IntN(100) < g.ViolationPercent,
 			RegisteredAt:      time.Unix(0, base+int64(i)*int64(time.Second)).UTC(),
 		}
+		d.nextOfOwner = u.firstDevice
+		u.firstDevice = d
 		s.devices[uuid] = d
 		s.devByEAS[eas] = d
 		a := &assoc{
@@ -276,7 +276,7 @@ func (s *store) generate(g Generate) error {
 		}
 		a.last = a.first
 		a.device = d
-		d.links = []*assoc{a}
+		d.link = a
 		a.setState(Decide(DecisionInput{New: true, Registered: true, SecurityViolation: d.SecurityViolation}))
 		s.insertAssoc(a)
 	}
@@ -316,7 +316,6 @@ func growMaps(s *store, n int) {
 		return
 	}
 	s.users = make(map[string]*User, n)
-	s.userNames = make(map[string]*User, n)
 	s.devices = make(map[string]*Device, n)
 	s.devByEAS = make(map[string]*Device, n)
 	s.assocByKey = make(map[assocKey]*assoc, n)

@@ -75,6 +75,23 @@ func TestGenerateDeterministic(t *testing.T) {
 			blocked++
 		}
 	}
+	// A generated record behaves like any other: found again by its EAS id
+	// and user, and a second user on a generated device is a new record
+	// linked to it by EAS id.
+	srv, err := New(Config{GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Seed: &Seed{Generate: &Generate{Devices: 50, Seed: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := must[uemapi.Decision](t)(srv.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: a[3].DeviceID, User: strings.ToUpper(a[3].User)})); d.FirstAccess || d.AssociationID != a[3].ID {
+		t.Fatalf("generated record not found: %+v", d)
+	}
+	d := must[uemapi.Decision](t)(srv.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: a[3].DeviceID, User: "visitor@corp.example"}))
+	if !d.FirstAccess || !d.Registered {
+		t.Fatalf("second user on a generated device: %+v", d)
+	}
+	if u := must[User](t)(srv.User(a[3].User)); u.UPN != a[3].User {
+		t.Fatalf("generated user by id: %+v", u)
+	}
 	if a[0].DeviceID == c[0].DeviceID {
 		t.Fatal("different seeds gave the same EAS id")
 	}

@@ -31,6 +31,7 @@ type Server struct {
 	tlsConf    *tls.Config
 	certPool   *x509.CertPool
 	adminToken string
+	pageBufs   sync.Pool // *[]byte buffers of device list pages
 
 	mu        sync.Mutex
 	started   bool
@@ -51,6 +52,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, faults: newFaultState(cfg.FaultSeed), adminToken: cfg.AdminToken}
+	s.pageBufs.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	if s.adminToken == "" {
 		s.adminToken = randomHex(24)
 	}
@@ -120,8 +122,13 @@ func (s *Server) Start(ctx context.Context) error {
 	s.gwAddr = gwLn.Addr().String()
 	s.adminSrv = s.newHTTPServer(s.adminHandler())
 	s.serve(s.adminSrv, adminLn)
-	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.gwDone = s.serve(s.gwSrv, gwLn)
+	if s.faults.get().Down {
+		// Down was set before Start: keep the address, refuse connections.
+		_ = gwLn.Close()
+	} else {
+		s.gwSrv = s.newHTTPServer(s.gatewayHandler())
+		s.gwDone = s.serve(s.gwSrv, gwLn)
+	}
 	s.notifier.start(ctx)
 	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
 	return nil

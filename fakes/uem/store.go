@@ -235,7 +235,7 @@ func (s *store) addUserLocked(u User) (*User, error) {
 		if n == "" {
 			continue
 		}
-		if other, ok := s.userNames[strings.ToLower(n)]; ok && other.ID != u.ID {
+		if other := s.lookupUser(n); other != nil && other.ID != u.ID {
 			return nil, uemapi.Errorf(uemapi.CodeConflict, "user name %q is taken by %q", n, other.ID)
 		}
 	}
@@ -301,6 +301,10 @@ func (s *store) addDeviceLocked(d Device) (*Device, error) {
 		d.RegisteredAt = s.now().UTC()
 	}
 	p := &d
+	p.link, p.moreLinks = nil, nil
+	owner := s.users[d.UserID]
+	p.nextOfOwner = owner.firstDevice
+	owner.firstDevice = p
 	s.devices[d.UUID] = p
 	for _, e := range d.EASDeviceIDs {
 		s.devByEAS[e] = p
@@ -403,7 +407,7 @@ func (s *store) findDevice(eas string, user *User) *Device {
 		return nil
 	}
 	var first *Device
-	for _, d := range s.devicesOfUser(user.ID) {
+	for _, d := range s.devicesOfUser(user) {
 		if d.Retired {
 			continue
 		}
@@ -417,12 +421,11 @@ func (s *store) findDevice(eas string, user *User) *Device {
 	return first
 }
 
-func (s *store) devicesOfUser(userID string) []*Device {
+// devicesOfUser returns the devices registered to u, oldest first.
+func (s *store) devicesOfUser(u *User) []*Device {
 	var out []*Device
-	for _, d := range s.devices {
-		if d.UserID == userID {
-			out = append(out, d)
-		}
+	for d := u.firstDevice; d != nil; d = d.nextOfOwner {
+		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b *Device) int {
 		if c := a.RegisteredAt.Compare(b.RegisteredAt); c != 0 {
@@ -434,7 +437,7 @@ func (s *store) devicesOfUser(userID string) []*Device {
 }
 
 // deviceLinked reports whether any association is linked to d.
-func (s *store) deviceLinked(d *Device) bool { return len(d.links) > 0 }
+func (s *store) deviceLinked(d *Device) bool { return d.link != nil }
 
 // link ties a to d (nil unlinks).
 func (s *store) link(a *assoc, d *Device) {
@@ -442,11 +445,26 @@ func (s *store) link(a *assoc, d *Device) {
 		return
 	}
 	if old := a.device; old != nil {
-		old.links = slices.DeleteFunc(old.links, func(x *assoc) bool { return x == a })
+		rest := slices.DeleteFunc(old.links(), func(x *assoc) bool { return x == a })
+		old.link, old.moreLinks = nil, nil
+		for _, x := range rest {
+			addLink(old, x)
+		}
 	}
 	a.device = d
 	if d != nil {
-		d.links = append(d.links, a)
+		addLink(d, a)
+	}
+}
+
+func addLink(d *Device, a *assoc) {
+	switch {
+	case d.link == nil:
+		d.link = a
+	case d.moreLinks == nil:
+		d.moreLinks = &[]*assoc{a}
+	default:
+		*d.moreLinks = append(*d.moreLinks, a)
 	}
 }
 

@@ -86,12 +86,13 @@ func (c *Client) ReportAppTunnel(ctx context.Context, r AppTunnelReport) (*AppTu
 // Devices returns one page of the device list. An empty cursor starts at
 // the beginning; limit 0 means DefaultPageSize.
 func (c *Client) Devices(ctx context.Context, filter DeviceFilter, cursor string, limit int) (*DevicePage, error) {
-	return c.devices(ctx, filter, cursor, limit, nil)
+	var out DevicePage
+	return &out, c.devices(ctx, filter, cursor, limit, nil, &out)
 }
 
-// devices fetches one page, reading the body into buf when it is large
-// enough (the decoded page never refers to buf).
-func (c *Client) devices(ctx context.Context, filter DeviceFilter, cursor string, limit int, buf *bytes.Buffer) (*DevicePage, error) {
+// devices fetches one page into out, reading the body into buf and reusing
+// out's Items array (the decoded page never refers to buf).
+func (c *Client) devices(ctx context.Context, filter DeviceFilter, cursor string, limit int, buf *bytes.Buffer, out *DevicePage) error {
 	q := url.Values{}
 	if filter != "" {
 		q.Set("filter", string(filter))
@@ -104,25 +105,21 @@ func (c *Client) devices(ctx context.Context, filter DeviceFilter, cursor string
 	}
 	req, err := c.newRequest(ctx, http.MethodGet, PathDevices, q, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer drain(resp.Body)
 	if resp.StatusCode >= 300 {
-		return nil, decodeResponse(resp, nil)
+		return decodeResponse(resp, nil)
 	}
 	body, err := readBody(resp, buf)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out DevicePage
-	if err := decodeDevicePage(body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return decodeDevicePage(body, out)
 }
 
 // readBody reads a whole success body, sized by Content-Length when given.
@@ -146,13 +143,15 @@ func readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
 }
 
 // EachDevicePage walks the whole device list, calling fn for every page in
-// order, and stops at the first error.
-func (c *Client) EachDevicePage(ctx context.Context, filter DeviceFilter, limit int, fn func(*DevicePage) error) error {
+// order, and stops at the first error. The page and its Items array are
+// reused for the next page: fn must not keep p or p.Items after it
+// returns (copying entries out is fine; their strings are not reused).
+func (c *Client) EachDevicePage(ctx context.Context, filter DeviceFilter, limit int, fn func(p *DevicePage) error) error {
 	cursor := ""
 	var buf bytes.Buffer
+	p := new(DevicePage)
 	for {
-		p, err := c.devices(ctx, filter, cursor, limit, &buf)
-		if err != nil {
+		if err := c.devices(ctx, filter, cursor, limit, &buf, p); err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {

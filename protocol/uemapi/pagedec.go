@@ -1,6 +1,7 @@
 package uemapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 // and falls back to encoding/json for the policies map and for strings
 // with escapes. TestDecodeDevicePageMatchesEncodingJSON pins it to
 // encoding/json.
+//
+// The Items backing array of p is reused when it is large enough.
 func decodeDevicePage(data []byte, p *DevicePage) error {
 	d := pageDecoder{data: data}
 	if err := d.page(p); err != nil {
@@ -96,7 +99,9 @@ func (d *pageDecoder) object(field func(key []byte) error) error {
 }
 
 func (d *pageDecoder) page(p *DevicePage) error {
-	*p = DevicePage{}
+	items := p.Items[:0]
+	clear(items[:cap(items)])
+	*p = DevicePage{Items: items}
 	return d.object(func(key []byte) error {
 		switch string(key) {
 		case "items":
@@ -123,7 +128,11 @@ func (d *pageDecoder) items(p *DevicePage) error {
 	if err := d.expect('['); err != nil {
 		return err
 	}
-	p.Items = make([]DeviceEntry, 0, 64)
+	// Every item is an object, so the number of '{' bounds the item count
+	// (from above, by the few nested objects): size the slice once.
+	if n := bytes.Count(d.data[d.i:], []byte{'{'}); cap(p.Items) < n {
+		p.Items = make([]DeviceEntry, 0, n)
+	}
 	if d.peek() == ']' {
 		d.i++
 		return nil

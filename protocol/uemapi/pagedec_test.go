@@ -54,3 +54,17 @@ func FuzzDecodeDevicePage(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeDevicePageReusesItems(t *testing.T) {
+	var p DevicePage
+	if err := decodeDevicePage([]byte(`{"items":[{"user":"a","redirect_url":"r"},{"user":"b"}],"next_cursor":"2"}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	first := &p.Items[0]
+	if err := decodeDevicePage([]byte(`{"items":[{"user":"c"}]}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0] != (DeviceEntry{User: "c"}) || p.NextCursor != "" || &p.Items[0] != first {
+		t.Fatalf("reused page %+v", p)
+	}
+}
