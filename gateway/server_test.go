@@ -29,15 +29,15 @@ import (
 
 // world is a fake UEM, a stand-in ActiveSync server and a gateway.
 type world struct {
-	t        *testing.T
-	uem      *uem.Server
-	exch     *exchange.Server
-	gw       *gateway.Server
-	dataDir  string
-	hc       *http.Client // trusts every test certificate
-	adm      *admin.Client
-	keys     map[string]string // policy key per device
-	resync   time.Duration     // the gateway's resync interval
+	t       *testing.T
+	uem     *uem.Server
+	exch    *exchange.Server
+	gw      *gateway.Server
+	dataDir string
+	hc      *http.Client // trusts every test certificate
+	adm     *admin.Client
+	keys    map[string]string // policy key per device
+	resync  time.Duration     // the gateway's resync interval
 }
 
 const (
