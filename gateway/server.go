@@ -105,7 +105,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		UEM: s.uem, Cache: s.cache, Store: s.store, FailOpen: cfg.FailOpen,
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
-		OnConfigChange: func(int64) { go s.refreshConfig(context.Background()) },
+		OnConfigChange: func(int64) error { return s.refreshConfig(context.Background()) },
 		Log:            log,
 	})
 	if err != nil {
@@ -274,6 +274,9 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 			s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
 		}
 		return fmt.Errorf("gateway: fetch configuration: %w", err)
+	}
+	if err := doc.Config.Validate(); err != nil {
+		return fmt.Errorf("gateway: configuration %d refused: %w", doc.Version, err)
 	}
 	s.applyConfig(doc)
 	if err := s.saveCachedConfig(doc); err != nil {

@@ -41,9 +41,11 @@ type Config struct {
 	FailOpen bool
 
 	// OnConfigChange and OnKeyChange are called for the matching
-	// notifications; the gateway refetches configuration or the key.
-	OnConfigChange func(version int64)
-	OnKeyChange    func(uemapi.KeyChange)
+	// notifications; the gateway refetches configuration or the key. An
+	// error is answered to the UEM, which shows it on the gateway entry
+	// ("View Errors").
+	OnConfigChange func(version int64) error
+	OnKeyChange    func(uemapi.KeyChange) error
 
 	Now func() time.Time
 	Log *slog.Logger

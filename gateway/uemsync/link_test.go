@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -373,5 +375,35 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := New(Config{UEM: uemsynctest.New(), Cache: devicecache.New(nil), PersistInterval: time.Second}); err == nil {
 		t.Fatal("persist interval below 10 s accepted (DEF-03)")
+	}
+}
+
+func TestConfigFailureIsAnsweredAndRetried(t *testing.T) {
+	// Issue 5: a configuration the gateway cannot apply is reported back
+	// (the UEM shows the error on the entry) and a redelivery tries again.
+	u := uemsynctest.New()
+	calls := 0
+	fail := true
+	c := devicecache.New(nil)
+	l, err := New(Config{UEM: u, Cache: c, FailOpen: true, OnConfigChange: func(int64) error {
+		calls++
+		if fail {
+			return errors.New("server list unreachable")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &uemapi.Notification{ID: "c1", Type: uemapi.NotifyConfig, Config: &uemapi.ConfigChange{Version: 7}}
+	if err := l.Apply(n); err == nil || !strings.Contains(err.Error(), "server list unreachable") {
+		t.Fatalf("Apply = %v, want the configuration error", err)
+	}
+	fail = false
+	if err := l.Apply(n); err != nil || calls != 2 {
+		t.Fatalf("redelivery: %v after %d calls", err, calls)
+	}
+	if err := l.Apply(n); err != nil || calls != 2 {
+		t.Fatalf("a third delivery of an applied notification ran again (%d calls)", calls)
 	}
 }

@@ -65,11 +65,17 @@ func (l *Link) Apply(n *uemapi.Notification) error {
 		})
 	case uemapi.NotifyConfig:
 		if n.Config != nil && l.cfg.OnConfigChange != nil {
-			l.cfg.OnConfigChange(n.Config.Version)
+			if err := l.cfg.OnConfigChange(n.Config.Version); err != nil {
+				l.forget(n.ID) // let the UEM's retry try again
+				return fmt.Errorf("uemsync: applying configuration %d: %w", n.Config.Version, err)
+			}
 		}
 	case uemapi.NotifyKey:
 		if n.Key != nil && l.cfg.OnKeyChange != nil {
-			l.cfg.OnKeyChange(*n.Key)
+			if err := l.cfg.OnKeyChange(*n.Key); err != nil {
+				l.forget(n.ID)
+				return fmt.Errorf("uemsync: loading key %s: %w", n.Key.KeyID, err)
+			}
 		}
 	default:
 		return fmt.Errorf("uemsync: unknown notification type %q", n.Type)
@@ -87,6 +93,16 @@ func stateOf(e *devicecache.Entry) uemapi.SyncState {
 		return uemapi.StateWiped
 	}
 	return uemapi.StateAllowed
+}
+
+// forget drops a remembered id, so a redelivery is applied again.
+func (l *Link) forget(id string) {
+	if id == "" {
+		return
+	}
+	l.mu.Lock()
+	delete(l.seenNotes, id)
+	l.mu.Unlock()
 }
 
 func (l *Link) remember(id string) bool {
