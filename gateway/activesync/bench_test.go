@@ -42,7 +42,8 @@ func BenchmarkProxy(b *testing.B) {
 
 	cache := devicecache.New(nil)
 	link, _ := uemsync.New(uemsync.Config{UEM: uemsynctest.New(), Cache: cache, FailOpen: true, Log: slog.New(slog.DiscardHandler)})
-	h, _ := New(Config{Upstream: upURL, Transport: up.Client().Transport, Link: link, Cache: cache, Stats: stats.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
+	upTransport := DefaultTransport(up.Client().Transport.(*http.Transport).TLSClientConfig)
+	h, _ := New(Config{Upstream: upURL, Transport: upTransport, Link: link, Cache: cache, Stats: stats.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
 	gw := httptest.NewTLSServer(h)
 	defer gw.Close()
 
