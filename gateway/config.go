@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"time"
 )
@@ -52,6 +53,9 @@ type Config struct {
 	StatsInterval    time.Duration `yaml:"stats_interval"`     // default 5m (STA-08)
 	// Audit turns the audit log (DataDir/audit.log) on (AUD-11).
 	Audit bool `yaml:"audit"`
+	// FrontEnds are the addresses (CIDR) a Trusted Front-End may connect
+	// from when the UEM sets that device authentication (DA-13).
+	FrontEnds []string `yaml:"front_ends"`
 }
 
 // UEMConfig says how the gateway reaches the UEM.
@@ -97,6 +101,11 @@ func (c *Config) Validate() error {
 	if c.Upstream != "" {
 		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("gateway config: upstream %q must be an http(s) URL", c.Upstream)
+		}
+	}
+	for i, fe := range c.FrontEnds {
+		if _, err := netip.ParsePrefix(fe); err != nil {
+			return fmt.Errorf("gateway config: front_ends[%d]: %w", i, err)
 		}
 	}
 	if c.PersistInterval != 0 && c.PersistInterval < 10*time.Second {

@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
@@ -52,6 +55,10 @@ type Server struct {
 	as     *activesync.Handler
 	audit  *audit.Logger
 	auditF *os.File
+	crls   *deviceauth.CRLCache
+	// wantCert says whether the device listener asks for client
+	// certificates (Group and Identity Certificate modes).
+	wantCert atomic.Bool
 
 	mu         sync.Mutex
 	configETag string
@@ -74,7 +81,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{}}
+	s := &Server{cfg: cfg, log: log, stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
+		crls: deviceauth.NewCRLCache(nil, nil)}
 	var err error
 	if cfg.TLSCertFile != "" {
 		s.cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
@@ -208,6 +216,19 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
+	// The device listener asks for a client certificate only while the
+	// UEM's device authentication needs one; the handler verifies it
+	// against the roots of the moment, so a new trust file needs no restart.
+	plainDev, certDev := tlsCfg.Clone(), tlsCfg.Clone()
+	plainDev.NextProtos, certDev.NextProtos = []string{"http/1.1"}, []string{"http/1.1"}
+	certDev.ClientAuth = tls.RequestClientCert
+	deviceTLS := tlsCfg.Clone()
+	deviceTLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		if s.wantCert.Load() {
+			return certDev, nil
+		}
+		return plainDev, nil
+	}
 	device := http.NewServeMux()
 	for _, p := range activesync.Paths {
 		device.Handle(p, s.as)
@@ -217,13 +238,17 @@ func (s *Server) Start(ctx context.Context) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks,
+	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
 		Token: s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
 	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
 	s.mu.Lock()
 	for name, ln := range s.lns {
-		srv := &http.Server{Handler: handlers[name], TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		srvTLS := tlsCfg.Clone()
+		if name == "device" {
+			srvTLS = deviceTLS
+		}
+		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 		s.servers = append(s.servers, srv)
 		s.wg.Add(1)
 		go func() {
@@ -270,15 +295,18 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 		// Run on the configuration last received, as the product does
 		// after a restart with the UEM unreachable.
 		if cached, cerr := s.loadCachedConfig(); cerr == nil && etag == "" {
-			s.applyConfig(cached)
-			s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
+			if aerr := s.applyConfig(cached); aerr == nil {
+				s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
+			}
 		}
 		return fmt.Errorf("gateway: fetch configuration: %w", err)
 	}
 	if err := doc.Config.Validate(); err != nil {
 		return fmt.Errorf("gateway: configuration %d refused: %w", doc.Version, err)
 	}
-	s.applyConfig(doc)
+	if err := s.applyConfig(doc); err != nil {
+		return fmt.Errorf("gateway: configuration %d refused: %w", doc.Version, err)
+	}
 	if err := s.saveCachedConfig(doc); err != nil {
 		s.log.Warn("keeping a copy of the configuration", "error", err)
 	}
@@ -288,12 +316,23 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) applyConfig(doc *uemapi.ConfigDocument) {
+func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
+	var fronts []netip.Prefix
+	for _, fe := range s.cfg.FrontEnds {
+		fronts = append(fronts, netip.MustParsePrefix(fe)) // validated in Config.Validate
+	}
+	auth, err := deviceauth.New(doc.Config.DeviceAuth, deviceauth.Options{FrontEnds: fronts, CRLs: s.crls})
+	if err != nil {
+		return err
+	}
+	s.as.SetDeviceAuth(auth)
+	s.wantCert.Store(auth.WantsClientCert())
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
 	if up, ok := upstreamFrom(doc.Config); ok && s.cfg.Upstream == "" {
 		s.as.SetUpstream(up)
 		s.log.Info("ActiveSync server from the UEM configuration", "server", up.Host)
 	}
+	return nil
 }
 
 func (s *Server) configCachePath() string { return filepath.Join(s.cfg.DataDir, "uem-config.json") }

@@ -7,11 +7,18 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -38,6 +45,9 @@ type world struct {
 	adm     *admin.Client
 	keys    map[string]string // policy key per device
 	resync  time.Duration     // the gateway's resync interval
+	// gwConfig edits the configuration the UEM holds for the gateway.
+	gwConfig func(*uemapi.GatewayConfig)
+	dev      *http.Client // what devices use; hc unless a test gives them certificates
 }
 
 const (
@@ -114,6 +124,9 @@ func (w *world) startGateway(register bool) {
 		gc := uemapi.DefaultGatewayConfig()
 		gc.ActiveSync.Services = []uemapi.ActiveSyncService{uemapi.DefaultActiveSyncService(upHost)}
 		gc.ActiveSync.Services[0].ServerTLS = true
+		if w.gwConfig != nil {
+			w.gwConfig(&gc)
+		}
 		w.uemAdmin(http.MethodPost, "/gateways", map[string]any{
 			"id": "gw1", "host": "127.0.0.1", "port": 9090, "enabled": true, "token": gwToken,
 			"notify_secret": []byte(gwSecret), "notification_url": gw.NotifyURL(), "config": gc,
@@ -178,7 +191,11 @@ func (w *world) post(dev, user string, cmd eas.Command, body []byte) (int, *wbxm
 	if k := w.keys[dev]; k != "" {
 		req.Header.Set(eas.HeaderPolicyKey, k)
 	}
-	resp, err := w.hc.Do(req)
+	hc := w.hc
+	if w.dev != nil {
+		hc = w.dev
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -441,4 +458,60 @@ func TestDroppedNotificationRepairedByResync(t *testing.T) {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "129"
 	})
+}
+
+func TestIdentityCertificateNamesTheUser(t *testing.T) {
+	// DA-03, DA-11 (issue 11): the certificate's UPN becomes the user of
+	// the cache entry and of the UEM association; no certificate, no entry.
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+		}
+	})
+	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusForbidden {
+		t.Fatalf("no client certificate: HTTP %d, want 403", code)
+	}
+	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
+		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+	}}}
+	w.provision("ALICEPHONE", "alice")
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
+		t.Fatalf("with a certificate: %d %q", code, st)
+	}
+	if rows, _ := w.adm.ByUser(context.Background(), "alice@corp.example"); len(rows) != 1 {
+		t.Fatalf("cache rows for the certificate's UPN: %+v", rows)
+	}
+	w.association("ALICEPHONE", "alice@corp.example")
+}
+
+// issueClientCert signs a client certificate with an e-mail SAN.
+func issueClientCert(t *testing.T, ca tls.Certificate, email string) tls.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: email},
+		EmailAddresses: []string{email}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Leaf, &key.PublicKey, ca.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// newDeviceCA makes a CA with no extended key usage, as device CAs are.
+func newDeviceCA(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Device CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }

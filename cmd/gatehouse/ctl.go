@@ -175,6 +175,7 @@ func newCtlCmd() *cobra.Command {
 				return emit(cmd.OutOrStdout(), st, func() error { return admin.RenderStatus(cmd.OutOrStdout(), st) })
 			}},
 		statisticsCmd(client, emit),
+		crlCmd(client, emit),
 	)
 	return root
 }
@@ -243,4 +244,40 @@ func statisticsCmd(client func() (*admin.Client, error), emit func(io.Writer, an
 		}},
 	)
 	return st
+}
+
+// crlCmd lists and purges the CRL cache of certificate device
+// authentication (DA-10: `crl-cache purge <crl-id>`).
+func crlCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func() error) error) *cobra.Command {
+	c := &cobra.Command{Use: "crl-cache", Short: "CRL cache of certificate device authentication"}
+	c.AddCommand(
+		&cobra.Command{Use: "list", Short: "List cached CRLs", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := client()
+			if err != nil {
+				return err
+			}
+			list, err := cl.CRLs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), list, func() error {
+				for _, e := range list {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  revoked=%d  next-update=%s\n", e.ID, e.URL, e.Revoked, e.NextUpdate.Format(time.RFC3339))
+				}
+				return nil
+			})
+		}},
+		&cobra.Command{Use: "purge <crl-id|all>", Short: "Forget a cached CRL; it is downloaded again when next needed", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, a []string) error {
+			cl, err := client()
+			if err != nil {
+				return err
+			}
+			n, err := cl.PurgeCRL(cmd.Context(), a[0])
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message); return err })
+		}},
+	)
+	return c
 }

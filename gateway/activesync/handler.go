@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
@@ -49,7 +50,11 @@ type Handler struct {
 	cfg      Config
 	proxy    *httputil.ReverseProxy
 	upstream atomic.Pointer[url.URL]
+	auth     atomic.Pointer[deviceauth.Authenticator]
 }
+
+// SetDeviceAuth switches device authentication (DA-01); nil is Pass Through.
+func (h *Handler) SetDeviceAuth(a *deviceauth.Authenticator) { h.auth.Store(a) }
 
 // SetUpstream switches the ActiveSync server, as a configuration change
 // from the UEM does, without interrupting requests in flight.
@@ -143,6 +148,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user := info.Query.User
 	if u, _, ok := r.BasicAuth(); ok && user == "" {
 		user = u
+	}
+	if a := h.auth.Load(); a != nil {
+		id, err := a.Authenticate(r)
+		if err != nil {
+			h.cfg.Log.Info("device authentication failed", "device", info.Query.DeviceID, "error", err)
+			http.Error(w, "device authentication failed", http.StatusForbidden)
+			return
+		}
+		if id != nil && id.UPN != "" {
+			// Identity Certificate: the certificate, not the query, says
+			// who the user is; the UPN is what Kerberos delegation needs.
+			user = id.UPN
+		}
 	}
 	if info.Query.DeviceID == "" || user == "" {
 		http.Error(w, "ActiveSync request without device id or user", http.StatusBadRequest)

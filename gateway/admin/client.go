@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"io"
 	"net/http"
 	"net/url"
@@ -182,4 +183,16 @@ func (c *Client) StatsGlobalDevice(ctx context.Context, filter string) ([]Counte
 func (c *Client) StatsGlobalSystem(ctx context.Context, filter string) ([]Peak, error) {
 	var out []Peak
 	return out, c.do(ctx, http.MethodGet, "statistics/global/system?filter="+url.QueryEscape(filter), nil, &out)
+}
+
+// CRLs lists the cached CRLs.
+func (c *Client) CRLs(ctx context.Context) ([]deviceauth.CRLInfo, error) {
+	var out []deviceauth.CRLInfo
+	return out, c.do(ctx, http.MethodGet, "crl-cache", nil, &out)
+}
+
+// PurgeCRL drops a cached CRL by id, or all of them (DA-10).
+func (c *Client) PurgeCRL(ctx context.Context, id string) (*Count, error) {
+	var out Count
+	return &out, c.do(ctx, http.MethodPost, "crl-cache/purge", map[string]string{"id": id}, &out)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
@@ -26,8 +27,9 @@ type Deps struct {
 	Link    *uemsync.Link
 	Stats   *stats.Registry
 	Peaks   *stats.Peaks
-	Token   string       // bearer token every request must carry
-	Metrics http.Handler // served at /metrics behind the same token; nil for none
+	CRLs    *deviceauth.CRLCache // nil when device authentication has no CRLs
+	Token   string               // bearer token every request must carry
+	Metrics http.Handler         // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
 }
 
@@ -56,6 +58,8 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/system", a.statsSystem)
+	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
+	mux.HandleFunc("POST "+Prefix+"crl-cache/purge", a.crlPurge)
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics)
 	}
@@ -398,4 +402,28 @@ func (a *api) statsSystem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, out)
+}
+
+func (a *api) crlList(w http.ResponseWriter, r *http.Request) {
+	if a.d.CRLs == nil {
+		writeJSON(w, []deviceauth.CRLInfo{})
+		return
+	}
+	writeJSON(w, a.d.CRLs.List())
+}
+
+// crlPurge is `crl-cache purge <crl-id>` (DA-10); "all" empties the cache.
+func (a *api) crlPurge(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.ID == "" {
+		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"id": "<crl-id>" or "all"}`))
+		return
+	}
+	n := 0
+	if a.d.CRLs != nil {
+		n = a.d.CRLs.Purge(body.ID)
+	}
+	writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Purged %d CRL(s) from the cache.", n)})
 }

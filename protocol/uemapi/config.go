@@ -154,8 +154,14 @@ type DeviceAuth struct {
 // FieldMapping maps a certificate field to the user UPN or DN (DA-11).
 type FieldMapping struct {
 	Target string `json:"target"` // "user_upn" or "user_dn"
-	Field  string `json:"field"`  // e.g. "subject_alt_name_upn", "rfc822_name", "dns_name", "subject"
+	Field  string `json:"field"`  // one of CertificateFields
 }
+
+// CertificateFields are the certificate fields a mapping row can name
+// (DA-11, DA-12): the subject's common name, the whole subject DN, and the
+// subject alternative names (RFC 822 e-mail, DNS name, Microsoft UPN
+// other-name, URI).
+var CertificateFields = []string{"subject_cn", "subject", "rfc822_name", "dns_name", "subject_alt_name_upn", "uri"}
 
 // KerberosConfig is Kerberos constrained delegation (KRB-03 to KRB-05,
 // KDC-05, KDC-06).
@@ -534,8 +540,8 @@ func (c *GatewayConfig) validateDeviceAuth() error {
 		if m.Target != "user_upn" && m.Target != "user_dn" {
 			return FieldError(indexed(f+".field_mapping", i)+".target", "must be user_upn or user_dn")
 		}
-		if m.Field == "" {
-			return FieldError(indexed(f+".field_mapping", i)+".field", "is required")
+		if !inStrings(m.Field, CertificateFields) {
+			return FieldError(indexed(f+".field_mapping", i)+".field", "must be one of %s", strings.Join(CertificateFields, ", "))
 		}
 	}
 	if c.usesKerberos() && d.Mode != DeviceAuthIdentity {

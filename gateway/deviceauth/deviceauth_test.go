@@ -1,0 +1,274 @@
+package deviceauth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+type ca struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newCA(t *testing.T, cn string, parent *ca) *ca {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	signer, signKey := tmpl, key
+	if parent != nil {
+		signer, signKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &ca{c, key}
+}
+
+func (c *ca) pem() string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw}))
+}
+
+// upnSAN builds a subjectAltName with a UPN other-name and an e-mail.
+func upnSAN(t *testing.T, upn, email string) pkix.Extension {
+	t.Helper()
+	utf8, _ := asn1.MarshalWithParams(upn, "utf8")
+	val, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: utf8})
+	oid, _ := asn1.Marshal(oidUPN)
+	other, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: append(oid, val...)})
+	mail, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, Bytes: []byte(email)})
+	seq, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: append(other, mail...)})
+	return pkix.Extension{Id: oidSAN, Value: seq}
+}
+
+func (c *ca) leaf(t *testing.T, serial int64, subject pkix.Name, san *pkix.Extension, crl []string) *x509.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: subject, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CRLDistributionPoints: crl}
+	if san != nil {
+		tmpl.ExtraExtensions = []pkix.Extension{*san}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := x509.ParseCertificate(der)
+	return l
+}
+
+func request(chain ...*x509.Certificate) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/Microsoft-Server-ActiveSync", nil)
+	if len(chain) > 0 {
+		r.TLS = &tls.ConnectionState{PeerCertificates: chain}
+	}
+	return r
+}
+
+func TestPassThroughTouchesNothing(t *testing.T) {
+	// DA-01, DA-05.
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthPassThrough}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := a.Authenticate(request()); id != nil || err != nil || a.WantsClientCert() {
+		t.Fatalf("pass through: %v %v", id, err)
+	}
+}
+
+func TestIdentityCertificateWithSeveralRoots(t *testing.T) {
+	// DA-03, DA-06: one upload, several concatenated roots, any accepted.
+	rootA, rootB := newCA(t, "Root A", nil), newCA(t, "Root B", nil)
+	inter := newCA(t, "Issuing CA", rootB)
+	san := upnSAN(t, "alice@corp.example", "alice.mail@corp.example")
+	leaf := inter.leaf(t, 10, pkix.Name{CommonName: "alice"}, &san, nil)
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: rootA.pem() + rootB.pem()}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.WantsClientCert() {
+		t.Fatal("identity mode does not ask for a client certificate")
+	}
+	id, err := a.Authenticate(request(leaf, inter.cert))
+	if err != nil || id.UPN != "alice@corp.example" || id.Realm != "CORP.EXAMPLE" {
+		t.Fatalf("identity %+v %v", id, err)
+	}
+	stranger := newCA(t, "Other", nil).leaf(t, 11, pkix.Name{CommonName: "mallory"}, &san, nil)
+	if _, err := a.Authenticate(request(stranger)); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	if _, err := a.Authenticate(request()); !errors.Is(err, ErrNoCertificate) {
+		t.Fatalf("no certificate: %v", err)
+	}
+}
+
+func TestFieldMappingFirstRowWithDataWins(t *testing.T) {
+	// DA-11, DA-12.
+	root := newCA(t, "Root", nil)
+	san := upnSAN(t, "bob@corp.example", "bob@mail.example")
+	subject := pkix.Name{CommonName: "bob", ExtraNames: []pkix.AttributeTypeAndValue{
+		{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: "example"},
+		{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: "corp"},
+	}}
+	leaf := root.leaf(t, 20, subject, &san, nil)
+	noSAN := root.leaf(t, 21, pkix.Name{CommonName: "carol@corp.example"}, nil, nil)
+	for _, tc := range []struct {
+		name       string
+		rows       []uemapi.FieldMapping
+		cert       *x509.Certificate
+		upn, realm string
+	}{
+		{"UPN other-name first", []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_alt_name_upn"}, {Target: "user_upn", Field: "rfc822_name"}}, leaf, "bob@corp.example", "CORP.EXAMPLE"},
+		{"RFC 822 first", []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}, {Target: "user_upn", Field: "subject_alt_name_upn"}}, leaf, "bob@mail.example", "MAIL.EXAMPLE"},
+		{"absent field falls through", []uemapi.FieldMapping{{Target: "user_upn", Field: "dns_name"}, {Target: "user_upn", Field: "subject_cn"}}, noSAN, "carol@corp.example", "CORP.EXAMPLE"},
+		{"DN gives the realm", []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}, {Target: "user_dn", Field: "subject"}}, leaf, "bob@mail.example", "CORP.EXAMPLE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var id Identity
+			MapIdentity(tc.cert, tc.rows, &id)
+			if id.UPN != tc.upn || id.Realm != tc.realm {
+				t.Fatalf("got UPN %q realm %q (DN %q), want %q %q", id.UPN, id.Realm, id.DN, tc.upn, tc.realm)
+			}
+		})
+	}
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(),
+		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "dns_name"}}}, Options{Now: func() time.Time { return now }})
+	if _, err := a.Authenticate(request(noSAN)); !errors.Is(err, ErrNoIdentity) {
+		t.Fatalf("no mapped field: %v", err)
+	}
+}
+
+func TestGroupCertificateNeedsNoUser(t *testing.T) {
+	// DA-02: the group certificate admits the device; the user's own credentials go to the server.
+	root := newCA(t, "Group", nil)
+	leaf := root.leaf(t, 30, pkix.Name{CommonName: "all-phones"}, nil, nil)
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthGroupCert, TrustedCertsPEM: root.pem()}, Options{Now: func() time.Time { return now }})
+	id, err := a.Authenticate(request(leaf))
+	if err != nil || id == nil || id.UPN != "" {
+		t.Fatalf("group certificate: %+v %v", id, err)
+	}
+}
+
+func TestCRLChecking(t *testing.T) {
+	// DA-08, DA-09, DA-10.
+	root := newCA(t, "Root", nil)
+	var fetches atomic.Int32
+	var crlDER []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		w.Write(crlDER)
+	}))
+	defer srv.Close()
+	dp := srv.URL + "/root.crl"
+	good := root.leaf(t, 40, pkix.Name{CommonName: "good@corp.example"}, nil, []string{dp})
+	bad := root.leaf(t, 41, pkix.Name{CommonName: "bad@corp.example"}, nil, []string{dp})
+	ldapOnly := root.leaf(t, 42, pkix.Name{CommonName: "ldap@corp.example"}, nil, []string{"ldap://dc.corp.example/CN=root,CN=CDP"})
+	var err error
+	crlDER, err = x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(41), RevocationTime: now.Add(-time.Minute)}}}, root.cert, root.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewCRLCache(srv.Client(), func() time.Time { return now })
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true,
+		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}}, Options{CRLs: cache, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(request(good)); err != nil {
+		t.Fatalf("good certificate: %v", err)
+	}
+	if _, err := a.Authenticate(request(bad)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked certificate: %v", err)
+	}
+	if fetches.Load() != 1 {
+		t.Fatalf("CRL fetched %d times, want once (cached)", fetches.Load())
+	}
+	if _, err := a.Authenticate(request(ldapOnly)); !errors.Is(err, ErrLDAPDistributionPoint) {
+		t.Fatalf("LDAP CDP: %v", err)
+	}
+	list := cache.List()
+	if len(list) != 1 || list[0].Revoked != 1 || list[0].ID != CRLID(dp) {
+		t.Fatalf("cache list %+v", list)
+	}
+	if n := cache.Purge(list[0].ID); n != 1 {
+		t.Fatalf("purge removed %d", n)
+	}
+	a.Authenticate(request(good))
+	if fetches.Load() != 2 {
+		t.Fatal("purged CRL was not fetched again")
+	}
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true}, Options{}); err == nil {
+		t.Fatal("CRL checking without a cache accepted")
+	}
+}
+
+func TestTrustedFrontEnd(t *testing.T) {
+	// DA-13: certificate in a header, accepted only from the front end's addresses.
+	root := newCA(t, "Root", nil)
+	leaf := root.leaf(t, 50, pkix.Name{CommonName: "dave@corp.example"}, nil, nil)
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: root.pem(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
+		Options{FrontEnds: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
+	for name, set := range map[string]func(*http.Request){
+		"Apache PEM":         func(r *http.Request) { r.Header.Set("SSL_CLIENT_CERT", pemText) },
+		"F5 URL-escaped PEM": func(r *http.Request) { r.Header.Set("X-Client-Cert", url.QueryEscape(pemText)) },
+		"one-line PEM":       func(r *http.Request) { r.Header.Set("SSL_CLIENT_CERT", strings.ReplaceAll(pemText, "\n", " ")) },
+		"base64 DER":         func(r *http.Request) { r.Header.Set("X-Client-Cert", base64.StdEncoding.EncodeToString(leaf.Raw)) },
+	} {
+		r := request()
+		r.RemoteAddr = "127.0.0.2:40000"
+		set(r)
+		if id, err := a.Authenticate(r); err != nil || id.UPN != "dave@corp.example" {
+			t.Errorf("%s: %+v %v", name, id, err)
+		}
+	}
+	r := request()
+	r.RemoteAddr = "127.0.0.3:40000"
+	r.Header.Set("SSL_CLIENT_CERT", pemText)
+	if _, err := a.Authenticate(r); !errors.Is(err, ErrNotFrontEnd) {
+		t.Fatalf("header from a stranger: %v", err)
+	}
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd}, Options{}); err == nil {
+		t.Fatal("front end mode without addresses accepted")
+	}
+}
+
+func TestParseRootsCountsCertificates(t *testing.T) {
+	a, b := newCA(t, "A", nil), newCA(t, "B", nil)
+	if _, n, err := ParseRoots(a.pem() + "junk between\n" + b.pem()); err != nil || n != 2 {
+		t.Fatalf("%d roots, %v", n, err)
+	}
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: "no pem here"}, Options{}); err == nil {
+		t.Fatal("empty trust file accepted")
+	}
+	_ = context.Background()
+}
