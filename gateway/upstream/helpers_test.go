@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -146,6 +147,9 @@ func newRouter(t testing.TB, cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerMana
 			}
 		}
 		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	r, err := New(cfg, mgmt, to, opts)
 	if err != nil {
