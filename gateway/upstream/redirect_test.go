@@ -85,7 +85,9 @@ func TestRDR04_RememberedRedirectURLIsUsedAndForgottenWhenItFails(t *testing.T) 
 
 func TestRDR03_451PassesThroughWhenProcessingIsOff(t *testing.T) {
 	old := newExchange(t, "old", false)
-	old.setHandler(func(w http.ResponseWriter, r *http.Request) { eas.Redirect451(w, "https://mail2.example.com/Microsoft-Server-ActiveSync") })
+	old.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		eas.Redirect451(w, "https://mail2.example.com/Microsoft-Server-ActiveSync")
+	})
 	cfg := asConfig(service("default", old))
 	cfg.Redirect451 = false
 	rd := &redirects{}
@@ -102,7 +104,9 @@ func TestRDR03_451PassesThroughWhenProcessingIsOff(t *testing.T) {
 
 func TestRDR02_RedirectLoopEndsAfterMaxRedirects(t *testing.T) {
 	a := newExchange(t, "a", false)
-	a.setHandler(func(w http.ResponseWriter, r *http.Request) { eas.Redirect451(w, a.srv.URL+"/Microsoft-Server-ActiveSync") })
+	a.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		eas.Redirect451(w, a.srv.URL+"/Microsoft-Server-ActiveSync")
+	})
 	r := newRouter(t, asConfig(service("default", a)), defaultMgmt(), defaultTimeouts(), Options{MaxRedirects: 2})
 	resp, _ := mustDo(t, r, easRequest("gw", "Sync", ""))
 	if resp.StatusCode != eas.HTTPRedirect || r.Counter(stats.SHTTP451Redirects) != 2 {
