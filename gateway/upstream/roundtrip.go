@@ -76,8 +76,11 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err == nil {
 				return s.finish(req, resp, body, a, timeout, dev)
 			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
 			a.classify(err)
-			if !body.replayable || ctx.Err() != nil {
+			if !body.replayable {
 				return nil, err
 			}
 			// The remembered location failed: forget it, use the pool.
