@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
@@ -16,6 +17,32 @@ import (
 // maxPingHeartbeat is the longest Ping heartbeat (MS-ASCMD 2.2.3.79.1:
 // 3540 s), assumed when a Ping omits its interval and none is remembered.
 const maxPingHeartbeat = 3540
+
+// maxHeartbeats bounds the remembered Ping heartbeats; past it the memory
+// starts again (a device that then omits its interval gets the maximum).
+const maxHeartbeats = 200_000
+
+// heartbeats remembers each device's last Ping heartbeat, for Pings that
+// leave it out (MS-ASCMD: the server keeps the last one).
+type heartbeats struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (h *heartbeats) store(key string, hb int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) >= maxHeartbeats {
+		h.m = make(map[string]int)
+	}
+	h.m[key] = hb
+}
+
+func (h *heartbeats) load(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[key]
+}
 
 // requestInfo is what RoundTrip reads off the request line.
 type requestInfo struct {
@@ -160,13 +187,11 @@ func (s *Service) responseTimeout(info requestInfo, body *replayBody, dev Device
 		var p eas.PingRequest
 		if wbxml.UnmarshalStruct(body.buf, &p, wbxml.Limits{MaxSize: len(body.buf)}) == nil && p.HeartbeatInterval > 0 {
 			hb = p.HeartbeatInterval
-			s.router.pings.Store(key, hb)
+			s.router.pings.store(key, hb)
 		}
 	}
 	if hb == 0 {
-		if v, ok := s.router.pings.Load(key); ok {
-			hb = v.(int)
-		} else {
+		if hb = s.router.pings.load(key); hb == 0 {
 			hb = maxPingHeartbeat
 		}
 	}

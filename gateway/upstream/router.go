@@ -37,7 +37,7 @@ type Router struct {
 
 	counters serverCounters
 	hc       healthCounters
-	pings    sync.Map // deviceID+"\x00"+user -> heartbeat seconds (int)
+	pings    heartbeats
 }
 
 // table is one configuration: its settings and services.
@@ -61,6 +61,10 @@ type Service struct {
 
 // Name returns the service name ("default" for the first).
 func (s *Service) Name() string { return s.cfg.Name }
+
+// ClientTLS reports Enable Client TLS (ASC-07): the device-facing handler
+// refuses devices of this service that did not connect with TLS.
+func (s *Service) ClientTLS() bool { return s.cfg.ClientTLS }
 
 // Servers returns the service's servers in list order.
 func (s *Service) Servers() []*Server { return append([]*Server(nil), s.servers...) }
