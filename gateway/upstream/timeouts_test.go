@@ -154,3 +154,22 @@ func TestASC20_SocketReadTimeoutWhileTheResponseStreams(t *testing.T) {
 		t.Fatal("a response already streaming was retried on b")
 	}
 }
+
+func TestASC20_SocketWriteTimeoutWhenTheServerStopsReading(t *testing.T) {
+	a := newExchange(t, "a", false)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	a.setHandler(func(w http.ResponseWriter, r *http.Request) { <-release }) // never reads the body
+	to := defaultTimeouts()
+	to.SocketReadWriteMs = 100
+	r := newRouter(t, asConfig(service("default", a)), defaultMgmt(), to, Options{})
+	// Larger than the loopback socket buffers can grow (tcp_rmem max 32 MiB
+	// plus tcp_wmem max 4 MiB here), so that a write blocks.
+	req, dev := withDevice(easRequest("gw", "SendMail", string(make([]byte, 64<<20))), stats.NewRegistry())
+	if _, _, err := do(t, r, req); err == nil {
+		t.Fatal("no error")
+	}
+	if dev.Get(stats.SErrSoTimeout) != 1 {
+		t.Fatalf("s-err-so-timeout = %d, s-unclassified = %d", dev.Get(stats.SErrSoTimeout), dev.Get(stats.SUnclassified))
+	}
+}
