@@ -43,12 +43,12 @@ func TestASC23_DeviceRequestTimeoutClosesSilentDevicesAndCounts(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 
 	// A device that connects and sends nothing is dropped at 60 ms.
+	start := time.Now() // before the server accepts and starts its clock
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	start := time.Now()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("silent device read: %v, want EOF", err)

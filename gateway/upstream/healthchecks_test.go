@@ -150,3 +150,16 @@ func TestASC24_ServiceWithHealthCheckOffIsNotChecked(t *testing.T) {
 		t.Fatalf("hc-connections = %d", n)
 	}
 }
+
+func TestASC06_HealthCheckSpeaksTLSToServerTLSServers(t *testing.T) {
+	a := newExchange(t, "a", true)
+	r := newRouter(t, asConfig(service("default", a)), defaultMgmt(), defaultTimeouts(), Options{}, a)
+	r.CheckNow(context.Background())
+	rep := r.ServerReport()
+	if rep[hcHTTPStatus401].Value != 1 || rep[hcUnclassified].Value != 0 {
+		t.Fatalf("report = %v", rep)
+	}
+	if st := serverStatus(t, r, "default", a.addr()); st.LastSuccess.IsZero() {
+		t.Fatalf("TLS check not a success: %+v", st)
+	}
+}
