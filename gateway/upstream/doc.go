@@ -15,6 +15,7 @@
 //	selectionpolicies.go Priority and Round Robin
 //	roundtrip.go         Service.RoundTrip: body replay, failover
 //	timeouts.go          connect, socket and response timeouts and their counters
+//	devicelistener.go    the device side: request timeout and write timeout counters
 //	healthchecks.go      the background health check and the hc-* counters
 //	redirect.go          451 redirect processing
 //	version.go           Limit Protocol Version
