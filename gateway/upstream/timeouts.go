@@ -1,0 +1,241 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+)
+
+// The advanced timeouts (ASC-20 to ASC-23) and the counters they feed:
+//
+//	Server connection timeout  dial + TLS handshake           s-err-conn-timeout
+//	Server response timeout    request sent -> response head  s-err-cmd-ping-timeout (Ping),
+//	                           (Ping: heartbeat + margin)     s-err-cmd-sync-timeout (Sync),
+//	                                                          s-err-cmd-timeout (others)
+//	Socket read/write timeout  each write to the server, and  s-err-so-timeout
+//	                           each read of the response body
+//	                           once the head has arrived
+//	Device request timeout     DeviceListener                 d-err-conn-timeout, d-err-so-timeout
+//
+// The socket timeout does not apply while the server is working on the
+// response: that wait is the response timeout's, and a Ping long-poll
+// sends nothing for minutes.
+
+// TimeoutError is the error of an attempt that timed out; Kind says which
+// timeout ("connect", "response", "socket").
+type TimeoutError struct {
+	Kind string
+	Addr string
+	Err  error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("upstream: %s: %s timeout: %v", e.Addr, e.Kind, e.Err)
+}
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, as net.Error's method does.
+func (e *TimeoutError) Timeout() bool { return true }
+
+var (
+	errResponseTimeout = errors.New("no response head in time")
+	errSocketTimeout   = errors.New("socket read stalled")
+)
+
+// serverCounters are the Router's totals of the counters it feeds, also
+// for requests without a Device.
+type serverCounters struct{ c [256]atomic.Uint64 }
+
+func (s *serverCounters) inc(c stats.Counter) { s.c[c].Add(1) }
+
+// Counter returns the Router's total of a per-device counter it feeds
+// (s-connections, s-err-*, s-so-close, s-http-451-redirects,
+// d-http-451-redirect-drops, d-http-400-c2s, d-err-*), over all devices.
+func (r *Router) Counter(c stats.Counter) uint64 { return r.counters.c[c].Load() }
+
+// attempt tracks one request's timeouts and counters; dials and body
+// readers find it in the context.
+type attempt struct {
+	router *Router
+	dev    *stats.Device
+	cmd    string
+
+	connTimeout atomic.Bool
+	respTimeout atomic.Bool
+}
+
+type attemptCtxKey struct{}
+
+func (a *attempt) count(c stats.Counter) {
+	a.router.counters.inc(c)
+	if a.dev != nil {
+		a.dev.Inc(c)
+	}
+}
+
+// responseTimeoutCounter is the counter of a response timeout for the
+// request's command (ASC-22, STA-03).
+func (a *attempt) responseTimeoutCounter() stats.Counter {
+	switch a.cmd {
+	case "Ping":
+		return stats.SErrCmdPingTimeout
+	case "Sync":
+		return stats.SErrCmdSyncTimeout
+	}
+	return stats.SErrCmdTimeout
+}
+
+// classify counts a failed attempt and says whether it was the server's
+// fault (a passive health failure) and whether the request may go to the
+// next server. A response timeout is the server's fault but is not
+// retried: the server may have acted on the request, and a second wait
+// would double the device's.
+func (a *attempt) classify(err error) (fault, retry bool) {
+	switch {
+	case a.respTimeout.Load():
+		a.count(a.responseTimeoutCounter())
+		return true, false
+	case a.connTimeout.Load():
+		a.count(stats.SErrConnTimeout)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		a.count(stats.SErrSoTimeout)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		a.count(stats.SErrReset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		a.count(stats.SSoClose)
+	default:
+		a.count(stats.SUnclassified)
+	}
+	return true, true
+}
+
+func (r *Router) dialPlain(ctx context.Context, network, addr string) (net.Conn, error) {
+	return r.dialServer(ctx, network, addr, false)
+}
+
+func (r *Router) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	return r.dialServer(ctx, network, addr, true)
+}
+
+// dialServer dials a server for device traffic within the server
+// connection timeout (TCP and TLS handshake together).
+func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error) {
+	set := r.table.Load().set
+	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, nil)
+	a, _ := ctx.Value(attemptCtxKey{}).(*attempt)
+	if err != nil {
+		var te *TimeoutError
+		if a != nil && errors.As(err, &te) {
+			a.connTimeout.Store(true)
+		}
+		return nil, err
+	}
+	if a != nil {
+		a.count(stats.SConnections)
+	}
+	return &writeDeadlineConn{Conn: c, rw: set.socketRW}, nil
+}
+
+// connectWrapped dials and, for TLS, shakes hands, all within timeout;
+// running out of it gives a *TimeoutError of kind "connect". wrap, if
+// not nil, wraps the TCP connection (under TLS).
+func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTLS bool, timeout time.Duration, wrap func(net.Conn) net.Conn) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := r.opts.DialContext(dctx, network, addr)
+	if err == nil && wrap != nil {
+		c = wrap(c)
+	}
+	if err == nil && useTLS {
+		cfg := r.opts.TLSConfig.Clone()
+		if cfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(addr)
+			cfg.ServerName = host
+		}
+		tc := tls.Client(c, cfg)
+		if err = tc.HandshakeContext(dctx); err != nil {
+			c.Close()
+		} else {
+			c = tc
+		}
+	}
+	if err != nil {
+		if errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, &TimeoutError{Kind: "connect", Addr: addr, Err: err}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// writeDeadlineConn bounds each write to the server by the socket
+// read/write timeout.
+type writeDeadlineConn struct {
+	net.Conn
+	rw time.Duration
+}
+
+func (c *writeDeadlineConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.rw)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// bodyReader applies the socket read timeout to each read of a response
+// body and releases the attempt's context when closed.
+type bodyReader struct {
+	rc     io.ReadCloser
+	a      *attempt
+	addr   string
+	cancel context.CancelCauseFunc
+	rw     time.Duration
+
+	timer    *time.Timer
+	reading  atomic.Bool
+	timedOut atomic.Bool
+	once     sync.Once
+}
+
+func newBodyReader(rc io.ReadCloser, a *attempt, addr string, cancel context.CancelCauseFunc, rw time.Duration) *bodyReader {
+	b := &bodyReader{rc: rc, a: a, addr: addr, cancel: cancel, rw: rw}
+	b.timer = time.AfterFunc(rw, b.expire)
+	b.timer.Stop()
+	return b
+}
+
+func (b *bodyReader) expire() {
+	if b.reading.Load() && b.timedOut.CompareAndSwap(false, true) {
+		b.a.count(stats.SErrSoTimeout)
+		b.cancel(errSocketTimeout)
+	}
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	b.reading.Store(true)
+	b.timer.Reset(b.rw)
+	n, err := b.rc.Read(p)
+	b.reading.Store(false)
+	b.timer.Stop()
+	if err != nil && err != io.EOF && b.timedOut.Load() {
+		err = &TimeoutError{Kind: "socket", Addr: b.addr, Err: errSocketTimeout}
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.once.Do(func() { b.cancel(nil) })
+	return err
+}
