@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -60,12 +60,17 @@ type Server struct {
 	// certificates (Group and Identity Certificate modes).
 	wantCert atomic.Bool
 
+	upTLS  *tls.Config
+	router *upstream.Router // nil until the UEM's configuration names servers
+	runCtx context.Context  // lives from New to Shutdown: background work
+	cancel context.CancelFunc
+
 	mu         sync.Mutex
+	started    bool
 	configETag string
 	servers    []*http.Server
 	lns        map[string]net.Listener
 	addrs      map[string]string
-	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	runErr     error
 }
@@ -130,6 +135,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)
 	}
+	s.upTLS = upTLS
+	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	up, _ := url.Parse(cfg.Upstream)
 	if cfg.Upstream == "" {
 		up = &url.URL{Scheme: "https", Host: "unconfigured.invalid"}
@@ -260,8 +267,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	runCtx := s.runCtx
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -328,11 +337,40 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	s.as.SetDeviceAuth(auth)
 	s.wantCert.Store(auth.WantsClientCert())
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
-	if up, ok := upstreamFrom(doc.Config); ok && s.cfg.Upstream == "" {
-		s.as.SetUpstream(up)
-		s.log.Info("ActiveSync server from the UEM configuration", "server", up.Host)
+	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
+		return nil // a bootstrap --upstream wins over the UEM's services
 	}
+	c := doc.Config
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.router != nil {
+		return s.router.Update(c.ActiveSync, c.Servers, c.Timeouts)
+	}
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: s.upTLS, OnRedirect: s.rememberRedirect, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.router = r
+	s.as.SetRouter(r)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = r.Run(s.runCtx)
+	}()
+	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
+}
+
+// rememberRedirect keeps the 451 location the router followed for a
+// device in its cache entry (RDR-04), or forgets a failed one.
+func (s *Server) rememberRedirect(_ context.Context, d upstream.Device, url string) {
+	s.cache.Update(devicecache.Key{DeviceID: d.ID, User: d.User}, func(e *devicecache.Entry, exists bool) bool {
+		if !exists || e.RedirectURL == url {
+			return false
+		}
+		e.RedirectURL = url
+		return true
+	})
 }
 
 func (s *Server) configCachePath() string { return filepath.Join(s.cfg.DataDir, "uem-config.json") }
@@ -361,23 +399,6 @@ func (s *Server) loadCachedConfig() (*uemapi.ConfigDocument, error) {
 		return nil, err
 	}
 	return &doc, nil
-}
-
-// upstreamFrom picks the first server of the default ActiveSync service.
-func upstreamFrom(c uemapi.GatewayConfig) (*url.URL, bool) {
-	if len(c.ActiveSync.Services) == 0 {
-		return nil, false
-	}
-	svc := c.ActiveSync.Services[0]
-	first := strings.TrimSpace(strings.Split(svc.Servers, ";")[0])
-	if first == "" {
-		return nil, false
-	}
-	scheme := "http"
-	if svc.ServerTLS {
-		scheme = "https"
-	}
-	return &url.URL{Scheme: scheme, Host: first}, true
 }
 
 // statsLoop observes the peaks and writes the statistics files every
@@ -460,14 +481,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			srv.Close()
 		}
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel()
 	s.wg.Wait()
 	s.mu.Lock()
 	errs = append(errs, s.runErr)
+	started := s.started
 	s.mu.Unlock()
-	if s.cancel == nil { // never started: nothing wrote the list yet
+	if !started { // never started: nothing wrote the list yet
 		s.closeListeners()
 		if _, err := s.store.Save(s.cache); err != nil {
 			errs = append(errs, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 )
 
@@ -51,7 +52,17 @@ type Handler struct {
 	proxy    *httputil.ReverseProxy
 	upstream atomic.Pointer[url.URL]
 	auth     atomic.Pointer[deviceauth.Authenticator]
+	router   atomic.Pointer[upstream.Router]
 }
+
+// SetRouter sends requests through the UEM-configured ActiveSync services
+// and server pools (routing by Host, scheduling, failover, timeouts, 451
+// processing); nil goes back to the single Upstream URL.
+func (h *Handler) SetRouter(r *upstream.Router) { h.router.Store(r) }
+
+// placeholder is the URL a routed request carries until the Router picks
+// the server.
+var placeholder = &url.URL{Scheme: "https", Host: "activesync.invalid"}
 
 // SetDeviceAuth switches device authentication (DA-01); nil is Pass Through.
 func (h *Handler) SetDeviceAuth(a *deviceauth.Authenticator) { h.auth.Store(a) }
@@ -81,15 +92,25 @@ func New(cfg Config) (*Handler, error) {
 	h.upstream.Store(cfg.Upstream)
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			up := h.upstream.Load()
-			pr.SetURL(up)
-			pr.Out.Host = up.Host
 			// The device's Authorization header passes through untouched
 			// (Pass Through authentication); X-Forwarded-For tells the
 			// server who the device is.
+			if rt := h.router.Load(); rt != nil {
+				pr.SetURL(placeholder)
+				pr.SetXForwarded()
+				ctx := upstream.WithService(pr.Out.Context(), rt.Route(pr.In))
+				if x, ok := pr.In.Context().Value(ctxKey{}).(*exchange); ok {
+					ctx = upstream.WithDevice(ctx, upstream.Device{ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL})
+				}
+				pr.Out = pr.Out.WithContext(ctx)
+				return
+			}
+			up := h.upstream.Load()
+			pr.SetURL(up)
+			pr.Out.Host = up.Host
 			pr.SetXForwarded()
 		},
-		Transport:      cfg.Transport,
+		Transport:      transport{h},
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.upstreamError,
 		// No periodic flushing: ActiveSync responses, long-polled Pings
@@ -179,6 +200,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
 	up := h.upstream.Load()
+	if rt := h.router.Load(); rt != nil {
+		// The audit names the service's first server; the Router may fail
+		// over to another, which its own status report shows.
+		if servers := rt.Route(r).Servers(); len(servers) > 0 {
+			up = &url.URL{Scheme: "https", Host: servers[0].Addr()}
+		}
+	}
 	uc := h.cfg.Audit.Begin(audit.Request{
 		User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
 		ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
@@ -248,8 +276,21 @@ func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.St
 	w.WriteHeader(eas.HTTPRetryWith)
 }
 
+// transport sends through the Router when one is set, else through the
+// configured Transport to the single upstream.
+type transport struct{ h *Handler }
+
+func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if rt := t.h.router.Load(); rt != nil {
+		return rt.RoundTrip(r)
+	}
+	return t.h.cfg.Transport.RoundTrip(r)
+}
+
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok {
+	// With a Router the failure is already counted by its cause (timeouts,
+	// connection errors); without one it is unclassified.
+	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok && h.router.Load() == nil {
 		x.count(stats.SUnclassified)
 	}
 	if errors.Is(err, context.Canceled) {

@@ -23,15 +23,15 @@ import (
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
 
-// upstream is a minimal ActiveSync server: it answers Provision in two
+// upstreamServer is a minimal ActiveSync server: it answers Provision in two
 // phases with its own policy and records what reached it.
-type upstream struct {
+type upstreamServer struct {
 	mu    sync.Mutex
 	hits  []string // commands that reached the server
 	auths []string
 }
 
-func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (u *upstreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q, _ := eas.ParseQuery(r.URL.RawQuery)
 	u.mu.Lock()
 	u.hits = append(u.hits, string(q.Cmd))
@@ -55,7 +55,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = writeWBXML(w, resp)
 }
 
-func (u *upstream) commands() []string {
+func (u *upstreamServer) commands() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return append([]string(nil), u.hits...)
@@ -67,13 +67,13 @@ type rig struct {
 	cache *devicecache.Cache
 	stats *stats.Registry
 	audit *syncBuffer
-	up    *upstream
+	up    *upstreamServer
 	srv   *httptest.Server
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{uem: uemsynctest.New(), cache: devicecache.New(nil), stats: stats.NewRegistry(), audit: &syncBuffer{}, up: &upstream{}}
+	r := &rig{uem: uemsynctest.New(), cache: devicecache.New(nil), stats: stats.NewRegistry(), audit: &syncBuffer{}, up: &upstreamServer{}}
 	var err error
 	r.link, err = uemsync.New(uemsync.Config{UEM: r.uem, Cache: r.cache, FailOpen: true, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
