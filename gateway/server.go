@@ -246,6 +246,18 @@ func (s *Server) Start(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
+		Servers: func() []upstream.ServiceStatus {
+			if r := s.currentRouter(); r != nil {
+				return r.Status()
+			}
+			return nil
+		},
+		Diagnose: func(ctx context.Context) upstream.Diagnosis {
+			if r := s.currentRouter(); r != nil {
+				return r.VerifyEAS(ctx)
+			}
+			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
+		},
 		Token: s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
 	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
@@ -359,6 +371,12 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	}()
 	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
+}
+
+func (s *Server) currentRouter() *upstream.Router {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.router
 }
 
 // rememberRedirect keeps the 451 location the router followed for a

@@ -515,3 +515,17 @@ func newDeviceCA(t *testing.T) tls.Certificate {
 	leaf, _ := x509.ParseCertificate(der)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
+
+func TestServerStatusAndDiagnosis(t *testing.T) {
+	// ASC-13, SVD-01: the UEM's server list is in use and reported.
+	w := newWorld(t)
+	ctx := context.Background()
+	ss, err := w.adm.Servers(ctx)
+	if err != nil || len(ss) != 1 || ss[0].Name != "default" || len(ss[0].Servers) != 1 || ss[0].Servers[0].Address != w.exch.Addr() || !ss[0].Servers[0].Reachable {
+		t.Fatalf("server status %+v %v", ss, err)
+	}
+	d, err := w.adm.VerifyEAS(ctx)
+	if err != nil || d.Service != "EAS" || d.Status != "Success" {
+		t.Fatalf("EAS diagnosis %+v %v", d, err)
+	}
+}

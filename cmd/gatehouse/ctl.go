@@ -176,6 +176,7 @@ func newCtlCmd() *cobra.Command {
 			}},
 		statisticsCmd(client, emit),
 		crlCmd(client, emit),
+		serversCmd(client, emit),
 	)
 	return root
 }
@@ -279,5 +280,35 @@ func crlCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func
 			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message); return err })
 		}},
 	)
+	return c
+}
+
+// serversCmd shows ActiveSync server status and runs the EAS diagnosis.
+func serversCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func() error) error) *cobra.Command {
+	c := &cobra.Command{Use: "servers", Short: "ActiveSync services and server status (ASC-13)", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		cl, err := client()
+		if err != nil {
+			return err
+		}
+		ss, err := cl.Servers(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), ss, func() error { return admin.RenderServers(cmd.OutOrStdout(), ss) })
+	}}
+	c.AddCommand(&cobra.Command{Use: "verify", Short: "Service Diagnosis: verify the ActiveSync servers (SVD-01)", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		cl, err := client()
+		if err != nil {
+			return err
+		}
+		d, err := cl.VerifyEAS(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), d, func() error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Service: %s\nDate: %s\nStatus: %s\nMessage: %s\n", d.Service, d.Date.Format(time.RFC3339), d.Status, d.Message)
+			return err
+		})
+	}})
 	return c
 }

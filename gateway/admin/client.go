@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"io"
 	"net/http"
 	"net/url"
@@ -195,4 +196,16 @@ func (c *Client) CRLs(ctx context.Context) ([]deviceauth.CRLInfo, error) {
 func (c *Client) PurgeCRL(ctx context.Context, id string) (*Count, error) {
 	var out Count
 	return &out, c.do(ctx, http.MethodPost, "crl-cache/purge", map[string]string{"id": id}, &out)
+}
+
+// Servers reports the ActiveSync services and their servers' health.
+func (c *Client) Servers(ctx context.Context) ([]upstream.ServiceStatus, error) {
+	var out []upstream.ServiceStatus
+	return out, c.do(ctx, http.MethodGet, "servers", nil, &out)
+}
+
+// VerifyEAS runs the Service Diagnosis EAS check (SVD-01).
+func (c *Client) VerifyEAS(ctx context.Context) (*upstream.Diagnosis, error) {
+	var out upstream.Diagnosis
+	return &out, c.do(ctx, http.MethodPost, "servers/verify", nil, &out)
 }

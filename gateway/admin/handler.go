@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 )
 
 // Prefix is the path prefix of every admin endpoint.
@@ -22,15 +24,20 @@ const Prefix = "/admin/v1/"
 
 // Deps are the gateway parts the admin API reads and drives.
 type Deps struct {
-	Cache   *devicecache.Cache
-	Store   *devicecache.Store // nil when no persistent list is configured
-	Link    *uemsync.Link
-	Stats   *stats.Registry
-	Peaks   *stats.Peaks
-	CRLs    *deviceauth.CRLCache // nil when device authentication has no CRLs
-	Token   string               // bearer token every request must carry
-	Metrics http.Handler         // served at /metrics behind the same token; nil for none
-	Now     func() time.Time
+	Cache *devicecache.Cache
+	Store *devicecache.Store // nil when no persistent list is configured
+	Link  *uemsync.Link
+	Stats *stats.Registry
+	Peaks *stats.Peaks
+	CRLs  *deviceauth.CRLCache // nil when device authentication has no CRLs
+	// Servers reports the ActiveSync services and their servers' health,
+	// and Diagnose runs the Service Diagnosis EAS check; nil until the
+	// UEM's configuration names servers.
+	Servers  func() []upstream.ServiceStatus
+	Diagnose func(ctx context.Context) upstream.Diagnosis
+	Token    string       // bearer token every request must carry
+	Metrics  http.Handler // served at /metrics behind the same token; nil for none
+	Now      func() time.Time
 }
 
 // Handler returns the admin API.
@@ -58,6 +65,8 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/system", a.statsSystem)
+	mux.HandleFunc("GET "+Prefix+"servers", a.servers)
+	mux.HandleFunc("POST "+Prefix+"servers/verify", a.verifyEAS)
 	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
 	mux.HandleFunc("POST "+Prefix+"crl-cache/purge", a.crlPurge)
 	if d.Metrics != nil {
@@ -426,4 +435,23 @@ func (a *api) crlPurge(w http.ResponseWriter, r *http.Request) {
 		n = a.d.CRLs.Purge(body.ID)
 	}
 	writeJSON(w, Count{Count: n, Message: fmt.Sprintf("Purged %d CRL(s) from the cache.", n)})
+}
+
+// servers is `show sentry server status`: each ActiveSync service and the
+// state of its servers (ASC-11 to ASC-14).
+func (a *api) servers(w http.ResponseWriter, r *http.Request) {
+	if a.d.Servers == nil {
+		writeJSON(w, []upstream.ServiceStatus{})
+		return
+	}
+	writeJSON(w, a.d.Servers())
+}
+
+// verifyEAS is Service Diagnosis "Verify" on EAS (SVD-01, SVD-02).
+func (a *api) verifyEAS(w http.ResponseWriter, r *http.Request) {
+	if a.d.Diagnose == nil {
+		writeJSON(w, upstream.Diagnosis{Service: "EAS", Date: a.d.Now(), Status: "Not Performed", Message: "Sentry not configured."})
+		return
+	}
+	writeJSON(w, a.d.Diagnose(r.Context()))
 }

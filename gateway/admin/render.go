@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"io"
 	"text/tabwriter"
 	"time"
@@ -91,4 +92,16 @@ func RenderPeaks(w io.Writer, ps []Peak) error {
 		}
 	}
 	return nil
+}
+
+// RenderServers prints each service and its servers' state (ASC-13).
+func RenderServers(w io.Writer, ss []upstream.ServiceStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "Service\tServer\tState\tDeclared\tFailures\tLast success\tLast failure")
+	for _, svc := range ss {
+		for _, sv := range svc.Servers {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", svc.Name, sv.Address, sv.State(), sv.Declared(), sv.FailureCount, javaDate(sv.LastSuccess), javaDate(sv.LastFailure))
+		}
+	}
+	return tw.Flush()
 }
