@@ -48,6 +48,7 @@ type world struct {
 	// gwConfig edits the configuration the UEM holds for the gateway.
 	gwConfig func(*uemapi.GatewayConfig)
 	dev      *http.Client // what devices use; hc unless a test gives them certificates
+	host     string       // Host header devices send ("" for the gateway's address)
 }
 
 const (
@@ -62,18 +63,8 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 		o(w)
 	}
 	w.hc = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test peers use throwaway certificates
+	w.exch = startExchange(t)
 	var err error
-	w.exch, err = exchange.New(exchange.Config{Users: []exchange.User{
-		{Name: "alice", Email: "alice@corp.example", Password: "alice-pw"},
-		{Name: "bob", Email: "bob@corp.example", Password: "bob-pw"},
-	}, MessagesPerUser: 3, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.exch.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.exch.Shutdown(context.Background()) })
 
 	seed := &uem.Seed{
 		Users:   []uem.User{{ID: "alice", UPN: "alice@corp.example", Email: "alice@corp.example", MailboxID: "mbx-alice"}, {ID: "bob", UPN: "bob@corp.example", Email: "bob@corp.example", MailboxID: "mbx-bob"}},
@@ -188,6 +179,9 @@ func (w *world) post(dev, user string, cmd eas.Command, body []byte) (int, *wbxm
 	req.SetBasicAuth(user, user+"-pw")
 	req.Header.Set(eas.HeaderProtocolVersion, "14.1")
 	req.Header.Set("Content-Type", eas.ContentTypeWBXML)
+	if w.host != "" {
+		req.Host = w.host
+	}
 	if k := w.keys[dev]; k != "" {
 		req.Header.Set(eas.HeaderPolicyKey, k)
 	}
@@ -527,5 +521,75 @@ func TestServerStatusAndDiagnosis(t *testing.T) {
 	d, err := w.adm.VerifyEAS(ctx)
 	if err != nil || d.Service != "EAS" || d.Status != "Success" {
 		t.Fatalf("EAS diagnosis %+v %v", d, err)
+	}
+}
+
+// startExchange starts a fake Exchange with alice and bob.
+func startExchange(t *testing.T) *exchange.Server {
+	t.Helper()
+	x, err := exchange.New(exchange.Config{Users: []exchange.User{
+		{Name: "alice", Email: "alice@corp.example", Password: "alice-pw"},
+		{Name: "bob", Email: "bob@corp.example", Password: "bob-pw"},
+	}, MessagesPerUser: 3, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Shutdown(context.Background()) })
+	return x
+}
+
+func partnered(x *exchange.Server, dev string) bool {
+	for _, p := range x.Partnerships() {
+		if p.DeviceID == dev {
+			return true
+		}
+	}
+	return false
+}
+
+func TestHostRoutingAnd451Redirect(t *testing.T) {
+	// ASC-01, ASC-03 (Host header selects the service, default otherwise)
+	// and RDR (451 followed, remembered, cleared), with two fake Exchanges.
+	second := startExchange(t)
+	w := newWorld(t, func(w *world) {
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			svc := uemapi.DefaultActiveSyncService(second.Addr())
+			svc.Name, svc.ServerTLS = "eas2.corp.example", true
+			gc.ActiveSync.Services = append(gc.ActiveSync.Services, svc)
+		}
+	})
+	ctx := context.Background()
+	w.host = "eas2.corp.example"
+	w.provision("BOBPHONE", "bob")
+	if _, st := w.device("BOBPHONE", "bob", eas.CmdFolderSync); st != "1" {
+		t.Fatalf("routed FolderSync: %q", st)
+	}
+	if !partnered(second, "BOBPHONE") || partnered(w.exch, "BOBPHONE") {
+		t.Fatal("the Host header did not pick the eas2 service")
+	}
+	w.host = "unknown.corp.example" // anything else: default
+	w.provision("ALICEPHONE", "alice")
+	if !partnered(w.exch, "ALICEPHONE") || partnered(second, "ALICEPHONE") {
+		t.Fatal("an unknown Host did not fall back to default")
+	}
+
+	// alice's mailbox moves: the default server answers 451 to the second.
+	if err := w.exch.SetRedirect("alice", second.EASURL()); err != nil {
+		t.Fatal(err)
+	}
+	w.keys["ALICEPHONE"] = ""
+	w.provision("ALICEPHONE", "alice") // followed by the gateway, never seen by the device
+	if !partnered(second, "ALICEPHONE") {
+		t.Fatal("the 451 was not followed to the second server")
+	}
+	rows, _ := w.adm.ByDevice(ctx, "ALICEPHONE")
+	if len(rows) != 1 || rows[0].RedirectURL == "" {
+		t.Fatalf("redirect not remembered in the cache: %+v", rows)
+	}
+	if c, err := w.adm.ClearRedirect(ctx, true, "", ""); err != nil || c.Count != 1 {
+		t.Fatalf("clear-redirect-url all: %+v %v", c, err)
 	}
 }
