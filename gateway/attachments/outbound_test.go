@@ -18,7 +18,7 @@ func withRecipients(msg []byte, to string) []byte {
 // encryptedMessage is what a device sends back: a message whose
 // attachment is encrypted (by this gateway on the way down, or by
 // Docs@Work).
-func encryptedMessage(t *testing.T, kr *Keyring, files []file) []byte {
+func encryptedMessage(t testing.TB, kr *Keyring, files []file) []byte {
 	t.Helper()
 	p := mustPolicy(t, allOptions(uemapi.AttachEncrypt, uemapi.AttachRemove, uemapi.AttachRemove))
 	out, _ := rewrite(t, NewRewriter(p, kr), buildMessage("out", files, nil), Encrypt, "")
