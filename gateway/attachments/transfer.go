@@ -47,6 +47,8 @@ func (f *b64Filter) Read(p []byte) (int, error) {
 	}
 }
 
+var crlf = []byte("\r\n")
+
 // lineWriter wraps base64 output at 76 columns (RFC 2045) with CRLF.
 type lineWriter struct {
 	w   io.Writer
@@ -65,7 +67,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		l.col += k
 		p = p[k:]
 		if l.col == 76 {
-			if _, err := io.WriteString(l.w, "\r\n"); err != nil {
+			if _, err := l.w.Write(crlf); err != nil {
 				return n, err
 			}
 			l.col = 0
