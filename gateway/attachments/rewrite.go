@@ -384,6 +384,13 @@ func IsEncryptedName(name string) bool {
 	return strings.HasSuffix(l, ExtAttachCtrl) || strings.HasSuffix(l, ExtSecure)
 }
 
+// disguisedMessage reports an .eml file that is not typed as a message: it
+// cannot be walked like message/rfc822, so the exclusion list (which has eml
+// by default) does not let it through unexamined; it is encrypted whole.
+func disguisedMessage(mt, name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".eml") && !strings.HasPrefix(mt, "message/")
+}
+
 // attachment applies the inbound option to one attachment.
 func (w *walk) attachment(h textproto.Header, body io.Reader, emit emitFunc, mt string, params map[string]string, level int) error {
 	name, _ := fileName(&h, params)
@@ -399,7 +406,7 @@ func (w *walk) attachment(h textproto.Header, body io.Reader, emit emitFunc, mt 
 		// delivered as is, never encrypted twice.
 		w.res.Excluded++
 		return passthrough(h, body, emit)
-	case level < ForceLevel && w.r.policy.Excluded(name):
+	case level < ForceLevel && w.r.policy.Excluded(name) && !disguisedMessage(mt, name):
 		w.res.Excluded++ // ATT-13: the exclusion list only matters here
 		return passthrough(h, body, emit)
 	}

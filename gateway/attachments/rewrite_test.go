@@ -2,6 +2,7 @@ package attachments
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -321,4 +322,28 @@ func TestATT24_Counters(t *testing.T) {
 	if res.EncryptFailed != 1 || st.Get(stats.AttachmentEncryptFailures) != 1 || leaves(t, out)[0].name != "report.pdf.removed.html" {
 		t.Fatalf("no key: %+v", res)
 	}
+}
+
+// ATT-24: a replacement that cannot be written counts
+// attachment-replaced-failures.
+func TestATT24_ReplacedFailure(t *testing.T) {
+	p := mustPolicy(t, allOptions(uemapi.AttachRemove, uemapi.AttachRemove, uemapi.AttachRemove))
+	msg := buildMessage("f", []file{pdf}, nil)
+	// Fail once the replacement's header is being written: the part header
+	// starts after the text body.
+	st := newStats()
+	_, err := NewRewriter(p, nil).WithStats(st).RewriteMIME(bytes.NewReader(msg), &failAfter{n: bytes.Index(msg, []byte("--b-f\r\nContent-Type: application/pdf"))}, Remove, "")
+	if err == nil || st.Get(stats.AttachmentReplacedFailures) != 1 || st.Get(stats.AttachmentsReplaced) != 0 {
+		t.Fatalf("err %v, failures %d", err, st.Get(stats.AttachmentReplacedFailures))
+	}
+}
+
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		return 0, io.ErrShortWrite
+	}
+	f.n -= len(p)
+	return len(p), nil
 }

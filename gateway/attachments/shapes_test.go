@@ -39,6 +39,8 @@ func TestATT07_MIMEShapes(t *testing.T) {
 			Encrypt, []string{"z.zip.attachctrl"}, "hello"},
 		{"alternative inside mixed", "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nplain\r\n--i\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--i--\r\n--o\r\nContent-Type: application/msword; name=d.doc\r\n\r\nDOC\r\n--o--\r\n",
 			Encrypt, []string{"d.doc.attachctrl"}, "<p>html</p>"},
+		{"eml typed as octet-stream is not let through by the exclusion list", "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: application/octet-stream; name=fwd.eml\r\n\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--zz--\r\n",
+			Encrypt, []string{"fwd.eml.attachctrl"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
