@@ -291,7 +291,18 @@ func (r *Rewriter) RewriteSync(resp *eas.SyncResponse, opt Option, lang string) 
 func (r *Rewriter) rewriteEmail(e *eas.EmailData, opt Option, lang string) (Result, error) {
 	var res Result
 	for i := range e.Attachments {
-		e.Attachments[i].DisplayName = r.DisplayName(e.Attachments[i].DisplayName, opt)
+		a := &e.Attachments[i]
+		name := r.DisplayName(a.DisplayName, opt)
+		switch {
+		case name == a.DisplayName:
+		case strings.HasSuffix(name, RemovedSuffix):
+			a.EstimatedDataSize = uint32(len(RemovedHTML(lang)))
+		default:
+			if k, ok := r.keys.Current(); ok {
+				a.EstimatedDataSize = uint32(min(EncryptedSize(int64(a.EstimatedDataSize), k), 1<<32-1))
+			}
+		}
+		a.DisplayName = name
 	}
 	b := e.Body
 	if b == nil || b.Type != eas.BodyMIME || b.Data == nil {

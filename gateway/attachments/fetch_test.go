@@ -159,7 +159,7 @@ func TestATT07_SyncResponse(t *testing.T) {
 		Add: []eas.SyncItem{
 			{ServerId: "5:1", ApplicationData: &eas.EmailData{Body: &eas.Body{Type: eas.BodyMIME, Data: &mimeMsg, Truncated: eas.Ptr(false)}}},
 			{ServerId: "5:2", ApplicationData: &eas.EmailData{Body: &eas.Body{Type: eas.BodyMIME, Data: &cut, Truncated: eas.Ptr(true), EstimatedDataSize: 999}}},
-			{ServerId: "5:3", ApplicationData: &eas.EmailData{Attachments: []eas.Attachment{{DisplayName: "report.pdf", FileReference: "f1"}, {DisplayName: "notes.txt", FileReference: "f2"}}, Body: &eas.Body{Type: eas.BodyHTML}}},
+			{ServerId: "5:3", ApplicationData: &eas.EmailData{Attachments: []eas.Attachment{{DisplayName: "report.pdf", FileReference: "f1", EstimatedDataSize: 200_000}, {DisplayName: "notes.txt", FileReference: "f2"}}, Body: &eas.Body{Type: eas.BodyHTML}}},
 		},
 	}}}}
 	res, err := NewRewriter(p, kr).RewriteSync(resp, Encrypt, "")
@@ -178,6 +178,10 @@ func TestATT07_SyncResponse(t *testing.T) {
 		t.Fatalf("truncated body kept: %q", *b.Data)
 	}
 	a := add[2].ApplicationData.Attachments
+	k, _ := kr.Current()
+	if a[0].EstimatedDataSize != uint32(EncryptedSize(200_000, k)) {
+		t.Fatalf("EstimatedDataSize %d", a[0].EstimatedDataSize)
+	}
 	if a[0].DisplayName != "report.pdf.secure" || a[1].DisplayName != "notes.txt" {
 		t.Fatalf("attachment list: %q %q", a[0].DisplayName, a[1].DisplayName)
 	}

@@ -372,3 +372,15 @@ func (d *DecryptReader) Close() error {
 	}
 	return nil
 }
+
+// EncryptedSize is the exact length of the encryption of plain bytes under
+// key (64 KiB chunks): what a handler announces as Content-Length or an
+// attachment's EstimatedDataSize.
+func EncryptedSize(plain int64, key *Key) int64 {
+	chunk := int64(1) << DefaultChunkLog2
+	chunks := (plain + chunk - 1) / chunk
+	if chunks == 0 {
+		chunks = 1
+	}
+	return int64(7+len(key.ID)+saltLen+prefixLen) + plain + tagLen*chunks
+}

@@ -69,6 +69,9 @@ func TestATT07_RoundTrip(t *testing.T) {
 				if !bytes.Equal(got.Bytes(), plain) {
 					t.Fatalf("%s chunk 2^%d size %d: plaintext differs", alg, log2, n)
 				}
+				if log2 == DefaultChunkLog2 && EncryptedSize(int64(n), &k) != int64(len(ct)) {
+					t.Fatalf("EncryptedSize(%d) = %d, file is %d", n, EncryptedSize(int64(n), &k), len(ct))
+				}
 			}
 		}
 	}
