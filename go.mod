@@ -3,6 +3,7 @@ module github.com/gatehouse-lab/gatehouse
 go 1.26.8
 
 require (
+	github.com/emersion/go-message v0.18.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
