@@ -27,6 +27,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
@@ -56,6 +57,7 @@ type Server struct {
 	audit  *audit.Logger
 	auditF *os.File
 	crls   *deviceauth.CRLCache
+	keys   *attachments.Keyring // the attachment keys, current and older (ATT-11)
 	// wantCert says whether the device listener asks for client
 	// certificates (Group and Identity Certificate modes).
 	wantCert atomic.Bool
@@ -87,7 +89,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
-		crls: deviceauth.NewCRLCache(nil, nil)}
+		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}}
 	var err error
 	if cfg.TLSCertFile != "" {
 		s.cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
@@ -119,6 +121,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
 		OnConfigChange: func(int64) error { return s.refreshConfig(context.Background()) },
+		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(context.Background()) },
 		Log:            log,
 	})
 	if err != nil {
@@ -346,6 +349,9 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	if err != nil {
 		return err
 	}
+	if err := s.applyAttachmentControl(doc.Config.AttachmentControl); err != nil {
+		return err
+	}
 	s.as.SetDeviceAuth(auth)
 	s.wantCert.Store(auth.WantsClientCert())
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
@@ -371,6 +377,44 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	}()
 	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
+}
+
+// applyAttachmentControl turns attachment control on or off as the UEM
+// says, fetching the attachment key when an option encrypts.
+func (s *Server) applyAttachmentControl(ac uemapi.AttachmentControl) error {
+	if !ac.Enabled {
+		s.as.SetAttachmentControl(nil)
+		return nil
+	}
+	pol, err := attachments.NewPolicy(ac, ac.WorkDomains)
+	if err != nil {
+		return err
+	}
+	encrypts := ac.IOSNative == uemapi.AttachEncrypt || ac.SecureApps == uemapi.AttachEncrypt || ac.OtherPlatforms == uemapi.AttachEncrypt
+	if _, ok := s.keys.Current(); encrypts && !ok {
+		if err := s.loadKey(context.Background()); err != nil {
+			return err
+		}
+	}
+	s.as.SetAttachmentControl(&activesync.AttachmentControl{Policy: pol, Rewriter: attachments.NewRewriter(pol, s.keys)})
+	return nil
+}
+
+// loadKey fetches the UEM's current attachment key and makes it current,
+// keeping older keys so that attachments they encrypted still open
+// (key regeneration, ATT-11: the cache survives; no restart).
+func (s *Server) loadKey(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	k, err := s.uem.AttachmentKey(cctx)
+	if err != nil {
+		return fmt.Errorf("gateway: attachment key: %w", err)
+	}
+	key, err := attachments.KeyFromUEM(k)
+	if err != nil {
+		return fmt.Errorf("gateway: attachment key: %w", err)
+	}
+	return s.keys.Install(key)
 }
 
 func (s *Server) currentRouter() *upstream.Router {

@@ -53,6 +53,8 @@ type Handler struct {
 	upstream atomic.Pointer[url.URL]
 	auth     atomic.Pointer[deviceauth.Authenticator]
 	router   atomic.Pointer[upstream.Router]
+	attach   atomic.Pointer[AttachmentControl]
+	names    fileNames
 }
 
 // SetRouter sends requests through the UEM-configured ActiveSync services
@@ -245,6 +247,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := h.rewriteOutbound(r, x); err != nil {
+		h.cfg.Log.Warn("attachment control on outbound mail failed", "device", x.key.DeviceID, "error", err)
+		http.Error(w, "outbound mail could not be processed", http.StatusBadRequest)
+		return
+	}
 	if x.dev != nil {
 		x.dev.Inc(stats.SHTTPRequests)
 	}
@@ -318,7 +325,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if x.info.Query.Cmd == eas.CmdProvision && resp.StatusCode == http.StatusOK {
 		return h.rewriteProvision(resp, x)
 	}
-	return nil
+	return h.rewriteInbound(resp, x)
 }
 
 func action(o uemsync.Outcome) string {

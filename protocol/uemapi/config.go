@@ -116,6 +116,9 @@ type AttachmentControl struct {
 	OtherPlatforms AttachmentOption `json:"other_platforms"`
 	// ExclusionList: file extensions; empty means DefaultExclusionList (ATT-12).
 	ExclusionList []string `json:"exclusion_list,omitempty"`
+	// WorkDomains are the mail domains whose recipients get encrypted
+	// attachments as they are; anyone else gets them decrypted (ATT-14).
+	WorkDomains []string `json:"work_domains,omitempty"`
 }
 
 // DefaultExclusionList is the default file name exclusion list (ATT-12,
