@@ -222,14 +222,19 @@ func (c *S4UClient) Self(ctx context.Context, user types.PrincipalName, userReal
 	return cr, nil
 }
 
-// Proxy runs S4U2Proxy: a ticket to spn (in the service's realm) for the
-// evidence ticket's client.
+// Proxy runs S4U2Proxy at the service's KDC: a ticket to spn for the
+// evidence ticket's client. spn may name a realm ("http/host@REALM"); the
+// service's realm is assumed otherwise.
 func (c *S4UClient) Proxy(ctx context.Context, evidence Credential, spn string) (Credential, error) {
 	tgt, err := c.TGT(ctx)
 	if err != nil {
 		return Credential{}, err
 	}
-	p := c.params(tgt, c.Realm, PrincipalFromSPN(spn))
+	name, realm := types.ParseSPNString(spn)
+	if realm == "" {
+		realm = c.Realm
+	}
+	p := c.params(tgt, realm, PrincipalFromSPN(name.PrincipalNameString()))
 	cr, err := c.tgs(ctx, c.Realm, func() (messages.TGSReq, int, error) { return NewS4U2ProxyReq(p, evidence.Ticket) }, tgt)
 	if err != nil {
 		return Credential{}, fmt.Errorf("kerberos: S4U2Proxy to %s: %w", spn, err)
