@@ -179,4 +179,3 @@ func (s *Server) endTime(till, limit time.Time) time.Time {
 func requested(req messages.KDCReqBody, flag int) bool {
 	return types.IsFlagSet(&req.KDCOptions, flag)
 }
-
