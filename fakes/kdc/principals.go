@@ -58,8 +58,9 @@ type Principal struct {
 	KVNO     int                   // 1 when zero
 	State    State
 	Expires  time.Time // account expiry (KDC_ERR_NAME_EXP after it); zero never
-	// OKToAuthAsDelegate is MIT's ok_to_auth_as_delegate: S4U2Self evidence
-	// tickets for this service are forwardable, so S4U2Proxy can use them.
+	// OKToAuthAsDelegate is MIT's ok_to_auth_as_delegate (protocol
+	// transition): S4U2Self evidence tickets stay forwardable even when the
+	// service has an AllowedToDelegateTo list, so S4U2Proxy can use them.
 	OKToAuthAsDelegate bool
 	// AllowedToDelegateTo lists the SPNs S4U2Proxy may reach (MIT's
 	// allowed_to_delegate_to); SPNs are case-sensitive (KRB-02).

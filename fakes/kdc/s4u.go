@@ -15,8 +15,10 @@ import (
 //     krbtgt/ITS-REALM for a user of ours: the referral names the user;
 //   - service realm: that referral comes back naming the user, the service asks for itself.
 //
-// The evidence ticket is forwardable only when the service is
-// ok_to_auth_as_delegate, so S4U2Proxy fails otherwise (MIT's rule).
+// The evidence ticket is forwardable unless the service has an
+// allowed-to-delegate-to list without ok_to_auth_as_delegate (MS-SFU
+// 3.2.5.1.2 as MIT's s4u2self_forwardable applies it, checked against
+// krb5kdc in mitkdc_test.go); S4U2Proxy then refuses it.
 func (s *Server) s4u2Self(tc *tgsContext, b []byte) ([]byte, *kdcError) {
 	pa, err := kerberos.DecodePAForUser(b)
 	if err != nil {
@@ -69,7 +71,7 @@ func (s *Server) s4u2Self(tc *tgsContext, b []byte) ([]byte, *kdcError) {
 		}
 	}
 	fl := []int{flags.PreAuthent}
-	if svc.OKToAuthAsDelegate {
+	if svc.OKToAuthAsDelegate || len(svc.AllowedToDelegateTo) == 0 {
 		fl = append(fl, flags.Forwardable)
 	}
 	return s.issueTGS(tc, pa.UserName, pa.UserRealm, sname, fl)

@@ -61,11 +61,11 @@ func TestKRB08_S4UTicketAcceptedBySPNEGOService(t *testing.T) {
 	}
 }
 
-// A service that is not ok_to_auth_as_delegate gets a non-forwardable
-// evidence ticket (MIT's rule), so S4U2Proxy is refused.
+// A service with delegation targets but not ok_to_auth_as_delegate gets a
+// non-forwardable evidence ticket (MIT's rule), so S4U2Proxy is refused.
 func TestKRB08_S4U2SelfWithoutOKToAuthAsDelegate(t *testing.T) {
 	s := corpLab(t)
-	mustAdd(t, s, Principal{Name: "HTTP/plain", Password: "p"})
+	mustAdd(t, s, Principal{Name: "HTTP/plain", Password: "p", AllowedToDelegateTo: []string{mailSPN}})
 	c := sentryClient(map[string]string{corp: s.Addr()})
 	c.Principal, c.Secret.Password = "HTTP/plain", "p"
 	ev, err := c.Self(ctxT(t), principal("alice"), corp)
