@@ -158,7 +158,7 @@ func encPart(tag int, ep messages.EncKDCRepPart, key types.EncryptionKey, usage 
 // pickEtype is the first etype of want the KDC supports and have holds.
 func pickEtype(want []int32, have map[int32]types.EncryptionKey) (int32, bool) {
 	for _, et := range want {
-		if _, ok := have[et]; ok && slices.Contains(defaultETypes, et) {
+		if _, ok := have[et]; ok && slices.Contains(defaultETypes(), et) {
 			return et, true
 		}
 	}

@@ -20,7 +20,7 @@ const (
 	RC4    int32 = 23 // rc4-hmac (arcfour-hmac)
 )
 
-var defaultETypes = []int32{AES256, AES128, RC4}
+func defaultETypes() []int32 { return []int32{AES256, AES128, RC4} }
 
 // State is an account state; anything but Active makes the KDC refuse the
 // principal as a client with the matching KRB-ERROR.
@@ -94,7 +94,7 @@ func newEntry(p Principal, realm string) (*entry, error) {
 	case p.Password != "":
 		ets := p.ETypes
 		if len(ets) == 0 {
-			ets = defaultETypes
+			ets = defaultETypes()
 		}
 		for _, et := range ets {
 			k, _, err := crypto.GetKeyFromPassword(p.Password, e.name, realm, et, nil)
@@ -120,7 +120,7 @@ func newEntry(p Principal, realm string) (*entry, error) {
 // randomEntry is a principal with random keys of every supported etype.
 func randomEntry(name string) (*entry, error) {
 	p := Principal{Name: name}
-	for _, et := range defaultETypes {
+	for _, et := range defaultETypes() {
 		ety, err := crypto.GetEtype(et)
 		if err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func randomEntry(name string) (*entry, error) {
 
 // strongestKey is the key tickets for this principal are encrypted with.
 func (e *entry) strongestKey() (types.EncryptionKey, bool) {
-	for _, et := range defaultETypes {
+	for _, et := range defaultETypes() {
 		if k, ok := e.keys[et]; ok {
 			return k, true
 		}

@@ -51,7 +51,7 @@ func NewASReq(cname types.PrincipalName, realm string, etypes []int32, till time
 		return messages.ASReq{}, err
 	}
 	if len(etypes) == 0 {
-		etypes = DefaultETypes
+		etypes = DefaultETypes()
 	}
 	body := messages.KDCReqBody{
 		KDCOptions: types.NewKrbFlags(),

@@ -21,9 +21,9 @@ import (
 // FlagCnameInAddlTkt is the KDC option (bit 14) asking for S4U2Proxy.
 const FlagCnameInAddlTkt = 14
 
-// DefaultETypes are the encryption types requested when none are given:
+// DefaultETypes returns the encryption types requested when none are given:
 // aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, rc4-hmac.
-var DefaultETypes = []int32{18, 17, 23}
+func DefaultETypes() []int32 { return []int32{18, 17, 23} }
 
 // Credential is a ticket with the session key and times the KDC returned.
 type Credential struct {
@@ -70,7 +70,7 @@ func NewTGSReq(p TGSParams) (messages.TGSReq, int, error) {
 	}
 	et := p.ETypes
 	if len(et) == 0 {
-		et = DefaultETypes
+		et = DefaultETypes()
 	}
 	body := messages.KDCReqBody{
 		KDCOptions:        types.NewKrbFlags(),
