@@ -180,7 +180,10 @@ func runDemo(ctx context.Context, l *lab.Lab, w io.Writer) error {
 	if _, err := l.UEM.Act(b.ID, uem.Action{Action: uem.ActWipe, Note: "demo: stolen"}); err != nil {
 		return err
 	}
-	if err := waitFor("the wipe", func() bool { _, err := droid.Sync(ctx); return droid.State() == device.Wiped || errors.Is(err, device.ErrWiped) }); err != nil {
+	if err := waitFor("the wipe", func() bool {
+		_, err := droid.Sync(ctx)
+		return droid.State() == device.Wiped || errors.Is(err, device.ErrWiped)
+	}); err != nil {
 		return err
 	}
 	if err := waitFor("the wipe acknowledgement", func() bool { b, _ = l.UEM.FindAssociation(droid.ID(), bob); return !b.WipeAcked.IsZero() }); err != nil {
