@@ -28,6 +28,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newWBXMLCmd(), newGatewayCmd(), newCtlCmd(), newUEMCmd(), newExchangeCmd(), newLabCmd())
+	root.AddCommand(newWBXMLCmd(), newGatewayCmd(), newCtlCmd(), newUEMCmd(), newExchangeCmd(), newLabCmd(), newConformanceCmd())
 	return root
 }
