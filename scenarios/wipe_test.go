@@ -18,7 +18,6 @@ var _ = Describe("Wipe", func() {
 		d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Platform = device.Android })
 		f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		before, _ := f.Partnership(d)
 
 		f.Act(d, uem.ActWipe, "stolen")
 		// Nothing happens until the device's next request.
@@ -35,11 +34,12 @@ var _ = Describe("Wipe", func() {
 		Expect(a.SyncStatus).To(Equal("Wiped"))
 		Expect(f.EventActions(d)).To(ContainElements(uem.EventWipe, uem.EventWipeAcked))
 
-		// The wiped device is kept out; Exchange saw nothing after the wipe.
+		// The wiped device is kept out; Exchange sees nothing of it any more.
+		before, _ := f.Partnership(d)
 		d.Reset()
 		Expect(d.Provision(f.Ctx())).To(MatchError(device.ErrBlocked))
 		after, _ := f.Partnership(d)
-		Expect(after.LastSync).To(BeTemporally("~", before.LastSync, 0), "no request reached Exchange after the wipe")
+		Expect(after.LastSync).To(BeTemporally("~", before.LastSync, 0), "no request reached Exchange after the wipe was acknowledged")
 
 		for _, act := range []string{uem.ActAllow, uem.ActBlock, uem.ActWipe} {
 			err := f.TryAct(d, act)
