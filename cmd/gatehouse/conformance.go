@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// newConformanceCmd runs the scenarios: the compiled suite when given
+// (`ginkgo build ./scenarios` or `go test -c ./scenarios`), else `go test`
+// of ./scenarios from the source tree, with reports in a results directory.
+func newConformanceCmd() *cobra.Command {
+	var suite, results, gatewayURL, notifyURL, restartCmd, labels, binary string
+	cmd := &cobra.Command{
+		Use:   "conformance",
+		Short: "Run the Ginkgo conformance scenarios against our gateway or another build",
+		Long: `Run the conformance scenarios. Without --gateway-url every spec gets a fresh
+world with our gateway. With --gateway-url (and --notify-url) the fakes start
+once, the UEM URL and credentials the gateway must use are printed, and the
+specs run against it: introspection specs are skipped and disruptive ones need
+--restart-cmd. Results: <results>/report.json (Ginkgo JSON), junit.xml,
+scenarios-*.log and the "done" marker (see docs/conformance.md).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := os.MkdirAll(results, 0o755); err != nil {
+				return err
+			}
+			abs, err := filepath.Abs(results)
+			if err != nil {
+				return err
+			}
+			ginkgoArgs := []string{"-ginkgo.json-report=" + filepath.Join(abs, "report.json"), "-ginkgo.junit-report=" + filepath.Join(abs, "junit.xml"), "-ginkgo.no-color"}
+			if labels != "" {
+				ginkgoArgs = append(ginkgoArgs, "-ginkgo.label-filter="+labels)
+			}
+			var c *exec.Cmd
+			if suite != "" {
+				c = exec.CommandContext(cmd.Context(), suite, ginkgoArgs...)
+			} else {
+				c = exec.CommandContext(cmd.Context(), "go", append([]string{"test", "-count=1", "-timeout=30m", "./scenarios/", "-args"}, ginkgoArgs...)...)
+			}
+			c.Env = append(os.Environ(), "GATEHOUSE_RESULTS_DIR="+abs)
+			for k, v := range map[string]string{"GATEHOUSE_GATEWAY_URL": gatewayURL, "GATEHOUSE_NOTIFY_URL": notifyURL,
+				"GATEHOUSE_RESTART_CMD": restartCmd, "GATEHOUSE_GATEWAY_BINARY": binary} {
+				if v != "" {
+					c.Env = append(c.Env, k+"="+v)
+				}
+			}
+			c.Stdout, c.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := c.Run(); err != nil {
+				return fmt.Errorf("conformance suite: %w (results in %s)", err, abs)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&suite, "suite", "", "compiled suite (ginkgo build / go test -c of ./scenarios); go test from the source tree when empty")
+	f.StringVar(&results, "results", "conformance-results", "results directory (reports, logs, done marker)")
+	f.StringVar(&gatewayURL, "gateway-url", "", "device-facing base URL of the gateway under test (conformance mode)")
+	f.StringVar(&notifyURL, "notify-url", "", "URL where the gateway under test receives UEM notifications")
+	f.StringVar(&restartCmd, "restart-cmd", "", "shell command restarting the gateway under test (disruptive specs)")
+	f.StringVar(&labels, "label-filter", "", "Ginkgo label filter (default: !slow)")
+	f.StringVar(&binary, "gateway-binary", "", "gatehouse binary for subprocess worlds (built when empty)")
+	return cmd
+}

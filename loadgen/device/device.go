@@ -1,0 +1,598 @@
+package device
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
+)
+
+// State is what the device knows about its own standing.
+type State uint8
+
+// States.
+const (
+	Active  State = iota // nothing stops it
+	Blocked              // last answer was 403 or Status 129
+	Wiped                // it acknowledged a RemoteWipe and forgot its data
+)
+
+func (s State) String() string {
+	switch s {
+	case Blocked:
+		return "blocked"
+	case Wiped:
+		return "wiped"
+	}
+	return "active"
+}
+
+// Exchange is one request and its answer, as the device saw them.
+type Exchange struct {
+	At         time.Time
+	Cmd        eas.Command
+	HTTPStatus int           // 0 when the request failed in transport
+	Status     int           // the response's global Status element; 0 when absent
+	Duration   time.Duration // request sent to body read
+	BytesOut   int
+	BytesIn    int
+	Err        string // transport error, if any
+}
+
+// Message is what the device keeps of a synced mail: small on purpose.
+type Message struct {
+	ServerID    string
+	Subject     string
+	Attachments []Attachment
+}
+
+// Attachment is a synced attachment's name and reference.
+type Attachment struct {
+	Name          string
+	FileReference string
+	Size          uint32
+}
+
+// Device is one simulated EAS device. Its methods may be called from
+// several goroutines (a hanging Ping beside a Sync), but a device is
+// normally driven by one.
+type Device struct {
+	cfg  Config
+	url  string // .../Microsoft-Server-ActiveSync
+	hc   *http.Client
+	auth string // Authorization header value
+
+	mu        sync.Mutex
+	state     State
+	policyKey string
+	policy    *eas.EASProvisionDoc
+	folderKey string
+	inbox     string            // Inbox ServerId
+	syncKeys  map[string]string // collection id -> sync key
+	messages  []Message
+	records   []Exchange
+	nrecords  int // total ever recorded
+	provs     int // completed provisionings
+}
+
+// New makes a device talking to baseURL (scheme and host of the gateway
+// or server; the ActiveSync path is added) through hc, which is shared.
+func New(cfg Config, baseURL string, hc *http.Client) (*Device, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	req, _ := http.NewRequest(http.MethodPost, "https://x", nil)
+	req.SetBasicAuth(cfg.User, cfg.Password)
+	return &Device{cfg: cfg, url: strings.TrimSuffix(baseURL, "/") + "/Microsoft-Server-ActiveSync", hc: hc,
+		auth: req.Header.Get("Authorization")}, nil
+}
+
+// Config returns the device's configuration (with defaults applied).
+func (d *Device) Config() Config { return d.cfg }
+
+// ID returns the EAS device id.
+func (d *Device) ID() string { return d.cfg.ID }
+
+// User returns the user the device authenticates as.
+func (d *Device) User() string { return d.cfg.User }
+
+// State returns what the device last learned about its standing.
+func (d *Device) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Policy returns the policy the device applied at its last Provision, nil
+// before one (or after a wipe).
+func (d *Device) Policy() *eas.EASProvisionDoc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.policy
+}
+
+// PolicyKey returns the final policy key the device holds.
+func (d *Device) PolicyKey() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.policyKey
+}
+
+// Provisionings counts completed Provision exchanges (policy acknowledged).
+func (d *Device) Provisionings() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.provs
+}
+
+// Messages returns the Inbox messages the device has synced.
+func (d *Device) Messages() []Message {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Message(nil), d.messages...)
+}
+
+// Records returns the kept exchanges, oldest first.
+func (d *Device) Records() []Exchange {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Exchange(nil), d.records...)
+}
+
+// Last returns the latest exchange (zero before any).
+func (d *Device) Last() Exchange {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.records) == 0 {
+		return Exchange{}
+	}
+	return d.records[len(d.records)-1]
+}
+
+// Saw reports whether any kept exchange answered cmd with this global
+// status (or, for status 0, with this HTTP status).
+func (d *Device) Saw(cmd eas.Command, httpStatus, status int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.records {
+		if (cmd == "" || r.Cmd == cmd) && (httpStatus == 0 || r.HTTPStatus == httpStatus) && (status == 0 || r.Status == status) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Device) record(x Exchange) {
+	d.mu.Lock()
+	if len(d.records) >= d.cfg.MaxRecords {
+		n := copy(d.records, d.records[1:])
+		d.records = d.records[:n]
+	}
+	d.records = append(d.records, x)
+	d.nrecords++
+	d.mu.Unlock()
+	if d.cfg.OnExchange != nil {
+		d.cfg.OnExchange(x)
+	}
+}
+
+// params are the optional query parameters of a request.
+type params struct {
+	collectionID, itemID, attachmentName string
+	saveInSent                           bool
+	contentType                          string // default WBXML
+}
+
+// send posts one request and records it. It returns the HTTP status, the
+// body and the global status (0 when the body has none).
+func (d *Device) send(ctx context.Context, cmd eas.Command, body []byte, p params) (int, []byte, *wbxml.Node, error) {
+	d.mu.Lock()
+	pk := d.policyKey
+	d.mu.Unlock()
+	q := &eas.Query{Cmd: cmd, User: d.cfg.User, DeviceID: d.cfg.ID, DeviceType: d.cfg.DeviceType(),
+		CollectionID: p.collectionID, ItemID: p.itemID, AttachmentName: p.attachmentName, SaveInSent: p.saveInSent}
+	b64 := d.cfg.Base64Query && d.cfg.Version != eas.V121
+	if b64 {
+		q.Base64, q.Version, q.Locale = true, d.cfg.Version, d.cfg.locale()
+		if k, err := strconv.ParseUint(pk, 10, 32); err == nil && pk != "" {
+			q.PolicyKey, q.HasPolicyKey = uint32(k), true
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"?"+q.Encode(b64), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", d.auth)
+	req.Header.Set("User-Agent", d.cfg.UserAgent())
+	req.Header.Set("Accept-Language", d.cfg.Language)
+	ct := p.contentType
+	if ct == "" {
+		ct = eas.ContentTypeWBXML
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", ct)
+	}
+	if !b64 {
+		req.Header.Set(eas.HeaderProtocolVersion, d.cfg.Version.String())
+		if pk != "" {
+			req.Header.Set(eas.HeaderPolicyKey, pk)
+		}
+	}
+	x := Exchange{At: time.Now(), Cmd: cmd, BytesOut: len(body)}
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		x.Duration, x.Err = time.Since(x.At), err.Error()
+		d.record(x)
+		return 0, nil, nil, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	x.Duration, x.HTTPStatus, x.BytesIn = time.Since(x.At), resp.StatusCode, len(data)
+	if err != nil {
+		x.Err = err.Error()
+		d.record(x)
+		return resp.StatusCode, nil, nil, err
+	}
+	var root *wbxml.Node
+	if len(data) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), eas.ContentTypeWBXML) {
+		if doc, perr := wbxml.Parse(data, wbxml.Limits{}); perr == nil {
+			root = doc.Root
+			x.Status = globalStatus(root)
+		}
+	}
+	d.record(x)
+	return resp.StatusCode, data, root, nil
+}
+
+// globalStatus is the root's Status child, as a 14.0+ device reads it.
+func globalStatus(root *wbxml.Node) int {
+	if root == nil {
+		return 0
+	}
+	for _, c := range root.Children {
+		if c.Tag.Name() == "Status" {
+			n, _ := strconv.Atoi(strings.TrimSpace(c.Text()))
+			return n
+		}
+	}
+	return 0
+}
+
+// command sends a command and handles what every command may be told:
+// provision first (449, 142-144, 140), blocked (403, 129). It provisions
+// and retries once; out must be a pointer to the typed response or nil.
+func (d *Device) command(ctx context.Context, cmd eas.Command, body []byte, p params, out any) (int, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		code, data, root, err := d.send(ctx, cmd, body, p)
+		if err != nil {
+			return code, nil, err
+		}
+		st := globalStatus(root)
+		switch {
+		case code == http.StatusForbidden || st == int(eas.StatusDeviceIsBlockedForThisUser):
+			d.setState(Blocked)
+			return code, data, ErrBlocked
+		case code == eas.HTTPRetryWith || eas.Status(st).NeedsProvision() || st == int(eas.StatusRemoteWipeRequested):
+			if attempt > 0 {
+				return code, data, ErrProvision
+			}
+			if err := d.Provision(ctx); err != nil {
+				return code, data, err
+			}
+			continue
+		case code != http.StatusOK:
+			return code, data, &StatusError{Cmd: cmd, HTTPStatus: code, Status: st}
+		}
+		d.setState(Active)
+		if out != nil && root != nil {
+			if err := wbxml.NodeToStruct(root, out); err != nil {
+				return code, data, fmt.Errorf("device: %s response: %w", cmd, err)
+			}
+		}
+		return code, data, nil
+	}
+}
+
+func (d *Device) setState(s State) {
+	d.mu.Lock()
+	d.state = s
+	d.mu.Unlock()
+}
+
+// Provision runs both Provision phases and applies the policy received.
+// On RemoteWipe it acknowledges, forgets its data and returns ErrWiped.
+func (d *Device) Provision(ctx context.Context) error {
+	req := eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML}}}
+	if d.cfg.Version.Compare(eas.V141) >= 0 {
+		req.DeviceInformation = &eas.DeviceInformation{Set: &eas.DeviceInformationSet{
+			Model: d.cfg.Model, OS: d.cfg.OS(), OSLanguage: d.cfg.Language, UserAgent: d.cfg.UserAgent(), FriendlyName: d.cfg.ID,
+		}}
+	}
+	d.mu.Lock()
+	d.policyKey = ""
+	d.mu.Unlock()
+	var pr eas.ProvisionResponse
+	if err := d.provisionStep(ctx, &req, &pr); err != nil {
+		return err
+	}
+	if pr.RemoteWipe || pr.AccountOnlyRemoteWipe {
+		ack := eas.ProvisionRequest{}
+		if pr.RemoteWipe {
+			ack.RemoteWipe = &eas.WipeAck{Status: 1}
+		} else {
+			ack.AccountOnlyRemoteWipe = &eas.WipeAck{Status: 1}
+		}
+		var fin eas.ProvisionResponse
+		_ = d.provisionStep(ctx, &ack, &fin) // the server may answer anything: the device wipes regardless
+		d.forget()
+		return ErrWiped
+	}
+	if pr.Status != 1 || len(pr.Policies) == 0 || pr.Policies[0].PolicyKey == "" {
+		return &StatusError{Cmd: eas.CmdProvision, HTTPStatus: http.StatusOK, Status: pr.Status}
+	}
+	var doc *eas.EASProvisionDoc
+	if pr.Policies[0].Data != nil {
+		doc = pr.Policies[0].Data.EASProvisionDoc
+	}
+	d.mu.Lock()
+	d.policyKey = pr.Policies[0].PolicyKey // temporary key for the acknowledgement
+	d.mu.Unlock()
+	ack := eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML, PolicyKey: pr.Policies[0].PolicyKey, Status: 1}}}
+	var fin eas.ProvisionResponse
+	if err := d.provisionStep(ctx, &ack, &fin); err != nil {
+		return err
+	}
+	if fin.Status != 1 || len(fin.Policies) == 0 || fin.Policies[0].PolicyKey == "" {
+		return &StatusError{Cmd: eas.CmdProvision, HTTPStatus: http.StatusOK, Status: fin.Status}
+	}
+	d.mu.Lock()
+	d.policyKey, d.policy = fin.Policies[0].PolicyKey, doc
+	d.provs++
+	d.state = Active
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Device) provisionStep(ctx context.Context, req *eas.ProvisionRequest, out *eas.ProvisionResponse) error {
+	body, err := wbxml.MarshalStruct(req)
+	if err != nil {
+		return err
+	}
+	code, _, root, err := d.send(ctx, eas.CmdProvision, body, params{})
+	if err != nil {
+		return err
+	}
+	if code == http.StatusForbidden || globalStatus(root) == int(eas.StatusDeviceIsBlockedForThisUser) {
+		d.setState(Blocked)
+		return ErrBlocked
+	}
+	if code != http.StatusOK || root == nil {
+		return &StatusError{Cmd: eas.CmdProvision, HTTPStatus: code, Status: globalStatus(root)}
+	}
+	return wbxml.NodeToStruct(root, out)
+}
+
+// forget drops everything a wipe erases.
+func (d *Device) forget() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state = Wiped
+	d.policyKey, d.policy, d.folderKey, d.inbox = "", nil, "", ""
+	d.syncKeys, d.messages = nil, nil
+}
+
+// Reset makes a wiped or blocked device start over as a fresh enrolment
+// (same id): Active, no keys, no data.
+func (d *Device) Reset() {
+	d.forget()
+	d.mu.Lock()
+	d.state = Active
+	d.mu.Unlock()
+}
+
+// Inbox returns the Inbox's ServerId, "" before a FolderSync.
+func (d *Device) Inbox() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inbox
+}
+
+// FolderSync fetches the folder hierarchy (from SyncKey 0 the first time).
+func (d *Device) FolderSync(ctx context.Context) error {
+	d.mu.Lock()
+	key := d.folderKey
+	d.mu.Unlock()
+	if key == "" {
+		key = "0"
+	}
+	body, _ := wbxml.MarshalStruct(&eas.FolderSyncRequest{SyncKey: key})
+	var resp eas.FolderSyncResponse
+	if _, _, err := d.command(ctx, eas.CmdFolderSync, body, params{}, &resp); err != nil {
+		return err
+	}
+	if resp.Status != 1 {
+		if resp.Status == 9 { // bad sync key: start over next time
+			d.mu.Lock()
+			d.folderKey = ""
+			d.mu.Unlock()
+		}
+		return &StatusError{Cmd: eas.CmdFolderSync, HTTPStatus: http.StatusOK, Status: resp.Status}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.folderKey = resp.SyncKey
+	if resp.Changes != nil {
+		for _, f := range resp.Changes.Add {
+			if f.Type == 2 {
+				d.inbox = f.ServerId
+			}
+		}
+	}
+	return nil
+}
+
+// Sync brings the Inbox up to date (priming its sync key first) and
+// returns how many new messages arrived. It runs FolderSync if needed.
+func (d *Device) Sync(ctx context.Context) (int, error) {
+	if d.Inbox() == "" {
+		if err := d.FolderSync(ctx); err != nil {
+			return 0, err
+		}
+		if d.Inbox() == "" {
+			return 0, errors.New("device: no Inbox in the folder hierarchy")
+		}
+	}
+	added := 0
+	for range 20 { // MoreAvailable rounds
+		d.mu.Lock()
+		inbox := d.inbox
+		key := d.syncKeys[inbox]
+		d.mu.Unlock()
+		if key == "" {
+			key = "0"
+		}
+		col := eas.SyncCollection{SyncKey: key, CollectionId: inbox, WindowSize: 50,
+			Options: []eas.SyncOptions{{MIMESupport: eas.Ptr(0), BodyPreference: []eas.BodyPreference{{Type: eas.BodyPlainText, TruncationSize: 512}}}}}
+		if key == "0" {
+			col.Options = nil
+		}
+		if d.cfg.Version == eas.V121 {
+			col.Class = "Email"
+		}
+		body, _ := wbxml.MarshalStruct(&eas.SyncRequest{Collections: []eas.SyncCollection{col}})
+		var resp eas.SyncResponse
+		if _, _, err := d.command(ctx, eas.CmdSync, body, params{}, &resp); err != nil {
+			return added, err
+		}
+		if resp.Status > 1 {
+			return added, &StatusError{Cmd: eas.CmdSync, HTTPStatus: http.StatusOK, Status: resp.Status}
+		}
+		more := false
+		d.mu.Lock()
+		for _, c := range resp.Collections {
+			if c.CollectionId != inbox {
+				continue
+			}
+			if c.Status == 3 || c.Status == 12 { // invalid key or hierarchy changed: start over
+				delete(d.syncKeys, inbox)
+				if c.Status == 12 {
+					d.folderKey, d.inbox = "", ""
+				}
+				d.mu.Unlock()
+				return added, &StatusError{Cmd: eas.CmdSync, HTTPStatus: http.StatusOK, Status: c.Status}
+			}
+			if d.syncKeys == nil {
+				d.syncKeys = map[string]string{}
+			}
+			d.syncKeys[inbox] = c.SyncKey
+			if c.Commands != nil {
+				for _, it := range c.Commands.Add {
+					d.messages = append(d.messages, toMessage(it))
+					added++
+				}
+			}
+			more = c.MoreAvailable || key == "0"
+		}
+		d.mu.Unlock()
+		if !more {
+			return added, nil
+		}
+	}
+	return added, nil
+}
+
+func toMessage(it eas.SyncItem) Message {
+	m := Message{ServerID: it.ServerId}
+	if e := it.ApplicationData; e != nil {
+		m.Subject = e.Subject
+		for _, a := range e.Attachments {
+			m.Attachments = append(m.Attachments, Attachment{Name: a.DisplayName, FileReference: a.FileReference, Size: a.EstimatedDataSize})
+		}
+	}
+	return m
+}
+
+// Ping watches the Inbox for heartbeat seconds. It blocks until the
+// server answers: Status 2 (changes, with the folders) or 1 (expired).
+func (d *Device) Ping(ctx context.Context, heartbeat int) (int, []string, error) {
+	if d.Inbox() == "" {
+		if err := d.FolderSync(ctx); err != nil {
+			return 0, nil, err
+		}
+	}
+	body, _ := wbxml.MarshalStruct(&eas.PingRequest{HeartbeatInterval: heartbeat, Folders: []eas.PingFolder{{Id: d.Inbox(), Class: "Email"}}})
+	var resp eas.PingResponse
+	if _, _, err := d.command(ctx, eas.CmdPing, body, params{}, &resp); err != nil {
+		return 0, nil, err
+	}
+	if resp.Status > 2 {
+		return resp.Status, nil, &StatusError{Cmd: eas.CmdPing, HTTPStatus: http.StatusOK, Status: resp.Status}
+	}
+	return resp.Status, resp.Folders, nil
+}
+
+// SendMail sends a plain-text message and saves it in Sent Items.
+func (d *Device) SendMail(ctx context.Context, to []string, subject, text string) error {
+	mime := buildMIME(d.cfg.Email, to, subject, text, time.Now())
+	if d.cfg.Version == eas.V121 {
+		_, _, err := d.command(ctx, eas.CmdSendMail, mime, params{saveInSent: true, contentType: "message/rfc822"}, nil)
+		return err
+	}
+	body, _ := wbxml.MarshalStruct(&eas.SendMail{ClientId: fmt.Sprintf("%s-%d", d.cfg.ID, time.Now().UnixNano()), SaveInSentItems: true, Mime: mime})
+	_, data, err := d.command(ctx, eas.CmdSendMail, body, params{}, nil)
+	if err != nil {
+		return err
+	}
+	if len(data) > 0 { // success has an empty body
+		if doc, perr := wbxml.Parse(data, wbxml.Limits{}); perr == nil {
+			if st := globalStatus(doc.Root); st != 0 && st != 1 {
+				return &StatusError{Cmd: eas.CmdSendMail, HTTPStatus: http.StatusOK, Status: st}
+			}
+		}
+	}
+	return nil
+}
+
+// FetchAttachment downloads an attachment by its FileReference with
+// ItemOperations and returns its bytes and content type.
+func (d *Device) FetchAttachment(ctx context.Context, fileRef string) ([]byte, string, error) {
+	body, _ := wbxml.MarshalStruct(&eas.ItemOperationsRequest{Fetch: []eas.FetchRequest{{Store: "Mailbox", FileReference: fileRef}}})
+	var resp eas.ItemOperationsResponse
+	if _, _, err := d.command(ctx, eas.CmdItemOperations, body, params{}, &resp); err != nil {
+		return nil, "", err
+	}
+	if resp.Status != 1 || resp.Response == nil || len(resp.Response.Fetch) == 0 {
+		return nil, "", &StatusError{Cmd: eas.CmdItemOperations, HTTPStatus: http.StatusOK, Status: resp.Status}
+	}
+	f := resp.Response.Fetch[0]
+	if f.Status != 1 || f.Properties == nil || f.Properties.Data == nil {
+		return nil, "", &StatusError{Cmd: eas.CmdItemOperations, HTTPStatus: http.StatusOK, Status: f.Status}
+	}
+	data, err := decodeBase64(*f.Properties.Data)
+	return data, f.Properties.ContentType, err
+}
+
+// Connect is a device's first contact: Provision, FolderSync, Sync.
+func (d *Device) Connect(ctx context.Context) error {
+	if err := d.Provision(ctx); err != nil {
+		return err
+	}
+	if err := d.FolderSync(ctx); err != nil {
+		return err
+	}
+	_, err := d.Sync(ctx)
+	return err
+}

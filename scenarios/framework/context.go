@@ -1,0 +1,67 @@
+// Package framework owns the setup, teardown and helpers of the
+// conformance scenarios, in the style of the Kubernetes e2e framework:
+// a spec says `f := framework.New()` in its Describe and then reads like
+// the behaviour it checks, through devices (loadgen/device), the fake UEM
+// and the fake Exchange.
+//
+// Two modes. Locally (the default) every spec gets a fresh world from
+// package lab: fake UEM, fake Exchange and our gateway, in-process or as
+// a subprocess. In conformance mode (a gateway URL is given) the fakes are
+// started once, their URL and credentials are printed for the gateway
+// under test, and every spec runs against that gateway with its own
+// devices and users; introspection specs are skipped, disruptive ones
+// need a restart command.
+package framework
+
+import (
+	"flag"
+	"os"
+	"time"
+)
+
+// TestContext holds the suite's settings: flags, each defaulting to an
+// environment variable so that a compiled suite can be driven either way.
+var TestContext struct {
+	GatewayURL    string // device-facing URL of the gateway under test: conformance mode
+	NotifyURL     string // where that gateway receives UEM notifications
+	RestartCmd    string // shell command restarting it (disruptive specs)
+	GatewayBinary string // gatehouse binary for subprocess worlds; built when empty
+	ResultsDir    string // log and done marker
+	UEMListen     string // conformance: the fake UEM's gateway API address
+	UEMAdmin      string // conformance: the fake UEM's admin API address
+	ExchangeAddr  string // conformance: the fake Exchange address
+	GatewayToken  string // conformance: the gateway's UEM credential
+	NotifySecret  string // conformance: the notification secret
+	Timeout       time.Duration
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// RegisterFlags adds the suite's flags to the default flag set; call it
+// from the suite's init.
+func RegisterFlags() {
+	c := &TestContext
+	flag.StringVar(&c.GatewayURL, "gateway-url", env("GATEHOUSE_GATEWAY_URL", ""), "device-facing base URL of a gateway under test (conformance mode; env GATEHOUSE_GATEWAY_URL)")
+	flag.StringVar(&c.NotifyURL, "notify-url", env("GATEHOUSE_NOTIFY_URL", ""), "URL where that gateway receives UEM notifications (env GATEHOUSE_NOTIFY_URL)")
+	flag.StringVar(&c.RestartCmd, "restart-cmd", env("GATEHOUSE_RESTART_CMD", ""), "shell command restarting the gateway under test (env GATEHOUSE_RESTART_CMD)")
+	flag.StringVar(&c.GatewayBinary, "gateway-binary", env("GATEHOUSE_GATEWAY_BINARY", ""), "gatehouse binary for subprocess worlds; built with go build when empty")
+	flag.StringVar(&c.ResultsDir, "results-dir", env("GATEHOUSE_RESULTS_DIR", ""), "directory for the suite log and the done marker")
+	flag.StringVar(&c.UEMListen, "uem-listen", env("GATEHOUSE_UEM_LISTEN", "127.0.0.1:8600"), "conformance: fake UEM gateway API address")
+	flag.StringVar(&c.UEMAdmin, "uem-admin-listen", env("GATEHOUSE_UEM_ADMIN_LISTEN", "127.0.0.1:8601"), "conformance: fake UEM admin API address")
+	flag.StringVar(&c.ExchangeAddr, "exchange-listen", env("GATEHOUSE_EXCHANGE_LISTEN", "127.0.0.1:8700"), "conformance: fake Exchange address")
+	flag.StringVar(&c.GatewayToken, "gateway-token", env("GATEHOUSE_UEM_TOKEN", "gatehouse-conformance-token"), "conformance: the gateway's UEM credential")
+	flag.StringVar(&c.NotifySecret, "notify-secret", env("GATEHOUSE_UEM_NOTIFY_SECRET", "gatehouse-conformance-secret"), "conformance: the UEM notification secret")
+	d, err := time.ParseDuration(env("GATEHOUSE_EVENTUALLY_TIMEOUT", "15s"))
+	if err != nil {
+		d = 15 * time.Second
+	}
+	flag.DurationVar(&c.Timeout, "eventually-timeout", d, "how long Eventually waits for a state (env GATEHOUSE_EVENTUALLY_TIMEOUT)")
+}
+
+// ConformanceMode reports whether the suite runs against another gateway.
+func ConformanceMode() bool { return TestContext.GatewayURL != "" }

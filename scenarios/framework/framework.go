@@ -1,0 +1,356 @@
+package framework
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/lab"
+	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// Local worlds use these gateway intervals so that time-based behaviour
+// shows within a second or two (persist: the gateway's minimum).
+const (
+	CheckInterval   = time.Second
+	ResyncInterval  = time.Second
+	PersistInterval = 10 * time.Second
+)
+
+// Option changes how a Framework builds its worlds.
+type Option func(*Framework)
+
+// WithSubprocessGateway runs the local gateway as a subprocess of the
+// gatehouse binary, so that it can be killed with SIGKILL.
+func WithSubprocessGateway() Option { return func(f *Framework) { f.subprocess = true } }
+
+// Framework is one Describe's world handle: BeforeEach gives each spec a
+// world, AfterEach tears it down (local mode) or resets what the spec
+// changed (conformance mode).
+type Framework struct {
+	Lab *lab.Lab
+
+	subprocess bool
+	ctx        context.Context
+	nextUser   int
+}
+
+// shared is the conformance world, started once per process.
+var shared struct {
+	once sync.Once
+	lab  *lab.Lab
+	err  error
+}
+
+var (
+	runNonce  = nonce()
+	deviceSeq atomic.Int64
+	userSeq   atomic.Int64 // conformance: users handed out across specs
+	binary    struct {
+		sync.Mutex
+		path string
+	}
+)
+
+// New registers the Framework's setup and teardown in the enclosing
+// container.
+func New(opts ...Option) *Framework {
+	f := &Framework{}
+	for _, o := range opts {
+		o(f)
+	}
+	ginkgo.BeforeEach(f.beforeEach)
+	return f
+}
+
+func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
+	labels := ginkgo.CurrentSpecReport().Labels()
+	f.ctx = context.Background()
+	f.nextUser = 0
+	gomega.SetDefaultEventuallyTimeout(TestContext.Timeout)
+	gomega.SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	gomega.SetDefaultConsistentlyDuration(time.Second)
+	gomega.SetDefaultConsistentlyPollingInterval(100 * time.Millisecond)
+	if ConformanceMode() {
+		if slices.Contains(labels, LabelIntrospection) {
+			ginkgo.Skip("introspection specs use our gateway's admin API: skipped against another gateway")
+		}
+		if slices.Contains(labels, LabelDisruptive) && TestContext.RestartCmd == "" {
+			ginkgo.Skip("disruptive spec: give --restart-cmd / GATEHOUSE_RESTART_CMD")
+		}
+		if f.subprocess {
+			ginkgo.Skip("needs kill -9 of our gateway subprocess")
+		}
+		shared.once.Do(func() { shared.lab, shared.err = startConformanceWorld() })
+		gomega.Expect(shared.err).NotTo(gomega.HaveOccurred())
+		f.Lab = shared.lab
+		ginkgo.DeferCleanup(f.resetShared)
+		return
+	}
+	cfg := lab.Config{Users: 6, MessagesPerUser: 4, Seed: 7,
+		CheckInterval: CheckInterval, ResyncInterval: ResyncInterval, PersistInterval: PersistInterval,
+		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir()}
+	if f.subprocess {
+		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
+	}
+	l, err := lab.Start(ctx, cfg)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "starting the world")
+	f.Lab = l
+	ginkgo.DeferCleanup(func(ctx context.Context) {
+		gomega.Expect(l.Close(ctx)).To(gomega.Succeed())
+	}, ginkgo.NodeTimeout(60*time.Second))
+}
+
+// startConformanceWorld starts the fakes for an external gateway and
+// prints what it must be configured with.
+func startConformanceWorld() (*lab.Lab, error) {
+	c := TestContext
+	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
+		UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
+		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger()})
+	if err != nil {
+		return nil, err
+	}
+	e := l.Endpoints()
+	fmt.Fprintf(os.Stdout, "conformance: the gateway under test must use UEM %s with token %s and notification secret %s (gateway id %s; notifications go to %s)\n",
+		e.UEM.GatewayAPIURL, e.UEM.GatewayToken, e.UEM.NotifySecret, e.UEM.GatewayID, e.Gateway.NotifyURL)
+	if c.RestartCmd != "" { // let the gateway start against this UEM
+		if err := l.RestartGateway(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// resetShared undoes what a spec may have changed in the shared world.
+func (f *Framework) resetShared() {
+	_ = f.Lab.UEM.SetFaults(uem.Faults{})
+	_, _ = f.Lab.UEM.SetPreferences(uem.DefaultPreferences())
+}
+
+var (
+	logOnce sync.Once
+	logger  *slog.Logger
+)
+
+// suiteLogger writes the worlds' logs to <results-dir>/scenarios.log.
+func suiteLogger() *slog.Logger {
+	logOnce.Do(func() {
+		logger = slog.New(slog.DiscardHandler)
+		if TestContext.ResultsDir == "" {
+			return
+		}
+		_ = os.MkdirAll(TestContext.ResultsDir, 0o755)
+		name := fmt.Sprintf("scenarios-%d.log", ginkgo.GinkgoParallelProcess())
+		if w, err := os.OpenFile(filepath.Join(TestContext.ResultsDir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+			logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		}
+	})
+	return logger
+}
+
+// SetGatewayBinary records the binary SynchronizedBeforeSuite built.
+func SetGatewayBinary(path string) {
+	binary.Lock()
+	binary.path = path
+	binary.Unlock()
+}
+
+// GatewayBinary is the gatehouse binary subprocess worlds run.
+func GatewayBinary() string {
+	binary.Lock()
+	defer binary.Unlock()
+	if binary.path == "" {
+		ginkgo.Fail("no gatehouse binary: give --gateway-binary or let the suite build one")
+	}
+	return binary.path
+}
+
+func nonce() string {
+	const alnum = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	return string(b)
+}
+
+// NewUser hands out a user (and mailbox) no other spec of this world uses.
+func (f *Framework) NewUser() string {
+	users := f.Lab.Users()
+	i := f.nextUser
+	if ConformanceMode() {
+		i = int(userSeq.Add(1) - 1)
+	} else {
+		f.nextUser++
+	}
+	gomega.Expect(i).To(gomega.BeNumerically("<", len(users)), "out of demo users")
+	return users[i].Name
+}
+
+// NewDevice makes a device of user with a fresh EAS device id; opts
+// change its configuration (platform, version, ...).
+func (f *Framework) NewDevice(user string, opts ...func(*device.Config)) *device.Device {
+	cfg := device.Config{ID: fmt.Sprintf("GH%s%04d", runNonce, deviceSeq.Add(1)), User: user}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d, err := f.Lab.NewDevice(cfg)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	return d
+}
+
+// Register enrols the device in the UEM (a managed device carrying its
+// EAS id), so that its association is Registered(Linked).
+func (f *Framework) Register(d *device.Device) uem.Device {
+	md, err := f.Lab.UEM.AddDevice(uem.Device{UUID: "uuid-" + d.ID(), UserID: d.User(), Platform: string(d.Config().Platform),
+		Model: d.Config().Model, EASDeviceIDs: []string{d.ID()}})
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	return md
+}
+
+// Association returns the UEM's association of the device (an error
+// until the gateway reported it).
+func (f *Framework) Association(d *device.Device) (uem.Association, error) {
+	return f.Lab.UEM.FindAssociation(d.ID(), d.User())
+}
+
+// SyncStatus is the UEM's Sync Status of the device ("" while unknown),
+// for Eventually.
+func (f *Framework) SyncStatus(d *device.Device) func() string {
+	return func() string {
+		a, err := f.Association(d)
+		if err != nil {
+			return ""
+		}
+		return a.SyncStatus
+	}
+}
+
+// Act runs an admin action on the device's association in the UEM.
+func (f *Framework) Act(d *device.Device, action, note string) uem.Association {
+	a, err := f.Association(d)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "the UEM has no association for %s", d.ID())
+	a, err = f.Lab.UEM.Act(a.ID, uem.Action{Action: action, Note: note})
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	return a
+}
+
+// TryAct is Act returning the UEM's error (for actions it must refuse).
+func (f *Framework) TryAct(d *device.Device, action string) error {
+	a, err := f.Association(d)
+	if err != nil {
+		return err
+	}
+	_, err = f.Lab.UEM.Act(a.ID, uem.Action{Action: action})
+	return err
+}
+
+// Events returns the UEM event log entries about the device.
+func (f *Framework) Events(d *device.Device) []uem.Event {
+	var out []uem.Event
+	for _, e := range f.Lab.UEM.Events(0) {
+		if e.DeviceID == d.ID() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// EventActions lists the device's event log actions, oldest first.
+func (f *Framework) EventActions(d *device.Device) []string {
+	var out []string
+	for _, e := range f.Events(d) {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+// SetPreferences changes UEM preferences (unset fields keep their values).
+func (f *Framework) SetPreferences(change func(*uem.Preferences)) {
+	p := f.Lab.UEM.Preferences()
+	change(&p)
+	_, err := f.Lab.UEM.SetPreferences(p)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+}
+
+// CreatePolicy adds an ActiveSync policy to the UEM.
+func (f *Framework) CreatePolicy(p uemapi.ActiveSyncPolicy) uemapi.ActiveSyncPolicy {
+	p, err := f.Lab.UEM.CreatePolicy(p)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	return p
+}
+
+// UEMDown takes the UEM's gateway API down (true) or brings it back.
+func (f *Framework) UEMDown(down bool) {
+	gomega.Expect(f.Lab.UEM.SetFaults(uem.Faults{Down: down})).To(gomega.Succeed())
+}
+
+// DropNotifications makes the UEM lose its notifications (or stop).
+func (f *Framework) DropNotifications(drop bool) {
+	gomega.Expect(f.Lab.UEM.SetFaults(uem.Faults{DropNotifications: drop})).To(gomega.Succeed())
+}
+
+// Partnership is what Exchange recorded about the device; ok is false
+// when the device never reached Exchange.
+func (f *Framework) Partnership(d *device.Device) (exchange.Partnership, bool) {
+	for _, p := range f.Lab.Exchange.Partnerships() {
+		if p.DeviceID == d.ID() && p.User == d.User() {
+			return p, true
+		}
+	}
+	return exchange.Partnership{}, false
+}
+
+// ReachedExchange reports whether Exchange ever saw the device.
+func (f *Framework) ReachedExchange(d *device.Device) bool {
+	_, ok := f.Partnership(d)
+	return ok
+}
+
+// Gateway is our gateway's admin client (introspection specs only).
+func (f *Framework) Gateway() *admin.Client {
+	gomega.Expect(slices.Contains(ginkgo.CurrentSpecReport().Labels(), LabelIntrospection)).To(gomega.BeTrue(),
+		"only specs labelled introspection may use the gateway's admin API")
+	c := f.Lab.GatewayAdmin()
+	gomega.Expect(c).NotTo(gomega.BeNil())
+	return c
+}
+
+// RestartGateway restarts the gateway gracefully (disruptive specs).
+func (f *Framework) RestartGateway() {
+	gomega.Expect(f.Lab.RestartGateway(f.ctx)).To(gomega.Succeed())
+}
+
+// KillGateway sends SIGKILL to the gateway subprocess.
+func (f *Framework) KillGateway() {
+	err := f.Lab.KillGateway()
+	if errors.Is(err, lab.ErrNotSupported) {
+		ginkgo.Skip("kill -9 needs a subprocess gateway")
+	}
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+}
+
+// StartGateway starts a stopped or killed gateway.
+func (f *Framework) StartGateway() {
+	gomega.Expect(f.Lab.StartGateway(f.ctx)).To(gomega.Succeed())
+}
+
+// Ctx is the spec's context for device calls.
+func (f *Framework) Ctx() context.Context { return f.ctx }
