@@ -19,6 +19,10 @@ type Store struct {
 var (
 	bucketDevices = []byte("devices")
 	bucketMeta    = []byte("meta")
+	// bucketJournal holds entries written one by one between full saves:
+	// every state the UEM decided that must survive a crash (blocked,
+	// wipe pending, wiped). A full save folds them in and empties it.
+	bucketJournal = []byte("journal")
 	keySavedAt    = []byte("saved-at")
 	keyCount      = []byte("count")
 )
@@ -85,9 +89,11 @@ func (s *Store) Save(c *Cache) (int, error) {
 		chunks[i] = buf
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketDevices) != nil {
-			if err := tx.DeleteBucket(bucketDevices); err != nil {
-				return err
+		for _, name := range [][]byte{bucketDevices, bucketJournal} {
+			if tx.Bucket(name) != nil {
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
 			}
 		}
 		b, err := tx.CreateBucket(bucketDevices)
@@ -118,11 +124,53 @@ func (s *Store) Save(c *Cache) (int, error) {
 	return total, nil
 }
 
+// Journal writes one entry to disk at once, in its own transaction, for
+// the decisions a crash must not lose: a device learnt to be blocked, to
+// be wiped, or wiped, between two full saves. Entries the UEM did not
+// decide are refused, as in Save.
+func (s *Store) Journal(e Entry) error {
+	if !Persistable(e) {
+		return fmt.Errorf("devicecache: journal: entry %s/%s has no decided state", e.DeviceID, e.User)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketJournal)
+		if err != nil {
+			return err
+		}
+		return b.Put(encodeKey(e.Key), encodeRecord(e))
+	})
+	if err != nil {
+		return fmt.Errorf("devicecache: journal: %w", err)
+	}
+	return nil
+}
+
 // Load adds every stored entry that is not already in c and returns how
 // many it added (DC-18). Entries in memory are newer and win.
 func (s *Store) Load(c *Cache) (int, error) {
 	n := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
+		// The journal is newer than the snapshot: load it first, so that
+		// the snapshot's older copy of an entry is not taken.
+		if j := tx.Bucket(bucketJournal); j != nil {
+			err := j.ForEach(func(k, v []byte) error {
+				key, err := decodeKey(k)
+				if err != nil {
+					return err
+				}
+				r, err := decodeRecordInto(v)
+				if err != nil {
+					return fmt.Errorf("journal entry %q: %w", key.DeviceID, err)
+				}
+				if c.insertIfAbsent(key, string(k), r) {
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("devicecache: load: %w", err)
+			}
+		}
 		b := tx.Bucket(bucketDevices)
 		if b == nil {
 			return nil

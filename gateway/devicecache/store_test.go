@@ -265,3 +265,36 @@ func TestLoadRejectsCorruptChunks(t *testing.T) {
 		})
 	}
 }
+
+func TestJournalSurvivesWithoutAFullSave(t *testing.T) {
+	// A block learnt after the last full save is on disk at once, and the
+	// journal's copy wins over the older snapshot's.
+	s, _ := openTemp(t)
+	c := New(nil)
+	k := Key{DeviceID: "D", User: "u"}
+	c.Put(Entry{Key: k, State: Allowed, Validated: true})
+	if _, err := s.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Journal(Entry{Key: k, State: Blocked, Validated: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Journal(Entry{Key: Key{DeviceID: "N", User: "u"}, State: Allowed}); err == nil {
+		t.Fatal("an undecided entry was journaled")
+	}
+	fresh := New(nil)
+	if n, err := s.Load(fresh); err != nil || n != 1 {
+		t.Fatalf("load %d %v", n, err)
+	}
+	if st, _, _ := fresh.State(k); st != Blocked {
+		t.Fatalf("state after restart %v, want the journaled block", st)
+	}
+	// A full save folds the journal in and empties it.
+	c.Put(Entry{Key: k, State: Allowed, Validated: true})
+	s.Save(c)
+	again := New(nil)
+	s.Load(again)
+	if st, _, _ := again.State(k); st != Allowed {
+		t.Fatalf("state after a later full save %v, want the snapshot's", st)
+	}
+}

@@ -101,12 +101,33 @@ func (l *Link) applyDecision(key devicecache.Key, st uemapi.SyncState, b uemapi.
 	if b == uemapi.PolicyAssigned && pol != nil {
 		policyID = pol.ID
 	}
+	var before devicecache.Entry
 	e, _ := l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
+		before = *e
 		applyState(e, exists, st, policyID, versionOf(pol))
 		e.RedirectURL = redirect
 		return true
 	})
+	l.journal(before, e)
 	return e
+}
+
+// journal writes a newly blocked, wipe-pending or wiped entry to disk at
+// once, so a crash before the next full save cannot lose it: a device the
+// UEM blocked must stay blocked after a restart with the UEM down.
+func (l *Link) journal(before, after devicecache.Entry) {
+	if l.cfg.Store == nil {
+		return
+	}
+	guarded := func(e devicecache.Entry) bool {
+		return e.Validated && (e.State == devicecache.Blocked || e.State == devicecache.WipePending || e.Wiped)
+	}
+	if !guarded(after) || (guarded(before) && before.State == after.State && before.Wiped == after.Wiped) {
+		return
+	}
+	if err := l.cfg.Store.Journal(after); err != nil {
+		l.cfg.Log.Error("writing a blocked device to disk failed", "device", after.DeviceID, "error", err)
+	}
 }
 
 // applyState is the state table of the cache entry for a UEM state.
@@ -153,13 +174,18 @@ func (l *Link) Provisioned(key devicecache.Key) {
 // entry stays blocked as wiped (ACT-06), and the UEM is told; an
 // acknowledgement the UEM cannot take now is retried later.
 func (l *Link) WipeDelivered(ctx context.Context, key devicecache.Key) {
-	l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
+	var before devicecache.Entry
+	after, changed := l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
 		if !exists {
 			return false
 		}
+		before = *e
 		e.State, e.Wiped = devicecache.Blocked, true
 		return true
 	})
+	if changed {
+		l.journal(before, after)
+	}
 	ack := uemapi.WipeAck{EASDeviceID: key.DeviceID, User: key.User, Time: l.cfg.Now()}
 	cctx, cancel := l.callCtx(ctx)
 	err := l.cfg.UEM.AckWipe(cctx, ack)

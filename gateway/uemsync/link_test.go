@@ -407,3 +407,26 @@ func TestConfigFailureIsAnsweredAndRetried(t *testing.T) {
 		t.Fatalf("a third delivery of an applied notification ran again (%d calls)", calls)
 	}
 }
+
+func TestBlocksAreOnDiskBeforeTheNextFullSave(t *testing.T) {
+	// A crash between periodic writes must not lose a block (DESIGN: a
+	// known-blocked device never becomes allowed because the process died).
+	store, err := devicecache.OpenStore(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u := uemsynctest.New()
+	u.Set("D", "u", uemapi.StateAllowed, "")
+	l, _, _ := newLink(t, u, true, store)
+	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
+	l.Apply(&uemapi.Notification{ID: "b", Type: uemapi.NotifyDeviceState, Device: &uemapi.Decision{EASDeviceID: "D", User: "u", State: uemapi.StateBlocked}})
+	// No Persist: read what is on disk as a restarted gateway would.
+	restarted := devicecache.New(nil)
+	if _, err := store.Load(restarted); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, ok := restarted.State(key("D", "u")); !ok || st != devicecache.Blocked {
+		t.Fatalf("after a crash the device is %v (present %v), want blocked", st, ok)
+	}
+}
