@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,8 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // newLabCmd runs a whole world for people: fake UEM, fake Exchange and the
@@ -150,10 +153,48 @@ func runDemo(ctx context.Context, l *lab.Lab, w io.Writer) error {
 			}
 		}
 	}
-	// Hook for attachment encryption (ATT-*): another engineer's work. When the
-	// gateway encrypts attachments, show here that the fetched bytes are
-	// encrypted for the native client and readable in the secure app.
-	say("   attachment encryption: not demonstrated yet (hook left in cmd/gatehouse/lab.go)")
+	say("   attachment control: the admin turns on \"Open only with Docs@Work and protect with encryption\" for iOS native email")
+	entry, err := l.UEM.Gateway(l.GatewayID())
+	if err != nil {
+		return err
+	}
+	gc := entry.Config
+	gc.AttachmentControl = uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachEncrypt,
+		SecureApps: uemapi.AttachSecureApp, OtherPlatforms: uemapi.AttachDeliverAsIs, WorkDomains: []string{"corp.example"}}
+	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), gc); err != nil {
+		return err
+	}
+	k, err := attachments.KeyFromUEM(ptr(l.UEM.AttachmentKey()))
+	if err != nil {
+		return err
+	}
+	ring, _ := attachments.NewKeyring(k)
+	var shown bool
+	if err := waitFor("encrypted attachments", func() bool {
+		for _, m := range phone.Messages() {
+			for _, att := range m.Attachments {
+				data, _, err := phone.FetchAttachment(ctx, att.FileReference)
+				if err != nil || !bytes.HasPrefix(data, []byte("GHAC")) {
+					continue
+				}
+				var plain bytes.Buffer
+				if err := attachments.DecryptStream(&plain, bytes.NewReader(data), ring); err != nil {
+					continue
+				}
+				say("   %q now reaches the phone encrypted (%d bytes, GHAC format); the UEM's key %s opens it again (%d bytes)",
+					att.Name, len(data), k.ID, plain.Len())
+				shown = true
+				return true
+			}
+		}
+		return false
+	}); err != nil || !shown {
+		say("   attachment encryption could not be shown: %v", err)
+	}
+	gc.AttachmentControl.Enabled = false
+	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), gc); err != nil {
+		return err
+	}
 
 	say("2. block: the admin blocks the phone in the UEM")
 	if _, err := l.UEM.Act(a.ID, uem.Action{Action: uem.ActBlock, Note: "demo: lost phone"}); err != nil {
@@ -210,3 +251,5 @@ func runDemo(ctx context.Context, l *lab.Lab, w io.Writer) error {
 	say("done; the lab keeps running (Ctrl-C to stop)")
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
