@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
@@ -81,7 +82,7 @@ func New(cfg Config) (*Server, error) {
 		case cfg.TLSCertFile != "":
 			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		default:
-			cert, err = selfSigned(cfg.Now())
+			cert, err = selfsigned.Generate("gatehouse fake Exchange", cfg.Now())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("exchange: TLS certificate: %w", err)

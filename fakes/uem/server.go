@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,7 @@ func New(cfg Config) (*Server, error) {
 		case cfg.TLSCertFile != "":
 			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		default:
-			cert, err = selfSigned(cfg.Now())
+			cert, err = selfsigned.Generate("gatehouse fake UEM", cfg.Now())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("uem: TLS certificate: %w", err)
