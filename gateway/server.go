@@ -267,10 +267,17 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	for name, ln := range s.lns {
 		srvTLS := tlsCfg.Clone()
-		if name == "device" {
-			srvTLS = deviceTLS
-		}
 		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		if name == "device" {
+			srv.TLSConfig = deviceTLS
+			if s.router != nil {
+				// The device side of the advanced timeouts (ASC-20, ASC-23):
+				// the Device request timeout bounds waiting for a request,
+				// and writes to the device are bounded and counted.
+				srv.ReadHeaderTimeout, srv.IdleTimeout = s.router.DeviceRequestTimeout(), s.router.DeviceRequestTimeout()
+				ln = s.router.DeviceListener(ln)
+			}
+		}
 		s.servers = append(s.servers, srv)
 		s.wg.Add(1)
 		go func() {

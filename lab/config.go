@@ -81,6 +81,11 @@ type Config struct {
 	NotifyURL  string
 	RestartCmd string
 
+	// ExtraExchanges starts more fake Exchange servers with the same users,
+	// each the only server of an ActiveSync service named
+	// eas<N>.<Domain> (N from 2), for Host routing and 451 scenarios.
+	ExtraExchanges int
+
 	// NotifyRetryDelay is the UEM's first notification retry delay;
 	// default 200ms.
 	NotifyRetryDelay time.Duration

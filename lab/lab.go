@@ -34,7 +34,9 @@ type Lab struct {
 	users    []User
 	UEM      *uem.Server
 	Exchange *exchange.Server
-	hc       *http.Client
+	// Extra are the ExtraExchanges, in service order (eas2, eas3, ...).
+	Extra []*exchange.Server
+	hc    *http.Client
 
 	mu sync.Mutex
 	gw gatewayRunner // nil in External mode
@@ -128,18 +130,33 @@ func (l *Lab) startExchange(ctx context.Context) error {
 	for i, u := range l.users {
 		users[i] = exchange.User{Name: u.Name, Email: u.Email, Password: u.Password}
 	}
-	x, err := exchange.New(exchange.Config{Addr: l.cfg.ExchangeListen, AdminAddr: l.cfg.ExchangeAdminListen, AdminToken: l.cfg.ExchangeAdminToken,
-		Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
-		MinHeartbeat: 1, Logger: l.cfg.Logger.With("component", "exchange")})
+	start := func(addr, adminAddr, token string) (*exchange.Server, error) {
+		x, err := exchange.New(exchange.Config{Addr: addr, AdminAddr: adminAddr, AdminToken: token,
+			Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
+			MinHeartbeat: 1, Logger: l.cfg.Logger.With("component", "exchange")})
+		if err != nil {
+			return nil, err
+		}
+		return x, x.Start(ctx)
+	}
+	x, err := start(l.cfg.ExchangeListen, l.cfg.ExchangeAdminListen, l.cfg.ExchangeAdminToken)
 	if err != nil {
 		return err
 	}
-	if err := x.Start(ctx); err != nil {
-		return err
-	}
 	l.Exchange = x
+	for i := 0; i < l.cfg.ExtraExchanges; i++ {
+		x, err := start("127.0.0.1:0", "127.0.0.1:0", "")
+		if err != nil {
+			return err
+		}
+		l.Extra = append(l.Extra, x)
+	}
 	return nil
 }
+
+// ServiceName is the ActiveSync service name (and Host header) of
+// ExtraExchanges[i]: eas2.<domain>, eas3.<domain>, ...
+func (l *Lab) ServiceName(i int) string { return fmt.Sprintf("eas%d.%s", i+2, l.cfg.Domain) }
 
 func (l *Lab) startUEM(ctx context.Context, notify uem.NotifyConfig) error {
 	seed := &uem.Seed{}
@@ -166,6 +183,11 @@ func (l *Lab) registerGateway() error {
 	svc := uemapi.DefaultActiveSyncService(l.Exchange.Addr())
 	svc.ServerTLS = true
 	gc.ActiveSync.Services = []uemapi.ActiveSyncService{svc}
+	for i, x := range l.Extra {
+		extra := uemapi.DefaultActiveSyncService(x.Addr())
+		extra.Name, extra.ServerTLS = l.ServiceName(i), true
+		gc.ActiveSync.Services = append(gc.ActiveSync.Services, extra)
+	}
 	_, err := l.UEM.AddGateway(uem.GatewayEntry{ID: l.cfg.GatewayID, Name: "gatehouse lab", Host: "127.0.0.1", Port: uem.DefaultGatewayPort,
 		Enabled: true, Token: l.cfg.GatewayToken, NotifySecret: []byte(l.cfg.NotifySecret), NotificationURL: l.NotifyURL(), Config: gc})
 	if err != nil {
@@ -185,6 +207,9 @@ func (l *Lab) Close(ctx context.Context) error {
 	}
 	if l.UEM != nil {
 		errs = append(errs, l.UEM.Shutdown(ctx))
+	}
+	for _, x := range l.Extra {
+		errs = append(errs, x.Shutdown(ctx))
 	}
 	if l.Exchange != nil {
 		errs = append(errs, l.Exchange.Shutdown(ctx))

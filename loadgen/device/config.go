@@ -60,6 +60,9 @@ type Config struct {
 	// default 64. OnExchange, when set, also sees every record.
 	MaxRecords int
 	OnExchange func(Exchange)
+	// Host, when set, is the Host header the device sends: the name of a
+	// gateway ActiveSync service (ASC-03) that is not the URL's host.
+	Host string
 }
 
 // Errors a device's commands return, for errors.Is.

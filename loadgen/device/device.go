@@ -215,6 +215,9 @@ func (d *Device) send(ctx context.Context, cmd eas.Command, body []byte, p param
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	if d.cfg.Host != "" {
+		req.Host = d.cfg.Host
+	}
 	req.Header.Set("Authorization", d.auth)
 	req.Header.Set("User-Agent", d.cfg.UserAgent())
 	req.Header.Set("Accept-Language", d.cfg.Language)

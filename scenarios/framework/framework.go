@@ -39,15 +39,21 @@ type Option func(*Framework)
 // gatehouse binary, so that it can be killed with SIGKILL.
 func WithSubprocessGateway() Option { return func(f *Framework) { f.subprocess = true } }
 
+// WithExtraExchanges gives the world n more Exchange servers, each the
+// only server of its own ActiveSync service (Lab.ServiceName). The
+// conformance world always has one.
+func WithExtraExchanges(n int) Option { return func(f *Framework) { f.extraExchanges = n } }
+
 // Framework is one Describe's world handle: BeforeEach gives each spec a
 // world, AfterEach tears it down (local mode) or resets what the spec
 // changed (conformance mode).
 type Framework struct {
 	Lab *lab.Lab
 
-	subprocess bool
-	ctx        context.Context
-	nextUser   int
+	subprocess     bool
+	extraExchanges int
+	ctx            context.Context
+	nextUser       int
 }
 
 // shared is the conformance world, started once per process.
@@ -104,7 +110,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	}
 	cfg := lab.Config{Users: 6, MessagesPerUser: 4, Seed: 7,
 		CheckInterval: CheckInterval, ResyncInterval: ResyncInterval, PersistInterval: PersistInterval,
-		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir()}
+		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir(), ExtraExchanges: f.extraExchanges}
 	if f.subprocess {
 		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
 	}
@@ -122,7 +128,7 @@ func startConformanceWorld() (*lab.Lab, error) {
 	c := TestContext
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
 		UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
-		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger()})
+		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -316,6 +322,16 @@ func (f *Framework) Partnership(d *device.Device) (exchange.Partnership, bool) {
 		}
 	}
 	return exchange.Partnership{}, false
+}
+
+// ReachedServer reports whether the given Exchange ever saw the device.
+func (f *Framework) ReachedServer(x *exchange.Server, d *device.Device) bool {
+	for _, p := range x.Partnerships() {
+		if p.DeviceID == d.ID() && p.User == d.User() {
+			return true
+		}
+	}
+	return false
 }
 
 // ReachedExchange reports whether Exchange ever saw the device.

@@ -26,6 +26,9 @@ const (
 	FeaturePolicy      = "policy"
 	FeaturePersistence = "persistence"
 	FeaturePurge       = "purge"
+	FeatureRouting     = "routing"
+	FeatureRedirect    = "redirect"
+	FeatureAttachments = "attachments"
 )
 
 // Conformance labels a black-box spec with its features.
