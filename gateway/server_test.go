@@ -593,3 +593,55 @@ func TestHostRoutingAnd451Redirect(t *testing.T) {
 		t.Fatalf("clear-redirect-url all: %+v %v", c, err)
 	}
 }
+
+func TestRoundRobinAndFailoverAcrossFakeExchanges(t *testing.T) {
+	// ASC-15 (Round Robin spreads devices over the pool), ASC-11..14 and
+	// DEF-01 (a server that stops answering is declared dead after the
+	// threshold; its devices fail over without noticing).
+	second := startExchange(t)
+	w := newWorld(t, func(w *world) {
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.ActiveSync.Services[0].Servers = w.exch.Addr() + ";" + second.Addr()
+			gc.ActiveSync.Services[0].HealthCheck.Enabled = false
+			gc.Servers = uemapi.ServerManagement{Scheduling: uemapi.ScheduleRoundRobin, DeadThreshold: 2, FailureWindowMs: 60000, DeadTimeMs: 600000}
+		}
+	})
+	ctx := context.Background()
+	devices := []string{"RR1", "RR2", "RR3", "RR4"}
+	for _, d := range devices {
+		w.device(d, "alice", eas.CmdFolderSync)
+	}
+	first, other := 0, 0
+	for _, d := range devices {
+		if partnered(w.exch, d) {
+			first++
+		}
+		if partnered(second, d) {
+			other++
+		}
+	}
+	if first == 0 || other == 0 {
+		t.Fatalf("round robin used one server only: %d on the first, %d on the second", first, other)
+	}
+	// The first server goes away; every device still gets answers.
+	if err := w.exch.SetFaults(exchange.Faults{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		for _, d := range devices {
+			if code, _ := w.device(d, "alice", eas.CmdFolderSync); code != http.StatusOK {
+				t.Fatalf("request %d of %s failed over to nothing: HTTP %d", i, d, code)
+			}
+		}
+	}
+	ss, _ := w.adm.Servers(ctx)
+	dead := false
+	for _, sv := range ss[0].Servers {
+		if sv.Address == w.exch.Addr() && !sv.Reachable {
+			dead = true
+		}
+	}
+	if !dead {
+		t.Fatalf("the stopped server is not declared dead: %+v", ss)
+	}
+}
