@@ -59,6 +59,10 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// The servers live until Close, not until ctx ends: a caller's ctx is
+	// often a setup step's (a Ginkgo BeforeEach's ends when it returns),
+	// and the fake UEM's notifications run under it.
+	ctx = context.WithoutCancel(ctx)
 	l := &Lab{cfg: cfg, dir: cfg.Dir, users: makeUsers(cfg.Users, cfg.Domain)}
 	if l.dir == "" {
 		if l.dir, err = os.MkdirTemp("", "gatehouse-lab-"); err != nil {
