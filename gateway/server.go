@@ -64,8 +64,14 @@ type Server struct {
 
 	upTLS  *tls.Config
 	router *upstream.Router // nil until the UEM's configuration names servers
-	runCtx context.Context  // lives from New to Shutdown: background work
-	cancel context.CancelFunc
+	// routerStop ends the current router's health checks when a change of
+	// outgoing TLS settings replaces it (TLS-08: the product restarts).
+	routerStop context.CancelFunc
+	outTLS     uemapi.TLSSettings
+	incoming   atomic.Pointer[incomingTLS] // device-facing TLS of the moment
+	hsts       atomic.Pointer[string]      // Strict-Transport-Security value, "" for off
+	runCtx     context.Context             // lives from New to Shutdown: background work
+	cancel     context.CancelFunc
 
 	mu         sync.Mutex
 	started    bool
@@ -226,23 +232,31 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
-	// The device listener asks for a client certificate only while the
-	// UEM's device authentication needs one; the handler verifies it
+	if s.incoming.Load() == nil {
+		s.incoming.Store(s.buildIncoming(uemapi.TLSSettings{}))
+	}
+	// The device listener's TLS follows the UEM's settings of the moment
+	// (versions, cipher suites), and asks for a client certificate only
+	// while device authentication needs one; the handler verifies it
 	// against the roots of the moment, so a new trust file needs no restart.
-	plainDev, certDev := tlsCfg.Clone(), tlsCfg.Clone()
-	plainDev.NextProtos, certDev.NextProtos = []string{"http/1.1"}, []string{"http/1.1"}
-	certDev.ClientAuth = tls.RequestClientCert
 	deviceTLS := tlsCfg.Clone()
 	deviceTLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		in := s.incoming.Load()
 		if s.wantCert.Load() {
-			return certDev, nil
+			return in.cert, nil
 		}
-		return plainDev, nil
+		return in.plain, nil
 	}
-	device := http.NewServeMux()
+	paths := http.NewServeMux()
 	for _, p := range activesync.Paths {
-		device.Handle(p, s.as)
+		paths.Handle(p, s.as)
 	}
+	device := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := s.hsts.Load(); v != nil && *v != "" {
+			w.Header().Set("Strict-Transport-Security", *v) // TLS-13
+		}
+		paths.ServeHTTP(w, r)
+	})
 	notify := http.NewServeMux()
 	notify.Handle("POST "+NotificationPath, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret)))
 
@@ -361,6 +375,15 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	}
 	s.as.SetDeviceAuth(auth)
 	s.wantCert.Store(auth.WantsClientCert())
+	s.incoming.Store(s.buildIncoming(doc.Config.TLS))
+	hsts := ""
+	if doc.Config.TLS.HSTS {
+		hsts = "max-age=31536000; includeSubDomains"
+		if doc.Config.TLS.HSTSPreload {
+			hsts += "; preload"
+		}
+	}
+	s.hsts.Store(&hsts)
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
 	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
 		return nil // a bootstrap --upstream wins over the UEM's services
@@ -368,22 +391,73 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	c := doc.Config
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.router != nil {
+	sameTLS := c.TLS.StrictOutgoing == s.outTLS.StrictOutgoing && c.TLS.CustomTrustPEM == s.outTLS.CustomTrustPEM
+	if s.router != nil && sameTLS {
 		return s.router.Update(c.ActiveSync, c.Servers, c.Timeouts)
 	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: s.upTLS, OnRedirect: s.rememberRedirect, Log: s.log})
+	out, err := s.outgoingTLS(c.TLS)
 	if err != nil {
 		return err
 	}
-	s.router = r
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, OnRedirect: s.rememberRedirect, Log: s.log})
+	if err != nil {
+		return err
+	}
+	if s.routerStop != nil {
+		s.routerStop() // the outgoing TLS settings changed: a new pool replaces the old
+	}
+	s.router, s.outTLS = r, c.TLS
 	s.as.SetRouter(r)
+	runCtx, stop := context.WithCancel(s.runCtx)
+	s.routerStop = stop
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		_ = r.Run(s.runCtx)
+		_ = r.Run(runCtx)
 	}()
 	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
+}
+
+// incomingTLS is the device listener's TLS, with and without a request
+// for a client certificate.
+type incomingTLS struct{ plain, cert *tls.Config }
+
+// buildIncoming makes the device-facing TLS configuration from the UEM's
+// settings (TLS-01, TLS-02); they were validated with the configuration.
+func (s *Server) buildIncoming(t uemapi.TLSSettings) *incomingTLS {
+	minV, _ := uemapi.TLSVersion(t.IncomingMinVersion)
+	suites, _ := uemapi.CipherSuiteIDs(t.IncomingCipherSuites)
+	if len(suites) == 0 {
+		suites = nil // Use Default Cipher Suites
+	}
+	plain := &tls.Config{MinVersion: minV, CipherSuites: suites, Certificates: []tls.Certificate{s.cert}, NextProtos: []string{"http/1.1"}}
+	cert := plain.Clone()
+	cert.ClientAuth = tls.RequestClientCert
+	return &incomingTLS{plain: plain, cert: cert}
+}
+
+// outgoingTLS is the TLS towards ActiveSync servers: verified only with
+// Strict TLS (TLS-04, off by default) or a bootstrap trust file, against
+// the system store plus the UEM's custom CAs.
+func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
+	c := s.upTLS.Clone()
+	if s.cfg.UpstreamCAFile != "" && !s.cfg.UpstreamInsecure {
+		return c, nil // the bootstrap trust file decides
+	}
+	if !t.StrictOutgoing {
+		c.InsecureSkipVerify = true //nolint:gosec // the seeds' default: Strict TLS off
+		return c, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if t.CustomTrustPEM != "" && !pool.AppendCertsFromPEM([]byte(t.CustomTrustPEM)) {
+		return nil, errors.New("tls.custom_trust_pem holds no certificate")
+	}
+	c.RootCAs, c.InsecureSkipVerify = pool, false
+	return c, nil
 }
 
 // applyAttachmentControl turns attachment control on or off as the UEM

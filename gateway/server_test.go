@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -644,4 +645,52 @@ func TestRoundRobinAndFailoverAcrossFakeExchanges(t *testing.T) {
 	if !dead {
 		t.Fatalf("the stopped server is not declared dead: %+v", ss)
 	}
+}
+
+func TestTLSSettingsFromTheUEM(t *testing.T) {
+	// TLS-01 (oldest protocol towards devices), TLS-13 (HSTS), TLS-04
+	// (strict TLS towards the server: an untrusted certificate fails).
+	w := newWorld(t, func(w *world) {
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.TLS = uemapi.TLSSettings{IncomingMinVersion: "1.3", HSTS: true}
+		}
+	})
+	addr := strings.TrimPrefix(w.gw.DeviceURL(), "https://")
+	dial := func(maxV uint16) error {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: maxV}) //nolint:gosec // test gateway certificate
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(tls.VersionTLS12); err == nil {
+		t.Fatal("a TLS 1.2 device was accepted with the minimum at 1.3")
+	}
+	if err := dial(tls.VersionTLS13); err != nil {
+		t.Fatalf("TLS 1.3 refused: %v", err)
+	}
+	q := &eas.Query{Cmd: eas.CmdFolderSync, User: "alice", DeviceID: "HSTSPHONE", DeviceType: "iPhone"}
+	req, _ := http.NewRequest(http.MethodPost, w.gw.DeviceURL()+"/Microsoft-Server-ActiveSync?"+q.Encode(false), nil)
+	req.SetBasicAuth("alice", "alice-pw")
+	req.Header.Set(eas.HeaderProtocolVersion, "14.1")
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Fatalf("HSTS header %q", got)
+	}
+
+	// Strict TLS on, and the fake Exchange's self-signed certificate is
+	// in no trust store: the server cannot be reached.
+	gc := uemapi.DefaultGatewayConfig()
+	gc.ActiveSync.Services = []uemapi.ActiveSyncService{uemapi.DefaultActiveSyncService(w.exch.Addr())}
+	gc.ActiveSync.Services[0].ServerTLS = true
+	gc.TLS = uemapi.TLSSettings{IncomingMinVersion: "1.3", StrictOutgoing: true}
+	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", gc, nil)
+	eventually(t, "strict TLS in force", func() bool {
+		code, _ := w.device("STRICTPHONE", "alice", eas.CmdFolderSync)
+		return code == http.StatusBadGateway
+	})
 }

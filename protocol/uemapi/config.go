@@ -24,6 +24,7 @@ type GatewayConfig struct {
 	Kerberos          *KerberosConfig   `json:"kerberos,omitempty"`
 	AppTunnel         AppTunnelConfig   `json:"apptunnel"`
 	TrafficControl    TrafficControl    `json:"traffic_control"`
+	TLS               TLSSettings       `json:"tls"`
 }
 
 // ActiveSyncConfig is the ActiveSync section (seed Table 5).
@@ -354,6 +355,9 @@ func (c *GatewayConfig) Validate() error {
 		}
 	}
 	if err := c.TrafficControl.validate(); err != nil {
+		return err
+	}
+	if err := c.TLS.validate(); err != nil {
 		return err
 	}
 	return c.validateAppTunnel()

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -356,4 +357,34 @@ func longList(n int) string {
 		}
 	}
 	return b.String()
+}
+
+func TestTLSSettingsValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tls   TLSSettings
+		field string
+	}{
+		{"defaults", TLSSettings{}, ""},
+		{"TLS-01 1.3 only", TLSSettings{IncomingMinVersion: "1.3"}, ""},
+		{"TLS-01 unknown version", TLSSettings{IncomingMinVersion: "1.4"}, "tls.incoming_min_version"},
+		{"TLS-02 custom suites", TLSSettings{IncomingCipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}, ""},
+		{"TLS-02 unknown suite", TLSSettings{IncomingCipherSuites: []string{"TLS_MADE_UP"}}, "tls.incoming_cipher_suites"},
+		{"TLS-04 bad trust store", TLSSettings{StrictOutgoing: true, CustomTrustPEM: "nope"}, "tls.custom_trust_pem"},
+		{"TLS-13 preload needs HSTS", TLSSettings{HSTSPreload: true}, "tls.hsts_preload"},
+	} {
+		c := DefaultGatewayConfig()
+		c.TLS = tc.tls
+		err := c.Validate()
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Field != tc.field {
+			t.Errorf("%s: %v, want an error on %s", tc.name, err, tc.field)
+		}
+	}
 }
