@@ -163,8 +163,15 @@ var _ = Describe("Manual overrides", func() {
 
 		f.Act(d, uem.ActRemove, "re-establish management")
 		Expect(f.Association(d)).Error().To(HaveOccurred(), "the association is gone")
-		// The next access is a first access: decided by policy (the violation) again.
-		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(MatchError(device.ErrBlocked))
+		// The next access is a first access: decided by policy (the violation)
+		// again. Until the gateway has applied the Remove, the device may
+		// still be answered from the cache, so wait for the new record.
+		Eventually(func(g Gomega) {
+			_, err := d.Sync(f.Ctx())
+			g.Expect(err).To(MatchError(device.ErrBlocked))
+			_, aerr := f.Association(d)
+			g.Expect(aerr).NotTo(HaveOccurred(), "the access after Remove created a new association")
+		}).Should(Succeed())
 		a, err := f.Association(d)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(a.ID).NotTo(Equal(first.ID))
