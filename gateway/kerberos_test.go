@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/gateway"
@@ -202,5 +204,79 @@ func TestKKD01_MITKinitThroughKdcProxy(t *testing.T) {
 	}
 	if after := k.Stats(); after.AS-before.AS < 2 || after.TCP == before.TCP {
 		t.Fatalf("KDC stats before %+v after %+v: want the AS exchange over TCP from the proxy", before, after)
+	}
+}
+
+// KDC-01, KDC-07, DEF-07: a realm other than the gateway's has no
+// configured KDC; the gateway finds one through DNS SRV records (the fake
+// DNS) and MIT kinit for a user of that realm goes through /KdcProxy to it.
+func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
+	kinit, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatal("kinit not found on PATH: install the Debian package krb5-user (apt-get install -y krb5-user)")
+	}
+	const east = "EAST.EXAMPLE"
+	ek, err := kdc.New(kdc.Config{Realm: east, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ek.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ek.Shutdown(context.Background()) })
+	if err := ek.AddPrincipal(kdc.Principal{Name: "erin", Password: "erin-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := dns.New(dns.Config{Zones: []string{"east.example"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(context.Background()) })
+	if err := ns.AddHost(dns.Host{Name: "kdc1.east.example", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.AddKDC(east, dns.KDC{Target: "kdc1.east.example", Port: uint16(ek.Port()), TCP: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	k := startCorpKDC(t)
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.gwBoot = func(c *gateway.Config) { c.DNSServer = ns.Addr() }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true}
+		}
+	})
+	dir := t.TempDir()
+	anchor := filepath.Join(dir, "gateway.pem")
+	cert := w.gw.Certificate()
+	if err := os.WriteFile(anchor, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := strings.TrimPrefix(w.gw.DeviceURL(), "https://") + "/KdcProxy"
+	conf := "[libdefaults]\n  default_realm = " + east + "\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  rdns = false\n" +
+		"\n[realms]\n  " + east + " = {\n    kdc = https://" + proxy + "\n    http_anchors = FILE:" + anchor + "\n  }\n"
+	if err := os.WriteFile(filepath.Join(dir, "krb5.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, kinit, "erin@"+east)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+filepath.Join(dir, "krb5.conf"), "KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"))
+	cmd.Stdin = strings.NewReader("erin-pw\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit erin@%s through the KDC proxy: %v\n%s", east, err, out)
+	}
+	if st := ek.Stats(); st.AS < 2 {
+		t.Fatalf("EAST KDC stats %+v: not reached", st)
+	}
+	if st := ns.Stats(); st == (dns.Stats{}) {
+		t.Fatal("the fake DNS was not asked")
 	}
 }
