@@ -89,6 +89,15 @@ type KCD struct {
 	lastErr error
 	tries   int
 	cache   map[cacheKey]*entry
+	calls   map[cacheKey]*call // tickets being requested: one request per key
+	pruned  time.Time
+}
+
+// call is one ticket request others for the same key wait for.
+type call struct {
+	done chan struct{}
+	cred kerberos.Credential
+	err  error
 }
 
 type cacheKey struct{ upn, spn string }
@@ -128,7 +137,7 @@ func New(cfg uemapi.KerberosConfig, opts Options) (*KCD, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	k := &KCD{cfg: cfg, opts: opts, realm: cfg.Realm, spn: cfg.ServicePrincipal, res: opts.Resolver, cache: map[cacheKey]*entry{}}
+	k := &KCD{cfg: cfg, opts: opts, realm: cfg.Realm, spn: cfg.ServicePrincipal, res: opts.Resolver, cache: map[cacheKey]*entry{}, calls: map[cacheKey]*call{}}
 	var secret kerberos.Secret
 	if cfg.UseKeytab {
 		kt := new(keytab.Keytab)
@@ -233,12 +242,14 @@ func (k *KCD) NegotiateHeader(ctx context.Context, upn, spn string) (string, err
 }
 
 // Ticket returns the service ticket for (upn, spn), cached or new.
+// Concurrent misses for one key share one request to the KDC, so that
+// devices reconnecting together do not multiply S4U exchanges.
 func (k *KCD) Ticket(ctx context.Context, upn, spn string) (kerberos.Credential, error) {
 	now := k.opts.Now()
 	key := cacheKey{upn, spn}
 	k.mu.Lock()
 	if e, ok := k.cache[key]; ok {
-		if now.Sub(e.lastUsed) < k.opts.IdleTimeout && e.cred.EndTime.After(now.Add(time.Minute)) {
+		if k.fresh(e, now) {
 			e.lastUsed = now
 			cred := e.cred
 			k.mu.Unlock()
@@ -246,20 +257,57 @@ func (k *KCD) Ticket(ctx context.Context, upn, spn string) (kerberos.Credential,
 		}
 		delete(k.cache, key)
 	}
-	k.mu.Unlock()
-	cred, err := k.RequestTicket(ctx, upn, spn)
-	if err != nil {
-		return kerberos.Credential{}, err
+	if c, ok := k.calls[key]; ok {
+		k.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.cred, c.err
+		case <-ctx.Done():
+			return kerberos.Credential{}, ctx.Err()
+		}
 	}
-	k.mu.Lock()
-	k.cache[key] = &entry{cred: cred, created: now, lastUsed: now}
-	n := len(k.cache)
-	k.inited = true // a ticket needs the TGT: initialised whatever Run says
+	c := &call{done: make(chan struct{})}
+	k.calls[key] = c
 	k.mu.Unlock()
-	if k.opts.Peaks != nil {
+
+	// Others wait for this request: a device going away must not fail
+	// it for them. The per-KDC timeouts bound it; so does this.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	c.cred, c.err = k.RequestTicket(rctx, upn, spn)
+	cancel()
+	k.mu.Lock()
+	delete(k.calls, key)
+	n := 0
+	if c.err == nil {
+		if now.Sub(k.pruned) > time.Minute {
+			k.prune(now)
+		}
+		k.cache[key] = &entry{cred: c.cred, created: now, lastUsed: now}
+		n = len(k.cache)
+		k.inited = true // a ticket needs the TGT: initialised whatever Run says
+	}
+	k.mu.Unlock()
+	close(c.done)
+	if c.err == nil && k.opts.Peaks != nil {
 		k.opts.Peaks.Observe(stats.PeakKerbServtktCacheSize, float64(n), now)
 	}
-	return cred, nil
+	return c.cred, c.err
+}
+
+// fresh reports whether a cached ticket may be used: used within the
+// idle timeout and valid for at least another minute.
+func (k *KCD) fresh(e *entry, now time.Time) bool {
+	return now.Sub(e.lastUsed) < k.opts.IdleTimeout && e.cred.EndTime.After(now.Add(time.Minute))
+}
+
+// prune drops the tickets that may no longer be used; k.mu is held.
+func (k *KCD) prune(now time.Time) {
+	k.pruned = now
+	for key, e := range k.cache {
+		if !k.fresh(e, now) {
+			delete(k.cache, key)
+		}
+	}
 }
 
 // RequestTicket obtains a new ticket without caching it (KRB-10's test
@@ -288,8 +336,10 @@ type Info struct {
 
 // Info reports the module's state.
 func (k *KCD) Info() Info {
+	now := k.opts.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.prune(now)
 	i := Info{SentrySPN: k.spn, Realm: k.realm, CacheTicketIdleTimeout: int(k.opts.IdleTimeout / time.Minute),
 		CacheSize: len(k.cache), Initialised: k.inited, InitAttempts: k.tries}
 	if k.lastErr != nil && !k.inited {
@@ -314,6 +364,7 @@ func (k *KCD) Cache(filter string) []CacheEntry {
 	now := k.opts.Now()
 	filter = strings.ToLower(filter)
 	k.mu.Lock()
+	k.prune(now)
 	var out []CacheEntry
 	for key, e := range k.cache {
 		if filter != "" && !strings.Contains(strings.ToLower(key.upn), filter) {

@@ -178,9 +178,34 @@ func TestKRB16_NegotiateHeaderAndTicketCache(t *testing.T) {
 	if st := s.Stats(); st.S4U2Proxy != 2 {
 		t.Fatalf("after the idle timeout %d S4U2Proxy, want 2", st.S4U2Proxy)
 	}
+	// Devices of one user reconnecting together share one S4U exchange.
+	k.Purge("alice@corp.example")
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if _, err := k.Ticket(context.Background(), "alice@corp.example", mailSPN); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if st := s.Stats(); st.S4U2Proxy != 3 {
+		t.Fatalf("16 concurrent misses took %d S4U2Proxy in all, want 3", st.S4U2Proxy)
+	}
 	if n := k.Purge("Alice@corp.example"); n != 1 || len(k.Cache("")) != 0 {
 		t.Fatalf("purged %d, left %+v", n, k.Cache(""))
 	}
+	// An idle ticket leaves the cache and its size (KRB-11 cache-size).
+	check()
+	clock.Lock()
+	now = now.Add(3 * time.Minute)
+	clock.Unlock()
+	if i := k.Info(); i.CacheSize != 0 {
+		t.Fatalf("cache size after the idle timeout: %d", i.CacheSize)
+	}
+	clock.Lock()
+	now = time.Now() // back within the KDC's skew
+	clock.Unlock()
 	// KRB-02: SPNs are case-sensitive; the KDC refuses one not in the list.
 	if _, err := k.NegotiateHeader(context.Background(), "alice@corp.example", "http/MAIL.corp.example"); err == nil || !strings.Contains(err.Error(), "S4U2Proxy") {
 		t.Fatalf("SPN outside the delegation list: %v", err)
