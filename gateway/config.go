@@ -56,6 +56,12 @@ type Config struct {
 	// FrontEnds are the addresses (CIDR) a Trusted Front-End may connect
 	// from when the UEM sets that device authentication (DA-13).
 	FrontEnds []string `yaml:"front_ends"`
+	// DNSServer is the DNS server (host:port) used for KDC discovery
+	// (KDC-01..08); empty means the system resolver.
+	DNSServer string `yaml:"dns_server"`
+	// KerberosRetry is the first Kerberos initialisation retry delay,
+	// doubling up to 60 times it (DEF-06: 1 minute to 1 hour); default 1m.
+	KerberosRetry time.Duration `yaml:"kerberos_retry"`
 }
 
 // UEMConfig says how the gateway reaches the UEM.
@@ -101,6 +107,11 @@ func (c *Config) Validate() error {
 	if c.Upstream != "" {
 		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("gateway config: upstream %q must be an http(s) URL", c.Upstream)
+		}
+	}
+	if c.DNSServer != "" {
+		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
+			return fmt.Errorf("gateway config: dns_server: %w", err)
 		}
 	}
 	for i, fe := range c.FrontEnds {

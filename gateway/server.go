@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -70,8 +71,13 @@ type Server struct {
 	outTLS     uemapi.TLSSettings
 	incoming   atomic.Pointer[incomingTLS] // device-facing TLS of the moment
 	hsts       atomic.Pointer[string]      // Strict-Transport-Security value, "" for off
-	runCtx     context.Context             // lives from New to Shutdown: background work
-	cancel     context.CancelFunc
+	// kcd is the Kerberos configuration in use (nil: none); kcdStop ends
+	// its initialisation loop when the configuration changes.
+	kcd     atomic.Pointer[kcd.KCD]
+	kcdStop context.CancelFunc
+	kcdCfg  []byte          // the JSON of the Kerberos configuration in use
+	runCtx  context.Context // lives from New to Shutdown: background work
+	cancel  context.CancelFunc
 
 	mu         sync.Mutex
 	started    bool
@@ -251,6 +257,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, p := range activesync.Paths {
 		paths.Handle(p, s.as)
 	}
+	paths.HandleFunc(kcd.ProxyPath, s.serveKKDCP)
 	device := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := s.hsts.Load(); v != nil && *v != "" {
 			w.Header().Set("Strict-Transport-Security", *v) // TLS-13
@@ -275,7 +282,8 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
-		Token: s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+		Kerberos: s.Kerberos,
+		Token:    s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
 	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
 	s.mu.Lock()
@@ -373,6 +381,9 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	if err := s.applyAttachmentControl(doc.Config.AttachmentControl); err != nil {
 		return err
 	}
+	if err := s.applyKerberos(doc.Config.Kerberos); err != nil {
+		return err
+	}
 	s.as.SetDeviceAuth(auth)
 	s.wantCert.Store(auth.WantsClientCert())
 	s.incoming.Store(s.buildIncoming(doc.Config.TLS))
@@ -458,6 +469,81 @@ func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
 	}
 	c.RootCAs, c.InsecureSkipVerify = pool, false
 	return c, nil
+}
+
+// applyKerberos starts using the UEM's Kerberos configuration: a new KCD
+// whose initialisation (with its retry, KRB-06) runs in the background.
+// An unchanged configuration keeps the KCD, its TGT and ticket cache.
+func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
+	var raw []byte
+	if kc != nil {
+		raw, _ = json.Marshal(kc)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if string(raw) == string(s.kcdCfg) && (kc == nil) == (s.kcd.Load() == nil) {
+		return nil
+	}
+	var k *kcd.KCD
+	if kc != nil {
+		first := s.cfg.KerberosRetry
+		if first <= 0 {
+			first = time.Minute
+		}
+		var err error
+		k, err = kcd.New(*kc, kcd.Options{Resolver: s.resolver(), Retry: kcd.Backoff{Initial: first, Max: 60 * first, Jitter: 0.2},
+			Peaks: s.peaks, Log: s.log.With("component", "kerberos")})
+		if err != nil {
+			return err
+		}
+	}
+	if s.kcdStop != nil {
+		s.kcdStop()
+		s.kcdStop = nil
+	}
+	s.kcd.Store(k)
+	s.kcdCfg = raw
+	if k == nil {
+		s.as.SetKerberos(nil)
+		return nil
+	}
+	s.as.SetKerberos(k)
+	ctx, cancel := context.WithCancel(s.runCtx)
+	s.kcdStop = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = k.Run(ctx)
+	}()
+	return nil
+}
+
+// resolver is the DNS resolver of KDC discovery: the configured DNS
+// server, else the system's.
+func (s *Server) resolver() *net.Resolver {
+	if s.cfg.DNSServer == "" {
+		return net.DefaultResolver
+	}
+	addr := s.cfg.DNSServer
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+// Kerberos returns the Kerberos configuration in use, nil when the UEM
+// configured none.
+func (s *Server) Kerberos() *kcd.KCD { return s.kcd.Load() }
+
+// serveKKDCP is the KDC proxy (KKD-01) on the device listener; it needs
+// the Kerberos configuration to know the realms' KDCs.
+func (s *Server) serveKKDCP(w http.ResponseWriter, r *http.Request) {
+	k := s.kcd.Load()
+	if k == nil {
+		http.Error(w, "Kerberos is not configured", http.StatusServiceUnavailable)
+		return
+	}
+	k.ServeKKDCP(w, r)
 }
 
 // applyAttachmentControl turns attachment control on or off as the UEM

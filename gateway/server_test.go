@@ -50,6 +50,10 @@ type world struct {
 	gwConfig func(*uemapi.GatewayConfig)
 	dev      *http.Client // what devices use; hc unless a test gives them certificates
 	host     string       // Host header devices send ("" for the gateway's address)
+	// newExchange starts the world's Exchange; startExchange when nil.
+	newExchange func(*testing.T) *exchange.Server
+	// gwBoot edits the gateway's bootstrap configuration.
+	gwBoot func(*gateway.Config)
 }
 
 const (
@@ -64,7 +68,11 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 		o(w)
 	}
 	w.hc = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test peers use throwaway certificates
-	w.exch = startExchange(t)
+	if w.newExchange != nil {
+		w.exch = w.newExchange(t)
+	} else {
+		w.exch = startExchange(t)
+	}
 	var err error
 
 	seed := &uem.Seed{
@@ -103,6 +111,9 @@ func (w *world) startGateway(register bool) {
 	cfg.CheckInterval, cfg.PersistInterval, cfg.ResyncInterval = time.Hour, time.Hour, time.Hour
 	if w.resync > 0 {
 		cfg.ResyncInterval = w.resync
+	}
+	if w.gwBoot != nil {
+		w.gwBoot(&cfg)
 	}
 	gw, err := gateway.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -526,12 +537,16 @@ func TestServerStatusAndDiagnosis(t *testing.T) {
 }
 
 // startExchange starts a fake Exchange with alice and bob.
-func startExchange(t *testing.T) *exchange.Server {
+func startExchange(t *testing.T) *exchange.Server { return startExchangeWith(t, nil) }
+
+// startExchangeWith starts a fake Exchange with alice and bob and the
+// given authenticator (nil: Basic).
+func startExchangeWith(t *testing.T, auth exchange.Authenticator) *exchange.Server {
 	t.Helper()
 	x, err := exchange.New(exchange.Config{Users: []exchange.User{
 		{Name: "alice", Email: "alice@corp.example", Password: "alice-pw"},
 		{Name: "bob", Email: "bob@corp.example", Password: "bob-pw"},
-	}, MessagesPerUser: 3, Seed: 7})
+	}, MessagesPerUser: 3, Seed: 7, Authenticator: auth})
 	if err != nil {
 		t.Fatal(err)
 	}

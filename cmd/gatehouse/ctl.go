@@ -178,6 +178,7 @@ func newCtlCmd() *cobra.Command {
 		crlCmd(client, emit),
 		serversCmd(client, emit),
 	)
+	root.AddCommand(kerberosCmds(client, emit)...)
 	return root
 }
 

@@ -80,6 +80,8 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.DurationVar(&cfg.ResyncInterval, "resync-interval", cfg.ResyncInterval, "UEM resync interval")
 	f.DurationVar(&cfg.PersistInterval, "persist-interval", cfg.PersistInterval, "persistent device list write interval (>= 10s)")
 	f.DurationVar(&cfg.StatsInterval, "stats-interval", cfg.StatsInterval, "statistics file interval")
+	f.StringVar(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) for KDC discovery; the system resolver when empty")
+	f.DurationVar(&cfg.KerberosRetry, "kerberos-retry", 0, "first Kerberos initialisation retry delay, doubling to 60 times it (default 1m)")
 	f.BoolVar(&cfg.Audit, "audit", false, "write the audit log to <data-dir>/audit.log")
 	return cmd
 }

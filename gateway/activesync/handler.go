@@ -54,6 +54,7 @@ type Handler struct {
 	auth     atomic.Pointer[deviceauth.Authenticator]
 	router   atomic.Pointer[upstream.Router]
 	attach   atomic.Pointer[AttachmentControl]
+	kerberos atomic.Pointer[Delegation]
 	names    fileNames
 }
 
@@ -105,6 +106,11 @@ func New(cfg Config) (*Handler, error) {
 					ctx = upstream.WithDevice(ctx, upstream.Device{ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL})
 				}
 				pr.Out = pr.Out.WithContext(ctx)
+				if x, ok := pr.In.Context().Value(ctxKey{}).(*exchange); ok && x.negotiate != "" {
+					// KCD: the server sees the gateway's delegated
+					// ticket for the user, never the device's credentials.
+					pr.Out.Header.Set("Authorization", x.negotiate)
+				}
 				return
 			}
 			up := h.upstream.Load()
@@ -148,7 +154,11 @@ type exchange struct {
 	key     devicecache.Key
 	outcome uemsync.Outcome
 	dev     *stats.Device
-	phase2  bool // a Provision acknowledging a policy
+	phase2  bool   // a Provision acknowledging a policy
+	upn     string // from the identity certificate
+	// negotiate replaces the device's Authorization header when the
+	// service authenticates to its server with Kerberos (KCD).
+	negotiate string
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +178,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	user := info.Query.User
+	user, upn := info.Query.User, ""
 	if u, _, ok := r.BasicAuth(); ok && user == "" {
 		user = u
 	}
@@ -183,13 +193,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Identity Certificate: the certificate, not the query, says
 			// who the user is; the UPN is what Kerberos delegation needs.
 			user = id.UPN
+			upn = id.UPN
 		}
 	}
 	if info.Query.DeviceID == "" || user == "" {
 		http.Error(w, "ActiveSync request without device id or user", http.StatusBadRequest)
 		return
 	}
-	x := &exchange{info: info, key: devicecache.Key{DeviceID: info.Query.DeviceID, User: user}}
+	x := &exchange{info: info, key: devicecache.Key{DeviceID: info.Query.DeviceID, User: user}, upn: upn}
 	if h.cfg.Stats != nil {
 		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
 		x.dev.Inc(stats.DHTTPRequests)
@@ -250,6 +261,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.rewriteOutbound(r, x); err != nil {
 		h.cfg.Log.Warn("attachment control on outbound mail failed", "device", x.key.DeviceID, "error", err)
 		http.Error(w, "outbound mail could not be processed", http.StatusBadRequest)
+		return
+	}
+	if err := h.delegate(r, x); err != nil {
+		x.count(stats.KerberosAuthError)
+		h.cfg.Log.Warn("Kerberos authentication to the ActiveSync server failed", "device", x.key.DeviceID, "user", x.key.User, "error", err)
+		http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	if x.dev != nil {

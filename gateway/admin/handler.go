@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -35,6 +36,9 @@ type Deps struct {
 	// UEM's configuration names servers.
 	Servers  func() []upstream.ServiceStatus
 	Diagnose func(ctx context.Context) upstream.Diagnosis
+	// Kerberos returns the Kerberos module in use, nil when none (or
+	// Kerberos itself nil).
+	Kerberos func() *kcd.KCD
 	Token    string       // bearer token every request must carry
 	Metrics  http.Handler // served at /metrics behind the same token; nil for none
 	Now      func() time.Time
@@ -69,6 +73,12 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"servers/verify", a.verifyEAS)
 	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
 	mux.HandleFunc("POST "+Prefix+"crl-cache/purge", a.crlPurge)
+	mux.HandleFunc("GET "+Prefix+"kerberos", a.kerberosShow)
+	mux.HandleFunc("GET "+Prefix+"kerberos/cache", a.kerberosCache)
+	mux.HandleFunc("GET "+Prefix+"kerberos/cache/upn/{upn}", a.kerberosCacheUPN)
+	mux.HandleFunc("POST "+Prefix+"kerberos-cache/purge", a.kerberosPurge)
+	mux.HandleFunc("POST "+Prefix+"kerberos/kdc", a.kerberosKDC)
+	mux.HandleFunc("POST "+Prefix+"kerberos/init", a.kerberosInit)
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics)
 	}

@@ -66,6 +66,10 @@ func (s *Service) Name() string { return s.cfg.Name }
 // refuses devices of this service that did not connect with TLS.
 func (s *Service) ClientTLS() bool { return s.cfg.ClientTLS }
 
+// Config returns the service's configuration as the UEM gave it (server
+// authentication and SPNs among it).
+func (s *Service) Config() uemapi.ActiveSyncService { return s.cfg }
+
 // Servers returns the service's servers in list order.
 func (s *Service) Servers() []*Server { return append([]*Server(nil), s.servers...) }
 

@@ -1,0 +1,207 @@
+package kcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/kdcdiscovery"
+	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
+)
+
+// ProxyPath is where the device listener serves KKDCP (KKD-01). MS-KKDCP
+// leaves the path to the deployment; "/KdcProxy" is the Windows one.
+const ProxyPath = "/KdcProxy"
+
+// ContentType is MS-KKDCP's media type.
+const ContentType = "application/kerberos"
+
+// ServeKKDCP answers one MS-KKDCP request: a KDC-PROXY-MESSAGE posted as
+// application/kerberos (at most kerberos.MaxProxyMessageSize bytes) is
+// unwrapped, its Kerberos message sent to a KDC of the target realm (the
+// gateway's realm when the message names none) over TCP, then UDP, with
+// the per-KDC timeout, and the KDC's reply comes back wrapped the same way.
+// 405: not POST; 413: too large; 415: another media type; 400: not a
+// KDC-PROXY-MESSAGE; 502: no KDC answered.
+func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "KKDCP takes POST", http.StatusMethodNotAllowed)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]), ContentType) {
+		http.Error(w, "KKDCP takes "+ContentType, http.StatusUnsupportedMediaType)
+		return
+	}
+	if r.ContentLength > kerberos.MaxProxyMessageSize {
+		http.Error(w, "KDC-PROXY-MESSAGE too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, kerberos.MaxProxyMessageSize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "KDC-PROXY-MESSAGE too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading the request", http.StatusBadRequest)
+		return
+	}
+	msg, err := kerberos.DecodeProxyMessage(body, kerberos.MaxProxyMessageSize)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	realm := msg.TargetDomain
+	if realm == "" {
+		realm = k.realm
+	}
+	rep, err := k.forward(r.Context(), realm, msg.Message)
+	if err != nil {
+		k.opts.Log.Warn("KKDCP: no KDC answered", "realm", realm, "error", err)
+		http.Error(w, "no KDC of the realm answered", http.StatusBadGateway)
+		return
+	}
+	out, err := kerberos.ProxyMessage{Message: rep}.Marshal()
+	if err != nil {
+		http.Error(w, "wrapping the KDC reply", http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
+}
+
+// forward sends msg to the realm's KDCs in Locate order, each over TCP
+// then UDP (a DNS target found only under _udp is tried over UDP only).
+func (k *KCD) forward(ctx context.Context, realm string, msg []byte) ([]byte, error) {
+	targets, err := k.loc.Locate(ctx, realm)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, t := range targets {
+		protos := []string{"tcp", "udp"}
+		if t.Proto == "udp" {
+			protos = protos[1:]
+		}
+		for _, p := range protos {
+			rep, err := k.exchange(ctx, p, t, msg)
+			if err == nil {
+				return rep, nil
+			}
+			errs = append(errs, fmt.Errorf("%s %s: %w", p, t.Addr(), err))
+			if ctx.Err() != nil {
+				return nil, errors.Join(errs...)
+			}
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (k *KCD) exchange(ctx context.Context, network string, t kdcdiscovery.Target, msg []byte) ([]byte, error) {
+	d := k.opts.PerKDC
+	if d <= 0 {
+		d = 3 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	host := t.Host
+	if net.ParseIP(host) == nil {
+		addrs, err := k.res.LookupHost(ctx, host)
+		if err != nil || len(addrs) == 0 {
+			return nil, fmt.Errorf("resolve %s: %w", host, errors.Join(err, errors.New("no address")))
+		}
+		host = addrs[0]
+	}
+	c, err := k.dial(ctx, network, net.JoinHostPort(host, strconv.Itoa(t.Port)))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	dl, _ := ctx.Deadline()
+	_ = c.SetDeadline(dl)
+	if network == "udp" {
+		if _, err := c.Write(msg); err != nil {
+			return nil, err
+		}
+		buf := make([]byte, 65536)
+		n, err := c.Read(buf)
+		if err != nil {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+	if _, err := c.Write(kerberos.FrameTCP(msg)); err != nil {
+		return nil, err
+	}
+	return kerberos.ReadFrame(c, kerberos.MaxMessageSize)
+}
+
+func (k *KCD) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if k.opts.Dialer != nil {
+		return k.opts.Dialer(ctx, network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// KDCCheck is the result of `debug kerberos kdc <host> [port]` (KRB-15).
+type KDCCheck struct {
+	Host    string   `json:"host"`
+	Port    int      `json:"port"`
+	OK      bool     `json:"ok"`
+	Address string   `json:"address,omitempty"` // "<host>/<ip>:<port>"
+	Error   string   `json:"error,omitempty"`
+	Lines   []string `json:"lines"` // the CLI's output
+}
+
+// CheckKDC opens a TCP connection to host:port (88 when port is 0) and
+// closes it at once, sending and receiving nothing (KRB-15). res resolves
+// names (net.DefaultResolver when nil); dial is net.Dialer's when nil.
+func CheckKDC(ctx context.Context, host string, port int, res kdcdiscovery.Resolver, timeout time.Duration) KDCCheck {
+	if port <= 0 {
+		port = kdcdiscovery.DefaultPort
+	}
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := KDCCheck{Host: host, Port: port, Lines: []string{fmt.Sprintf("Connecting to KDC %s, port %d", host, port)}}
+	fail := func(err error) KDCCheck {
+		c.Error = err.Error()
+		c.Lines = append(c.Lines, "Connection failed.", err.Error())
+		return c
+	}
+	ip := host
+	if net.ParseIP(host) == nil {
+		addrs, err := res.LookupHost(ctx, host)
+		if err != nil || len(addrs) == 0 {
+			return fail(fmt.Errorf("unknown host: %s", host))
+		}
+		ip = addrs[0]
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return fail(err)
+	}
+	conn.Close()
+	c.OK = true
+	c.Address = host + "/" + net.JoinHostPort(ip, strconv.Itoa(port))
+	c.Lines = append(c.Lines, "Connection successful.", "Address: "+c.Address)
+	return c
+}
+
+// Resolver is the resolver the module uses (static hosts first).
+func (k *KCD) Resolver() kdcdiscovery.Resolver { return k.res }

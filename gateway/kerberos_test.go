@@ -1,0 +1,282 @@
+package gateway_test
+
+// Kerberos constrained delegation end to end (issue 12): a device with an
+// identity certificate syncs through the gateway, which authenticates to
+// the fake Exchange with Negotiate for the certificate's UPN, with tickets
+// from the fake KDC; and MIT kinit reaches the KDC through /KdcProxy.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/dns"
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
+	"github.com/gatehouse-lab/gatehouse/gateway"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+const (
+	krbRealm   = "CORP.EXAMPLE"
+	sentrySPN  = "HTTP/sentry1_eas_kcd"
+	sentryPass = "sentry-secret"
+	mailSPN    = "http/mail.corp.example"
+)
+
+// startCorpKDC starts a fake KDC for CORP.EXAMPLE with the gateway's
+// principal allowed to delegate to the mail server, and alice.
+func startCorpKDC(t *testing.T) *kdc.Server {
+	t.Helper()
+	s, err := kdc.New(kdc.Config{Realm: krbRealm, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	for _, p := range []kdc.Principal{{Name: sentrySPN, Password: sentryPass}, {Name: mailSPN, Password: "mail-secret"}, {Name: "alice", Password: "alice-pw"}} {
+		if err := s.AddPrincipal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AllowDelegation(sentrySPN, mailSPN); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// kcdWorld is a world whose only service uses Kerberos server
+// authentication with the given SPN list, devices authenticating with
+// identity certificates, and an Exchange accepting only Negotiate.
+func kcdWorld(t *testing.T, k *kdc.Server, spns string) (*world, *exchange.NegotiateAuthenticator) {
+	t.Helper()
+	kt, err := k.Keytab(mailSPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg := &exchange.NegotiateAuthenticator{Keytab: kt, Realm: krbRealm}
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg) }
+		w.gwBoot = func(c *gateway.Config) { c.KerberosRetry = 20 * time.Millisecond }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
+			gc.ActiveSync.Services[0].SPNs = spns
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr()}
+		}
+	})
+	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
+		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+	}}}
+	return w, neg
+}
+
+func TestKRB09_IdentityCertificateSyncsThroughKerberosDelegation(t *testing.T) {
+	k := startCorpKDC(t)
+	w, neg := kcdWorld(t, k, mailSPN)
+	ctx := context.Background()
+	eventually(t, "Kerberos initialised at start (KRB-06)", func() bool {
+		i, err := w.adm.KerberosInfo(ctx)
+		return err == nil && i.Initialised
+	})
+	// The device sends Basic credentials; Exchange accepts only Negotiate,
+	// so it syncs only if the gateway replaced them (KRB-09).
+	w.provision("ALICEPHONE", "alice")
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
+		t.Fatalf("FolderSync through KCD: %d %q", code, st)
+	}
+	if !partnered(w.exch, "ALICEPHONE") {
+		t.Fatal("Exchange has no partnership for the device")
+	}
+	seen := neg.Seen()
+	if len(seen) < 3 || slices.ContainsFunc(seen, func(s string) bool { return s != "alice@"+krbRealm }) {
+		t.Fatalf("Exchange saw Kerberos clients %v, want alice@%s for every request", seen, krbRealm)
+	}
+	if st := k.Stats(); st.S4U2Proxy != 1 {
+		t.Fatalf("KDC stats %+v: want one S4U2Proxy for several requests (ticket cache, KRB-16)", st)
+	}
+
+	// Admin: show kerberos, cache dump and upn, purge, KDC check, init.
+	i, err := w.adm.KerberosInfo(ctx)
+	if err != nil || i.SentrySPN != sentrySPN || i.CacheSize != 1 || i.CacheTicketIdleTimeout != 48 {
+		t.Fatalf("show kerberos %+v %v", i, err)
+	}
+	if rows, err := w.adm.KerberosCache(ctx, "alice"); err != nil || len(rows) != 1 || rows[0].UPN != "alice@corp.example" || rows[0].SPN != mailSPN {
+		t.Fatalf("cache dump %+v %v", rows, err)
+	}
+	if rows, err := w.adm.KerberosCacheUPN(ctx, "alice@corp.example"); err != nil || len(rows) != 1 {
+		t.Fatalf("cache upn %+v %v", rows, err)
+	}
+	if n, err := w.adm.KerberosPurge(ctx, "alice@corp.example"); err != nil || n.Message != "Purged 1 entries from cache" {
+		t.Fatalf("purge %+v %v", n, err)
+	}
+	if c, err := w.adm.KerberosKDC(ctx, "127.0.0.1", k.Port()); err != nil || !c.OK || c.Lines[1] != "Connection successful." {
+		t.Fatalf("kdc check %+v %v", c, err)
+	}
+	if r, err := w.adm.KerberosInit(ctx); err != nil || !r.Already {
+		t.Fatalf("init when initialised %+v %v", r, err)
+	}
+	// After the purge the next request gets a new ticket.
+	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || k.Stats().S4U2Proxy != 2 {
+		t.Fatalf("after purge: HTTP %d, %d S4U2Proxy", code, k.Stats().S4U2Proxy)
+	}
+}
+
+func TestKRB02_SPNOutsideTheDelegationListFails(t *testing.T) {
+	// SPNs are case-sensitive: the KDC allows http/mail.corp.example only.
+	k := startCorpKDC(t)
+	w, neg := kcdWorld(t, k, "http/MAIL.corp.example")
+	code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil)
+	if code != http.StatusBadGateway {
+		t.Fatalf("Provision with an SPN the gateway may not delegate to: HTTP %d, want 502", code)
+	}
+	if len(neg.Seen()) != 0 {
+		t.Fatalf("Exchange saw %v", neg.Seen())
+	}
+	cs, err := w.adm.StatsEntry(context.Background(), "ALICEPHONE", "alice@corp.example", "kerberos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(cs, func(c admin.Counter) bool { return c.Name == "kerberos-auth-error" })
+	if i < 0 || cs[i].Value != 1 {
+		t.Fatalf("kerberos-auth-error counter: %+v", cs)
+	}
+}
+
+// KKD-01, real peer: MIT kinit gets a TGT from the fake KDC through the
+// gateway's KDC proxy (MS-KKDCP over HTTPS), trusting the gateway's
+// certificate. Fails, never skips, when kinit is missing.
+func TestKKD01_MITKinitThroughKdcProxy(t *testing.T) {
+	kinit, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatal("kinit not found on PATH: install the Debian package krb5-user (apt-get install -y krb5-user)")
+	}
+	k := startCorpKDC(t)
+	w, _ := kcdWorld(t, k, mailSPN)
+	dir := t.TempDir()
+	anchor := filepath.Join(dir, "gateway.pem")
+	cert := w.gw.Certificate()
+	if err := os.WriteFile(anchor, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := strings.TrimPrefix(w.gw.DeviceURL(), "https://") + "/KdcProxy"
+	conf := "[libdefaults]\n  default_realm = " + krbRealm + "\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  rdns = false\n" +
+		"\n[realms]\n  " + krbRealm + " = {\n    kdc = https://" + proxy + "\n    http_anchors = FILE:" + anchor + "\n  }\n"
+	if err := os.WriteFile(filepath.Join(dir, "krb5.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := k.Stats()
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, kinit, "alice@"+krbRealm)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+filepath.Join(dir, "krb5.conf"), "KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"), "KRB5_TRACE=/dev/stderr")
+	cmd.Stdin = strings.NewReader("alice-pw\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kinit through the KDC proxy: %v\n%s", err, out)
+	}
+	klist := exec.CommandContext(cctx, "klist")
+	klist.Env = cmd.Env
+	kout, err := klist.CombinedOutput()
+	if err != nil || !strings.Contains(string(kout), "krbtgt/"+krbRealm+"@"+krbRealm) {
+		t.Fatalf("klist: %v\n%s", err, kout)
+	}
+	if !strings.Contains(string(out), "Sending HTTPS request") {
+		t.Fatalf("kinit trace shows no HTTPS request to the proxy:\n%s", out)
+	}
+	if after := k.Stats(); after.AS-before.AS < 2 || after.TCP == before.TCP {
+		t.Fatalf("KDC stats before %+v after %+v: want the AS exchange over TCP from the proxy", before, after)
+	}
+}
+
+// KDC-01, KDC-07, DEF-07: a realm other than the gateway's has no
+// configured KDC; the gateway finds one through DNS SRV records (the fake
+// DNS) and MIT kinit for a user of that realm goes through /KdcProxy to it.
+func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
+	kinit, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatal("kinit not found on PATH: install the Debian package krb5-user (apt-get install -y krb5-user)")
+	}
+	const east = "EAST.EXAMPLE"
+	ek, err := kdc.New(kdc.Config{Realm: east, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ek.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ek.Shutdown(context.Background()) })
+	if err := ek.AddPrincipal(kdc.Principal{Name: "erin", Password: "erin-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := dns.New(dns.Config{Zones: []string{"east.example"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(context.Background()) })
+	if err := ns.AddHost(dns.Host{Name: "kdc1.east.example", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.AddKDC(east, dns.KDC{Target: "kdc1.east.example", Port: uint16(ek.Port()), TCP: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	k := startCorpKDC(t)
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.gwBoot = func(c *gateway.Config) { c.DNSServer = ns.Addr() }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true}
+		}
+	})
+	dir := t.TempDir()
+	anchor := filepath.Join(dir, "gateway.pem")
+	cert := w.gw.Certificate()
+	if err := os.WriteFile(anchor, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := strings.TrimPrefix(w.gw.DeviceURL(), "https://") + "/KdcProxy"
+	conf := "[libdefaults]\n  default_realm = " + east + "\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  rdns = false\n" +
+		"\n[realms]\n  " + east + " = {\n    kdc = https://" + proxy + "\n    http_anchors = FILE:" + anchor + "\n  }\n"
+	if err := os.WriteFile(filepath.Join(dir, "krb5.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, kinit, "erin@"+east)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+filepath.Join(dir, "krb5.conf"), "KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"))
+	cmd.Stdin = strings.NewReader("erin-pw\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit erin@%s through the KDC proxy: %v\n%s", east, err, out)
+	}
+	if st := ek.Stats(); st.AS < 2 {
+		t.Fatalf("EAST KDC stats %+v: not reached", st)
+	}
+	if st := ns.Stats(); st == (dns.Stats{}) {
+		t.Fatal("the fake DNS was not asked")
+	}
+}
