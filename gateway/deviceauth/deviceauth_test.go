@@ -272,3 +272,118 @@ func TestParseRootsCountsCertificates(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+func TestExpiredCertificateIsRefused(t *testing.T) {
+	// DA-03: a certificate outside its validity is not trusted.
+	root := newCA(t, "Root", nil)
+	leaf := root.leaf(t, 60, pkix.Name{CommonName: "old@corp.example"}, nil, nil)
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
+		Options{Now: func() time.Time { return now.Add(2 * time.Hour) }}) // the leaf expired an hour ago
+	if _, err := a.Authenticate(request(leaf)); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("expired certificate: %v", err)
+	}
+}
+
+func TestCRLRefreshedAfterItsNextUpdate(t *testing.T) {
+	// DA-08: a revocation published in the next CRL takes effect once the
+	// cached CRL's NextUpdate has passed.
+	root := newCA(t, "Root", nil)
+	var crl atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(crl.Load().([]byte)) }))
+	defer srv.Close()
+	leaf := root.leaf(t, 70, pkix.Name{CommonName: "eve@corp.example"}, nil, []string{srv.URL + "/root.crl"})
+	mk := func(number int64, this time.Time, revoked ...int64) []byte {
+		var entries []x509.RevocationListEntry
+		for _, s := range revoked {
+			entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(s), RevocationTime: this})
+		}
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(number), ThisUpdate: this, NextUpdate: this.Add(10 * time.Minute),
+			RevokedCertificateEntries: entries}, root.cert, root.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	clock := now
+	nowFn := func() time.Time { return clock }
+	crl.Store(mk(1, now))
+	cache := NewCRLCache(srv.Client(), nowFn)
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true,
+		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}}, Options{CRLs: cache, Now: nowFn})
+	if _, err := a.Authenticate(request(leaf)); err != nil {
+		t.Fatalf("before the revocation: %v", err)
+	}
+	crl.Store(mk(2, now.Add(time.Minute), 70)) // revoked, but the cached CRL is still current
+	if _, err := a.Authenticate(request(leaf)); err != nil {
+		t.Fatalf("the cached CRL should still be used: %v", err)
+	}
+	clock = now.Add(11 * time.Minute) // past the cached CRL's NextUpdate
+	if _, err := a.Authenticate(request(leaf)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after the refresh: %v", err)
+	}
+}
+
+// BenchmarkHandshake compares TLS handshakes per second on loopback with
+// and without a client certificate, in the same run:
+//
+//	go test -run '^$' -bench Handshake ./gateway/deviceauth/
+func BenchmarkHandshake(b *testing.B) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Bench Root"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc, _ := x509.ParseCertificate(der)
+	root := &ca{rc, key}
+	serverCert := tlsCert(b, root, "localhost", x509.ExtKeyUsageServerAuth)
+	clientCert := tlsCert(b, root, "alice@corp.example", x509.ExtKeyUsageClientAuth)
+	pool := x509.NewCertPool()
+	pool.AddCert(root.cert)
+	for _, tc := range []struct {
+		name   string
+		server *tls.Config
+		client *tls.Config
+	}{
+		{"no-client-cert", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12},
+			&tls.Config{RootCAs: pool, ServerName: "localhost"}},
+		{"client-cert", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert},
+			&tls.Config{RootCAs: pool, ServerName: "localhost", Certificates: []tls.Certificate{clientCert}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ln, err := tls.Listen("tcp", "127.0.0.1:0", tc.server)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+				}
+			}()
+			for b.Loop() {
+				c, err := tls.Dial("tcp", ln.Addr().String(), tc.client)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+func tlsCert(tb testing.TB, ca *ca, cn string, usage x509.ExtKeyUsage) tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
