@@ -46,6 +46,10 @@ type Config struct {
 	// ("View Errors").
 	OnConfigChange func(version int64) error
 	OnKeyChange    func(uemapi.KeyChange) error
+	// OnReconnect is called when the UEM is reachable again after an
+	// outage, so that the gateway can fetch what it missed (its
+	// configuration); the device list is reloaded here.
+	OnReconnect func()
 
 	Now func() time.Time
 	Log *slog.Logger

@@ -430,3 +430,22 @@ func TestBlocksAreOnDiskBeforeTheNextFullSave(t *testing.T) {
 		t.Fatalf("after a crash the device is %v (present %v), want blocked", st, ok)
 	}
 }
+
+func TestReconnectCallsTheHook(t *testing.T) {
+	// A gateway that started while the UEM was down fetches its
+	// configuration when the UEM comes back, not only on a notification.
+	u := uemsynctest.New()
+	calls := 0
+	l, err := New(Config{UEM: u, Cache: devicecache.New(nil), FailOpen: true, OnReconnect: func() { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.SetDown(true)
+	l.Init(context.Background())
+	u.SetDown(false)
+	l.Check(context.Background(), ByPeriodicCheck)
+	l.Check(context.Background(), ByPeriodicCheck)
+	if calls != 1 {
+		t.Fatalf("reconnect hook called %d times, want once", calls)
+	}
+}

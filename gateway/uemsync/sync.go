@@ -184,6 +184,9 @@ func (l *Link) Check(ctx context.Context, by string) error {
 		}
 		l.resolveUnvalidated(ctx, l.unvalidatedEntries())
 		l.retryWipeAcks(ctx)
+		if l.cfg.OnReconnect != nil {
+			l.cfg.OnReconnect()
+		}
 	}
 	return err
 }
