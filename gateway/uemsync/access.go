@@ -53,11 +53,11 @@ func (l *Link) Access(ctx context.Context, r DeviceRequest) Outcome {
 	if err != nil && !unreachable(err) {
 		// The UEM answered but refused the report (bad input): do not
 		// cache anything, and do not let the device in on our own.
-		l.recordContact(nil, ByRequest)
+		l.contact(nil, ByRequest)
 		l.cfg.Log.Warn("uem refused device report", "device", r.DeviceID, "error", err)
 		return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true}
 	}
-	l.recordContact(err, ByRequest)
+	l.contact(err, ByRequest)
 	if err != nil {
 		if !l.FailOpen() {
 			return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true, FailOpen: true}
@@ -190,7 +190,7 @@ func (l *Link) WipeDelivered(ctx context.Context, key devicecache.Key) {
 	cctx, cancel := l.callCtx(ctx)
 	err := l.cfg.UEM.AckWipe(cctx, ack)
 	cancel()
-	l.recordContact(err, ByRequest)
+	l.contact(err, ByRequest)
 	if err != nil {
 		l.mu.Lock()
 		l.pendingAcks = append(l.pendingAcks, ack)

@@ -41,7 +41,7 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 // (DC-06, DC-19 `device-cache from-uem`) and returns how many it loaded.
 func (l *Link) ReloadFromUEM(ctx context.Context) (int, error) {
 	n, err := l.load(ctx, uemapi.FilterAllowed)
-	l.recordContact(err, ByCLI)
+	l.contact(err, ByCLI)
 	return n, err
 }
 
@@ -94,7 +94,7 @@ func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
 		l.applyPage(p, func(k devicecache.Key) { listed[k] = struct{}{} })
 		return nil
 	})
-	l.recordContact(err, ByPeriodicCheck)
+	l.contact(err, ByPeriodicCheck)
 	if err != nil {
 		return res, fmt.Errorf("uemsync: resync: %w", err)
 	}
@@ -177,18 +177,34 @@ func (l *Link) Check(ctx context.Context, by string) error {
 	_, err := l.cfg.UEM.Connectivity(cctx)
 	cancel()
 	if l.recordContact(err, by) {
-		if n, rerr := l.load(ctx, uemapi.FilterAllowed); rerr != nil {
-			l.cfg.Log.Warn("reload after reconnect failed", "error", rerr)
-		} else {
-			l.cfg.Log.Info("reloaded device list after reconnect", "devices", n)
-		}
-		l.resolveUnvalidated(ctx, l.unvalidatedEntries())
-		l.retryWipeAcks(ctx)
-		if l.cfg.OnReconnect != nil {
-			l.cfg.OnReconnect()
-		}
+		l.afterReconnect(ctx)
 	}
 	return err
+}
+
+// contact records the outcome of a UEM call made for another purpose; a
+// call that finds the UEM back after an outage starts the reconnect work
+// in the background, whoever noticed first (DC-06).
+func (l *Link) contact(err error, by string) {
+	if l.recordContact(err, by) {
+		go l.afterReconnect(context.WithoutCancel(context.Background()))
+	}
+}
+
+// afterReconnect catches up after an outage: the allowed list, the
+// devices let in by fail-open, pending wipe acknowledgements, and
+// whatever the gateway registered to fetch again (its configuration).
+func (l *Link) afterReconnect(ctx context.Context) {
+	if n, err := l.load(ctx, uemapi.FilterAllowed); err != nil {
+		l.cfg.Log.Warn("reload after reconnect failed", "error", err)
+	} else {
+		l.cfg.Log.Info("reloaded device list after reconnect", "devices", n)
+	}
+	l.resolveUnvalidated(ctx, l.unvalidatedEntries())
+	l.retryWipeAcks(ctx)
+	if l.cfg.OnReconnect != nil {
+		l.cfg.OnReconnect()
+	}
 }
 
 // ReportLastSeen sends the last-seen time of every device seen since the

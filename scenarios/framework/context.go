@@ -33,6 +33,7 @@ var TestContext struct {
 	GatewayToken  string // conformance: the gateway's UEM credential
 	NotifySecret  string // conformance: the notification secret
 	Timeout       time.Duration
+	ReadyTimeout  time.Duration // conformance: wait for the gateway under test to relay
 }
 
 func env(name, def string) string {
@@ -61,6 +62,7 @@ func RegisterFlags() {
 		d = 15 * time.Second
 	}
 	flag.DurationVar(&c.Timeout, "eventually-timeout", d, "how long Eventually waits for a state (env GATEHOUSE_EVENTUALLY_TIMEOUT)")
+	flag.DurationVar(&c.ReadyTimeout, "ready-timeout", time.Minute, "conformance: how long to wait for the gateway under test to relay to Exchange")
 }
 
 // ConformanceMode reports whether the suite runs against another gateway.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,7 +141,34 @@ func startConformanceWorld() (*lab.Lab, error) {
 			return nil, err
 		}
 	}
+	if err := waitGatewayReady(l, c.ReadyTimeout); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// waitGatewayReady waits, at most timeout, until the gateway under test
+// relays to Exchange: an OPTIONS through it is answered by the server (any
+// status below 500). A gateway started before these fakes needs a moment
+// to reach the UEM and fetch its configuration.
+func waitGatewayReady(l *lab.Lab, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodOptions, l.Endpoints().Gateway.ActiveSyncURL, nil)
+		resp, err := l.HTTPClient().Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("the gateway under test did not relay to Exchange within %v (last answer: %s)", timeout, last)
 }
 
 // resetShared undoes what a spec may have changed in the shared world.
