@@ -66,7 +66,9 @@ func WithUsers(users ...User) Option {
 func WithMessages(n int) Option { return func(o *options) error { o.messages = &n; return nil } }
 
 // WithDomain sets the mail domain (default example.test).
-func WithDomain(domain string) Option { return func(o *options) error { o.domain = domain; return nil } }
+func WithDomain(domain string) Option {
+	return func(o *options) error { o.domain = domain; return nil }
+}
 
 // WithArgs appends raw `gatehouse exchange` flags.
 func WithArgs(args ...string) Option {
