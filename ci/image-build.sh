@@ -10,7 +10,7 @@ tag=${1:-gatehouse:dev}
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$rev" -o "$ctx/gatehouse" ./cmd/gatehouse
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
 printf 'root:x:0:0:root:/:/sbin/nologin\ngatehouse:x:65532:65532:gatehouse:/data:/sbin/nologin\n' >"$ctx/passwd"

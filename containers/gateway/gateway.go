@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
@@ -207,13 +208,20 @@ func (c *Container) AdminURL(ctx context.Context) (string, error) { return c.url
 // AdminToken is the admin API's bearer token.
 func (c *Container) AdminToken() string { return c.adminToken }
 
-// freeLoopback picks a free 127.0.0.1 port (bound and released; the
-// container binds it a moment later).
+// freeLoopback picks a free 127.0.0.1 port below the ephemeral range
+// (bound and released; the container binds it a moment later). Below
+// 32768 because the kernel and Docker's port allocator hand out
+// ephemeral ports: while the gateway restarts, its released port could
+// otherwise go to another container's published port.
 func freeLoopback() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	var err error
+	for range 100 {
+		var ln net.Listener
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", fmt.Errorf("no free loopback port: %w", err)
 }
