@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,20 +15,26 @@ import (
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 )
 
+// Main sets up the environment of a container test binary and runs it:
+// call it from TestMain so that examples get it too. It disables Ryuk,
+// which cannot be pulled without a registry (tests terminate what they
+// start), and with a local engine points Testcontainers at 127.0.0.1: a
+// machine that was itself built as a Docker image keeps /.dockerenv, and
+// Testcontainers then looks for mapped ports at the default gateway.
+func Main(m *testing.M) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if h := os.Getenv("DOCKER_HOST"); os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && (h == "" || strings.HasPrefix(h, "unix://")) {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
+	os.Exit(m.Run())
+}
+
 // NeedDocker fails the test (it never skips) when no Docker engine
-// answers, saying how to start one. It also disables Ryuk, which cannot
-// be pulled without a registry; tests clean up with CleanupContainer.
-// With a local engine it points Testcontainers at 127.0.0.1: a machine
-// that was itself built as a Docker image keeps /.dockerenv, and
-// Testcontainers then looks for the ports at the default gateway.
+// answers, saying how to start one.
 func NeedDocker(t testing.TB) {
 	t.Helper()
-	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
-		t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	}
-	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && os.Getenv("DOCKER_HOST") == "" {
-		t.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
