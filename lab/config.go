@@ -187,3 +187,8 @@ func makeUsers(n int, domain string) []User {
 	}
 	return us
 }
+
+// DemoUsers returns the lab's first n demo users in domain (the same
+// names and passwords a lab of n users has), for worlds built elsewhere
+// (containers/labstack).
+func DemoUsers(n int, domain string) []User { return makeUsers(n, domain) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,13 +14,24 @@ import (
 
 // newExchangeCmd runs the fake Exchange ActiveSync server until interrupted.
 func newExchangeCmd() *cobra.Command {
-	var cfg exchange.Config
+	var (
+		cfg   exchange.Config
+		users []string
+	)
 	cmd := &cobra.Command{
 		Use:   "exchange",
 		Short: "Run the fake Exchange ActiveSync server (generated mailboxes, admin API, faults)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.Default()
+			envDefault(&cfg.AdminToken, "GATEHOUSE_EXCHANGE_ADMIN_TOKEN")
+			for _, u := range users {
+				name, pw, ok := strings.Cut(u, "=")
+				if !ok || name == "" || pw == "" {
+					return fmt.Errorf("--user %q: want name=password", u)
+				}
+				cfg.Users = append(cfg.Users, exchange.User{Name: name, Email: name + "@" + cfg.Domain, Password: pw})
+			}
 			srv, err := exchange.New(cfg)
 			if err != nil {
 				return err
@@ -47,7 +59,8 @@ func newExchangeCmd() *cobra.Command {
 	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); self-signed when empty")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
-	f.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (generated when empty)")
+	f.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (or GATEHOUSE_EXCHANGE_ADMIN_TOKEN; generated when empty)")
+	f.StringArrayVar(&users, "user", nil, "mailbox as name=password (repeatable; address name@<domain>); --users demo users when none")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed for generated users and mail")
 	f.IntVar(&cfg.NumUsers, "users", 3, "number of demo users")
 	f.IntVar(&cfg.MessagesPerUser, "messages", 12, "generated messages per Inbox (-1 for none)")

@@ -21,7 +21,7 @@ func layerOf(dir string) (int, string) {
 		return 0, top
 	case "gateway", "fakes":
 		return 1, top
-	case "loadgen", "lab", "reports":
+	case "loadgen", "lab", "reports", "containers":
 		return 2, top
 	case "scenarios", "cmd":
 		return 3, top
@@ -84,7 +84,7 @@ func TestDependenciesPointDown(t *testing.T) {
 
 func TestLayerTable(t *testing.T) {
 	for dir, want := range map[string]int{
-		"protocol/wbxml": 0, "gateway/activesync": 1, "fakes/uem": 1, "loadgen/device": 2, "lab": 2, "scenarios/framework": 3, "cmd/gatehouse": 3, "internal/selfsigned": -1,
+		"protocol/wbxml": 0, "gateway/activesync": 1, "fakes/uem": 1, "loadgen/device": 2, "lab": 2, "containers/labstack": 2, "scenarios/framework": 3, "cmd/gatehouse": 3, "internal/selfsigned": -1,
 	} {
 		if got, _ := layerOf(dir); got != want {
 			t.Errorf("layerOf(%s) = %d, want %d", dir, got, want)

@@ -1,0 +1,11 @@
+//go:build containers
+
+package labstack_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
+)
+
+func TestMain(m *testing.M) { ctrtest.Main(m) }
