@@ -74,9 +74,9 @@ type Options struct {
 	Tick func(Point, *Recorder) bool
 	// Clients overrides the HTTP clients (tests).
 	Clients []*http.Client
-	// OnDevice, when set, sees each device once it has made its first
-	// contact (presets keep some of them).
-	OnDevice func(m *Member)
+	// OnDevice, when set, sees each device after its first contact with
+	// the status of its last step (ok, blocked, ...).
+	OnDevice func(m *Member, status string)
 }
 
 // Member is one device of the fleet.
@@ -171,8 +171,12 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 
 func (r *runner) run(parent context.Context) (*Results, error) {
 	dur := time.Duration(r.spec.Duration)
-	ctx, cancel := context.WithTimeout(parent, dur)
+	// Cancel (not a deadline) ends the run, so operations cut short by
+	// the end are told apart from timeouts and not recorded.
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	stop := time.AfterFunc(dur, cancel)
+	defer stop.Stop()
 	r.start = time.Now()
 	r.rec = NewRecorder(r.start)
 
@@ -254,7 +258,7 @@ func (r *runner) run(parent context.Context) (*Results, error) {
 	if _, err := res.Check(r.spec.Thresholds); err != nil {
 		return nil, err
 	}
-	if err := parent.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := parent.Err(); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -370,11 +374,12 @@ func (r *runner) arrive(ctx context.Context, k int, intended time.Time) {
 			r.rec.late.Add(1)
 		}
 		m.busy.Store(true)
-		if !r.firstContact(ctx, m, intended) {
-			return
+		status := r.firstContact(ctx, m, intended)
+		if r.opt.OnDevice != nil && ctx.Err() == nil {
+			r.opt.OnDevice(m, status)
 		}
-		if r.opt.OnDevice != nil {
-			r.opt.OnDevice(m)
+		if status != StatusOK {
+			return
 		}
 		pool := r.pools[m.Class]
 		m.busy.Store(false)
@@ -385,21 +390,27 @@ func (r *runner) arrive(ctx context.Context, k int, intended time.Time) {
 	})
 }
 
-func (r *runner) firstContact(ctx context.Context, m *Member, intended time.Time) bool {
+// firstContact: a new device provisions, then every device runs
+// FolderSync and Sync (a known one provisions only when told to). The
+// first step counts from the intended arrival. It returns the status of
+// the last step run.
+func (r *runner) firstContact(ctx context.Context, m *Member, intended time.Time) string {
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	from := intended
-	step := func(cmd string, f func() error) bool {
+	step := func(cmd string, f func() error) string {
 		err := f()
 		r.rec.Record(cmd, err, time.Since(from))
 		from = time.Now()
-		return err == nil
+		return Classify(err)
 	}
-	if m.New && !step("Provision", func() error { return m.D.Provision(cctx) }) {
-		return false
+	if m.New {
+		if st := step("Provision", func() error { return m.D.Provision(cctx) }); st != StatusOK {
+			return st
+		}
 	}
-	if !step("FolderSync", func() error { return m.D.FolderSync(cctx) }) {
-		return false
+	if st := step("FolderSync", func() error { return m.D.FolderSync(cctx) }); st != StatusOK {
+		return st
 	}
 	return step("Sync", func() error { _, err := m.D.Sync(cctx); return err })
 }
