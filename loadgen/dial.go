@@ -41,7 +41,7 @@ func Clients(target string, n int) ([]*http.Client, error) {
 		tr := &http.Transport{
 			DialContext:         d.DialContext,
 			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4096)}, //nolint:gosec // loopback lab targets
-			TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},                                     // HTTP/1.1 only
+			TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},                                        // HTTP/1.1 only
 			MaxIdleConns:        0,
 			MaxIdleConnsPerHost: 4096,
 			IdleConnTimeout:     90 * time.Second,
