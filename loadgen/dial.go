@@ -16,8 +16,10 @@ import (
 // source address). Each device sticks to one client; connections are
 // HTTP/1.1 (one per hanging Ping, as a phone holds one) and TLS is not
 // verified (loopback lab peers use throwaway certificates), with session
-// resumption as phones do.
-func Clients(target string, n int) ([]*http.Client, error) {
+// resumption as phones do. maxConns > 0 bounds the connections of all
+// clients together (requests beyond it wait, still timed from their
+// intended start), to stay under the process's open-file limit.
+func Clients(target string, n, maxConns int) ([]*http.Client, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("loadgen: target %q is not a URL", target)
@@ -39,14 +41,20 @@ func Clients(target string, n int) ([]*http.Client, error) {
 			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}
 		}
 		tr := &http.Transport{
-			DialContext:         d.DialContext,
-			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4096)}, //nolint:gosec // loopback lab targets
-			TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},                                        // HTTP/1.1 only
+			DialContext: d.DialContext,
+			// X25519 alone: the default hybrid ML-KEM key share costs both
+			// ends more than the rest of a request (half of a fleet's CPU).
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4096), //nolint:gosec // loopback lab targets
+				CurvePreferences: []tls.CurveID{tls.X25519}},
+			TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
 			MaxIdleConns:        0,
-			MaxIdleConnsPerHost: 4096,
+			MaxIdleConnsPerHost: 512, // idle sockets count against the fd limit too
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,
 			DisableCompression:  true,
+		}
+		if maxConns > 0 {
+			tr.MaxConnsPerHost = max(1, maxConns/n)
 		}
 		out[i] = &http.Client{Transport: tr}
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	Target      string // the gateway's device-facing base URL
 	Shard       Shard  // zero: the whole fleet
 	SourceAddrs int    // loopback source addresses; default 8
+	// MaxConns bounds the open connections (0: no bound); keep it under
+	// the open-file limit (ulimit -n) with room for the rest.
+	MaxConns int
 	Users       []User // default LabUsers(spec.Users, "corp.example")
 	// RunID makes new devices' ids unique to the run; random when empty.
 	RunID    string
@@ -155,7 +158,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 	}
 	r := &runner{spec: spec, opt: opt, users: opt.Users, pools: map[string]*classPool{}, clients: opt.Clients}
 	if r.clients == nil {
-		cs, err := Clients(opt.Target, opt.SourceAddrs)
+		cs, err := Clients(opt.Target, opt.SourceAddrs, opt.MaxConns)
 		if err != nil {
 			return nil, err
 		}

@@ -40,7 +40,7 @@ func newLoadgenRunCmd() *cobra.Command {
 	var (
 		specPath, target, preset, shard, out, runID string
 		useLab, quiet                               bool
-		sources, blocked, labMessages               int
+		sources, blocked, labMessages, maxConns     int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -58,7 +58,7 @@ func newLoadgenRunCmd() *cobra.Command {
 			if preset == "failopen" && !useLab {
 				return errors.New("loadgen: the failopen preset needs --lab (it takes the lab's UEM down)")
 			}
-			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID}
+			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID, MaxConns: maxConns}
 			if shard != "" {
 				if opt.Shard, err = loadgen.ParseShard(shard); err != nil {
 					return err
@@ -110,6 +110,7 @@ func newLoadgenRunCmd() *cobra.Command {
 	f.StringVarP(&out, "out", "o", "", "results file (JSON with HDR histograms)")
 	f.StringVar(&runID, "run-id", "", "run id in new devices' ids (random by default)")
 	f.IntVar(&sources, "sources", 8, "loopback source addresses 127.0.0.2... to spread connections over")
+	f.IntVar(&maxConns, "max-conns", 0, "bound the open connections (keep under ulimit -n); 0: no bound")
 	f.IntVar(&blocked, "blocked", 5, "failopen: devices blocked at the UEM before the outage")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
