@@ -68,7 +68,7 @@ type Options struct {
 	// MaxConns bounds the open connections (0: no bound); keep it under
 	// the open-file limit (ulimit -n) with room for the rest.
 	MaxConns int
-	Users       []User // default LabUsers(spec.Users, "corp.example")
+	Users    []User // default LabUsers(spec.Users, "corp.example")
 	// RunID makes new devices' ids unique to the run; random when empty.
 	RunID    string
 	Progress io.Writer // one-line progress each second; nil: none
