@@ -32,7 +32,7 @@ func newLoadgenCmd() *cobra.Command {
 gateway, measure every command in HDR histograms and write mergeable results.
 The exit code is 99 when a threshold of the spec breaks.`,
 	}
-	cmd.AddCommand(newLoadgenRunCmd(), newLoadgenMergeCmd(), newLoadgenPresetCmd())
+	cmd.AddCommand(newLoadgenRunCmd(), newLoadgenMergeCmd(), newLoadgenPresetCmd(), newLoadgenBenchCmd())
 	return cmd
 }
 
@@ -219,4 +219,57 @@ func newLoadgenPresetCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+func newLoadgenBenchCmd() *cobra.Command {
+	var (
+		cfg      loadgen.BenchConfig
+		headers  []string
+		bodyFile string
+		out      string
+		plain    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --url URL --rate R --duration D",
+		Short: "Send one request at a constant open-model rate (compare the load generator with a baseline client)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Header = map[string][]string{}
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok {
+					return fmt.Errorf("loadgen: header %q is not Name: value", h)
+				}
+				cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+			if bodyFile != "" {
+				b, err := os.ReadFile(bodyFile)
+				if err != nil {
+					return err
+				}
+				cfg.Body = b
+			}
+			run := loadgen.Bench
+			if plain {
+				run = loadgen.BenchPlain
+			}
+			res, err := run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), res, out, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.URL, "url", "", "endpoint (loopback)")
+	f.StringVar(&cfg.Method, "method", "POST", "HTTP method")
+	f.StringArrayVarP(&headers, "header", "H", nil, "request header, Name: value (repeatable)")
+	f.StringVar(&bodyFile, "body-file", "", "request body")
+	f.Float64Var(&cfg.Rate, "rate", 1000, "requests per second")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long")
+	f.IntVar(&cfg.SourceAddrs, "sources", 1, "loopback source addresses")
+	f.IntVar(&cfg.MaxConns, "max-conns", 0, "bound the open connections; 0: no bound")
+	f.BoolVar(&plain, "plain", false, "baseline: the simplest Go client loop instead of the load generator's pacer")
+	f.StringVarP(&out, "out", "o", "", "results file")
+	return cmd
 }
