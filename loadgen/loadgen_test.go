@@ -201,3 +201,14 @@ func TestThresholdsSetTheExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestIntegrateArrivals(t *testing.T) {
+	a := Arrival{Shape: "linear", From: 0, To: 100, Over: Duration(10 * time.Second)}
+	if n := integrate(a.ArrivalRate(1000, 1), 10*time.Second); math.Abs(n-500) > 1 {
+		t.Errorf("linear 0→100/s over 10s schedules %.1f devices, want 500", n)
+	}
+	a = Arrival{Shape: "steps", Steps: []Step{{At: 0, Rate: 10}, {At: Duration(2 * time.Second), Rate: 40}}}
+	if n := integrate(a.ArrivalRate(1000, 2), 4*time.Second); math.Abs(n-50) > 0.5 {
+		t.Errorf("steps over 2 shards schedule %.1f devices, want 50", n)
+	}
+}

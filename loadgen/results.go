@@ -27,9 +27,13 @@ type Results struct {
 	Name    string    `json:"name,omitempty"`
 	Started time.Time `json:"started"`
 	// Runs lists what was merged: "shard 0/2 of capacity", ...
-	Runs           []string `json:"runs,omitempty"`
-	DurationS      float64  `json:"duration_s"`
-	DevicesArrived int64    `json:"devices_arrived"`
+	Runs      []string `json:"runs,omitempty"`
+	DurationS float64  `json:"duration_s"`
+	// DevicesPlanned is how many devices the arrival schedule brought
+	// online in the time run; fewer DevicesArrived means the load
+	// generator could not keep up (it is CPU-bound: add shards).
+	DevicesPlanned int64 `json:"devices_planned"`
+	DevicesArrived int64 `json:"devices_arrived"`
 	// Late operations started more than late_after after their intended
 	// time; Dropped ones never started (max_in_flight reached); Busy
 	// ones found every candidate device busy.
@@ -132,6 +136,7 @@ func Merge(rs ...*Results) (*Results, error) {
 		}
 		out.DurationS = max(out.DurationS, r.DurationS)
 		out.DevicesArrived += r.DevicesArrived
+		out.DevicesPlanned += r.DevicesPlanned
 		out.Late += r.Late
 		out.Dropped += r.Dropped
 		out.Busy += r.Busy
@@ -257,6 +262,9 @@ func (r *Results) Summary() string {
 		fmt.Fprintf(&b, "%-15s %-16s %9d %9.2f %9.2f %9.2f %9.2f\n", c.Command, c.Status, c.Count, c.P50ms, c.P99ms, c.P999ms, c.MaxMs)
 	}
 	total, failed := r.Totals()
+	if r.DevicesArrived < r.DevicesPlanned*99/100 {
+		fmt.Fprintf(&b, "BEHIND: %d devices arrived of %d scheduled (the load generator could not keep up)\n", r.DevicesArrived, r.DevicesPlanned)
+	}
 	fmt.Fprintf(&b, "devices %d, operations %d, failed %d, late %d, dropped %d, busy %d\n", r.DevicesArrived, total, failed, r.Late, r.Dropped, r.Busy)
 	for _, br := range r.Breaches {
 		fmt.Fprintf(&b, "THRESHOLD BROKEN: %s\n", br)

@@ -257,6 +257,7 @@ func (r *runner) run(parent context.Context) (*Results, error) {
 	res := r.rec.Results()
 	res.Name = r.spec.Name
 	res.DurationS = elapsed.Seconds()
+	res.DevicesPlanned = int64(min(float64(shardDevices), integrate(r.spec.Arrival.ArrivalRate(shardDevices, r.opt.Shard.N), min(elapsed, dur))))
 	res.Runs = []string{fmt.Sprintf("%s shard %d/%d run %s", r.spec.Name, r.opt.Shard.I, r.opt.Shard.N, r.opt.RunID)}
 	if _, err := res.Check(r.spec.Thresholds); err != nil {
 		return nil, err

@@ -109,3 +109,13 @@ func pace(ctx context.Context, start time.Time, length time.Duration, rate RateF
 	}
 	return n
 }
+
+// integrate is the number of events rate schedules in [0, length).
+func integrate(rate RateFunc, length time.Duration) float64 {
+	const step = time.Millisecond
+	n := 0.0
+	for t := time.Duration(0); t < length; t += step {
+		n += rate(t) * min(step, length-t).Seconds()
+	}
+	return n
+}
