@@ -367,15 +367,15 @@ func (r *runner) newMember(j int) (*Member, error) {
 // the open-model pool and its Ping loop.
 func (r *runner) arrive(ctx context.Context, k int, intended time.Time) {
 	j := r.opt.Shard.I + k*r.opt.Shard.N
-	m, err := r.newMember(j)
-	if err != nil {
-		r.rec.RecordStatus("Arrive", "bad_device", 0)
-		return
-	}
 	r.rec.devices.Add(1)
-	r.wg.Go(func() {
+	r.wg.Go(func() { // the pacer only spawns: building the device is the goroutine's work
 		if time.Since(intended) > time.Duration(r.spec.LateAfter) {
 			r.rec.late.Add(1)
+		}
+		m, err := r.newMember(j)
+		if err != nil {
+			r.rec.RecordStatus("Arrive", "bad_device", 0)
+			return
 		}
 		m.busy.Store(true)
 		status := r.firstContact(ctx, m, intended)
