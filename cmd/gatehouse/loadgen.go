@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-lab/gatehouse/lab"
+	"github.com/gatehouse-lab/gatehouse/loadgen"
+)
+
+// exitCodeError makes main exit with a given code (thresholds: 99).
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }
+
+func newLoadgenCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "loadgen",
+		Short: "Drive fleets of simulated ActiveSync devices against a gateway",
+		Long: `Drive a fleet of simulated devices (a YAML spec, see docs/loadgen.md) against a
+gateway, measure every command in HDR histograms and write mergeable results.
+The exit code is 99 when a threshold of the spec breaks.`,
+	}
+	cmd.AddCommand(newLoadgenRunCmd(), newLoadgenMergeCmd(), newLoadgenPresetCmd(), newLoadgenBenchCmd())
+	return cmd
+}
+
+func newLoadgenRunCmd() *cobra.Command {
+	var (
+		specPath, target, preset, shard, out, runID string
+		useLab, quiet                               bool
+		sources, blocked, labMessages, maxConns     int
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a fleet (--spec or --preset) against --target URL or an in-process --lab",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			spec, err := loadSpec(specPath, preset)
+			if err != nil {
+				return err
+			}
+			if useLab == (target != "") {
+				return errors.New("loadgen: give exactly one of --target URL or --lab")
+			}
+			if preset == "failopen" && !useLab {
+				return errors.New("loadgen: the failopen preset needs --lab (it takes the lab's UEM down)")
+			}
+			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID, MaxConns: maxConns}
+			if shard != "" {
+				if opt.Shard, err = loadgen.ParseShard(shard); err != nil {
+					return err
+				}
+			}
+			if !quiet {
+				opt.Progress = cmd.ErrOrStderr()
+			}
+			var l *lab.Lab
+			if useLab {
+				l, err = lab.Start(ctx, lab.Config{Users: spec.Users, MessagesPerUser: labMessages,
+					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second})
+				if err != nil {
+					return err
+				}
+				defer func() {
+					sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					l.Close(sctx)
+				}()
+				opt.Target = l.DeviceURL()
+				for _, u := range l.Users() {
+					opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "lab gateway at %s\n", opt.Target)
+			}
+			var res *loadgen.Results
+			switch preset {
+			case "capacity":
+				res, err = loadgen.RunCapacity(ctx, spec, opt)
+			case "failopen":
+				res, _, err = loadgen.RunFailOpen(ctx, l, spec, opt, blocked)
+			default:
+				res, err = loadgen.Run(ctx, spec, opt)
+			}
+			if res == nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), res, out, err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&specPath, "spec", "", "fleet spec (YAML)")
+	f.StringVar(&preset, "preset", "", "preset run: capacity or failopen (its built-in spec unless --spec)")
+	f.StringVar(&target, "target", "", "the gateway's device-facing base URL (https://127.0.0.1:8443)")
+	f.BoolVar(&useLab, "lab", false, "boot an in-process lab (fake UEM, fake Exchange, gateway) and aim at its gateway")
+	f.IntVar(&labMessages, "lab-messages", 4, "mails per lab mailbox")
+	f.StringVar(&shard, "shard", "", "i/n: run this process's slice of the fleet (device ids and arrival rate)")
+	f.StringVarP(&out, "out", "o", "", "results file (JSON with HDR histograms)")
+	f.StringVar(&runID, "run-id", "", "run id in new devices' ids (random by default)")
+	f.IntVar(&sources, "sources", 8, "loopback source addresses 127.0.0.2... to spread connections over")
+	f.IntVar(&maxConns, "max-conns", 0, "bound the open connections (keep under ulimit -n); 0: no bound")
+	f.IntVar(&blocked, "blocked", 5, "failopen: devices blocked at the UEM before the outage")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	return cmd
+}
+
+func loadSpec(path, preset string) (*loadgen.Spec, error) {
+	if path == "" {
+		if preset == "" {
+			return nil, errors.New("loadgen: give --spec FILE or --preset NAME")
+		}
+		return loadgen.PresetSpec(preset)
+	}
+	if preset != "" {
+		if _, ok := loadgen.Presets[preset]; !ok {
+			return nil, fmt.Errorf("loadgen: unknown preset %q", preset)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadgen.ParseSpec(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// report prints the summary, writes the results and turns broken
+// thresholds into exit code 99.
+func report(w io.Writer, res *loadgen.Results, out string, runErr error) error {
+	fmt.Fprint(w, res.Summary())
+	if ex := res.Extra; ex != nil {
+		keys := make([]string, 0, len(ex))
+		for k := range ex {
+			if k != "curve" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s: %+v\n", k, ex[k])
+		}
+	}
+	if out != "" {
+		if err := res.WriteFile(out); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if code := res.ExitCode(); code != 0 {
+		return &exitCodeError{code: code, msg: "loadgen: thresholds broken: " + strings.Join(res.Breaches, "; ")}
+	}
+	return nil
+}
+
+func newLoadgenMergeCmd() *cobra.Command {
+	var out, specPath string
+	cmd := &cobra.Command{
+		Use:   "merge a.json b.json ... -o merged.json",
+		Short: "Merge results of shards or runs (histograms added losslessly)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rs []*loadgen.Results
+			for _, a := range args {
+				r, err := loadgen.ReadResults(a)
+				if err != nil {
+					return err
+				}
+				rs = append(rs, r)
+			}
+			m, err := loadgen.Merge(rs...)
+			if err != nil {
+				return err
+			}
+			if specPath != "" {
+				s, err := loadSpec(specPath, "")
+				if err != nil {
+					return err
+				}
+				if _, err := m.Check(s.Thresholds); err != nil {
+					return err
+				}
+			}
+			return report(cmd.OutOrStdout(), m, out, nil)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "merged results file")
+	cmd.Flags().StringVar(&specPath, "spec", "", "check this spec's thresholds on the merged results (exit 99 when broken)")
+	return cmd
+}
+
+func newLoadgenPresetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "preset NAME",
+		Short: "Print a preset's spec (capacity, failopen) to start your own from",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, ok := loadgen.Presets[args[0]]
+			if !ok {
+				return fmt.Errorf("loadgen: unknown preset %q (capacity, failopen)", args[0])
+			}
+			_, err := io.WriteString(cmd.OutOrStdout(), src)
+			return err
+		},
+	}
+}
+
+func newLoadgenBenchCmd() *cobra.Command {
+	var (
+		cfg      loadgen.BenchConfig
+		headers  []string
+		bodyFile string
+		out      string
+		plain    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --url URL --rate R --duration D",
+		Short: "Send one request at a constant open-model rate (compare the load generator with a baseline client)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Header = map[string][]string{}
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok {
+					return fmt.Errorf("loadgen: header %q is not Name: value", h)
+				}
+				cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+			if bodyFile != "" {
+				b, err := os.ReadFile(bodyFile)
+				if err != nil {
+					return err
+				}
+				cfg.Body = b
+			}
+			run := loadgen.Bench
+			if plain {
+				run = loadgen.BenchPlain
+			}
+			res, err := run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), res, out, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.URL, "url", "", "endpoint (loopback)")
+	f.StringVar(&cfg.Method, "method", "POST", "HTTP method")
+	f.StringArrayVarP(&headers, "header", "H", nil, "request header, Name: value (repeatable)")
+	f.StringVar(&bodyFile, "body-file", "", "request body")
+	f.Float64Var(&cfg.Rate, "rate", 1000, "requests per second")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long")
+	f.IntVar(&cfg.SourceAddrs, "sources", 1, "loopback source addresses")
+	f.IntVar(&cfg.MaxConns, "max-conns", 0, "bound the open connections; 0: no bound")
+	f.BoolVar(&plain, "plain", false, "baseline: the simplest Go client loop instead of the load generator's pacer")
+	f.StringVarP(&out, "out", "o", "", "results file")
+	return cmd
+}
