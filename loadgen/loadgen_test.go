@@ -15,13 +15,11 @@ import (
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 )
 
-// TestPacingHoldsAConstantRate sends a constant open-model rate to an
-// in-process HTTP target and counts the requests the server received in
-// a window after the warm-up. The schedule is deterministic (event k at
-// k/rate), so the expected count is exact up to ±1 at each window edge
-// and the 2 % tolerance only has to absorb scheduler and network jitter
-// at the edges, not Poisson noise (which at 3,000 events would already
-// be ±1.8 % at one standard deviation).
+// TestPacingHoldsAConstantRate paces a constant open-model rate at an
+// in-process HTTP target: the schedule fires exactly rate×length events
+// (event k at k/rate), and every one of them reaches the server or is
+// counted as dropped. How close to the schedule they arrive depends on the
+// machine, so that is measured by `gatehouse loadgen bench`, not asserted.
 func TestPacingHoldsAConstantRate(t *testing.T) {
 	const (
 		rate   = 1000.0
