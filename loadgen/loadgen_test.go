@@ -217,9 +217,9 @@ func TestIntegrateArrivals(t *testing.T) {
 }
 
 func TestRampBringsEveryDevice(t *testing.T) {
-	a := Arrival{Shape: "ramp", Over: Duration(200 * time.Millisecond)}
-	for _, n := range []int{1, 7, 1000} {
-		got := pace(context.Background(), time.Now(), 300*time.Millisecond, a.ArrivalRate(n, 1), func(time.Time) {})
+	a := Arrival{Shape: "ramp", Over: Duration(time.Second)}
+	for _, n := range []int{10, 100, 999} {
+		got := pace(context.Background(), time.Now(), 1100*time.Millisecond, a.ArrivalRate(n, 1), func(time.Time) {})
 		if got < int64(n) {
 			t.Errorf("ramp of %d devices brought %d", n, got)
 		}
