@@ -16,7 +16,9 @@ func (a Arrival) ArrivalRate(shardDevices, shards int) RateFunc {
 	switch a.Shape {
 	case "ramp":
 		over := time.Duration(a.Over)
-		r := float64(shardDevices) / over.Seconds()
+		// Half a device more, so the last one falls inside the ramp
+		// despite rounding; arrivals stop at shardDevices anyway.
+		r := (float64(shardDevices) + 0.5) / over.Seconds()
 		return func(t time.Duration) float64 {
 			if t < over {
 				return r
