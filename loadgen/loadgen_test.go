@@ -205,3 +205,13 @@ func TestIntegrateArrivals(t *testing.T) {
 		t.Errorf("steps over 2 shards schedule %.1f devices, want 50", n)
 	}
 }
+
+func TestRampBringsEveryDevice(t *testing.T) {
+	a := Arrival{Shape: "ramp", Over: Duration(time.Second)}
+	for _, n := range []int{10, 100, 999} {
+		got := pace(context.Background(), time.Now(), 1100*time.Millisecond, a.ArrivalRate(n, 1), func(time.Time) {})
+		if got < int64(n) {
+			t.Errorf("ramp of %d devices brought %d", n, got)
+		}
+	}
+}
