@@ -125,6 +125,7 @@ func Run(ctx context.Context, img string, cfg Config) (*Stack, error) {
 	if s.Gateway, err = gateway.Run(ctx, cfg.GatewayImage,
 		gateway.WithUEM(ctr.NetworkURL(UEMAlias, uem.GatewayAPIPort), s.gatewayToken, s.notifySec),
 		gateway.WithFailOpen(*cfg.FailOpen), gateway.WithIntervals(cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval),
+		gateway.WithStablePorts(), // devices keep their URL across a restart
 		network.WithNetwork([]string{GatewayAlias}, s.Network)); err != nil {
 		return s, fmt.Errorf("labstack: %w", err)
 	}
