@@ -12,7 +12,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	s, err := labstack.Run(ctx, "gatehouse:dev", labstack.Config{Users: 2})
+	s, err := labstack.Run(ctx, image, labstack.Config{Users: 2})
 	defer func() {
 		if err := s.Terminate(ctx); err != nil {
 			log.Printf("terminate: %v", err)
