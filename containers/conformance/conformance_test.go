@@ -131,6 +131,25 @@ func runSuite(t *testing.T, gw testcontainers.Container, labels, results string,
 	t.Logf("conformance suite passed in %s", time.Since(start).Round(time.Second))
 	if labels == DefaultLabels {
 		expectPassed(t, filepath.Join(results, "report.json"), "first-access", "wipe", "fail-open", "persistence")
+		expectRestartedSince(t, gw, start)
+	}
+}
+
+// expectRestartedSince fails unless the container last started after t0:
+// the disruptive specs would also pass against a gateway the restart
+// hook never restarted (it keeps its list in memory).
+func expectRestartedSince(t *testing.T, c testcontainers.Container, t0 time.Time) {
+	t.Helper()
+	info, err := c.Inspect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+	if err != nil {
+		t.Fatalf("container start time %q: %v", info.State.StartedAt, err)
+	}
+	if !started.After(t0) {
+		t.Errorf("the gateway container last started at %s, before the suite (%s): the disruptive specs did not restart it", started, t0)
 	}
 }
 
