@@ -4,13 +4,17 @@
 // the behaviour it checks, through devices (loadgen/device), the fake UEM
 // and the fake Exchange.
 //
-// Two modes. Locally (the default) every spec gets a fresh world from
+// Three modes. Locally (the default) every spec gets a fresh world from
 // package lab: fake UEM, fake Exchange and our gateway, in-process or as
 // a subprocess. In conformance mode (a gateway URL is given) the fakes are
 // started once, their URL and credentials are printed for the gateway
 // under test, and every spec runs against that gateway with its own
 // devices and users; introspection specs are skipped, disruptive ones
-// need a restart command.
+// need a restart command. With remote fakes (a UEM admin URL too) the
+// suite starts nothing: the fakes run elsewhere (containers), wired to
+// the gateway under test, and are driven over their admin APIs. Specs
+// reach the fakes through Framework.UEM and Framework.Exchange, which
+// work in all three.
 package framework
 
 import (
