@@ -255,6 +255,14 @@ func BuildGateway(ctx context.Context, dir string) (string, error) {
 	return out, nil
 }
 
+// RunRestartCommand runs command (sh -c) to restart a gateway someone
+// else runs, then waits, at most a minute, until its device URL answers
+// again. Worlds built outside this package (the scenarios' remote world)
+// restart their gateway with it.
+func RunRestartCommand(ctx context.Context, command, deviceURL string, hc *http.Client) error {
+	return runRestartCmd(ctx, command, deviceURL, hc)
+}
+
 // runRestartCmd restarts an external gateway with a shell command and
 // waits until its device-facing URL accepts connections again.
 func runRestartCmd(ctx context.Context, command, deviceURL string, hc *http.Client) error {
