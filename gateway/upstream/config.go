@@ -66,6 +66,12 @@ func (o Options) withDefaults() Options {
 	} else {
 		o.TLSConfig = o.TLSConfig.Clone()
 	}
+	if o.TLSConfig.ClientSessionCache == nil {
+		// Resumed handshakes for new server connections: a burst of
+		// devices opens many at once, and a full handshake costs the
+		// gateway (and the server) an order of magnitude more CPU.
+		o.TLSConfig.ClientSessionCache = tls.NewLRUClientSessionCache(256)
+	}
 	if o.MaxReplayBody <= 0 {
 		o.MaxReplayBody = 1 << 20
 	}
