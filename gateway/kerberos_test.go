@@ -401,3 +401,49 @@ func mustKeytab(t *testing.T, spn, password string) *keytab.Keytab {
 	}
 	return kt
 }
+
+// KDC-08, KDC-05: with DNS discovery disabled and no KDC configured for
+// the realm, no ticket can be had: Kerberos initialisation keeps failing
+// (and says why), and a device's request fails with 502, the reason and
+// kerberos-auth-error, never reaching Exchange.
+func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
+	k := startCorpKDC(t)
+	kt, _ := k.Keytab(mailSPN)
+	neg := &exchange.NegotiateAuthenticator{Keytab: kt, Realm: krbRealm}
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg) }
+		w.gwBoot = func(c *gateway.Config) { c.KerberosRetry = 20 * time.Millisecond }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
+			gc.ActiveSync.Services[0].SPNs = mailSPN
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, DNSDiscovery: false}
+		}
+	})
+	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
+		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+	}}}
+	ctx := context.Background()
+	eventually(t, "a failed Kerberos initialisation", func() bool {
+		i, err := w.adm.KerberosInfo(ctx)
+		return err == nil && i.InitAttempts >= 2 && !i.Initialised && strings.Contains(i.LastError, "DNS discovery is disabled")
+	})
+	code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil)
+	if code != http.StatusBadGateway {
+		t.Fatalf("Provision without a KDC: HTTP %d, want 502", code)
+	}
+	if len(neg.Seen()) != 0 || k.Stats().AS != 0 {
+		t.Fatalf("Exchange saw %v, the KDC %+v: nothing should reach them", neg.Seen(), k.Stats())
+	}
+	cs, err := w.adm.StatsEntry(ctx, "ALICEPHONE", "alice@corp.example", "kerberos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(cs, func(c admin.Counter) bool { return c.Name == "kerberos-auth-error" }); i < 0 || cs[i].Value != 1 {
+		t.Fatalf("kerberos-auth-error counter: %+v", cs)
+	}
+}
