@@ -53,6 +53,7 @@ type Framework struct {
 
 	subprocess     bool
 	extraExchanges int
+	labEdit        func(*lab.Config) // WithLabConfig
 	ctx            context.Context
 	nextUser       int
 }
@@ -103,6 +104,9 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		if f.subprocess {
 			ginkgo.Skip("needs kill -9 of our gateway subprocess")
 		}
+		if f.labEdit != nil {
+			ginkgo.Skip("needs its own world (KDC, DNS, device CA) wired into our gateway's bootstrap")
+		}
 		shared.once.Do(func() { shared.lab, shared.err = startConformanceWorld() })
 		gomega.Expect(shared.err).NotTo(gomega.HaveOccurred())
 		f.Lab = shared.lab
@@ -114,6 +118,9 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir(), ExtraExchanges: f.extraExchanges}
 	if f.subprocess {
 		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
+	}
+	if f.labEdit != nil {
+		f.labEdit(&cfg)
 	}
 	l, err := lab.Start(ctx, cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "starting the world")
