@@ -58,8 +58,7 @@ func TestDA03_IdentityCertificateModeOverTLS(t *testing.T) {
 	// DA-03, DA-06 (a bundle of two roots), DA-08/09 (CRL from the UEM's
 	// distribution point), DA-10 (purge), DA-11 (first row with data wins).
 	other := newDeviceCA(t) // the second root of the bundle
-	var w *world
-	w = newWorld(t, func(w *world) {
+	w := newWorld(t, func(w *world) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, CheckCRL: true,
 				TrustedCertsPEM: pemOf(other) + w.uem.CA().CertPEM,
@@ -124,8 +123,7 @@ func TestDA08_CRLRefreshedWhenItsNextUpdatePasses(t *testing.T) {
 	// The UEM publishes CRLs current for 2 s (CRL times have whole
 	// seconds): a revocation takes effect at the gateway without any
 	// purge once the cached CRL's NextUpdate has passed.
-	var w *world
-	w = newWorld(t, func(w *world) {
+	w := newWorld(t, func(w *world) {
 		w.crlValidity = 2 * time.Second
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, CheckCRL: true, TrustedCertsPEM: w.uem.CA().CertPEM}
@@ -176,8 +174,7 @@ func TestDA13_TrustedFrontEndOverTLS(t *testing.T) {
 	// The front end (127.0.0.2) terminated the device's TLS and passes
 	// the client certificate in a header; the same header from any other
 	// address is refused.
-	var w *world
-	w = newWorld(t, func(w *world) {
+	w := newWorld(t, func(w *world) {
 		w.gwBoot = func(c *gateway.Config) { c.FrontEnds = []string{"127.0.0.2/32"} }
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: w.uem.CA().CertPEM,
