@@ -60,6 +60,7 @@ type Framework struct {
 
 	subprocess     bool
 	extraExchanges int
+	labEdit        func(*lab.Config) // WithLabConfig
 	ctx            context.Context
 	nextUser       int
 	w              world
@@ -114,6 +115,9 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		if f.subprocess {
 			ginkgo.Skip("needs kill -9 of our gateway subprocess")
 		}
+		if f.labEdit != nil {
+			ginkgo.Skip("needs its own world (KDC, DNS, device CA) wired into our gateway's bootstrap")
+		}
 		if f.extraExchanges > 0 && RemoteFakes() {
 			ginkgo.Skip("needs extra Exchange servers: remote fakes have one")
 		}
@@ -140,6 +144,9 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir(), ExtraExchanges: f.extraExchanges}
 	if f.subprocess {
 		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
+	}
+	if f.labEdit != nil {
+		f.labEdit(&cfg)
 	}
 	l, err := lab.Start(ctx, cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "starting the world")
