@@ -1,25 +1,18 @@
 package exchange
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/adminapi"
 )
 
 // AdminClient drives a fake Exchange over its admin API (/admin/v1): what
 // a test does with a *Server in-process, it does with an AdminClient when
 // the server runs elsewhere (a container). API errors come back as
 // *APIError.
-type AdminClient struct {
-	base  string // scheme://host:port, without /admin/v1
-	token string
-	hc    *http.Client
-}
+type AdminClient struct{ api adminapi.Caller }
 
 // NewAdminClient returns a client of the admin API at baseURL (what
 // Server.AdminURL returns) with its bearer token; hc must trust the
@@ -28,60 +21,23 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &AdminClient{base: baseURL, token: token, hc: hc}
+	return &AdminClient{api: adminapi.Caller{
+		Name: "exchange admin", Base: baseURL + "/admin/v1", Token: token, HC: hc,
+		// A mailbox listing with large attachments' metadata fits easily.
+		MaxAnswer: 64 << 20,
+		APIError: func(status int, raw []byte) error {
+			var eb errorBody
+			if json.Unmarshal(raw, &eb) != nil || eb.Error == nil {
+				return nil
+			}
+			eb.Error.Status = status
+			return eb.Error
+		},
+	}}
 }
 
-// maxAdminAnswer bounds an admin answer read by the client (a mailbox
-// listing with large attachments' metadata fits easily).
-const maxAdminAnswer = 64 << 20
-
-// adminCallTimeout bounds one admin call: a hung server must fail a
-// test, not stall it.
-const adminCallTimeout = 30 * time.Second
-
 func (c *AdminClient) call(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("exchange admin %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), adminCallTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/admin/v1"+path, body)
-	if err != nil {
-		return fmt.Errorf("exchange admin %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("exchange admin %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminAnswer))
-	if err != nil {
-		return fmt.Errorf("exchange admin %s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb errorBody
-		if json.Unmarshal(raw, &eb) == nil && eb.Error != nil {
-			eb.Error.Status = resp.StatusCode
-			return fmt.Errorf("exchange admin %s %s: %w", method, path, eb.Error)
-		}
-		return fmt.Errorf("exchange admin %s %s: %s: %.200s", method, path, resp.Status, raw)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("exchange admin %s %s: decoding the answer: %w", method, path, err)
-	}
-	return nil
+	return c.api.Call(method, path, in, out)
 }
 
 // Users returns the mailbox users with their passwords, sorted by name.

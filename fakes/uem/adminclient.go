@@ -1,15 +1,12 @@
 package uem
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/adminapi"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -18,11 +15,7 @@ import (
 // test does with a *Server in-process, it does with an AdminClient when
 // the UEM runs elsewhere (a container). Its methods mirror the Server's;
 // API errors come back as *uemapi.Error, so uemapi.IsCode works on both.
-type AdminClient struct {
-	base  string // scheme://host:port, without AdminPrefix
-	token string
-	hc    *http.Client
-}
+type AdminClient struct{ api adminapi.Caller }
 
 // NewAdminClient returns a client of the admin API at baseURL (what
 // Server.AdminURL returns, without /admin/v1) with its bearer token; hc
@@ -31,58 +24,23 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &AdminClient{base: baseURL, token: token, hc: hc}
+	return &AdminClient{api: adminapi.Caller{
+		Name: "uem admin", Base: baseURL + AdminPrefix, Token: token, HC: hc, MaxAnswer: maxAdminBody,
+		APIError: func(status int, raw []byte) error {
+			var eb uemapi.ErrorBody
+			if json.Unmarshal(raw, &eb) != nil || eb.Error == nil {
+				return nil
+			}
+			eb.Error.Status = status
+			return eb.Error
+		},
+	}}
 }
-
-// adminCallTimeout bounds one admin call when the client has no timeout
-// of its own: a hung UEM must fail a test, not stall it.
-const adminCallTimeout = 30 * time.Second
 
 // call sends one admin request; in (if not nil) is the JSON body, out
 // (if not nil) receives the JSON answer.
 func (c *AdminClient) call(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("uem admin %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), adminCallTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+AdminPrefix+path, body)
-	if err != nil {
-		return fmt.Errorf("uem admin %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("uem admin %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminBody))
-	if err != nil {
-		return fmt.Errorf("uem admin %s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb uemapi.ErrorBody
-		if json.Unmarshal(raw, &eb) == nil && eb.Error != nil {
-			eb.Error.Status = resp.StatusCode
-			return fmt.Errorf("uem admin %s %s: %w", method, path, eb.Error)
-		}
-		return fmt.Errorf("uem admin %s %s: %s: %.200s", method, path, resp.Status, raw)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("uem admin %s %s: decoding the answer: %w", method, path, err)
-	}
-	return nil
+	return c.api.Call(method, path, in, out)
 }
 
 // AddDevice enrols a managed device (POST /devices).
