@@ -55,6 +55,7 @@ type Framework struct {
 	extraExchanges int
 	ctx            context.Context
 	nextUser       int
+	devices        int // made in the current spec (attachOnFailure)
 }
 
 // shared is the conformance world, started once per process.
@@ -89,6 +90,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	labels := ginkgo.CurrentSpecReport().Labels()
 	f.ctx = context.Background()
 	f.nextUser = 0
+	f.devices = 0
 	gomega.SetDefaultEventuallyTimeout(TestContext.Timeout)
 	gomega.SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	gomega.SetDefaultConsistentlyDuration(time.Second)
@@ -247,6 +249,7 @@ func (f *Framework) NewDevice(user string, opts ...func(*device.Config)) *device
 	}
 	d, err := f.Lab.NewDevice(cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	f.attachOnFailure(d)
 	return d
 }
 
