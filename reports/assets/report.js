@@ -28,6 +28,7 @@
     draw(el, title, { scales: { x: { time: false } }, axes: [{ label: "seconds" }, { label: axisLabel }] }, series, cols);
   }
 
+  try {
   data.loads.forEach(function (run, r) {
     var q = function (name) { return document.querySelector('[data-run="' + r + '"][data-chart="' + name + '"]'); };
     if (run.series.length > 0) {
@@ -73,5 +74,8 @@
       [g.t, g.cache, g.heap]);
     }
   });
-  document.body.setAttribute("data-charts-done", "1");
+  } finally {
+    // Set even when a chart throws, so a test sees the exception at once.
+    document.body.setAttribute("data-charts-done", "1");
+  }
 })();
