@@ -54,7 +54,7 @@ func (d DeviceExchanges) String() string {
 }
 
 var secretRE = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)(authorization:?\s*)(basic|bearer|negotiate)?\s*[^\s,"]+`),
+	regexp.MustCompile(`(?i)(authorization["']?\s*[:=]?\s*)(?:(?:basic|bearer|negotiate|digest)\s+)?[^\s,"']+`),
 	regexp.MustCompile(`(?i)((?:password|passwd|pwd|secret|token)["']?\s*[=:]\s*["']?)[^\s&,"']+`),
 	regexp.MustCompile(`//([^/:@\s]+):[^@/\s]+@`),
 }
