@@ -49,3 +49,15 @@ func TestReportCompareCommand(t *testing.T) {
 		t.Error("compare accepted a Ginkgo report as a load run")
 	}
 }
+
+// The CI templates' load spec is valid (a typo there would only show in
+// another project's pipeline).
+func TestCILoadSpec(t *testing.T) {
+	s, err := loadSpec(filepath.Join("..", "..", "ci", "load-smoke.yaml"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Thresholds.P99) == 0 || s.Thresholds.ErrorRate == nil {
+		t.Errorf("ci/load-smoke.yaml has no thresholds: %+v", s.Thresholds)
+	}
+}
