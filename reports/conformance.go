@@ -31,14 +31,19 @@ type Suite struct {
 	Features    []string // feature labels of its specs, sorted
 	Passed      int
 	Failed      int
-	Skipped     int
+	Skipped     int // skipped by the spec itself (Skip), or pending
+	Unselected  int // left out by the label filter or focus
 }
+
+// StateUnselected is the state of a spec the run's label filter or focus
+// left out (Ginkgo reports it as skipped, with no message).
+const StateUnselected = "unselected"
 
 // Spec is one It of a suite.
 type Spec struct {
 	Container string // the Describe/Context texts, joined with " / "
 	Text      string
-	State     string // passed, failed, skipped, pending, panicked, ...
+	State     string // passed, failed, skipped, pending, panicked, ..., or unselected
 	Labels    []string
 	Features  []string
 	IDs       []string // checklist items the text names
@@ -124,6 +129,10 @@ func buildSuite(in SuiteInput) Suite {
 			}
 		case sr.State == types.SpecStatePassed:
 			s.Passed++
+		case sr.State == types.SpecStateSkipped && sr.Failure.Message == "":
+			// Left out by the label filter or focus: not a Skip() in the spec.
+			sp.State = StateUnselected
+			s.Unselected++
 		default:
 			s.Skipped++
 		}

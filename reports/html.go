@@ -30,6 +30,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mul100": func(f float64) float64 { return 100 * f },
 	"dur":    func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"short":  shortState,
+	"item":   itemTitle,
 }).Parse(htmlTemplate))
 
 // chartRun is what the page's script draws for one load run.
@@ -75,6 +76,18 @@ func shortState(state string) string {
 		return "pass"
 	case "skipped", "pending":
 		return "skip"
+	case StateUnselected:
+		return "–"
 	}
 	return "FAIL"
+}
+
+// itemTitle is a checklist item's section and text, for tooltips.
+func itemTitle(id string) string {
+	for _, it := range checklist {
+		if it.ID == id {
+			return it.Section + ": " + it.Title
+		}
+	}
+	return "not in SPEC-CHECKLIST.md"
 }

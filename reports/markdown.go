@@ -13,6 +13,8 @@ func stateMark(state string) string {
 		return "✅ pass"
 	case "skipped", "pending":
 		return "⏭ " + state
+	case StateUnselected:
+		return "not selected"
 	}
 	return "❌ " + state
 }
@@ -33,7 +35,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			verdict = "❌ failed"
 		}
 		fmt.Fprintf(&b, "### Conformance: %s (%s)\n\n", mdEscape(s.Description), verdict)
-		fmt.Fprintf(&b, "%d specs: **%d passed, %d failed, %d skipped** in %s", len(s.Specs), s.Passed, s.Failed, s.Skipped, s.RunTime.Round(1e6))
+		fmt.Fprintf(&b, "%d specs: **%d passed, %d failed, %d skipped**", len(s.Specs), s.Passed, s.Failed, s.Skipped)
+		if s.Unselected > 0 {
+			fmt.Fprintf(&b, ", %d not selected", s.Unselected)
+		}
+		fmt.Fprintf(&b, " in %s", s.RunTime.Round(1e6))
 		if s.LabelFilter != "" {
 			fmt.Fprintf(&b, " (label filter `%s`)", s.LabelFilter)
 		}

@@ -302,3 +302,37 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("%s: FLOW-01 should be the only passed item", FileCoverageCSV)
 	}
 }
+
+// A run with a label filter: Ginkgo reports the specs it left out as
+// skipped with no message; the report tells them from Skip() and does
+// not count their items as covered.
+func TestUnselectedSpecs(t *testing.T) {
+	in, err := Load("testdata/conformance-filtered.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Suites[0]
+	if s.Passed != 8 || s.Failed != 0 || s.Skipped != 0 || s.Unselected != 16 || s.LabelFilter != "first-access && !disruptive && !slow" {
+		t.Fatalf("passed %d failed %d skipped %d unselected %d filter %q", s.Passed, s.Failed, s.Skipped, s.Unselected, s.LabelFilter)
+	}
+	for _, sp := range s.Specs {
+		selected := sp.Has("first-access") && !slices.Contains(sp.Labels, "disruptive") && !slices.Contains(sp.Labels, "slow")
+		if (sp.State == StateUnselected) == selected {
+			t.Errorf("%s: %s", sp.Text, sp.State)
+		}
+	}
+	if slices.Contains(r.Coverage.Ran, "FO-04") || !slices.Contains(r.Coverage.Passed, "PREF-03") {
+		t.Errorf("coverage ran %v", r.Coverage.Ran)
+	}
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "24 specs: **8 passed, 0 failed, 0 skipped**, 16 not selected") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+}
