@@ -135,7 +135,16 @@ both into DIR (report.html, junit.xml, summary.md, CSVs). About a minute.`,
 			inputs := []string{}
 			fmt.Fprintf(stderr, "== conformance (%s)\n", labels)
 			confDir := filepath.Join(out, "conformance")
-			confErr := runConformance(ctx, conformanceRun{Results: confDir, Labels: labels}, io.Discard, stderr)
+			if err := os.MkdirAll(confDir, 0o755); err != nil {
+				return err
+			}
+			suiteLog, err := os.Create(filepath.Join(confDir, "suite-output.txt"))
+			if err != nil {
+				return err
+			}
+			confErr := runConformance(ctx, conformanceRun{Results: confDir, Labels: labels}, suiteLog, stderr)
+			suiteLog.Close()
+			fmt.Fprintf(stderr, "suite output in %s\n", suiteLog.Name())
 			if _, err := os.Stat(filepath.Join(confDir, "report.json")); err != nil {
 				return fmt.Errorf("report demo: the suite wrote no report: %w", errors.Join(confErr, err))
 			}
