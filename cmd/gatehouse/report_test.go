@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReportCommand(t *testing.T) {
@@ -59,5 +61,40 @@ func TestCILoadSpec(t *testing.T) {
 	}
 	if len(s.Thresholds.P99) == 0 || s.Thresholds.ErrorRate == nil {
 		t.Errorf("ci/load-smoke.yaml has no thresholds: %+v", s.Thresholds)
+	}
+}
+
+// The demo's load half: a short run against the lab leaves results and
+// the gateway's per-second statistics, and the report charts both.
+func TestReportDemoLoad(t *testing.T) {
+	dir := t.TempDir()
+	files, err := demoLoad(t.Context(), dir, 3*time.Second, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || filepath.Base(files[1]) != "global-stats.csv" {
+		t.Fatalf("files %v, want load.json and both statistics CSVs", files)
+	}
+	r, err := buildReport(files, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Loads[0]
+	if l.DevicesArrived == 0 || l.Ops == 0 || len(l.Series) < 2 {
+		t.Fatalf("load run: %d devices, %d ops, %d seconds", l.DevicesArrived, l.Ops, len(l.Series))
+	}
+	// The cache holds the devices whose first request got through; one
+	// cut short by the end of the run is not in it.
+	g := l.Gateway
+	if g == nil || len(g.T) < 2 || g.CacheSize[len(g.CacheSize)-1] < float64(l.DevicesArrived)*0.9 {
+		t.Fatalf("gateway series %+v for %d devices", g, l.DevicesArrived)
+	}
+	for i := 1; i < len(g.T); i++ {
+		if g.T[i] <= g.T[i-1] || g.CacheSize[i] < g.CacheSize[i-1] {
+			t.Errorf("gateway series not in time order or a peak fell: %+v", g)
+		}
+	}
+	if len(r.Devices) != 1 || r.Devices[0].Devices == 0 {
+		t.Errorf("per-device statistics: %+v", r.Devices)
 	}
 }
