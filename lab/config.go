@@ -89,6 +89,17 @@ type Config struct {
 	// eas<N>.<Domain> (N from 2), for Host routing and 451 scenarios.
 	ExtraExchanges int
 
+	// IdentityCerts makes the gateway authenticate devices with identity
+	// certificates from the fake UEM's CA (Lab.IssueCertificate,
+	// Lab.NewCertDevice), checking its CRL (DA-03, DA-08). Default off.
+	IdentityCerts bool
+	// Kerberos starts a fake KDC for Realm() and a fake DNS serving its
+	// SRV records (Lab.KDC, Lab.DNS; the gateway resolves through it),
+	// makes the Exchange accept only Kerberos tickets for MailSPN(), and
+	// the default service authenticate to it with Kerberos constrained
+	// delegation (KRB-09). It implies IdentityCerts. Default off.
+	Kerberos bool
+
 	// NotifyRetryDelay is the UEM's first notification retry delay;
 	// default 200ms.
 	NotifyRetryDelay time.Duration

@@ -157,12 +157,8 @@ func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTL
 		c = wrap(c)
 	}
 	if err == nil && useTLS {
-		cfg := r.opts.TLSConfig.Clone()
-		if cfg.ServerName == "" {
-			host, _, _ := net.SplitHostPort(addr)
-			cfg.ServerName = host
-		}
-		tc := tls.Client(c, cfg)
+		host, _, _ := net.SplitHostPort(addr)
+		tc := tls.Client(c, ServerTLS(r.opts.TLSConfig, host, r.opts.SNI))
 		if err = tc.HandshakeContext(dctx); err != nil {
 			c.Close()
 		} else {
