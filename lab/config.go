@@ -73,6 +73,9 @@ type Config struct {
 	CheckInterval   time.Duration // default 10s
 	ResyncInterval  time.Duration // default 30s
 	PersistInterval time.Duration // default 10s (the gateway's minimum)
+	// StatsInterval is how often the gateway appends to global-stats.csv
+	// in its data directory; default 1m (reports chart it over a run).
+	StatsInterval time.Duration
 
 	// External mode: the gateway's device-facing base URL (required),
 	// where it receives notifications (required), and an optional shell
@@ -145,6 +148,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PersistInterval == 0 {
 		c.PersistInterval = 10 * time.Second
+	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = time.Minute
 	}
 	if c.NotifyRetryDelay == 0 {
 		c.NotifyRetryDelay = 200 * time.Millisecond

@@ -30,7 +30,7 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 	cfg.FailOpen = *l.cfg.FailOpen
 	cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval = l.cfg.CheckInterval, l.cfg.ResyncInterval, l.cfg.PersistInterval
 	cfg.LastSeenInterval = l.cfg.ResyncInterval
-	cfg.StatsInterval = time.Minute
+	cfg.StatsInterval = l.cfg.StatsInterval
 	if l.DNS != nil {
 		cfg.DNSServer = l.DNS.Addr() // KDC discovery (KDC-01) asks the lab's DNS
 		cfg.KerberosRetry = 200 * time.Millisecond

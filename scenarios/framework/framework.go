@@ -64,6 +64,7 @@ type Framework struct {
 	ctx            context.Context
 	nextUser       int
 	w              world
+	devices        int // made in the current spec (attachOnFailure)
 }
 
 // shared is the conformance world, started once per process.
@@ -101,6 +102,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	labels := ginkgo.CurrentSpecReport().Labels()
 	f.ctx = context.Background()
 	f.nextUser = 0
+	f.devices = 0
 	gomega.SetDefaultEventuallyTimeout(TestContext.Timeout)
 	gomega.SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	gomega.SetDefaultConsistentlyDuration(time.Second)
@@ -281,6 +283,7 @@ func (f *Framework) NewDevice(user string, opts ...func(*device.Config)) *device
 	}
 	d, err := f.w.NewDevice(cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	f.attachOnFailure(d)
 	return d
 }
 
