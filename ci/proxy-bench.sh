@@ -74,6 +74,16 @@ http {
 EOF
 nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
+if [[ -n ${PIN:-} ]]; then
+	# PIN=1: the load generator, the fake Exchange (and UEM) share CPU 0, each
+	# proxy gets CPU 1 to itself, as it would get its own host: the ratio
+	# then says whether the proxy keeps up with the server, not how the
+	# three split two cores.
+	taskset -a -p 1 "${pids[0]}" >/dev/null
+	taskset -a -p 2 "$(pgrep -f "$gh gateway" | head -1)" >/dev/null
+	for p in $(pgrep -f "nginx.*$work"); do taskset -a -p 2 "$p" >/dev/null; done
+	pinned="taskset 1"
+fi
 
 # eas POSTs one ActiveSync command: eas PORT DEVICE CMD BODY [POLICYKEY].
 eas() {
@@ -126,7 +136,7 @@ echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds roun
 for r in $(seq "$rounds"); do
 	for t in direct nginx gateway; do
 		printf 'round %d %-8s ' "$r" "$t"
-		wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1
+		${pinned:-} wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1
 	done
 done
 echo
@@ -136,7 +146,7 @@ for r in $(seq "$rounds"); do
 		printf '{"method":"POST","url":"https://127.0.0.1:%s/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=%s&DeviceType=iPhone","body":"%s","header":{"Authorization":["Basic YWxpY2U6YWxpY2UtcHc="],"MS-ASProtocolVersion":["14.1"],"Content-Type":["application/vnd.ms-sync.wbxml"],"X-MS-PolicyKey":["%s"]}}\n' \
 			"${port[$t]}" "$(dev $t)" "$(base64 -w0 "$work/foldersync")" "${key[$t]}" >"$work/target.json"
 		printf 'round %d %-8s ' "$r" "$t"
-		"$work/vegeta" attack -format=json -targets="$work/target.json" -rate="$rate/s" -duration="$duration" -insecure |
+		${pinned:-} "$work/vegeta" attack -format=json -targets="$work/target.json" -rate="$rate/s" -duration="$duration" -insecure |
 			"$work/vegeta" report -type=json |
 			jq -r '"rate=\(.throughput|floor) p50=\(.latencies["50th"]/1000|floor)us p90=\(.latencies["90th"]/1000|floor)us p99=\(.latencies["99th"]/1000|floor)us success=\(.success)"'
 	done
