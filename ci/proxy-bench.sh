@@ -55,7 +55,7 @@ error_log $work/nginx.err warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  upstream exchange { server 127.0.0.1:18700; keepalive 64; }
+  upstream exchange { server 127.0.0.1:18700; keepalive 1024; }
   server {
     listen 127.0.0.1:18444 ssl;
     ssl_certificate $work/cert.pem;
