@@ -52,7 +52,7 @@ func TestCall(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path, token, want string
-		api             bool
+		api               bool
 	}{
 		{"/echo", "wrong", "test admin POST /echo: api error", true},
 		{"/plain-error", "tok", "test admin POST /plain-error: 418 I'm a teapot: boom", false},
