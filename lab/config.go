@@ -78,11 +78,15 @@ type Config struct {
 	StatsInterval time.Duration
 
 	// External mode: the gateway's device-facing base URL (required),
-	// where it receives notifications (required), and an optional shell
-	// command that restarts it (disruptive scenarios need one).
+	// where it receives notifications (required), and optional shell
+	// commands that restart it gracefully (disruptive scenarios need
+	// one), kill it without letting it write anything (SIGKILL, `docker
+	// kill`), and start it again after a kill.
 	GatewayURL string
 	NotifyURL  string
 	RestartCmd string
+	KillCmd    string
+	StartCmd   string
 
 	// ExtraExchanges starts more fake Exchange servers with the same users,
 	// each the only server of an ActiveSync service named

@@ -270,8 +270,20 @@ func RunRestartCommand(ctx context.Context, command, deviceURL string, hc *http.
 	return runRestartCmd(ctx, command, deviceURL, hc)
 }
 
-// runRestartCmd restarts an external gateway with a shell command and
-// waits until its device-facing URL accepts connections again.
+// RunKillCommand runs command (sh -c) to kill a gateway someone else
+// runs; it does not wait for anything, as a dead gateway answers nothing.
+func RunKillCommand(ctx context.Context, command string) error {
+	if command == "" {
+		return ErrNotSupported
+	}
+	if msg, err := exec.CommandContext(ctx, "sh", "-c", command).CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: kill command: %w: %s", err, msg)
+	}
+	return nil
+}
+
+// runRestartCmd restarts (or starts) an external gateway with a shell
+// command and waits until its device-facing URL accepts connections again.
 func runRestartCmd(ctx context.Context, command, deviceURL string, hc *http.Client) error {
 	if command == "" {
 		return ErrNotSupported

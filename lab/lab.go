@@ -331,7 +331,7 @@ func (l *Lab) StopGateway(ctx context.Context) error {
 // addresses.
 func (l *Lab) StartGateway(ctx context.Context) error {
 	if l.gw == nil {
-		return ErrNotSupported
+		return runRestartCmd(ctx, l.cfg.StartCmd, l.cfg.GatewayURL, l.hc)
 	}
 	return l.gw.start(ctx)
 }
@@ -348,17 +348,20 @@ func (l *Lab) RestartGateway(ctx context.Context) error {
 	return l.gw.start(ctx)
 }
 
-// KillGateway sends SIGKILL to a subprocess gateway: nothing is written,
-// nothing is closed. StartGateway brings it back.
+// KillGateway sends SIGKILL to a subprocess gateway, or runs the kill
+// command of an external one: nothing is written, nothing is closed.
+// StartGateway brings it back.
 func (l *Lab) KillGateway() error {
 	if l.gw == nil {
-		return ErrNotSupported
+		return RunKillCommand(context.Background(), l.cfg.KillCmd)
 	}
 	return l.gw.kill()
 }
 
 // CanKill reports whether KillGateway works in this mode.
-func (l *Lab) CanKill() bool { return l.cfg.Mode == Subprocess }
+func (l *Lab) CanKill() bool {
+	return l.cfg.Mode == Subprocess || l.cfg.Mode == External && l.cfg.KillCmd != "" && l.cfg.StartCmd != ""
+}
 
 // CanRestart reports whether RestartGateway works in this mode.
 func (l *Lab) CanRestart() bool { return l.cfg.Mode != External || l.cfg.RestartCmd != "" }

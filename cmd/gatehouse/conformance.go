@@ -15,7 +15,7 @@ import (
 // (`ginkgo build ./scenarios` or `go test -c ./scenarios`), else `go test`
 // of ./scenarios from the source tree, with reports in a results directory.
 func newConformanceCmd() *cobra.Command {
-	var suite, results, gatewayURL, notifyURL, restartCmd, labels, binary string
+	var suite, results, gatewayURL, notifyURL, restartCmd, killCmd, startCmd, labels, binary string
 	var uemAdminURL, exchangeAdminURL, gatewayID string
 	cmd := &cobra.Command{
 		Use:   "conformance",
@@ -23,14 +23,14 @@ func newConformanceCmd() *cobra.Command {
 		Long: `Run the conformance scenarios. Without --gateway-url every spec gets a fresh
 world with our gateway. With --gateway-url (and --notify-url) the fakes start
 once, the UEM URL and credentials the gateway must use are printed, and the
-specs run against it: introspection specs are skipped and disruptive ones need
---restart-cmd. With --uem-admin-url and --exchange-admin-url too, the fakes are
+specs run against it: introspection specs are skipped, disruptive ones need
+--restart-cmd and the crash spec (kill -9) --kill-cmd and --start-cmd. With --uem-admin-url and --exchange-admin-url too, the fakes are
 ones already running (containers/labstack) and are driven over their admin APIs
 (tokens in GATEHOUSE_UEM_ADMIN_TOKEN and GATEHOUSE_EXCHANGE_ADMIN_TOKEN). Results: <results>/report.json (Ginkgo JSON), junit.xml,
 scenarios-*.log and the "done" marker (see docs/conformance.md).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConformance(cmd.Context(), conformanceRun{Suite: suite, Results: results, GatewayURL: gatewayURL,
-				NotifyURL: notifyURL, RestartCmd: restartCmd, Labels: labels, Binary: binary,
+				NotifyURL: notifyURL, RestartCmd: restartCmd, KillCmd: killCmd, StartCmd: startCmd, Labels: labels, Binary: binary,
 				UEMAdminURL: uemAdminURL, ExchangeAdminURL: exchangeAdminURL, GatewayID: gatewayID}, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -40,6 +40,8 @@ scenarios-*.log and the "done" marker (see docs/conformance.md).`,
 	f.StringVar(&gatewayURL, "gateway-url", "", "device-facing base URL of the gateway under test (conformance mode)")
 	f.StringVar(&notifyURL, "notify-url", "", "URL where the gateway under test receives UEM notifications")
 	f.StringVar(&restartCmd, "restart-cmd", "", "shell command restarting the gateway under test (disruptive specs)")
+	f.StringVar(&killCmd, "kill-cmd", "", "shell command killing the gateway under test without a chance to write, e.g. kill -9 or docker kill (crash spec)")
+	f.StringVar(&startCmd, "start-cmd", "", "shell command starting the gateway under test again after --kill-cmd")
 	f.StringVar(&labels, "label-filter", "", "Ginkgo label filter (default: !slow)")
 	f.StringVar(&binary, "gateway-binary", "", "gatehouse binary for subprocess worlds (built when empty)")
 	f.StringVar(&uemAdminURL, "uem-admin-url", "", "remote fakes: admin API base URL of a running fake UEM wired to the gateway under test")
@@ -50,7 +52,7 @@ scenarios-*.log and the "done" marker (see docs/conformance.md).`,
 
 // conformanceRun is one run of the suite (the conformance command's flags).
 type conformanceRun struct {
-	Suite, Results, GatewayURL, NotifyURL, RestartCmd, Labels, Binary string
+	Suite, Results, GatewayURL, NotifyURL, RestartCmd, KillCmd, StartCmd, Labels, Binary string
 	// Remote fakes (containers/labstack): their admin APIs and the gateway's UEM entry.
 	UEMAdminURL, ExchangeAdminURL, GatewayID string
 }
@@ -77,8 +79,9 @@ func runConformance(ctx context.Context, o conformanceRun, stdout, stderr io.Wri
 	}
 	c.Env = append(os.Environ(), "GATEHOUSE_RESULTS_DIR="+abs)
 	for k, v := range map[string]string{"GATEHOUSE_GATEWAY_URL": o.GatewayURL, "GATEHOUSE_NOTIFY_URL": o.NotifyURL,
-		"GATEHOUSE_RESTART_CMD": o.RestartCmd, "GATEHOUSE_GATEWAY_BINARY": o.Binary,
-		"GATEHOUSE_UEM_ADMIN_URL": o.UEMAdminURL, "GATEHOUSE_EXCHANGE_ADMIN_URL": o.ExchangeAdminURL, "GATEHOUSE_GATEWAY_ID": o.GatewayID} {
+		"GATEHOUSE_RESTART_CMD": o.RestartCmd, "GATEHOUSE_KILL_CMD": o.KillCmd, "GATEHOUSE_START_CMD": o.StartCmd,
+		"GATEHOUSE_GATEWAY_BINARY": o.Binary,
+		"GATEHOUSE_UEM_ADMIN_URL":  o.UEMAdminURL, "GATEHOUSE_EXCHANGE_ADMIN_URL": o.ExchangeAdminURL, "GATEHOUSE_GATEWAY_ID": o.GatewayID} {
 		if v != "" {
 			c.Env = append(c.Env, k+"="+v)
 		}

@@ -29,6 +29,8 @@ var TestContext struct {
 	GatewayURL    string // device-facing URL of the gateway under test: conformance mode
 	NotifyURL     string // where that gateway receives UEM notifications
 	RestartCmd    string // shell command restarting it (disruptive specs)
+	KillCmd       string // shell command killing it, SIGKILL or equal (crash specs)
+	StartCmd      string // shell command starting it after KillCmd
 	GatewayBinary string // gatehouse binary for subprocess worlds; built when empty
 	ResultsDir    string // log and done marker
 	UEMListen     string // conformance: the fake UEM's gateway API address
@@ -63,6 +65,8 @@ func RegisterFlags() {
 	flag.StringVar(&c.GatewayURL, "gateway-url", env("GATEHOUSE_GATEWAY_URL", ""), "device-facing base URL of a gateway under test (conformance mode; env GATEHOUSE_GATEWAY_URL)")
 	flag.StringVar(&c.NotifyURL, "notify-url", env("GATEHOUSE_NOTIFY_URL", ""), "URL where that gateway receives UEM notifications (env GATEHOUSE_NOTIFY_URL)")
 	flag.StringVar(&c.RestartCmd, "restart-cmd", env("GATEHOUSE_RESTART_CMD", ""), "shell command restarting the gateway under test (env GATEHOUSE_RESTART_CMD)")
+	flag.StringVar(&c.KillCmd, "kill-cmd", env("GATEHOUSE_KILL_CMD", ""), "shell command killing the gateway under test without a chance to write (kill -9, docker kill; env GATEHOUSE_KILL_CMD)")
+	flag.StringVar(&c.StartCmd, "start-cmd", env("GATEHOUSE_START_CMD", ""), "shell command starting it again after the kill command (env GATEHOUSE_START_CMD)")
 	flag.StringVar(&c.GatewayBinary, "gateway-binary", env("GATEHOUSE_GATEWAY_BINARY", ""), "gatehouse binary for subprocess worlds; built with go build when empty")
 	flag.StringVar(&c.ResultsDir, "results-dir", env("GATEHOUSE_RESULTS_DIR", ""), "directory for the suite log and the done marker")
 	flag.StringVar(&c.UEMListen, "uem-listen", env("GATEHOUSE_UEM_LISTEN", "127.0.0.1:8600"), "conformance: fake UEM gateway API address")

@@ -37,7 +37,8 @@ const (
 type Option func(*Framework)
 
 // WithSubprocessGateway runs the local gateway as a subprocess of the
-// gatehouse binary, so that it can be killed with SIGKILL.
+// gatehouse binary, so that it can be killed with SIGKILL; against a
+// gateway under test the spec needs the kill and start commands.
 func WithSubprocessGateway() Option { return func(f *Framework) { f.subprocess = true } }
 
 // WithExtraExchanges gives the world n more Exchange servers, each the
@@ -114,8 +115,8 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		if slices.Contains(labels, LabelDisruptive) && TestContext.RestartCmd == "" {
 			ginkgo.Skip("disruptive spec: give --restart-cmd / GATEHOUSE_RESTART_CMD")
 		}
-		if f.subprocess {
-			ginkgo.Skip("needs kill -9 of our gateway subprocess")
+		if f.subprocess && (TestContext.KillCmd == "" || TestContext.StartCmd == "") {
+			ginkgo.Skip("crash spec: give --kill-cmd and --start-cmd (GATEHOUSE_KILL_CMD, GATEHOUSE_START_CMD)")
 		}
 		if f.labEdit != nil {
 			ginkgo.Skip("needs its own world (KDC, DNS, device CA) wired into our gateway's bootstrap")
@@ -163,7 +164,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 func startConformanceWorld() (*lab.Lab, error) {
 	c := TestContext
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
-		UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
+		KillCmd: c.KillCmd, StartCmd: c.StartCmd, UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
 		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
 	if err != nil {
 		return nil, err
@@ -424,11 +425,12 @@ func (f *Framework) RestartGateway() {
 	gomega.Expect(f.w.RestartGateway(f.ctx)).To(gomega.Succeed())
 }
 
-// KillGateway sends SIGKILL to the gateway subprocess.
+// KillGateway kills the gateway without letting it write anything:
+// SIGKILL to our subprocess, or the kill command of a gateway under test.
 func (f *Framework) KillGateway() {
 	err := f.w.KillGateway()
 	if errors.Is(err, lab.ErrNotSupported) {
-		ginkgo.Skip("kill -9 needs a subprocess gateway")
+		ginkgo.Skip("kill -9 needs a subprocess gateway or a kill command")
 	}
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 }

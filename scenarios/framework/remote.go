@@ -41,6 +41,8 @@ type remoteWorld struct {
 	gatewayID  string
 	deviceURL  string
 	restartCmd string
+	killCmd    string
+	startCmd   string
 	hc         *http.Client
 }
 
@@ -74,9 +76,15 @@ func (w *remoteWorld) RestartGateway(ctx context.Context) error {
 	return lab.RunRestartCommand(ctx, w.restartCmd, w.deviceURL, w.hc)
 }
 
-// StartGateway and KillGateway need a gateway process of the suite's own.
-func (w *remoteWorld) StartGateway(context.Context) error { return lab.ErrNotSupported }
-func (w *remoteWorld) KillGateway() error                 { return lab.ErrNotSupported }
+// StartGateway runs the start command and waits for the gateway.
+func (w *remoteWorld) StartGateway(ctx context.Context) error {
+	return lab.RunRestartCommand(ctx, w.startCmd, w.deviceURL, w.hc)
+}
+
+// KillGateway runs the kill command.
+func (w *remoteWorld) KillGateway() error {
+	return lab.RunKillCommand(context.Background(), w.killCmd)
+}
 
 // RemoteFakes reports whether the fakes, too, run outside the suite
 // (a UEM admin URL is given): the suite starts nothing and drives the
@@ -109,7 +117,7 @@ func startRemoteWorld() (world, UEM, Exchange, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("remote fakes: %w", err)
 	}
-	w := &remoteWorld{gatewayID: c.GatewayID, deviceURL: c.GatewayURL, restartCmd: c.RestartCmd, hc: hc}
+	w := &remoteWorld{gatewayID: c.GatewayID, deviceURL: c.GatewayURL, restartCmd: c.RestartCmd, killCmd: c.KillCmd, startCmd: c.StartCmd, hc: hc}
 	for _, v := range views {
 		w.users = append(w.users, lab.User{Name: v.Name, Email: v.Email, Password: v.Password})
 	}

@@ -3,6 +3,8 @@ package framework
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -85,5 +87,29 @@ func TestRemoteWorldDrivesRunningFakes(t *testing.T) {
 	}
 	if err := w.RestartGateway(ctx); !errors.Is(err, lab.ErrNotSupported) {
 		t.Fatalf("restart without a command: %v, want lab.ErrNotSupported", err)
+	}
+	if err := w.KillGateway(); !errors.Is(err, lab.ErrNotSupported) {
+		t.Fatalf("kill without a command: %v, want lab.ErrNotSupported", err)
+	}
+
+	// The crash hooks run their commands; start waits until the gateway
+	// answers (here it never went away), and a failing command is an error.
+	rw := w.(*remoteWorld)
+	marks := t.TempDir()
+	rw.killCmd, rw.startCmd = "touch "+marks+"/killed", "touch "+marks+"/started"
+	if err := w.KillGateway(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.StartGateway(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"killed", "started"} {
+		if _, err := os.Stat(filepath.Join(marks, m)); err != nil {
+			t.Errorf("the %s command did not run: %v", m, err)
+		}
+	}
+	rw.killCmd = "exit 3"
+	if err := w.KillGateway(); err == nil || errors.Is(err, lab.ErrNotSupported) {
+		t.Fatalf("a failing kill command: %v", err)
 	}
 }
