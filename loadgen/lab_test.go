@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +91,114 @@ func TestFailOpenPreset(t *testing.T) {
 	t.Logf("%+v\n%s", rep, res.Summary())
 	if rep.WrongAllow != 0 || rep.WrongBlock != 0 || rep.BlockedChecks == 0 || rep.NewDuringOutage == 0 {
 		t.Errorf("failopen: %+v", rep)
+	}
+}
+
+// TestColdStartServesPersistedDevicesFromCache: devices connected before
+// a gateway restart are all served again after it, from the cache: with
+// the UEM down (the persistent list) no device is let in by fail-open,
+// and with it up (init from the UEM) no first access reaches the UEM.
+func TestColdStartServesPersistedDevicesFromCache(t *testing.T) {
+	l := startLab(t, 3)
+	for _, down := range []bool{true, false} {
+		spec, err := PresetSpec("coldstart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.Devices, spec.Users, spec.Duration = 12, 3, Duration(30*time.Second)
+		res, rep, err := RunColdStart(context.Background(), l, spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: fmt.Sprintf("cs%v", down)},
+			ColdStartConfig{UEMDown: down})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("uem down %v: %+v\n%s", down, rep, res.Summary())
+		if rep.Devices != 12 || rep.Persisted < 12 || rep.Served != 12 || rep.ServedFromCache != 12 ||
+			rep.FirstAccessReports != 0 || rep.FailOpenEntries != 0 {
+			t.Errorf("uem down %v: %+v", down, rep)
+		}
+		if rep.Served99Ms < rep.RestartMs || rep.Served100Ms < rep.Served99Ms || rep.Served100Ms > 30_000 {
+			t.Errorf("uem down %v: served 99%% at %dms, all at %dms, restart took %dms", down, rep.Served99Ms, rep.Served100Ms, rep.RestartMs)
+		}
+		if h, _ := res.Histogram("Served", nil); h.TotalCount() != 12 {
+			t.Errorf("Served histogram holds %d devices", h.TotalCount())
+		}
+	}
+}
+
+// TestColdStartCountsFirstAccesses is the control: devices the restarted
+// gateway does not have are first accesses, and the preset counts them:
+// with the cache and list emptied before a restart with the UEM down
+// every device is let in by fail-open; with the UEM up, devices the UEM
+// does not list as registered are reported to it again (FLOW-10: init
+// loads registered allowed devices).
+func TestColdStartCountsFirstAccesses(t *testing.T) {
+	l := startLab(t, 3)
+	// Unregistered first: the fake UEM links a user's later associations
+	// to the user's registered device.
+	for i, tc := range []ColdStartConfig{{Unregistered: true}, {UEMDown: true, Purge: true}} {
+		spec, err := PresetSpec("coldstart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.Devices, spec.Users, spec.Duration = 6, 3, Duration(30*time.Second)
+		_, rep, err := RunColdStart(context.Background(), l, spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 1, RunID: fmt.Sprintf("ctl%d", i)}, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v: %+v", tc, rep)
+		if rep.Served != 6 || rep.ServedFromCache != 0 || rep.FailOpenEntries+int(rep.FirstAccessReports) != 6 {
+			t.Errorf("%+v: %+v", tc, rep)
+		}
+	}
+}
+
+// TestResyncPreset: resyncs of fleet plus generated devices run back to
+// back on live traffic and the windows around them are measured.
+func TestResyncPreset(t *testing.T) {
+	l := startLab(t, 3)
+	spec, err := PresetSpec("resync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Devices, spec.Users, spec.Duration, spec.Arrival.Over = 20, 3, Duration(9*time.Second), Duration(time.Second)
+	spec.Profiles["default"] = Profile{PingHeartbeat: Duration(2 * time.Second), SyncRate: 2}
+	res, rep, err := RunResync(context.Background(), l, spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: "rs"}, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v\n%s", rep, res.Summary())
+	if rep.Resyncs < 1 || rep.Failures != 0 || rep.Listed < 300 || rep.FirstMs <= 0 || rep.MaxMs < rep.MeanMs {
+		t.Errorf("resyncs: %+v", rep)
+	}
+	if rep.Before.Ops == 0 || rep.During.Ops == 0 || rep.After.Ops == 0 || rep.During.P99ms <= 0 {
+		t.Errorf("windows: before %+v during %+v after %+v", rep.Before, rep.During, rep.After)
+	}
+	if total, failed := res.Totals(); failed != 0 || total == 0 {
+		t.Errorf("%d of %d operations failed", failed, total)
+	}
+}
+
+// TestSoakPreset samples latency and the gateway's memory each second
+// and reports their drift over the steady part.
+func TestSoakPreset(t *testing.T) {
+	l := startLab(t, 3)
+	spec, err := PresetSpec("soak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Devices, spec.Users, spec.Duration, spec.Arrival.Over = 20, 3, Duration(7*time.Second), Duration(time.Second)
+	spec.Profiles = map[string]Profile{"default": {PingHeartbeat: Duration(2 * time.Second), SyncRate: 2}}
+	res, rep, err := RunSoak(context.Background(), l, spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: "sk"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v\n%s", rep, res.Summary())
+	if len(rep.Samples) < 5 || rep.SteadyFromS < 0 || rep.P99First <= 0 || rep.P99Last <= 0 || rep.HeapFirstMB <= 0 {
+		t.Errorf("soak: %+v", rep)
+	}
+	for _, s := range rep.Samples {
+		if s.HeapMB <= 0 || s.Goroutines <= 0 {
+			t.Errorf("sample without the gateway's memory: %+v", s)
+		}
 	}
 }

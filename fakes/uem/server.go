@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type Server struct {
 	certPool   *x509.CertPool
 	adminToken string
 	pageBufs   sync.Pool // *[]byte buffers of device list pages
+	// reports counts device reports answered (first accesses and
+	// re-reports), for load tests that must see none.
+	reports atomic.Int64
 
 	mu        sync.Mutex
 	started   bool
