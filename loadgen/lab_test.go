@@ -2,7 +2,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,5 +203,64 @@ func TestSoakPreset(t *testing.T) {
 		if s.HeapMB <= 0 || s.Goroutines <= 0 {
 			t.Errorf("sample without the gateway's memory: %+v", s)
 		}
+	}
+}
+
+// TestTwoLocalShardsMergeToOneRun runs a fleet once whole and once as two
+// shards (concurrently, as two processes would) against the same gateway:
+// merged, the shards bring the same devices and the same operations per
+// (command, status) as the single run. The fleet only makes first
+// contact, so every count is fixed by the spec and the seed.
+func TestTwoLocalShardsMergeToOneRun(t *testing.T) {
+	l := startLab(t, 3)
+	spec, err := ParseSpec([]byte(`
+devices: 31
+users: 3
+duration: 4s
+new_share: 0.5
+profiles:
+  default: {ping_heartbeat: 0s}
+arrival: {shape: ramp, over: 1s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := func(runID string, s Shard) Options {
+		return Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: runID, Shard: s}
+	}
+	one, err := Run(context.Background(), spec, opt("one", Shard{0, 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := make([]*Results, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { shards[i], errs[i] = Run(context.Background(), spec, opt("two", Shard{i, 2})) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Merge(shards...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(r *Results) map[string]int64 {
+		m := map[string]int64{}
+		for _, c := range r.Commands {
+			m[c.Command+" "+c.Status] = c.Count
+		}
+		return m
+	}
+	t.Logf("one run:\n%s\nmerged shards:\n%s", one.Summary(), merged.Summary())
+	if shards[0].DevicesArrived != 16 || shards[1].DevicesArrived != 15 {
+		t.Errorf("shards brought %d and %d devices, want 16 and 15", shards[0].DevicesArrived, shards[1].DevicesArrived)
+	}
+	if merged.DevicesArrived != one.DevicesArrived || one.DevicesArrived != 31 || merged.DevicesPlanned != one.DevicesPlanned {
+		t.Errorf("devices: merged %d of %d planned, one run %d of %d", merged.DevicesArrived, merged.DevicesPlanned, one.DevicesArrived, one.DevicesPlanned)
+	}
+	if got, want := count(merged), count(one); !maps.Equal(got, want) || want["FolderSync ok"] != 31 {
+		t.Errorf("operations: merged %v, one run %v", got, want)
 	}
 }
