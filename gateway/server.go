@@ -415,7 +415,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	if err != nil {
 		return err
 	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, OnRedirect: s.rememberRedirect, Log: s.log})
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log})
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,11 @@ type Config struct {
 	// eas<N>.<Domain> (N from 2), for Host routing and 451 scenarios.
 	ExtraExchanges int
 
+	// HTTP2: the fake Exchange servers offer HTTP/2 and the gateway
+	// (in-process or subprocess) uses it upstream, so hanging Pings share
+	// connections (large fleets on one machine; see docs/loadgen.md).
+	HTTP2 bool
+
 	// NotifyRetryDelay is the UEM's first notification retry delay;
 	// default 200ms.
 	NotifyRetryDelay time.Duration

@@ -137,7 +137,7 @@ func (l *Lab) startExchange(ctx context.Context) error {
 	start := func(addr, adminAddr, token string) (*exchange.Server, error) {
 		x, err := exchange.New(exchange.Config{Addr: addr, AdminAddr: adminAddr, AdminToken: token,
 			Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
-			MinHeartbeat: 1, Logger: l.cfg.Logger.With("component", "exchange")})
+			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange")})
 		if err != nil {
 			return nil, err
 		}

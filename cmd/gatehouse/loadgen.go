@@ -39,7 +39,7 @@ The exit code is 99 when a threshold of the spec breaks.`,
 func newLoadgenRunCmd() *cobra.Command {
 	var (
 		specPath, target, preset, shard, out, runID string
-		useLab, quiet, labSubprocess                bool
+		useLab, quiet, labSubprocess, labHTTP2      bool
 		sources, blocked, labMessages, maxConns     int
 		duration, soakInterval                      time.Duration
 		cold                                        loadgen.ColdStartConfig
@@ -79,7 +79,7 @@ func newLoadgenRunCmd() *cobra.Command {
 			var l *lab.Lab
 			if useLab {
 				lc := lab.Config{Users: spec.Users, MessagesPerUser: labMessages,
-					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second}
+					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, HTTP2: labHTTP2}
 				if labSubprocess {
 					// This binary is the gateway: restarts are real, and its
 					// memory is its own.
@@ -129,6 +129,7 @@ func newLoadgenRunCmd() *cobra.Command {
 	f.StringVar(&preset, "preset", "", "preset run: "+strings.Join(loadgen.PresetNames(), ", ")+" (its built-in spec unless --spec)")
 	f.DurationVar(&duration, "duration", 0, "override the spec's duration (soak: --duration 8h for a long run)")
 	f.BoolVar(&labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
+	f.BoolVar(&labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
 	f.BoolVar(&cold.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
 	f.BoolVar(&cold.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
 	f.BoolVar(&cold.Unregistered, "unregistered", false, "coldstart: do not register the devices at the UEM (init from the UEM loads registered devices only)")

@@ -27,6 +27,11 @@ type Options struct {
 	// from each server's host when empty. Default: TLS 1.2 and up, system
 	// roots.
 	TLSConfig *tls.Config
+	// HTTP2 offers HTTP/2 to servers with Server TLS: the device traffic
+	// to a server is multiplexed over a few connections (a hanging Ping
+	// is a stream, not a socket) when the server accepts it, as
+	// Exchange does. Off: one HTTP/1.1 connection per request in flight.
+	HTTP2 bool
 	// MaxReplayBody bounds the request bodies kept in memory so that a
 	// request can be sent again to the next server. Larger bodies stream
 	// and get one attempt. Default 1 MiB.
