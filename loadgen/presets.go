@@ -129,6 +129,12 @@ type CapacityPoint struct {
 // error_rate) three seconds in a row, and reports the devices held
 // before the first bad second and the latency curve.
 func RunCapacity(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
+	return runCapacity(ctx, spec, opt, nil)
+}
+
+// runCapacity is RunCapacity; good, if not nil, sees each second that
+// kept to the thresholds (outside the recorder's lock).
+func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point)) (*Results, error) {
 	limit := time.Duration(spec.Thresholds.P99["all"])
 	if limit == 0 {
 		for _, k := range sortedKeys(spec.Thresholds.P99) {
@@ -157,6 +163,11 @@ func RunCapacity(ctx context.Context, spec *Spec, opt Options) (*Results, error)
 		}
 		if why == "" {
 			bad, held = 0, p.Devices
+			if good != nil {
+				mu.Unlock()
+				good(p)
+				mu.Lock()
+			}
 			return true
 		}
 		if bad == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ The exit code is 99 when a threshold of the spec breaks.`,
 func newLoadgenRunCmd() *cobra.Command {
 	var (
 		specPath, target, preset, shard, out, runID string
+		cpuProfile                                  string
 		useLab, quiet, labSubprocess, labHTTP2      bool
 		sources, blocked, labMessages, maxConns     int
 		duration, soakInterval                      time.Duration
@@ -66,6 +68,19 @@ func newLoadgenRunCmd() *cobra.Command {
 			}
 			if duration > 0 {
 				spec.Duration = loadgen.Duration(duration)
+			}
+			if cpuProfile != "" {
+				// The whole process: the load generator, and with --lab the
+				// gateway and fakes in it, to find what bounds a fleet.
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID, MaxConns: maxConns}
 			if shard != "" {
@@ -106,7 +121,11 @@ func newLoadgenRunCmd() *cobra.Command {
 			var res *loadgen.Results
 			switch preset {
 			case "capacity":
-				res, err = loadgen.RunCapacity(ctx, spec, opt)
+				if l != nil {
+					res, err = loadgen.RunCapacityLab(ctx, l, spec, opt)
+				} else {
+					res, err = loadgen.RunCapacity(ctx, spec, opt)
+				}
 			case "failopen":
 				res, _, err = loadgen.RunFailOpen(ctx, l, spec, opt, blocked)
 			case "coldstart":
@@ -129,6 +148,7 @@ func newLoadgenRunCmd() *cobra.Command {
 	f.StringVar(&preset, "preset", "", "preset run: "+strings.Join(loadgen.PresetNames(), ", ")+" (its built-in spec unless --spec)")
 	f.DurationVar(&duration, "duration", 0, "override the spec's duration (soak: --duration 8h for a long run)")
 	f.BoolVar(&labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (go tool pprof)")
 	f.BoolVar(&labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
 	f.BoolVar(&cold.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
 	f.BoolVar(&cold.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
