@@ -264,3 +264,25 @@ arrival: {shape: ramp, over: 1s}
 		t.Errorf("operations: merged %v, one run %v", got, want)
 	}
 }
+
+// TestCapacityReportsGatewayMemory: a capacity run against the lab reports
+// the gateway's memory at the devices held, from its admin API.
+func TestCapacityReportsGatewayMemory(t *testing.T) {
+	l := startLab(t, 3)
+	spec, err := PresetSpec("capacity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Devices, spec.Users, spec.Duration = 30, 3, Duration(4*time.Second)
+	spec.Arrival = Arrival{Shape: "ramp", Over: Duration(time.Second)}
+	spec.Thresholds.P99 = map[string]Duration{"all": Duration(10 * time.Second)}
+	res, err := RunCapacityLab(context.Background(), l, spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: "cap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, ok := res.Extra["gateway_memory"].(CapacityMemory)
+	t.Logf("%+v held %v", mem, res.Extra["devices_held"])
+	if !ok || mem.After.CacheEntries < 30 || mem.After.HeapInuseMB <= 0 || mem.Before.HeapInuseMB <= 0 || res.Extra["devices_held"] != int64(30) {
+		t.Errorf("memory %+v, held %v", mem, res.Extra["devices_held"])
+	}
+}
