@@ -30,6 +30,8 @@ type ColdStartReport struct {
 	// RestartMs is from the stop until the gateway answered again (it
 	// answers once its cache is initialised: from the UEM, else from disk).
 	RestartMs int64 `json:"restart_ms"`
+	// StopMs of it is the graceful stop (the gateway writes its list).
+	StopMs int64 `json:"stop_ms"`
 	Served    int   `json:"served"` // devices answered after the restart
 	// ServedFromCache: served without a first access (no device report
 	// reached the UEM, no fail-open entry was made for them).
@@ -122,6 +124,7 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 	if err := l.StopGateway(ctx); err != nil {
 		return nil, nil, fmt.Errorf("coldstart: stop the gateway: %w", err)
 	}
+	rep.StopMs = time.Since(t0).Milliseconds()
 	if err := l.StartGateway(ctx); err != nil {
 		return nil, nil, fmt.Errorf("coldstart: start the gateway: %w", err)
 	}
