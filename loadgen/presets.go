@@ -75,7 +75,7 @@ users: 8
 duration: 60s
 new_share: 0.5
 profiles:
-  default: {ping_heartbeat: 30s, sync_rate: 6/min, sendmail_rate: 1/min}
+  default: {ping_heartbeat: 30s, sync_rate: 6/min, sendmail_rate: 2/h}
 arrival: {shape: ramp, over: 5s}
 thresholds:
   p99: {all: 2s}
