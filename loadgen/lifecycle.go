@@ -32,7 +32,7 @@ type ColdStartReport struct {
 	RestartMs int64 `json:"restart_ms"`
 	// StopMs of it is the graceful stop (the gateway writes its list).
 	StopMs int64 `json:"stop_ms"`
-	Served    int   `json:"served"` // devices answered after the restart
+	Served int   `json:"served"` // devices answered after the restart
 	// ServedFromCache: served without a first access (no device report
 	// reached the UEM, no fail-open entry was made for them).
 	ServedFromCache int `json:"served_from_cache"`
