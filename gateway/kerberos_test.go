@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
@@ -278,5 +280,170 @@ func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
 	}
 	if st := ns.Stats(); st == (dns.Stats{}) {
 		t.Fatal("the fake DNS was not asked")
+	}
+}
+
+// KRB-02: the SPN follows the server actually chosen. Two Exchange
+// servers, each with its own SPN (the Server SPN List pairs with the
+// server list by position); the first goes down and the device's
+// requests fail over to the second, which gets a ticket for its own SPN.
+func TestKRB02_FailoverUsesTheChosenServersSPN(t *testing.T) {
+	const mail2SPN = "http/mail2.corp.example"
+	k := startCorpKDC(t)
+	if err := k.AddPrincipal(kdc.Principal{Name: mail2SPN, Password: "mail2-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AllowDelegation(sentrySPN, mailSPN, mail2SPN); err != nil {
+		t.Fatal(err)
+	}
+	kt1, _ := k.Keytab(mailSPN)
+	kt2, _ := k.Keytab(mail2SPN)
+	neg1 := &exchange.NegotiateAuthenticator{Keytab: kt1, Realm: krbRealm}
+	neg2 := &exchange.NegotiateAuthenticator{Keytab: kt2, Realm: krbRealm}
+	second := startExchangeWith(t, neg2)
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg1) }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			svc := &gc.ActiveSync.Services[0]
+			svc.Servers = w.exch.Addr() + ";" + second.Addr()
+			svc.HealthCheck.Enabled = false
+			svc.ServerAuth, svc.SPNs = uemapi.AuthKerberos, mailSPN+";"+mail2SPN
+			gc.Servers = uemapi.ServerManagement{Scheduling: uemapi.SchedulePriority, DeadThreshold: 1, FailureWindowMs: 60000, DeadTimeMs: 600000}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr()}
+		}
+	})
+	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
+		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+	}}}
+	w.provision("ALICEPHONE", "alice")
+	if len(neg1.Seen()) == 0 || len(neg2.Seen()) != 0 {
+		t.Fatalf("before the failover: first saw %v, second %v", neg1.Seen(), neg2.Seen())
+	}
+	if err := w.exch.SetFaults(exchange.Faults{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.keys["ALICEPHONE"] = "" // the second server has its own policy key
+	w.provision("ALICEPHONE", "alice")
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusOK || st != "1" {
+		t.Fatalf("FolderSync after the failover: HTTP %d status %q", code, st)
+	}
+	if seen := neg2.Seen(); len(seen) < 3 || slices.ContainsFunc(seen, func(s string) bool { return s != "alice@"+krbRealm }) {
+		t.Fatalf("the second server saw %v, want alice with a ticket for %s", seen, mail2SPN)
+	}
+	rows, err := w.adm.KerberosCache(context.Background(), "alice")
+	if err != nil || len(rows) != 2 || rows[0].SPN != mailSPN || rows[1].SPN != mail2SPN {
+		t.Fatalf("ticket cache %+v %v: want one ticket per server's SPN", rows, err)
+	}
+}
+
+// KRB-16: a server that refuses a cached ticket (here its service key
+// changed, as a password change of the Exchange service account does)
+// makes the gateway purge that (UPN, SPN) ticket and retry once with a
+// fresh one: the device never sees the 401.
+func TestKRB16_A401PurgesTheTicketAndRetriesOnce(t *testing.T) {
+	k := startCorpKDC(t)
+	w, neg := kcdWorld(t, k, mailSPN)
+	w.provision("ALICEPHONE", "alice")
+	before := k.Stats().S4U2Proxy
+	if err := k.AddPrincipal(kdc.Principal{Name: mailSPN, Password: "mail-secret-2", KVNO: 2}); err != nil {
+		t.Fatal(err)
+	}
+	kt, err := k.Keytab(mailSPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg.SetKeytab(kt)
+	seen := len(neg.Seen())
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusOK || st != "1" {
+		t.Fatalf("FolderSync after the key change: HTTP %d status %q, want the retry to pass", code, st)
+	}
+	if got := k.Stats().S4U2Proxy - before; got != 1 {
+		t.Fatalf("%d new S4U2Proxy exchanges, want 1 (the stale ticket purged, one fresh ticket)", got)
+	}
+	if len(neg.Seen()) != seen+1 {
+		t.Fatalf("Exchange accepted %d more tickets, want 1", len(neg.Seen())-seen)
+	}
+	// The fresh ticket is cached again: the next request needs no KDC.
+	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusOK || k.Stats().S4U2Proxy-before != 1 {
+		t.Fatalf("next request: HTTP %d, %d S4U2Proxy", code, k.Stats().S4U2Proxy-before)
+	}
+	// A server that refuses every ticket: one retry, then the 401 and the counter.
+	neg.SetKeytab(mustKeytab(t, "http/mail.corp.example", "nobody-knows"))
+	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusUnauthorized {
+		t.Fatalf("every ticket refused: HTTP %d, want the server's 401", code)
+	}
+	if got := k.Stats().S4U2Proxy - before; got != 2 {
+		t.Fatalf("%d S4U2Proxy in all, want 2 (one retry only)", got)
+	}
+	cs, err := w.adm.StatsEntry(context.Background(), "ALICEPHONE", "alice@corp.example", "kerberos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(cs, func(c admin.Counter) bool { return c.Name == "kerberos-auth-error" }); i < 0 || cs[i].Value != 1 {
+		t.Fatalf("kerberos-auth-error counter: %+v", cs)
+	}
+}
+
+// mustKeytab is a keytab for spn with keys from password, kvno 9: keys
+// no KDC issued tickets for.
+func mustKeytab(t *testing.T, spn, password string) *keytab.Keytab {
+	t.Helper()
+	kt := keytab.New()
+	for _, et := range []int32{kdc.AES256, kdc.AES128} {
+		if err := kt.AddEntry(spn, krbRealm, password, time.Now(), 9, et); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return kt
+}
+
+// KDC-08, KDC-05: with DNS discovery disabled and no KDC configured for
+// the realm, no ticket can be had: Kerberos initialisation keeps failing
+// (and says why), and a device's request fails with 502, the reason and
+// kerberos-auth-error, never reaching Exchange.
+func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
+	k := startCorpKDC(t)
+	kt, _ := k.Keytab(mailSPN)
+	neg := &exchange.NegotiateAuthenticator{Keytab: kt, Realm: krbRealm}
+	caCert := newDeviceCA(t)
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	w := newWorld(t, func(w *world) {
+		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg) }
+		w.gwBoot = func(c *gateway.Config) { c.KerberosRetry = 20 * time.Millisecond }
+		w.gwConfig = func(gc *uemapi.GatewayConfig) {
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
+				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
+			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
+			gc.ActiveSync.Services[0].SPNs = mailSPN
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, DNSDiscovery: false}
+		}
+	})
+	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
+		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+	}}}
+	ctx := context.Background()
+	eventually(t, "a failed Kerberos initialisation", func() bool {
+		i, err := w.adm.KerberosInfo(ctx)
+		return err == nil && i.InitAttempts >= 2 && !i.Initialised && strings.Contains(i.LastError, "DNS discovery is disabled")
+	})
+	code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil)
+	if code != http.StatusBadGateway {
+		t.Fatalf("Provision without a KDC: HTTP %d, want 502", code)
+	}
+	if len(neg.Seen()) != 0 || k.Stats().AS != 0 {
+		t.Fatalf("Exchange saw %v, the KDC %+v: nothing should reach them", neg.Seen(), k.Stats())
+	}
+	cs, err := w.adm.StatsEntry(ctx, "ALICEPHONE", "alice@corp.example", "kerberos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(cs, func(c admin.Counter) bool { return c.Name == "kerberos-auth-error" }); i < 0 || cs[i].Value != 1 {
+		t.Fatalf("kerberos-auth-error counter: %+v", cs)
 	}
 }

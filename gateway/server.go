@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -407,7 +408,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	c := doc.Config
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sameTLS := c.TLS.StrictOutgoing == s.outTLS.StrictOutgoing && c.TLS.CustomTrustPEM == s.outTLS.CustomTrustPEM
+	sameTLS := sameOutgoing(c.TLS, s.outTLS)
 	if s.router != nil && sameTLS {
 		return s.router.Update(c.ActiveSync, c.Servers, c.Timeouts)
 	}
@@ -415,7 +416,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	if err != nil {
 		return err
 	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log})
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log})
 	if err != nil {
 		return err
 	}
@@ -453,11 +454,24 @@ func (s *Server) buildIncoming(t uemapi.TLSSettings) *incomingTLS {
 	return &incomingTLS{plain: plain, cert: cert}
 }
 
-// outgoingTLS is the TLS towards ActiveSync servers: verified only with
-// Strict TLS (TLS-04, off by default) or a bootstrap trust file, against
-// the system store plus the UEM's custom CAs.
+// sameOutgoing reports whether two settings give the same TLS towards
+// ActiveSync servers (a change replaces the server pool, TLS-08).
+func sameOutgoing(a, b uemapi.TLSSettings) bool {
+	return a.StrictOutgoing == b.StrictOutgoing && a.CustomTrustPEM == b.CustomTrustPEM && a.OutgoingSNI == b.OutgoingSNI &&
+		a.OutgoingMinVersion == b.OutgoingMinVersion && slices.Equal(a.OutgoingCipherSuites, b.OutgoingCipherSuites)
+}
+
+// outgoingTLS is the TLS towards ActiveSync servers: the Outgoing SSL
+// Configuration's protocols and cipher suites; certificates verified only
+// with Strict TLS (TLS-04, off by default) or a bootstrap trust file,
+// against the system store plus the UEM's custom CAs. SNI is the
+// router's (upstream.ServerTLS).
 func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
 	c := s.upTLS.Clone()
+	c.MinVersion, _ = uemapi.TLSVersion(t.OutgoingMinVersion) // validated with the configuration
+	if suites, _ := uemapi.CipherSuiteIDs(t.OutgoingCipherSuites); len(suites) > 0 {
+		c.CipherSuites = suites
+	}
 	if s.cfg.UpstreamCAFile != "" && !s.cfg.UpstreamInsecure {
 		return c, nil // the bootstrap trust file decides
 	}

@@ -54,6 +54,8 @@ type world struct {
 	newExchange func(*testing.T) *exchange.Server
 	// gwBoot edits the gateway's bootstrap configuration.
 	gwBoot func(*gateway.Config)
+	// crlValidity is how long the UEM's CRLs are current (its default when zero).
+	crlValidity time.Duration
 }
 
 const (
@@ -86,7 +88,7 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 		t.Fatal(err)
 	}
 	w.uem, err = uem.New(uem.Config{GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Seed: seed, Logger: slog.New(slog.DiscardHandler),
-		Notify: uem.NotifyConfig{RootCAs: selfsigned.Pool(gwCert), BaseDelay: 50 * time.Millisecond}})
+		Notify: uem.NotifyConfig{RootCAs: selfsigned.Pool(gwCert), BaseDelay: 50 * time.Millisecond}, CRLValidity: w.crlValidity})
 	if err != nil {
 		t.Fatal(err)
 	}

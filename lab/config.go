@@ -73,6 +73,9 @@ type Config struct {
 	CheckInterval   time.Duration // default 10s
 	ResyncInterval  time.Duration // default 30s
 	PersistInterval time.Duration // default 10s (the gateway's minimum)
+	// StatsInterval is how often the gateway appends to global-stats.csv
+	// in its data directory; default 1m (reports chart it over a run).
+	StatsInterval time.Duration
 
 	// External mode: the gateway's device-facing base URL (required),
 	// where it receives notifications (required), and an optional shell
@@ -85,6 +88,17 @@ type Config struct {
 	// each the only server of an ActiveSync service named
 	// eas<N>.<Domain> (N from 2), for Host routing and 451 scenarios.
 	ExtraExchanges int
+
+	// IdentityCerts makes the gateway authenticate devices with identity
+	// certificates from the fake UEM's CA (Lab.IssueCertificate,
+	// Lab.NewCertDevice), checking its CRL (DA-03, DA-08). Default off.
+	IdentityCerts bool
+	// Kerberos starts a fake KDC for Realm() and a fake DNS serving its
+	// SRV records (Lab.KDC, Lab.DNS; the gateway resolves through it),
+	// makes the Exchange accept only Kerberos tickets for MailSPN(), and
+	// the default service authenticate to it with Kerberos constrained
+	// delegation (KRB-09). It implies IdentityCerts. Default off.
+	Kerberos bool
 
 	// HTTP2: the fake Exchange servers offer HTTP/2 and the gateway
 	// (in-process or subprocess) uses it upstream, so hanging Pings share
@@ -139,6 +153,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PersistInterval == 0 {
 		c.PersistInterval = 10 * time.Second
+	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = time.Minute
 	}
 	if c.NotifyRetryDelay == 0 {
 		c.NotifyRetryDelay = 200 * time.Millisecond

@@ -31,7 +31,11 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 	cfg.FailOpen = *l.cfg.FailOpen
 	cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval = l.cfg.CheckInterval, l.cfg.ResyncInterval, l.cfg.PersistInterval
 	cfg.LastSeenInterval = l.cfg.ResyncInterval
-	cfg.StatsInterval = time.Minute
+	cfg.StatsInterval = l.cfg.StatsInterval
+	if l.DNS != nil {
+		cfg.DNSServer = l.DNS.Addr() // KDC discovery (KDC-01) asks the lab's DNS
+		cfg.KerberosRetry = 200 * time.Millisecond
+	}
 	return cfg
 }
 
@@ -168,6 +172,9 @@ func (g *subprocess) start(ctx context.Context) error {
 		"--fail-open="+strconv.FormatBool(cfg.FailOpen), "--upstream-http2="+strconv.FormatBool(cfg.UpstreamHTTP2),
 		"--check-interval", cfg.CheckInterval.String(), "--resync-interval", cfg.ResyncInterval.String(),
 		"--persist-interval", cfg.PersistInterval.String(), "--stats-interval", cfg.StatsInterval.String())
+	if cfg.DNSServer != "" {
+		cmd.Args = append(cmd.Args, "--dns-server", cfg.DNSServer, "--kerberos-retry", cfg.KerberosRetry.String())
+	}
 	cmd.Env = append(os.Environ(), "GATEHOUSE_UEM_TOKEN="+cfg.UEM.Token, "GATEHOUSE_UEM_NOTIFY_SECRET="+cfg.UEM.NotifySecret,
 		"GATEHOUSE_ADMIN_TOKEN="+cfg.AdminToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -254,6 +261,14 @@ func BuildGateway(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("lab: go build gatehouse: %w: %s", err, msg)
 	}
 	return out, nil
+}
+
+// RunRestartCommand runs command (sh -c) to restart a gateway someone
+// else runs, then waits, at most a minute, until its device URL answers
+// again. Worlds built outside this package (the scenarios' remote world)
+// restart their gateway with it.
+func RunRestartCommand(ctx context.Context, command, deviceURL string, hc *http.Client) error {
+	return runRestartCmd(ctx, command, deviceURL, hc)
 }
 
 // runRestartCmd restarts an external gateway with a shell command and

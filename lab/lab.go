@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
@@ -36,10 +38,16 @@ type Lab struct {
 	Exchange *exchange.Server
 	// Extra are the ExtraExchanges, in service order (eas2, eas3, ...).
 	Extra []*exchange.Server
-	hc    *http.Client
+	// KDC and DNS run in a Kerberos lab (Config.Kerberos), else nil.
+	KDC *kdc.Server
+	DNS *dns.Server
+	hc  *http.Client
+	// negotiate is the Exchange's Kerberos authenticator in a Kerberos lab.
+	negotiate *exchange.NegotiateAuthenticator
 
-	mu sync.Mutex
-	gw gatewayRunner // nil in External mode
+	mu          sync.Mutex
+	gw          gatewayRunner // nil in External mode
+	certDevices int           // devices IssueCertificate registered
 }
 
 // gatewayRunner is one way of running the gateway.
@@ -82,6 +90,11 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
 	}}
 
+	if cfg.Kerberos {
+		if err := l.startKerberos(ctx); err != nil {
+			return nil, fmt.Errorf("lab: Kerberos: %w", err)
+		}
+	}
 	if err := l.startExchange(ctx); err != nil {
 		return nil, err
 	}
@@ -134,22 +147,26 @@ func (l *Lab) startExchange(ctx context.Context) error {
 	for i, u := range l.users {
 		users[i] = exchange.User{Name: u.Name, Email: u.Email, Password: u.Password}
 	}
-	start := func(addr, adminAddr, token string) (*exchange.Server, error) {
+	start := func(addr, adminAddr, token string, main bool) (*exchange.Server, error) {
+		var auth exchange.Authenticator
+		if l.negotiate != nil && main {
+			auth = l.negotiate // the main Exchange: Kerberos only
+		}
 		x, err := exchange.New(exchange.Config{Addr: addr, AdminAddr: adminAddr, AdminToken: token,
 			Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
-			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange")})
+			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange"), Authenticator: auth})
 		if err != nil {
 			return nil, err
 		}
 		return x, x.Start(ctx)
 	}
-	x, err := start(l.cfg.ExchangeListen, l.cfg.ExchangeAdminListen, l.cfg.ExchangeAdminToken)
+	x, err := start(l.cfg.ExchangeListen, l.cfg.ExchangeAdminListen, l.cfg.ExchangeAdminToken, true)
 	if err != nil {
 		return err
 	}
 	l.Exchange = x
 	for i := 0; i < l.cfg.ExtraExchanges; i++ {
-		x, err := start("127.0.0.1:0", "127.0.0.1:0", "")
+		x, err := start("127.0.0.1:0", "127.0.0.1:0", "", false)
 		if err != nil {
 			return err
 		}
@@ -192,6 +209,7 @@ func (l *Lab) registerGateway() error {
 		extra.Name, extra.ServerTLS = l.ServiceName(i), true
 		gc.ActiveSync.Services = append(gc.ActiveSync.Services, extra)
 	}
+	l.identityConfig(&gc)
 	_, err := l.UEM.AddGateway(uem.GatewayEntry{ID: l.cfg.GatewayID, Name: "gatehouse lab", Host: "127.0.0.1", Port: uem.DefaultGatewayPort,
 		Enabled: true, Token: l.cfg.GatewayToken, NotifySecret: []byte(l.cfg.NotifySecret), NotificationURL: l.NotifyURL(), Config: gc})
 	if err != nil {
@@ -217,6 +235,12 @@ func (l *Lab) Close(ctx context.Context) error {
 	}
 	if l.Exchange != nil {
 		errs = append(errs, l.Exchange.Shutdown(ctx))
+	}
+	if l.KDC != nil {
+		errs = append(errs, l.KDC.Shutdown(ctx))
+	}
+	if l.DNS != nil {
+		errs = append(errs, l.DNS.Shutdown(ctx))
 	}
 	if l.hc != nil {
 		l.hc.CloseIdleConnections()

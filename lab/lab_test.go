@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 )
@@ -83,5 +84,36 @@ func TestSubprocessKillAndRestart(t *testing.T) {
 	}
 	if err := d.Connect(ctx); err != nil {
 		t.Fatalf("connect after kill and start: %v", err)
+	}
+}
+
+// A Kerberos lab: a device with an identity certificate from the UEM's CA
+// syncs through Kerberos constrained delegation; Exchange sees the
+// certificate's user in a Negotiate ticket, never a password.
+func TestKerberosLab(t *testing.T) {
+	l := startLab(t, lab.Config{Kerberos: true})
+	ctx := context.Background()
+	cert, ic, err := l.IssueCertificate("alice", uem.CertRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.NewCertDevice(device.Config{ID: "KRBPHONE1", User: "alice"}, &cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Connect(ctx); err != nil {
+		t.Fatalf("connect: %v %+v", err, d.Last())
+	}
+	seen := l.KerberosClients()
+	if len(seen) == 0 || seen[0] != "alice@"+l.Realm() || ic.UPN != "alice@corp.example" {
+		t.Fatalf("Exchange saw Kerberos clients %v (certificate UPN %s)", seen, ic.UPN)
+	}
+	if st := l.KDC.Stats(); st.S4U2Proxy == 0 {
+		t.Fatalf("KDC stats %+v", st)
+	}
+	// Without a certificate the gateway refuses the device.
+	bare, _ := l.NewCertDevice(device.Config{ID: "KRBPHONE2", User: "bob"}, nil)
+	if err := bare.Provision(ctx); err == nil {
+		t.Fatal("a device without a certificate was let through")
 	}
 }

@@ -18,7 +18,7 @@ var _ = Describe("UEM unreachable", func() {
 		clean, violating := f.NewDevice(user), f.NewDevice(user)
 		f.Register(clean)
 		md := f.Register(violating)
-		_, err := f.Lab.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 
 		f.UEMDown(true)
@@ -62,8 +62,8 @@ var _ = Describe("UEM unreachable", func() {
 		f.DropNotifications(true)
 		f.Act(d, uem.ActBlock, "notification lost")
 		Eventually(func() string {
-			ds := f.Lab.UEM.Deliveries()
-			if len(ds) == 0 {
+			ds, err := f.UEM.Deliveries()
+			if err != nil || len(ds) == 0 {
 				return ""
 			}
 			return ds[len(ds)-1].Status

@@ -39,13 +39,13 @@ The exit code is 99 when a threshold of the spec breaks.`,
 
 func newLoadgenRunCmd() *cobra.Command {
 	var (
-		specPath, target, preset, shard, out, runID string
-		cpuProfile                                  string
-		useLab, quiet, labSubprocess, labHTTP2      bool
-		sources, blocked, labMessages, maxConns     int
-		duration, soakInterval                      time.Duration
-		cold                                        loadgen.ColdStartConfig
-		generate                                    int
+		specPath, target, preset, shard, out, runID, labDir string
+		cpuProfile                                          string
+		useLab, quiet, labSubprocess, labHTTP2              bool
+		sources, blocked, labMessages, maxConns             int
+		duration, soakInterval, statsInterval               time.Duration
+		cold                                                loadgen.ColdStartConfig
+		generate                                            int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -93,8 +93,8 @@ func newLoadgenRunCmd() *cobra.Command {
 			}
 			var l *lab.Lab
 			if useLab {
-				lc := lab.Config{Users: spec.Users, MessagesPerUser: labMessages,
-					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, HTTP2: labHTTP2}
+				lc := lab.Config{Users: spec.Users, MessagesPerUser: labMessages, Dir: labDir,
+					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: statsInterval, HTTP2: labHTTP2}
 				if labSubprocess {
 					// This binary is the gateway: restarts are real, and its
 					// memory is its own.
@@ -158,6 +158,8 @@ func newLoadgenRunCmd() *cobra.Command {
 	f.StringVar(&target, "target", "", "the gateway's device-facing base URL (https://127.0.0.1:8443)")
 	f.BoolVar(&useLab, "lab", false, "boot an in-process lab (fake UEM, fake Exchange, gateway) and aim at its gateway")
 	f.IntVar(&labMessages, "lab-messages", 4, "mails per lab mailbox")
+	f.StringVar(&labDir, "lab-dir", "", "keep the lab's files here (the gateway's global-stats.csv is in DIR/gateway-data); a temporary directory when empty")
+	f.DurationVar(&statsInterval, "lab-stats-interval", time.Minute, "how often the lab gateway appends to global-stats.csv (gatehouse report charts it)")
 	f.StringVar(&shard, "shard", "", "i/n: run this process's slice of the fleet (device ids and arrival rate)")
 	f.StringVarP(&out, "out", "o", "", "results file (JSON with HDR histograms)")
 	f.StringVar(&runID, "run-id", "", "run id in new devices' ids (random by default)")

@@ -95,7 +95,7 @@ the allowed list peaks under 1 GiB resident. GOMEMLIMIT bounds it further.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "gateway API: %s/api/v1\nadmin API:   %s%s\n", srv.GatewayURL(), srv.AdminURL(), uem.AdminPrefix)
+			fmt.Fprintf(out, "gateway API: %s/api/v1\nadmin API:   %s%s\ndevice CRL:  %s\n", srv.GatewayURL(), srv.AdminURL(), uem.AdminPrefix, srv.CA().CRLURL)
 			if cfg.AdminToken == "" {
 				fmt.Fprintf(out, "admin token: %s\n", srv.AdminToken())
 			}
@@ -113,6 +113,7 @@ the allowed list peaks under 1 GiB resident. GOMEMLIMIT bounds it further.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.GatewayAddr, "gateway-listen", "127.0.0.1:8443", "address of the gateway-facing API")
 	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:8444", "address of the admin API")
+	f.StringVar(&cfg.CRLAddr, "crl-listen", "", "address of the device CA's CRL (plain HTTP); 127.0.0.1 and a free port when empty")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate (default: self-signed, generated at start)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key for --tls-cert")
 	f.BoolVar(&cfg.PlainHTTP, "plain-http", false, "serve without TLS (debugging only)")

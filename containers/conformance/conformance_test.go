@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,10 +16,10 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/gateway"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
+	"github.com/gatehouse-lab/gatehouse/containers/labstack"
 )
 
 // DefaultLabels are the specs the issue asks for against a containerised
@@ -26,18 +27,19 @@ import (
 const DefaultLabels = "conformance && (first-access || wipe || fail-open || persistence)"
 
 // TestScenariosAgainstGatewayContainer starts the gateway image
-// (GATEHOUSE_GATEWAY_IMAGE, default gatehouse:dev) in the host's network
-// namespace, then runs `go test ./scenarios` in conformance mode against
-// it: the suite's fakes run in that process on loopback, the gateway is
-// told their addresses and credentials up front, and the restart hook is
-// `docker restart <id>`. GATEHOUSE_CONFORMANCE_LABELS overrides the label
-// filter; GATEHOUSE_RESULTS_DIR keeps the reports.
+// (GATEHOUSE_GATEWAY_IMAGE, default GATEHOUSE_IMAGE or gatehouse:dev) in
+// the host's network namespace, then runs `go test ./scenarios` in
+// conformance mode against it: the suite's fakes run in that process on
+// loopback, the gateway is told their addresses and credentials up
+// front, and the restart hook is `docker restart <id>`.
+// GATEHOUSE_CONFORMANCE_LABELS overrides the label filter;
+// GATEHOUSE_RESULTS_DIR keeps the reports (in a subdirectory per test).
 func TestScenariosAgainstGatewayContainer(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	img := env("GATEHOUSE_GATEWAY_IMAGE", containers.DefaultImage)
+	img := gatewayImage()
 	labels := env("GATEHOUSE_CONFORMANCE_LABELS", DefaultLabels)
-	results := env("GATEHOUSE_RESULTS_DIR", t.TempDir())
+	results := resultsDir(t, "in-process-fakes")
 
 	uemAddr, uemAdmin, exchangeAddr := free(t), free(t), free(t)
 	token, secret := ctr.RandomToken(), ctr.RandomToken()
@@ -59,28 +61,119 @@ func TestScenariosAgainstGatewayContainer(t *testing.T) {
 	}
 	t.Logf("gateway %s (container %.12s): device URL %s, notifications %s", img, gw.GetContainerID(), deviceURL, notifyURL)
 
+	runSuite(t, gw, labels, results,
+		"GATEHOUSE_GATEWAY_URL="+deviceURL, "GATEHOUSE_NOTIFY_URL="+notifyURL,
+		"GATEHOUSE_RESTART_CMD="+restartCmd(gw),
+		"GATEHOUSE_UEM_LISTEN="+uemAddr, "GATEHOUSE_UEM_ADMIN_LISTEN="+uemAdmin, "GATEHOUSE_EXCHANGE_LISTEN="+exchangeAddr,
+		"GATEHOUSE_UEM_TOKEN="+token, "GATEHOUSE_UEM_NOTIFY_SECRET="+secret)
+}
+
+// TestScenariosAgainstContainerisedWorld runs the same specs with the
+// fakes in containers too: containers/labstack starts the UEM and
+// Exchange (GATEHOUSE_IMAGE) and the gateway under test
+// (GATEHOUSE_GATEWAY_IMAGE) on one Docker network, and the suite drives
+// the fakes over their admin APIs (the framework's remote fakes): "UEM
+// down" is the UEM's Down fault, which closes its gateway-facing
+// listener inside its container; disruptive specs `docker restart` the
+// gateway, whose published ports stay put (gateway.WithStablePorts).
+func TestScenariosAgainstContainerisedWorld(t *testing.T) {
+	ctrtest.NeedDocker(t)
+	ctx := context.Background()
+	labels := env("GATEHOUSE_CONFORMANCE_LABELS", DefaultLabels)
+	results := resultsDir(t, "containerised-fakes")
+
+	// The suite's local worlds: 4 mails per mailbox, seed 7, 1 s checks
+	// and resyncs, the minimum 10 s persist interval. 40 users cover the
+	// specs of the default filter (each takes its own) with room to spare.
+	s, err := labstack.Run(ctx, ctrtest.Image(), labstack.Config{Users: 40, MessagesPerUser: 4, Seed: 7,
+		CheckInterval: time.Second, ResyncInterval: time.Second, PersistInterval: 10 * time.Second, GatewayImage: gatewayImage()})
+	t.Cleanup(func() {
+		if err := s.Terminate(context.Background()); err != nil {
+			t.Errorf("terminate the stack: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Endpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stack: gateway %s (container %.12s) at %s; UEM admin %s; Exchange admin %s",
+		gatewayImage(), s.Gateway.GetContainerID(), e.Gateway.DeviceURL, e.UEM.AdminURL, e.Exchange.AdminURL)
+	runSuite(t, s.Gateway, labels, results,
+		"GATEHOUSE_GATEWAY_URL="+e.Gateway.DeviceURL, "GATEHOUSE_NOTIFY_URL="+e.Gateway.NotifyURL,
+		"GATEHOUSE_RESTART_CMD="+restartCmd(s.Gateway), "GATEHOUSE_GATEWAY_ID="+e.UEM.GatewayID,
+		"GATEHOUSE_UEM_ADMIN_URL="+e.UEM.AdminURL, "GATEHOUSE_UEM_ADMIN_TOKEN="+e.UEM.AdminToken,
+		"GATEHOUSE_EXCHANGE_ADMIN_URL="+e.Exchange.AdminURL, "GATEHOUSE_EXCHANGE_ADMIN_TOKEN="+e.Exchange.AdminToken)
+}
+
+// runSuite runs `go test ./scenarios` with the given environment and
+// the label filter, fails with the gateway's log if the suite fails and,
+// for the default filter, unless each of its features has a passed spec.
+func runSuite(t *testing.T, gw testcontainers.Container, labels, results string, suiteEnv ...string) {
+	t.Helper()
+	ctx := context.Background()
 	cmd := exec.CommandContext(ctx, "go", "test", "-v", "-count=1", "-timeout=20m", "github.com/gatehouse-lab/gatehouse/scenarios", "-args",
 		"-ginkgo.label-filter="+labels, "-ginkgo.no-color", "-ginkgo.json-report="+filepath.Join(results, "report.json"))
-	cmd.Env = append(os.Environ(),
-		"GATEHOUSE_GATEWAY_URL="+deviceURL, "GATEHOUSE_NOTIFY_URL="+notifyURL,
-		"GATEHOUSE_RESTART_CMD="+fmt.Sprintf("docker restart --time 30 %s", gw.GetContainerID()),
-		"GATEHOUSE_UEM_LISTEN="+uemAddr, "GATEHOUSE_UEM_ADMIN_LISTEN="+uemAdmin, "GATEHOUSE_EXCHANGE_LISTEN="+exchangeAddr,
-		"GATEHOUSE_UEM_TOKEN="+token, "GATEHOUSE_UEM_NOTIFY_SECRET="+secret, "GATEHOUSE_RESULTS_DIR="+results)
+	cmd.Env = append(os.Environ(), "GATEHOUSE_RESULTS_DIR="+results)
+	cmd.Env = append(cmd.Env, suiteEnv...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		logs, _ := gw.Logs(ctx)
-		if logs != nil {
-			b := make([]byte, 64<<10)
-			n, _ := logs.Read(b)
-			t.Logf("gateway container log (first %d bytes):\n%s", n, b[:n])
+		if logs, _ := gw.Logs(ctx); logs != nil {
+			b, _ := io.ReadAll(io.LimitReader(logs, 64<<10))
+			logs.Close()
+			t.Logf("gateway container log (first %d bytes):\n%s", len(b), b)
 		}
-		t.Fatalf("conformance suite against %s (%q): %v (results in %s)", img, labels, err, results)
+		t.Fatalf("conformance suite (%q): %v (results in %s)", labels, err, results)
 	}
-	t.Logf("conformance suite against %s passed in %s", img, time.Since(start).Round(time.Second))
+	t.Logf("conformance suite passed in %s", time.Since(start).Round(time.Second))
 	if labels == DefaultLabels {
 		expectPassed(t, filepath.Join(results, "report.json"), "first-access", "wipe", "fail-open", "persistence")
+		expectRestartedSince(t, gw, start)
 	}
+}
+
+// expectRestartedSince fails unless the container last started after t0:
+// the disruptive specs would also pass against a gateway the restart
+// hook never restarted (it keeps its list in memory).
+func expectRestartedSince(t *testing.T, c testcontainers.Container, t0 time.Time) {
+	t.Helper()
+	info, err := c.Inspect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+	if err != nil {
+		t.Fatalf("container start time %q: %v", info.State.StartedAt, err)
+	}
+	if !started.After(t0) {
+		t.Errorf("the gateway container last started at %s, before the suite (%s): the disruptive specs did not restart it", started, t0)
+	}
+}
+
+// restartCmd restarts the gateway container (graceful: SIGTERM, then up
+// to 30 s to write its device list).
+func restartCmd(gw testcontainers.Container) string {
+	return fmt.Sprintf("docker restart --time 30 %s", gw.GetContainerID())
+}
+
+// gatewayImage is the gateway under test: GATEHOUSE_GATEWAY_IMAGE, or the
+// image of the fakes.
+func gatewayImage() string { return env("GATEHOUSE_GATEWAY_IMAGE", ctrtest.Image()) }
+
+// resultsDir is GATEHOUSE_RESULTS_DIR/name (created), or a temporary one.
+func resultsDir(t *testing.T, name string) string {
+	dir := os.Getenv("GATEHOUSE_RESULTS_DIR")
+	if dir == "" {
+		return t.TempDir()
+	}
+	dir = filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // expectPassed fails unless every feature label has a passed spec: a run

@@ -9,7 +9,6 @@ import (
 	mdns "github.com/miekg/dns"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/dns"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 )
@@ -17,7 +16,7 @@ import (
 func TestRunAnswersOverTCPAndUDP(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	c, err := dns.Run(ctx, containers.DefaultImage, dns.WithZone("corp.example"),
+	c, err := dns.Run(ctx, image, dns.WithZone("corp.example"),
 		dns.WithHost("kdc1.corp.example", "192.0.2.10"), dns.WithKDC("CORP.EXAMPLE", "kdc1.corp.example:88"))
 	testcontainers.CleanupContainer(t, c)
 	if err != nil {

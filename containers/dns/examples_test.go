@@ -15,7 +15,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	c, err := dns.Run(ctx, "gatehouse:dev", dns.WithZone("corp.example"),
+	c, err := dns.Run(ctx, image, dns.WithZone("corp.example"),
 		dns.WithHost("mail.corp.example", "192.0.2.25"))
 	defer func() {
 		if err := testcontainers.TerminateContainer(c); err != nil {

@@ -16,7 +16,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	c, err := exchange.Run(ctx, "gatehouse:dev",
+	c, err := exchange.Run(ctx, image,
 		exchange.WithUsers(exchange.User{Name: "alice", Password: "alice-pw"}),
 		exchange.WithDomain("corp.example"), exchange.WithMessages(4))
 	defer func() {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/exchange"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 )
@@ -17,7 +16,7 @@ import (
 func TestRunAnswers(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	c, err := exchange.Run(ctx, containers.DefaultImage, exchange.WithUsers(exchange.User{Name: "alice", Password: "alice-pw"}), exchange.WithMessages(2))
+	c, err := exchange.Run(ctx, image, exchange.WithUsers(exchange.User{Name: "alice", Password: "alice-pw"}), exchange.WithMessages(2))
 	testcontainers.CleanupContainer(t, c)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	c, err := gateway.Run(ctx, "gatehouse:dev",
+	c, err := gateway.Run(ctx, image,
 		// The UEM as the container reaches it: https://uem:8600 for a
 		// containers/uem on the same network (labstack does this). None
 		// here: the gateway starts fail-open on its (empty) device list.

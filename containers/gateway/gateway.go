@@ -7,12 +7,15 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -39,6 +42,7 @@ type options struct {
 	check, resync, persist         time.Duration
 	upstream                       string
 	hostNetwork                    bool
+	stablePorts                    bool
 	args                           []string
 }
 
@@ -84,6 +88,13 @@ func WithUpstream(url string) Option { return func(o *options) error { o.upstrea
 // reaches servers on the host's loopback (in-process fakes) and keeps its
 // URLs across restarts.
 func WithHostNetwork() Option { return func(o *options) error { o.hostNetwork = true; return nil } }
+
+// WithStablePorts publishes the device, notification and admin ports
+// (bridge networking) on free 127.0.0.1 host ports chosen at Run instead
+// of ports Docker picks at every start: the URLs stay the same across
+// `docker restart`, so devices made before a restart reach the gateway
+// after it.
+func WithStablePorts() Option { return func(o *options) error { o.stablePorts = true; return nil } }
 
 // WithArgs appends raw `gatehouse gateway` flags.
 func WithArgs(args ...string) Option {
@@ -150,6 +161,18 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.NetworkMode = "host" }),
 			testcontainers.WithWaitStrategy(wait.ForLog("device URL:")))
 	} else {
+		if o.stablePorts {
+			bind, err := stableBindings(DevicePort, NotifyPort, AdminPort)
+			if err != nil {
+				return nil, fmt.Errorf("run gateway: %w", err)
+			}
+			moduleOpts = append(moduleOpts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				if hc.PortBindings == nil {
+					hc.PortBindings = network.PortMap{}
+				}
+				maps.Copy(hc.PortBindings, bind)
+			}))
+		}
 		moduleOpts = append(moduleOpts,
 			testcontainers.WithExposedPorts(DevicePort, NotifyPort, AdminPort),
 			// The admin API's status answers once the device cache is
@@ -207,6 +230,29 @@ func (c *Container) AdminURL(ctx context.Context) (string, error) { return c.url
 
 // AdminToken is the admin API's bearer token.
 func (c *Container) AdminToken() string { return c.adminToken }
+
+// stableBindings binds each container port to a free 127.0.0.1 port.
+func stableBindings(ports ...string) (network.PortMap, error) {
+	bind := network.PortMap{}
+	taken := map[string]bool{}
+	for _, p := range ports {
+		var hostPort string
+		for hostPort == "" || taken[hostPort] { // released ports may come back
+			addr, err := freeLoopback()
+			if err != nil {
+				return nil, err
+			}
+			_, hostPort, _ = net.SplitHostPort(addr)
+		}
+		taken[hostPort] = true
+		cp, err := network.ParsePort(p)
+		if err != nil {
+			return nil, err
+		}
+		bind[cp] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hostPort}}
+	}
+	return bind, nil
+}
 
 // freeLoopback picks a free 127.0.0.1 port below the ephemeral range
 // (bound and released; the container binds it a moment later). Below

@@ -10,7 +10,6 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/gateway"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 )
@@ -20,7 +19,7 @@ import (
 func TestRunAnswersWithoutUEM(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	c, err := gateway.Run(ctx, containers.DefaultImage,
+	c, err := gateway.Run(ctx, image,
 		gateway.WithUEM("https://127.0.0.1:1", "gateway-token-0123456789", "notify-secret-0123456789"),
 		gateway.WithIntervals(time.Second, 0, 0))
 	testcontainers.CleanupContainer(t, c)

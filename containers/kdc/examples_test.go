@@ -14,7 +14,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	c, err := kdc.Run(ctx, "gatehouse:dev", kdc.WithRealm("CORP.EXAMPLE"),
+	c, err := kdc.Run(ctx, image, kdc.WithRealm("CORP.EXAMPLE"),
 		kdc.WithPrincipal("alice", "alice-secret"),
 		kdc.WithPrincipal("HTTP/sentry1_eas_kcd", "sentry-secret"),
 		kdc.WithPrincipal("http/mail.corp.example", "mail-secret"),

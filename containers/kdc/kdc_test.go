@@ -11,7 +11,6 @@ import (
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 	"github.com/gatehouse-lab/gatehouse/containers/kdc"
 )
@@ -19,7 +18,7 @@ import (
 func TestRunIssuesATicket(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	c, err := kdc.Run(ctx, containers.DefaultImage, kdc.WithPrincipal("alice", "alice-secret"))
+	c, err := kdc.Run(ctx, image, kdc.WithPrincipal("alice", "alice-secret"))
 	testcontainers.CleanupContainer(t, c)
 	if err != nil {
 		t.Fatal(err)

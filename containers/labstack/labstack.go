@@ -7,9 +7,7 @@
 package labstack
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,6 +20,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/containers/gateway"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 	"github.com/gatehouse-lab/gatehouse/containers/uem"
+	fakeexchange "github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	fakeuem "github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -125,6 +124,7 @@ func Run(ctx context.Context, img string, cfg Config) (*Stack, error) {
 	if s.Gateway, err = gateway.Run(ctx, cfg.GatewayImage,
 		gateway.WithUEM(ctr.NetworkURL(UEMAlias, uem.GatewayAPIPort), s.gatewayToken, s.notifySec),
 		gateway.WithFailOpen(*cfg.FailOpen), gateway.WithIntervals(cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval),
+		gateway.WithStablePorts(), // devices keep their URL across a restart
 		network.WithNetwork([]string{GatewayAlias}, s.Network)); err != nil {
 		return s, fmt.Errorf("labstack: %w", err)
 	}
@@ -141,30 +141,40 @@ func (s *Stack) registerGateway(ctx context.Context) error {
 	entry := fakeuem.GatewayEntry{ID: s.cfg.GatewayID, Name: "gatehouse labstack", Host: GatewayAlias, Port: 9090, Enabled: true,
 		Token: s.gatewayToken, NotifySecret: []byte(s.notifySec),
 		NotificationURL: ctr.NetworkURL(GatewayAlias, gateway.NotifyPort) + gateway.NotificationPath, Config: gc}
-	body, err := json.Marshal(entry)
+	admin, err := s.UEMAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	admin, err := s.UEM.AdminURL(ctx)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, admin+fakeuem.AdminPrefix+"/gateways", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.UEM.AdminToken())
-	req.Header.Set("Content-Type", "application/json")
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: ctr.InsecureTLS()}}
-	resp, err := hc.Do(req)
-	if err != nil {
+	if _, err := admin.AddGateway(entry); err != nil {
 		return fmt.Errorf("labstack: register the gateway in the UEM: %w", err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("labstack: register the gateway in the UEM: %s", resp.Status)
-	}
 	return nil
+}
+
+// adminHTTP trusts the fakes' throwaway certificates.
+func adminHTTP() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: ctr.InsecureTLS()}}
+}
+
+// UEMAdmin is a client of the UEM's admin API from the test's machine:
+// devices, associations and actions, preferences, policies, faults
+// (Faults{Down: true} is "UEM down" for the gateway).
+func (s *Stack) UEMAdmin(ctx context.Context) (*fakeuem.AdminClient, error) {
+	u, err := s.UEM.AdminURL(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("labstack: UEM admin URL: %w", err)
+	}
+	return fakeuem.NewAdminClient(u, s.UEM.AdminToken(), adminHTTP()), nil
+}
+
+// ExchangeAdmin is a client of the Exchange's admin API from the test's
+// machine: users, partnerships, mailboxes, injected mail.
+func (s *Stack) ExchangeAdmin(ctx context.Context) (*fakeexchange.AdminClient, error) {
+	u, err := s.Exchange.AdminURL(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("labstack: Exchange admin URL: %w", err)
+	}
+	return fakeexchange.NewAdminClient(u, s.Exchange.AdminToken(), adminHTTP()), nil
 }
 
 // Users returns the demo users.

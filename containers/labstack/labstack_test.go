@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 	"github.com/gatehouse-lab/gatehouse/containers/labstack"
@@ -26,7 +25,7 @@ import (
 func TestFirstAccessThroughTheStack(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	s, err := labstack.Run(ctx, containers.DefaultImage, labstack.Config{Users: 2, MessagesPerUser: 3})
+	s, err := labstack.Run(ctx, image, labstack.Config{Users: 2, MessagesPerUser: 3})
 	t.Cleanup(func() {
 		if err := s.Terminate(context.Background()); err != nil {
 			t.Errorf("terminate: %v", err)

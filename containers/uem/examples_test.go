@@ -17,7 +17,7 @@ import (
 
 func ExampleRun() {
 	ctx := context.Background()
-	c, err := uem.Run(ctx, "gatehouse:dev",
+	c, err := uem.Run(ctx, image,
 		uem.WithAdminToken("example-admin-token"),
 		uem.WithSeed(fakeuem.Seed{Users: []fakeuem.User{{ID: "alice", UPN: "alice@corp.example", Email: "alice@corp.example", MailboxID: "mbx-alice"}}}))
 	defer func() {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 	"github.com/gatehouse-lab/gatehouse/containers/uem"
 	fakeuem "github.com/gatehouse-lab/gatehouse/fakes/uem"
@@ -18,7 +17,7 @@ import (
 func TestRunAnswers(t *testing.T) {
 	ctrtest.NeedDocker(t)
 	ctx := context.Background()
-	c, err := uem.Run(ctx, containers.DefaultImage, uem.WithAdminToken("uem-admin-token-1"),
+	c, err := uem.Run(ctx, image, uem.WithAdminToken("uem-admin-token-1"),
 		uem.WithSeed(fakeuem.Seed{Users: []fakeuem.User{{ID: "alice", UPN: "alice@corp.example", Email: "alice@corp.example", MailboxID: "mbx-alice"}}}))
 	testcontainers.CleanupContainer(t, c)
 	if err != nil {

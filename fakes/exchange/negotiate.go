@@ -68,11 +68,23 @@ func (n *NegotiateAuthenticator) verify(tok string) (user, realm string, err err
 	if !k5.IsAPReq() {
 		return "", "", fmt.Errorf("KRB5 token is not an AP-REQ")
 	}
-	ok, creds, err := service.VerifyAPREQ(&k5.APReq, service.NewSettings(n.Keytab, service.DecodePAC(false)))
+	n.mu.Lock()
+	kt := n.Keytab
+	n.mu.Unlock()
+	ok, creds, err := service.VerifyAPREQ(&k5.APReq, service.NewSettings(kt, service.DecodePAC(false)))
 	if err != nil || !ok {
 		return "", "", fmt.Errorf("AP-REQ refused: %v", err)
 	}
 	return creds.UserName(), creds.Domain(), nil
+}
+
+// SetKeytab replaces the service's keys while the server runs, as a
+// password change of the Exchange service account does: tickets
+// encrypted with the old key are refused from then on.
+func (n *NegotiateAuthenticator) SetKeytab(kt *keytab.Keytab) {
+	n.mu.Lock()
+	n.Keytab = kt
+	n.mu.Unlock()
 }
 
 // Challenges implements Authenticator.

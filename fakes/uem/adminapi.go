@@ -25,6 +25,19 @@ func (s *Server) adminHandler() http.Handler {
 	mux.Handle(p+"/devices/{id}/retire", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK)(s.RetireDevice(r.PathValue("id")))
 	}})
+	mux.Handle(p+"/devices/{id}/certificate", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
+		var req CertRequest
+		if err := decodeBody(w, r, maxAdminBody, &req); err != nil {
+			writeErr(w, err)
+			return
+		}
+		req.DeviceUUID = r.PathValue("id")
+		reply(w, http.StatusCreated)(s.IssueDeviceCertificate(req))
+	}})
+	mux.Handle(p+"/certificates/{serial}/revoke", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK)(s.RevokeCertificate(r.PathValue("serial")))
+	}})
+	mux.Handle(p+"/ca", methods{"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.CA()) }})
 	mux.Handle(p+"/associations", methods{"GET": s.adminAssociations})
 	mux.Handle(p+"/associations/{id}", methods{"GET": get(s.Association)})
 	mux.Handle(p+"/associations/{id}/actions", methods{"POST": s.adminAct})

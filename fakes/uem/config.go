@@ -20,6 +20,14 @@ type Config struct {
 	// neither GatewayAddr nor be public unless chosen.
 	AdminAddr string
 
+	// CRLAddr is where the device CA publishes its CRL over plain HTTP
+	// (CRLPath); "127.0.0.1:0" when empty.
+	CRLAddr string
+	// CRLValidity is how long a published CRL is current (its
+	// NextUpdate); 1 h when zero. Scenarios shorten it to see a
+	// revocation take effect without purging the gateway's CRL cache.
+	CRLValidity time.Duration
+
 	// TLS: a certificate from files, or Certificate, or a self-signed one
 	// generated at start for 127.0.0.1, ::1 and localhost. TLS 1.2 minimum.
 	TLSCertFile string
@@ -63,6 +71,12 @@ type NotifyConfig struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.CRLAddr == "" {
+		c.CRLAddr = "127.0.0.1:0"
+	}
+	if c.CRLValidity <= 0 {
+		c.CRLValidity = time.Hour
+	}
 	if c.Notify.Attempts == 0 {
 		c.Notify.Attempts = 6
 	}

@@ -34,6 +34,7 @@ type Server struct {
 	certPool   *x509.CertPool
 	adminToken string
 	pageBufs   sync.Pool // *[]byte buffers of device list pages
+	ca         *deviceCA // issues device identity certificates, publishes the CRL
 	// reports counts device reports answered (first accesses and
 	// re-reports), for load tests that must see none.
 	reports atomic.Int64
@@ -45,6 +46,7 @@ type Server struct {
 	gwDone    <-chan struct{}
 	adminSrv  *http.Server
 	adminAddr string
+	crlSrv    *http.Server
 	cancel    context.CancelFunc
 	serveWG   sync.WaitGroup
 }
@@ -58,6 +60,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, faults: newFaultState(cfg.FaultSeed), adminToken: cfg.AdminToken}
 	s.pageBufs.New = func() any { b := make([]byte, 0, 1<<20); return &b }
+	var err error
+	if s.ca, err = newDeviceCA(cfg.Now, cfg.CRLValidity); err != nil {
+		return nil, err
+	}
 	if s.adminToken == "" {
 		s.adminToken = randomHex(24)
 	}
@@ -121,6 +127,23 @@ func (s *Server) Start(ctx context.Context) error {
 		_ = adminLn.Close()
 		return fmt.Errorf("uem: gateway listener: %w", err)
 	}
+	crlLn, err := net.Listen("tcp", s.cfg.CRLAddr)
+	if err != nil {
+		_ = adminLn.Close()
+		_ = gwLn.Close()
+		return fmt.Errorf("uem: CRL listener: %w", err)
+	}
+	s.ca.mu.Lock()
+	s.ca.crlURL = "http://" + crlLn.Addr().String() + CRLPath
+	s.ca.mu.Unlock()
+	s.crlSrv = &http.Server{Handler: http.HandlerFunc(s.ca.serveCRL), ReadHeaderTimeout: 10 * time.Second}
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		if err := s.crlSrv.Serve(crlLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("uem: serve CRL", "err", err)
+		}
+	}()
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.started = true
 	s.adminAddr = adminLn.Addr().String()
@@ -177,14 +200,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
-	gw, admin := s.gwSrv, s.adminSrv
+	gw, admin, crl := s.gwSrv, s.adminSrv, s.crlSrv
 	s.mu.Unlock()
 	s.faults.stop()
 	var errs []error
 	if gw != nil {
 		errs = append(errs, gw.Shutdown(ctx))
 	}
-	errs = append(errs, admin.Shutdown(ctx))
+	errs = append(errs, admin.Shutdown(ctx), crl.Shutdown(ctx))
 	s.cancel()
 	s.notifier.wait()
 	s.serveWG.Wait()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strconv"
@@ -25,8 +26,9 @@ import (
 //
 //	go test -run '^$' -bench Proxy -benchtime 5s ./gateway/activesync/
 //
-// ns/op and the p50/p99 metrics are per request; the ratio of the two
-// sub-benchmarks' ns/op is the gateway's throughput cost.
+// ns/op and the p50/p99 metrics are per request; the ratio of the
+// sub-benchmarks' ns/op is the throughput cost of the gateway, and of a
+// bare httputil.ReverseProxy for comparison.
 var mu sync.Mutex
 
 func BenchmarkProxy(b *testing.B) {
@@ -47,10 +49,18 @@ func BenchmarkProxy(b *testing.B) {
 	gw := httptest.NewTLSServer(h)
 	defer gw.Close()
 
+	// A bare Go reverse proxy on the same transport: what net/http itself
+	// costs as a proxy, so the gateway's own share is the difference.
+	bare := httputil.NewSingleHostReverseProxy(upURL)
+	bare.Transport = DefaultTransport(up.Client().Transport.(*http.Transport).TLSClientConfig)
+	bare.BufferPool = &copyBuffers{}
+	plain := httptest.NewTLSServer(bare)
+	defer plain.Close()
+
 	for _, tc := range []struct {
 		name string
 		srv  *httptest.Server
-	}{{"direct", up}, {"gateway", gw}} {
+	}{{"direct", up}, {"bare-go-proxy", plain}, {"gateway", gw}} {
 		b.Run(tc.name, func(b *testing.B) {
 			client := tc.srv.Client()
 			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64

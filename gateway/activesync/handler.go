@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,14 +104,13 @@ func New(cfg Config) (*Handler, error) {
 				pr.SetXForwarded()
 				ctx := upstream.WithService(pr.Out.Context(), rt.Route(pr.In))
 				if x, ok := pr.In.Context().Value(ctxKey{}).(*exchange); ok {
-					ctx = upstream.WithDevice(ctx, upstream.Device{ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL})
+					d := upstream.Device{ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL}
+					if x.auth != nil {
+						d.Auth = x.auth // KCD: a ticket per server tried
+					}
+					ctx = upstream.WithDevice(ctx, d)
 				}
 				pr.Out = pr.Out.WithContext(ctx)
-				if x, ok := pr.In.Context().Value(ctxKey{}).(*exchange); ok && x.negotiate != "" {
-					// KCD: the server sees the gateway's delegated
-					// ticket for the user, never the device's credentials.
-					pr.Out.Header.Set("Authorization", x.negotiate)
-				}
 				return
 			}
 			up := h.upstream.Load()
@@ -124,6 +124,11 @@ func New(cfg Config) (*Handler, error) {
 		// No periodic flushing: ActiveSync responses, long-polled Pings
 		// included, arrive whole with a Content-Length and go out whole;
 		// flushing each write would cost a syscall per buffer.
+		//
+		// Without a pool the proxy allocates a fresh 32 KiB copy buffer
+		// per request: at thousands of requests a second that alone
+		// drives the garbage collector.
+		BufferPool: &copyBuffers{},
 	}
 	return h, nil
 }
@@ -146,6 +151,22 @@ func DefaultTransport(tlsCfg *tls.Config) *http.Transport {
 	}
 }
 
+// copyBuffers recycles the proxy's 32 KiB response copy buffers.
+type copyBuffers struct{ pool sync.Pool }
+
+func (c *copyBuffers) Get() []byte {
+	if b, ok := c.pool.Get().(*[32 << 10]byte); ok {
+		return b[:]
+	}
+	return new([32 << 10]byte)[:]
+}
+
+func (c *copyBuffers) Put(b []byte) {
+	if len(b) == 32<<10 {
+		c.pool.Put((*[32 << 10]byte)(b))
+	}
+}
+
 type ctxKey struct{}
 
 // exchange is what one request carries from the decision to the response.
@@ -156,9 +177,10 @@ type exchange struct {
 	dev     *stats.Device
 	phase2  bool   // a Provision acknowledging a policy
 	upn     string // from the identity certificate
-	// negotiate replaces the device's Authorization header when the
-	// service authenticates to its server with Kerberos (KCD).
-	negotiate string
+	// auth replaces the device's Authorization header with a Kerberos
+	// ticket for each server tried, when the service authenticates to
+	// its server with Kerberos (KCD).
+	auth *kerberosAuth
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -264,15 +286,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.delegate(r, x); err != nil {
-		x.count(stats.KerberosAuthError)
-		h.cfg.Log.Warn("Kerberos authentication to the ActiveSync server failed", "device", x.key.DeviceID, "user", x.key.User, "error", err)
-		http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
+		h.kerberosFailed(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, x)), err)
 		return
 	}
 	if x.dev != nil {
 		x.dev.Inc(stats.SHTTPRequests)
 	}
 	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, x)))
+}
+
+// kerberosFailed answers a request the gateway could not get a Kerberos
+// ticket for: 502 with the reason, and kerberos-auth-error (KRB-16).
+func (h *Handler) kerberosFailed(w http.ResponseWriter, r *http.Request, err error) {
+	dev, user := "", ""
+	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok {
+		x.count(stats.KerberosAuthError)
+		dev, user = x.key.DeviceID, x.key.User
+	}
+	h.cfg.Log.Warn("Kerberos authentication to the ActiveSync server failed", "device", dev, "user", user, "error", err)
+	http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
 }
 
 func (x *exchange) count(c stats.Counter) {
@@ -319,6 +351,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	}
 	if errors.Is(err, context.Canceled) {
 		return // the device went away; nobody to answer
+	}
+	if ae := (*upstream.AuthError)(nil); errors.As(err, &ae) {
+		h.kerberosFailed(w, r, ae)
+		return
 	}
 	h.cfg.Log.Warn("activesync upstream failed", "error", err)
 	w.WriteHeader(http.StatusBadGateway)

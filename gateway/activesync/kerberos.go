@@ -3,17 +3,21 @@ package activesync
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
+	"sync"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // Delegation gives the Negotiate header that authenticates a user (by
-// UPN) to a server (by SPN): *kcd.KCD.
+// UPN) to a server (by SPN), and forgets a ticket a server refused:
+// *kcd.KCD.
 type Delegation interface {
 	NegotiateHeader(ctx context.Context, upn, spn string) (string, error)
+	Forget(upn, spn string) bool
 }
 
 var _ Delegation = (*kcd.KCD)(nil)
@@ -28,10 +32,11 @@ func (h *Handler) SetKerberos(d Delegation) {
 	h.kerberos.Store(&d)
 }
 
-// delegate prepares the Negotiate header of a request whose service uses
-// Kerberos server authentication: for the identity certificate's UPN, to
-// the SPN of the service's first server (the Router may fail over to
-// another server of the list, which then gets this SPN's ticket).
+// delegate prepares Kerberos server authentication for a request whose
+// service uses it: the request gets a kerberosAuth that the Router asks
+// for each server it tries, so the ticket is for the SPN of the server
+// actually chosen (a failover or a 451 included). What cannot work for
+// any server (no Kerberos configuration, no UPN) fails here.
 func (h *Handler) delegate(r *http.Request, x *exchange) error {
 	rt := h.router.Load()
 	if rt == nil {
@@ -48,17 +53,52 @@ func (h *Handler) delegate(r *http.Request, x *exchange) error {
 	case x.upn == "":
 		return errors.New("no UPN: Kerberos delegation needs identity certificate device authentication")
 	}
-	host := ""
-	if servers := svc.Servers(); len(servers) > 0 {
-		host = servers[0].Addr()
-		if hh, _, err := net.SplitHostPort(host); err == nil {
-			host = hh
-		}
-	}
-	spn, err := kcd.SPNFor(svc.Config(), host)
+	x.auth = &kerberosAuth{d: *d, svc: svc.Config(), upn: x.upn, x: x}
+	return nil
+}
+
+// kerberosAuth is one request's upstream.Authorizer: a Negotiate header
+// for the certificate's UPN to each server's SPN (KRB-02), from the
+// ticket cache; a 401 purges that (UPN, SPN) ticket and asks for one
+// retry with a fresh ticket; a second 401 counts kerberos-auth-error.
+type kerberosAuth struct {
+	d   Delegation
+	svc uemapi.ActiveSyncService
+	upn string
+	x   *exchange
+
+	mu      sync.Mutex
+	refused int
+}
+
+var _ upstream.Authorizer = (*kerberosAuth)(nil)
+
+func (k *kerberosAuth) Authorize(ctx context.Context, out *http.Request, hostport string) error {
+	spn, err := kcd.SPNFor(k.svc, hostport)
 	if err != nil {
 		return err
 	}
-	x.negotiate, err = (*d).NegotiateHeader(r.Context(), x.upn, spn)
-	return err
+	v, err := k.d.NegotiateHeader(ctx, k.upn, spn)
+	if err != nil {
+		return err
+	}
+	// The server sees the gateway's delegated ticket for the user, never
+	// the device's credentials.
+	out.Header.Set("Authorization", v)
+	return nil
+}
+
+func (k *kerberosAuth) Refused(_ context.Context, hostport string) bool {
+	k.mu.Lock()
+	k.refused++
+	n := k.refused
+	k.mu.Unlock()
+	if spn, err := kcd.SPNFor(k.svc, hostport); err == nil {
+		k.d.Forget(k.upn, spn)
+	}
+	if n > 1 {
+		k.x.count(stats.KerberosAuthError)
+		return false
+	}
+	return true
 }

@@ -3,7 +3,9 @@ package admin
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -207,5 +209,30 @@ func TestClearRedirect(t *testing.T) {
 	}
 	if _, err := e.c.ClearRedirect(ctx, false, "", ""); err == nil {
 		t.Fatal("empty target accepted")
+	}
+}
+
+func TestProfilesNeedTheToken(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer wrong", 401}, {"Bearer tok", 200}} {
+		req, _ := http.NewRequest(http.MethodGet, e.c.base+"/debug/pprof/goroutine?debug=1", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := e.c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%q: status %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+		if tc.want == 200 && !bytes.Contains(body, []byte("goroutine profile")) {
+			t.Errorf("profile body: %.100s", body)
+		}
 	}
 }

@@ -81,6 +81,8 @@ type Entry struct {
 // record is the stored form of an entry. Strings that repeat across
 // millions of devices (policy names, versions) are interned handles.
 type record struct {
+	key         string  // the encoded key (appendKey): identity and Range
+	next        *record // another key with the same 64-bit hash (rare)
 	state       State
 	wiped       bool
 	validated   bool
@@ -94,21 +96,73 @@ type record struct {
 
 const shardCount = 256
 
-// keyBuf is the stack buffer for encoding a key; longer keys (rare: ids
-// are tens of bytes) spill to the heap.
-const keyBuf = 160
-
-// shard maps the encoded key (see appendKey) to its record. One string
-// per entry instead of three keeps both the memory and the cache misses
-// of a lookup down: the hash and the comparison each read one buffer.
+// shard maps a key's 64-bit hash to its record. The hash is computed once
+// per lookup from the key's fields (no encoded copy of the key is built)
+// and a uint64 map key is hashed and compared in a few instructions; the
+// record holds the encoded key, so a lookup reads the bucket, the record
+// and the key bytes. Keys whose hashes collide chain through record.next.
 type shard struct {
 	mu sync.RWMutex
-	m  map[string]*record
+	m  map[uint64]*record
+}
+
+// find returns k's record, or nil.
+func (s *shard) find(h uint64, k Key) *record {
+	r := s.m[h]
+	for r != nil && !keyMatches(r.key, k) {
+		r = r.next
+	}
+	return r
+}
+
+// findEncoded returns the record whose encoded key is enc, or nil.
+func (s *shard) findEncoded(h uint64, enc string) *record {
+	r := s.m[h]
+	for r != nil && r.key != enc {
+		r = r.next
+	}
+	return r
+}
+
+// add stores r, whose key is absent, under h.
+func (s *shard) add(h uint64, r *record) {
+	r.next = s.m[h]
+	s.m[h] = r
+}
+
+// remove deletes k's record and reports whether it was present.
+func (s *shard) remove(h uint64, k Key) bool {
+	first := s.m[h]
+	var prev *record
+	for r := first; r != nil; prev, r = r, r.next {
+		if !keyMatches(r.key, k) {
+			continue
+		}
+		switch {
+		case prev != nil:
+			prev.next = r.next
+		case r.next != nil:
+			s.m[h] = r.next
+		default:
+			delete(s.m, h)
+		}
+		return true
+	}
+	return false
+}
+
+// each calls fn for every record of the shard.
+func (s *shard) each(fn func(*record)) {
+	for _, r := range s.m {
+		for ; r != nil; r = r.next {
+			fn(r)
+		}
+	}
 }
 
 // Cache is the in-memory device cache; it is safe for concurrent use.
 type Cache struct {
-	seed     maphash.Seed
+	seeds    [3]maphash.Seed // device id, user, app
 	shards   [shardCount]shard
 	size     atomic.Int64
 	peak     atomic.Int64
@@ -121,17 +175,27 @@ func New(now func() time.Time) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Cache{seed: maphash.MakeSeed(), now: now}
+	c := &Cache{now: now}
+	for i := range c.seeds {
+		c.seeds[i] = maphash.MakeSeed()
+	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*record)
+		c.shards[i].m = make(map[uint64]*record)
 	}
 	return c
 }
 
-func (c *Cache) shard(k Key) *shard {
-	// Hashing the device id alone spreads entries well (ids are random) and
-	// keeps every entry of one device in one shard.
-	return &c.shards[maphash.String(c.seed, k.DeviceID)%shardCount]
+// locate returns k's shard and hash. The device id picks the shard, which
+// spreads entries well (ids are random) and keeps every entry of one device
+// in one shard; the fields are hashed with independent seeds, so swapping
+// them does not collide.
+func (c *Cache) locate(k Key) (*shard, uint64) {
+	hd := maphash.String(c.seeds[0], k.DeviceID)
+	h := hd ^ maphash.String(c.seeds[1], k.User)
+	if k.App != "" {
+		h ^= maphash.String(c.seeds[2], k.App)
+	}
+	return &c.shards[hd%shardCount], h
 }
 
 func intern(s string) unique.Handle[string] {
@@ -182,27 +246,23 @@ func (r *record) set(e *Entry) {
 
 // Get returns the entry for k.
 func (c *Cache) Get(k Key) (Entry, bool) {
-	s := c.shard(k)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], k)
+	s, h := c.locate(k)
 	s.mu.RLock()
-	r, ok := s.m[string(kb)]
+	r := s.find(h, k)
 	var e Entry
-	if ok {
+	if r != nil {
 		e = r.entry(k)
 	}
 	s.mu.RUnlock()
-	return e, ok
+	return e, r != nil
 }
 
 // State returns only the state of k, without copying the entry: the check
 // every proxied request makes.
 func (c *Cache) State(k Key) (st State, validated, ok bool) {
-	s := c.shard(k)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], k)
+	s, h := c.locate(k)
 	s.mu.RLock()
-	if r, found := s.m[string(kb)]; found {
+	if r := s.find(h, k); r != nil {
 		st, validated, ok = r.state, r.validated, true
 	}
 	s.mu.RUnlock()
@@ -211,18 +271,17 @@ func (c *Cache) State(k Key) (st State, validated, ok bool) {
 
 // Put stores e, replacing any entry with the same key.
 func (c *Cache) Put(e Entry) {
-	s := c.shard(e.Key)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], e.Key)
+	s, h := c.locate(e.Key)
 	s.mu.Lock()
-	r, ok := s.m[string(kb)]
-	if !ok {
-		r = &record{}
-		s.m[string(kb)] = r
+	r := s.find(h, e.Key)
+	added := r == nil
+	if added {
+		r = &record{key: string(appendKey(nil, e.Key))}
+		s.add(h, r)
 	}
 	r.set(&e)
 	s.mu.Unlock()
-	if !ok {
+	if added {
 		c.grew()
 	}
 }
@@ -231,11 +290,10 @@ func (c *Cache) Put(e Entry) {
 // the result. fn sees exists=false and a zero Entry (with Key set) when k is
 // absent; returning false from fn leaves the cache unchanged.
 func (c *Cache) Update(k Key, fn func(e *Entry, exists bool) bool) (Entry, bool) {
-	s := c.shard(k)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], k)
+	s, h := c.locate(k)
 	s.mu.Lock()
-	r, exists := s.m[string(kb)]
+	r := s.find(h, k)
+	exists := r != nil
 	e := Entry{Key: k}
 	if exists {
 		e = r.entry(k)
@@ -246,8 +304,8 @@ func (c *Cache) Update(k Key, fn func(e *Entry, exists bool) bool) (Entry, bool)
 	}
 	e.Key = k
 	if !exists {
-		r = &record{}
-		s.m[string(kb)] = r
+		r = &record{key: string(appendKey(nil, k))}
+		s.add(h, r)
 	}
 	r.set(&e)
 	s.mu.Unlock()
@@ -261,11 +319,10 @@ func (c *Cache) Update(k Key, fn func(e *Entry, exists bool) bool) (Entry, bool)
 // version and last-seen time. It reports whether the entry exists.
 func (c *Cache) Touch(k Key, protocolVersion string) bool {
 	now := c.now().UnixNano()
-	s := c.shard(k)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], k)
+	s, h := c.locate(k)
 	s.mu.Lock()
-	r, ok := s.m[string(kb)]
+	r := s.find(h, k)
+	ok := r != nil
 	if ok {
 		r.connections++
 		r.lastSeen = now
@@ -279,12 +336,9 @@ func (c *Cache) Touch(k Key, protocolVersion string) bool {
 
 // Delete removes k and reports whether it was present.
 func (c *Cache) Delete(k Key) bool {
-	s := c.shard(k)
-	var buf [keyBuf]byte
-	kb := appendKey(buf[:0], k)
+	s, h := c.locate(k)
 	s.mu.Lock()
-	_, ok := s.m[string(kb)]
-	delete(s.m, string(kb))
+	ok := s.remove(h, k)
 	s.mu.Unlock()
 	if ok {
 		c.size.Add(-1)
@@ -298,8 +352,8 @@ func (c *Cache) Purge() int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n += len(s.m)
-		s.m = make(map[string]*record)
+		s.each(func(*record) { n++ })
+		s.m = make(map[uint64]*record)
 		s.mu.Unlock()
 	}
 	c.size.Add(int64(-n))
@@ -341,13 +395,11 @@ func (c *Cache) Range(fn func(Entry) bool) {
 		s := &c.shards[i]
 		s.mu.RLock()
 		batch = batch[:0]
-		for k, r := range s.m {
-			key, err := decodeKeyString(k)
-			if err != nil {
-				continue // every key was written by appendKey
+		s.each(func(r *record) {
+			if key, err := decodeKeyString(r.key); err == nil { // appendKey wrote every key
+				batch = append(batch, r.entry(key))
 			}
-			batch = append(batch, r.entry(key))
-		}
+		})
 		s.mu.RUnlock()
 		for _, e := range batch {
 			if !fn(e) {
@@ -360,11 +412,12 @@ func (c *Cache) Range(fn func(Entry) bool) {
 // insertIfAbsent adds a decoded record under its encoded key unless the
 // key is present, and reports whether it did.
 func (c *Cache) insertIfAbsent(k Key, encoded string, r *record) bool {
-	s := c.shard(k)
+	s, h := c.locate(k)
 	s.mu.Lock()
-	_, exists := s.m[encoded]
+	exists := s.findEncoded(h, encoded) != nil
 	if !exists {
-		s.m[encoded] = r
+		r.key = encoded
+		s.add(h, r)
 	}
 	s.mu.Unlock()
 	if !exists {

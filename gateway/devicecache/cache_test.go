@@ -2,6 +2,7 @@ package devicecache
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,4 +155,60 @@ func TestConcurrentAccess(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func TestKeyMatches(t *testing.T) {
+	long := strings.Repeat("x", 200) // two-byte length prefix
+	keys := []Key{
+		{DeviceID: "Appl7S032TF7A4S", User: "testuser2674"},
+		{DeviceID: "Appl7S032TF7A4S", User: "testuser267"},
+		{DeviceID: "Appl7S032TF7A4", User: "Stestuser2674"},
+		{DeviceID: "dev", User: "u", App: "docs"},
+		{DeviceID: "dev", User: "u"},
+		{DeviceID: long, User: "u"},
+		{DeviceID: long + "y", User: "u"},
+		{DeviceID: "", User: ""},
+	}
+	for i, a := range keys {
+		enc := string(appendKey(nil, a))
+		for j, b := range keys {
+			if got := keyMatches(enc, b); got != (i == j) {
+				t.Errorf("keyMatches(enc(%d), %d) = %v", i, j, got)
+			}
+		}
+		if keyMatches(enc[:len(enc)-1], a) || keyMatches(enc+"z", a) {
+			t.Errorf("key %d matches a truncated or extended encoding", i)
+		}
+	}
+}
+
+// TestHashCollisions drives the chain that holds keys whose 64-bit hashes
+// collide: a real collision cannot be produced, so records share h by hand.
+func TestHashCollisions(t *testing.T) {
+	s := shard{m: make(map[uint64]*record)}
+	keys := []Key{{DeviceID: "a", User: "1"}, {DeviceID: "b", User: "2"}, {DeviceID: "c", User: "3"}}
+	for i, k := range keys {
+		s.add(42, &record{key: string(appendKey(nil, k)), connections: uint32(i)})
+	}
+	for i, k := range keys {
+		if r := s.find(42, k); r == nil || r.connections != uint32(i) {
+			t.Fatalf("find %v = %+v", k, r)
+		}
+		if s.findEncoded(42, string(appendKey(nil, k))) == nil {
+			t.Fatalf("findEncoded %v missing", k)
+		}
+	}
+	if s.find(42, Key{DeviceID: "d", User: "4"}) != nil || s.remove(42, Key{DeviceID: "d"}) {
+		t.Fatal("an absent key was found or removed")
+	}
+	count := func() (n int) { s.each(func(*record) { n++ }); return n }
+	for _, k := range []Key{keys[1], keys[2], keys[0]} { // the chain is c, b, a: middle, head, tail
+		before := count()
+		if !s.remove(42, k) || s.find(42, k) != nil || count() != before-1 {
+			t.Fatalf("remove %v failed", k)
+		}
+	}
+	if len(s.m) != 0 {
+		t.Fatalf("empty chain left %d map entries", len(s.m))
+	}
 }

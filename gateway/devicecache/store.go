@@ -65,10 +65,11 @@ func (s *Store) Save(c *Cache) (int, error) {
 		sh := &c.shards[i]
 		sh.mu.RLock()
 		buf := make([]byte, 0, len(sh.m)*96)
-		for k, r := range sh.m {
+		sh.each(func(r *record) {
 			if !r.validated || !r.state.Valid() {
-				continue // DC-17: only states the UEM decided
+				return // DC-17: only states the UEM decided
 			}
+			k := r.key
 			buf = binary.AppendUvarint(buf, uint64(len(k)))
 			buf = append(buf, k...)
 			n := len(buf)
@@ -84,7 +85,7 @@ func (s *Store) Save(c *Cache) (int, error) {
 				buf = append(buf, rec...)
 			}
 			total++
-		}
+		})
 		sh.mu.RUnlock()
 		chunks[i] = buf
 	}
@@ -240,6 +241,25 @@ func appendKey(b []byte, k Key) []byte {
 		b = append(b, f...)
 	}
 	return b
+}
+
+// keyMatches reports whether enc is appendKey's encoding of k, without
+// building that encoding: the lookup path compares in place.
+func keyMatches(enc string, k Key) bool {
+	for _, f := range [3]string{k.App, k.DeviceID, k.User} {
+		n := len(f)
+		for ; n >= 0x80; n >>= 7 {
+			if len(enc) == 0 || enc[0] != byte(n)|0x80 {
+				return false
+			}
+			enc = enc[1:]
+		}
+		if len(enc) <= len(f) || enc[0] != byte(n) || enc[1:1+len(f)] != f {
+			return false
+		}
+		enc = enc[1+len(f):]
+	}
+	return len(enc) == 0
 }
 
 var errCorrupt = errors.New("corrupt record")

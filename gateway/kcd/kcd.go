@@ -386,6 +386,19 @@ func (k *KCD) Cache(filter string) []CacheEntry {
 	return out
 }
 
+// Forget drops the cached ticket of (upn, spn), which a server refused
+// (a 401: the service's key changed, or the ticket is otherwise stale),
+// so that the next request for it gets a new one. It reports whether
+// there was one.
+func (k *KCD) Forget(upn, spn string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := cacheKey{upn, spn}
+	_, ok := k.cache[key]
+	delete(k.cache, key)
+	return ok
+}
+
 // Purge drops the cached tickets of upn (exact, case-insensitive) and
 // returns how many (KRB-14).
 func (k *KCD) Purge(upn string) int {
@@ -401,25 +414,32 @@ func (k *KCD) Purge(upn string) int {
 	return n
 }
 
-// SPNFor returns the SPN of an ActiveSync server of svc (KRB-02): with
-// DeriveSPN, "http/<host>" as the server list writes the host; otherwise
-// the listed SPN whose host part equals host exactly (SPNs are
-// case-sensitive), else the first listed.
-func SPNFor(svc uemapi.ActiveSyncService, host string) (string, error) {
+// SPNFor returns the SPN of the ActiveSync server of svc at hostport (as
+// the server list or a 451 location writes it) (KRB-02). With DeriveSPN
+// it is "http/<host>", the host exactly as written. Otherwise the SPN
+// list pairs with the server list by position (the first server gets the
+// first SPN, as the seeds' Server SPN List does) when both have as many
+// entries and the server is in the list; else the listed SPN whose host
+// part equals the host exactly (SPNs are case-sensitive); else the first.
+func SPNFor(svc uemapi.ActiveSyncService, hostport string) (string, error) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
 	if svc.DeriveSPN {
 		if host == "" {
 			return "", errors.New("kcd: no server host to derive the SPN from")
 		}
 		return "http/" + host, nil
 	}
-	var list []string
-	for _, s := range strings.Split(svc.SPNs, ";") {
-		if s = strings.TrimSpace(s); s != "" {
-			list = append(list, s)
-		}
-	}
+	list := splitList(svc.SPNs)
 	if len(list) == 0 {
 		return "", fmt.Errorf("kcd: service %s has no SPN", svc.Name)
+	}
+	if servers := splitList(svc.Servers); len(servers) == len(list) {
+		if i := serverIndex(servers, hostport, host); i >= 0 {
+			return list[i], nil
+		}
 	}
 	for _, s := range list {
 		h := s[strings.IndexByte(s, '/')+1:]
@@ -431,4 +451,30 @@ func SPNFor(svc uemapi.ActiveSyncService, host string) (string, error) {
 		}
 	}
 	return list[0], nil
+}
+
+// serverIndex finds a server in the server list: the same host:port, or
+// an entry of the same host that leaves the port out.
+func serverIndex(servers []string, hostport, host string) int {
+	for i, s := range servers {
+		if s == hostport {
+			return i
+		}
+	}
+	for i, s := range servers {
+		if s == host {
+			return i
+		}
+	}
+	return -1
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ";") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

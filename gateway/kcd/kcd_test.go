@@ -222,6 +222,11 @@ func TestKRB02_SPNFor(t *testing.T) {
 		{uemapi.ActiveSyncService{SPNs: "http/cas1.corp.example; http/cas2.corp.example"}, "cas2.corp.example", "http/cas2.corp.example"},
 		{uemapi.ActiveSyncService{SPNs: "http/cas1.corp.example;http/cas2.corp.example"}, "CAS2.corp.example", "http/cas1.corp.example"},
 		{uemapi.ActiveSyncService{SPNs: "http/CAS.ironmobile.com@IRON.COM"}, "CAS.ironmobile.com", "http/CAS.ironmobile.com@IRON.COM"},
+		// The Server SPN List pairs with the server list by position.
+		{uemapi.ActiveSyncService{Servers: "10.0.0.1:443;10.0.0.2:443", SPNs: "http/cas1.corp.example;http/cas2.corp.example"}, "10.0.0.2:443", "http/cas2.corp.example"},
+		{uemapi.ActiveSyncService{Servers: "127.0.0.1:4431;127.0.0.1:4432", SPNs: "http/cas1.corp.example;http/cas2.corp.example"}, "127.0.0.1:4432", "http/cas2.corp.example"},
+		{uemapi.ActiveSyncService{Servers: "cas1;cas2", SPNs: "http/a.corp.example;http/b.corp.example"}, "cas2:443", "http/b.corp.example"},
+		{uemapi.ActiveSyncService{DeriveSPN: true, Servers: "cas1.corp.example:443"}, "cas1.corp.example:443", "http/cas1.corp.example"},
 	} {
 		if got, err := kcd.SPNFor(tc.svc, tc.host); err != nil || got != tc.want {
 			t.Errorf("SPNFor(%+v, %s) = %q, %v; want %q", tc.svc, tc.host, got, err, tc.want)

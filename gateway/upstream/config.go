@@ -23,10 +23,14 @@ type Options struct {
 	// connection timeout is applied around it.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// TLSConfig is the client TLS configuration for services with Server
-	// TLS (root CAs, minimum version). It is cloned; ServerName is set
-	// from each server's host when empty. Default: TLS 1.2 and up, system
-	// roots.
+	// TLS (root CAs, minimum version, cipher suites). It is cloned; unless
+	// it verifies nothing, each server's certificate is verified against
+	// the server's host as the server list writes it. Default: TLS 1.2
+	// and up, system roots.
 	TLSConfig *tls.Config
+	// SNI sends the server's host name in the TLS ClientHello (TLS-07:
+	// off by default, as the seeds say; some back ends need it).
+	SNI bool
 	// HTTP2 offers HTTP/2 to servers with Server TLS: the device traffic
 	// to a server is multiplexed over a few connections (a hanging Ping
 	// is a stream, not a socket) when the server accepts it, as
@@ -70,6 +74,12 @@ func (o Options) withDefaults() Options {
 		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	} else {
 		o.TLSConfig = o.TLSConfig.Clone()
+	}
+	if o.TLSConfig.ClientSessionCache == nil {
+		// Resumed handshakes for new server connections: a burst of
+		// devices opens many at once, and a full handshake costs the
+		// gateway (and the server) an order of magnitude more CPU.
+		o.TLSConfig.ClientSessionCache = tls.NewLRUClientSessionCache(256)
 	}
 	if o.MaxReplayBody <= 0 {
 		o.MaxReplayBody = 1 << 20

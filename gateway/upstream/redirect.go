@@ -44,7 +44,9 @@ func (s *Service) follow451(req *http.Request, resp *http.Response, body *replay
 		s.router.redirected(req.Context(), dev, loc)
 		var err error
 		if resp, err = s.send(req, u, body, a, timeout); err != nil {
-			a.classify(err)
+			if !isAuthError(err) {
+				a.classify(err)
+			}
 			return nil, err
 		}
 	}

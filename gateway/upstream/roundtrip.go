@@ -3,6 +3,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -103,7 +104,7 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err == nil {
 				return s.finish(req, resp, body, a, timeout, dev)
 			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || isAuthError(err) {
 				return nil, err
 			}
 			a.classify(err)
@@ -134,8 +135,8 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			return s.finish(req, resp, body, a, timeout, dev)
 		}
 		lastErr = err
-		if ctx.Err() != nil {
-			return nil, err // the device went away: nobody's fault
+		if ctx.Err() != nil || isAuthError(err) {
+			return nil, err // the device went away, or no credentials: not the server's fault
 		}
 		fault, retry := a.classify(err)
 		if fault {
@@ -150,6 +151,11 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoServer, lastErr)
 	}
 	return nil, ErrNoServer
+}
+
+func isAuthError(err error) bool {
+	var ae *AuthError
+	return errors.As(err, &ae)
 }
 
 // again returns a fresh tracker for the next attempt of the same request.
@@ -198,14 +204,39 @@ func (s *Service) responseTimeout(info requestInfo, body *replayBody, dev Device
 	return max(t, time.Duration(hb)*time.Second+s.router.opts.PingMargin)
 }
 
-// send makes one attempt at u within the response timeout. The returned
-// response's body applies the socket read timeout.
+// send makes one attempt at u within the response timeout, with the
+// device's Authorizer's credentials when it has one. A 401 to those
+// credentials gets one more try with fresh ones when the Authorizer asks
+// for it and the body can be sent again (a stale Kerberos ticket).
 func (s *Service) send(req *http.Request, u *url.URL, body *replayBody, a *attempt, timeout time.Duration) (*http.Response, error) {
+	dev, _ := deviceFrom(req.Context())
+	for retried := false; ; retried = true {
+		resp, err := s.sendOnce(req, u, body, a, timeout, dev.Auth)
+		if err != nil || dev.Auth == nil || resp.StatusCode != http.StatusUnauthorized {
+			return resp, err
+		}
+		if !dev.Auth.Refused(req.Context(), u.Host) || retried || !body.replayable {
+			return resp, nil
+		}
+		drain(resp.Body)
+	}
+}
+
+// sendOnce makes one attempt at u within the response timeout. The
+// returned response's body applies the socket read timeout.
+func (s *Service) sendOnce(req *http.Request, u *url.URL, body *replayBody, a *attempt, timeout time.Duration, auth Authorizer) (*http.Response, error) {
 	actx, cancel := context.WithCancelCause(context.WithValue(req.Context(), attemptCtxKey{}, a))
 	out := req.WithContext(actx)
 	out.URL = u
 	out.Host = u.Host
 	out.RequestURI = ""
+	if auth != nil {
+		out.Header = req.Header.Clone() // each server gets its own credentials
+		if err := auth.Authorize(actx, out, u.Host); err != nil {
+			cancel(err)
+			return nil, &AuthError{Addr: u.Host, Err: err}
+		}
+	}
 	body.attach(out)
 	timer := time.AfterFunc(timeout, func() {
 		a.respTimeout.Store(true)

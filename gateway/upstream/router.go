@@ -236,6 +236,8 @@ type Device struct {
 	Stats *stats.Device
 	// RedirectURL is the remembered 451 location; requests go there first.
 	RedirectURL string
+	// Auth, when set, gives each attempt its credentials (Kerberos).
+	Auth Authorizer
 }
 
 type deviceCtxKey struct{}

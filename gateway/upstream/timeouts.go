@@ -166,11 +166,8 @@ func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTL
 		c = wrap(c)
 	}
 	if err == nil && useTLS {
-		cfg := r.opts.TLSConfig.Clone()
-		if cfg.ServerName == "" {
-			host, _, _ := net.SplitHostPort(addr)
-			cfg.ServerName = host
-		}
+		host, _, _ := net.SplitHostPort(addr)
+		cfg := ServerTLS(r.opts.TLSConfig, host, r.opts.SNI)
 		if alpn != nil {
 			cfg.NextProtos = alpn
 		}

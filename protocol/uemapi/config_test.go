@@ -370,6 +370,9 @@ func TestTLSSettingsValidation(t *testing.T) {
 		{"TLS-01 unknown version", TLSSettings{IncomingMinVersion: "1.4"}, "tls.incoming_min_version"},
 		{"TLS-02 custom suites", TLSSettings{IncomingCipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}, ""},
 		{"TLS-02 unknown suite", TLSSettings{IncomingCipherSuites: []string{"TLS_MADE_UP"}}, "tls.incoming_cipher_suites"},
+		{"outgoing 1.3 only", TLSSettings{OutgoingMinVersion: "1.3"}, ""},
+		{"outgoing unknown version", TLSSettings{OutgoingMinVersion: "2"}, "tls.outgoing_min_version"},
+		{"outgoing unknown suite", TLSSettings{OutgoingCipherSuites: []string{"TLS_MADE_UP"}}, "tls.outgoing_cipher_suites"},
 		{"TLS-04 bad trust store", TLSSettings{StrictOutgoing: true, CustomTrustPEM: "nope"}, "tls.custom_trust_pem"},
 		{"TLS-13 preload needs HSTS", TLSSettings{HSTSPreload: true}, "tls.hsts_preload"},
 	} {

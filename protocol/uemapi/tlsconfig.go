@@ -24,6 +24,11 @@ type TLSSettings struct {
 	// OutgoingSNI sends the server name towards ActiveSync servers
 	// (TLS-07: off by default).
 	OutgoingSNI bool `json:"outgoing_sni,omitempty"`
+	// OutgoingMinVersion and OutgoingCipherSuites are the Outgoing SSL
+	// Configuration's protocols and Custom cipher list towards ActiveSync
+	// servers, as the incoming ones ("" is 1.2; empty is Use Default).
+	OutgoingMinVersion   string   `json:"outgoing_min_version,omitempty"`
+	OutgoingCipherSuites []string `json:"outgoing_cipher_suites,omitempty"`
 	// HSTS adds Strict-Transport-Security to device responses (TLS-13:
 	// off by default), with preload when HSTSPreload is set.
 	HSTS        bool `json:"hsts,omitempty"`
@@ -68,6 +73,12 @@ func (t TLSSettings) validate() error {
 	}
 	if _, ok := CipherSuiteIDs(t.IncomingCipherSuites); !ok {
 		return FieldError("tls.incoming_cipher_suites", "names a cipher suite this gateway does not implement")
+	}
+	if _, ok := TLSVersion(t.OutgoingMinVersion); !ok {
+		return FieldError("tls.outgoing_min_version", "must be 1.0, 1.1, 1.2 or 1.3")
+	}
+	if _, ok := CipherSuiteIDs(t.OutgoingCipherSuites); !ok {
+		return FieldError("tls.outgoing_cipher_suites", "names a cipher suite this gateway does not implement")
 	}
 	if t.CustomTrustPEM != "" {
 		if err := validatePEMCerts(t.CustomTrustPEM); err != nil {

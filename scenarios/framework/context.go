@@ -4,13 +4,17 @@
 // the behaviour it checks, through devices (loadgen/device), the fake UEM
 // and the fake Exchange.
 //
-// Two modes. Locally (the default) every spec gets a fresh world from
+// Three modes. Locally (the default) every spec gets a fresh world from
 // package lab: fake UEM, fake Exchange and our gateway, in-process or as
 // a subprocess. In conformance mode (a gateway URL is given) the fakes are
 // started once, their URL and credentials are printed for the gateway
 // under test, and every spec runs against that gateway with its own
 // devices and users; introspection specs are skipped, disruptive ones
-// need a restart command.
+// need a restart command. With remote fakes (a UEM admin URL too) the
+// suite starts nothing: the fakes run elsewhere (containers), wired to
+// the gateway under test, and are driven over their admin APIs. Specs
+// reach the fakes through Framework.UEM and Framework.Exchange, which
+// work in all three.
 package framework
 
 import (
@@ -34,6 +38,15 @@ var TestContext struct {
 	NotifySecret  string // conformance: the notification secret
 	Timeout       time.Duration
 	ReadyTimeout  time.Duration // conformance: wait for the gateway under test to relay
+
+	// Remote fakes (RemoteFakes): the UEM and Exchange run elsewhere,
+	// already wired to the gateway under test, and are driven over their
+	// admin APIs (base URLs without /admin/v1).
+	UEMAdminURL        string
+	UEMAdminToken      string
+	ExchangeAdminURL   string
+	ExchangeAdminToken string
+	GatewayID          string // the gateway's entry in that UEM
 }
 
 func env(name, def string) string {
@@ -57,6 +70,11 @@ func RegisterFlags() {
 	flag.StringVar(&c.ExchangeAddr, "exchange-listen", env("GATEHOUSE_EXCHANGE_LISTEN", "127.0.0.1:8700"), "conformance: fake Exchange address")
 	flag.StringVar(&c.GatewayToken, "gateway-token", env("GATEHOUSE_UEM_TOKEN", "gatehouse-conformance-token"), "conformance: the gateway's UEM credential")
 	flag.StringVar(&c.NotifySecret, "notify-secret", env("GATEHOUSE_UEM_NOTIFY_SECRET", "gatehouse-conformance-secret"), "conformance: the UEM notification secret")
+	flag.StringVar(&c.UEMAdminURL, "uem-admin-url", env("GATEHOUSE_UEM_ADMIN_URL", ""), "remote fakes: base URL of a running fake UEM's admin API (env GATEHOUSE_UEM_ADMIN_URL; token in GATEHOUSE_UEM_ADMIN_TOKEN)")
+	flag.StringVar(&c.ExchangeAdminURL, "exchange-admin-url", env("GATEHOUSE_EXCHANGE_ADMIN_URL", ""), "remote fakes: base URL of a running fake Exchange's admin API (env GATEHOUSE_EXCHANGE_ADMIN_URL; token in GATEHOUSE_EXCHANGE_ADMIN_TOKEN)")
+	flag.StringVar(&c.GatewayID, "gateway-id", env("GATEHOUSE_GATEWAY_ID", "gw1"), "remote fakes: the gateway's entry in the UEM (env GATEHOUSE_GATEWAY_ID)")
+	// Tokens only from the environment: a flag would show in ps.
+	c.UEMAdminToken, c.ExchangeAdminToken = os.Getenv("GATEHOUSE_UEM_ADMIN_TOKEN"), os.Getenv("GATEHOUSE_EXCHANGE_ADMIN_TOKEN")
 	d, err := time.ParseDuration(env("GATEHOUSE_EVENTUALLY_TIMEOUT", "15s"))
 	if err != nil {
 		d = 15 * time.Second

@@ -49,18 +49,31 @@ func WithExtraExchanges(n int) Option { return func(f *Framework) { f.extraExcha
 // world, AfterEach tears it down (local mode) or resets what the spec
 // changed (conformance mode).
 type Framework struct {
+	// Lab is the spec's world when this process runs the fakes (locally
+	// and in conformance mode); nil with remote fakes. Specs reach the
+	// fakes through UEM and Exchange, which work in every mode.
 	Lab *lab.Lab
+	// UEM and Exchange drive the world's fakes: in-process, or over their
+	// admin APIs with remote fakes (containers).
+	UEM      UEM
+	Exchange Exchange
 
 	subprocess     bool
 	extraExchanges int
+	labEdit        func(*lab.Config) // WithLabConfig
 	ctx            context.Context
 	nextUser       int
+	w              world
+	devices        int // made in the current spec (attachOnFailure)
 }
 
 // shared is the conformance world, started once per process.
 var shared struct {
 	once sync.Once
-	lab  *lab.Lab
+	lab  *lab.Lab // nil with remote fakes
+	w    world
+	uem  UEM
+	x    Exchange
 	err  error
 }
 
@@ -89,6 +102,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	labels := ginkgo.CurrentSpecReport().Labels()
 	f.ctx = context.Background()
 	f.nextUser = 0
+	f.devices = 0
 	gomega.SetDefaultEventuallyTimeout(TestContext.Timeout)
 	gomega.SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	gomega.SetDefaultConsistentlyDuration(time.Second)
@@ -103,11 +117,29 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 		if f.subprocess {
 			ginkgo.Skip("needs kill -9 of our gateway subprocess")
 		}
-		shared.once.Do(func() { shared.lab, shared.err = startConformanceWorld() })
+		if f.labEdit != nil {
+			ginkgo.Skip("needs its own world (KDC, DNS, device CA) wired into our gateway's bootstrap")
+		}
+		if f.extraExchanges > 0 && RemoteFakes() {
+			ginkgo.Skip("needs extra Exchange servers: remote fakes have one")
+		}
+		shared.once.Do(func() {
+			if RemoteFakes() {
+				shared.w, shared.uem, shared.x, shared.err = startRemoteWorld()
+				return
+			}
+			shared.lab, shared.err = startConformanceWorld()
+			if shared.err == nil {
+				shared.w, shared.uem, shared.x = shared.lab, InProcessUEM(shared.lab.UEM), InProcessExchange(shared.lab.Exchange)
+			}
+		})
 		gomega.Expect(shared.err).NotTo(gomega.HaveOccurred())
-		f.Lab = shared.lab
+		f.Lab, f.w, f.UEM, f.Exchange = shared.lab, shared.w, shared.uem, shared.x
 		ginkgo.DeferCleanup(f.resetShared)
 		return
+	}
+	if RemoteFakes() {
+		ginkgo.Fail("remote fakes (--uem-admin-url) need a gateway under test (--gateway-url)")
 	}
 	cfg := lab.Config{Users: 6, MessagesPerUser: 4, Seed: 7,
 		CheckInterval: CheckInterval, ResyncInterval: ResyncInterval, PersistInterval: PersistInterval,
@@ -115,9 +147,12 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	if f.subprocess {
 		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
 	}
+	if f.labEdit != nil {
+		f.labEdit(&cfg)
+	}
 	l, err := lab.Start(ctx, cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "starting the world")
-	f.Lab = l
+	f.Lab, f.w, f.UEM, f.Exchange = l, l, InProcessUEM(l.UEM), InProcessExchange(l.Exchange)
 	ginkgo.DeferCleanup(func(ctx context.Context) {
 		gomega.Expect(l.Close(ctx)).To(gomega.Succeed())
 	}, ginkgo.NodeTimeout(60*time.Second))
@@ -151,11 +186,11 @@ func startConformanceWorld() (*lab.Lab, error) {
 // relays to Exchange: an OPTIONS through it is answered by the server (any
 // status below 500). A gateway started before these fakes needs a moment
 // to reach the UEM and fetch its configuration.
-func waitGatewayReady(l *lab.Lab, timeout time.Duration) error {
+func waitGatewayReady(l world, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodOptions, l.Endpoints().Gateway.ActiveSyncURL, nil)
+		req, _ := http.NewRequest(http.MethodOptions, l.DeviceURL()+"/Microsoft-Server-ActiveSync", nil)
 		resp, err := l.HTTPClient().Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -173,8 +208,9 @@ func waitGatewayReady(l *lab.Lab, timeout time.Duration) error {
 
 // resetShared undoes what a spec may have changed in the shared world.
 func (f *Framework) resetShared() {
-	_ = f.Lab.UEM.SetFaults(uem.Faults{})
-	_, _ = f.Lab.UEM.SetPreferences(uem.DefaultPreferences())
+	gomega.Expect(f.UEM.SetFaults(uem.Faults{})).To(gomega.Succeed(), "clearing the UEM's faults")
+	_, err := f.UEM.SetPreferences(uem.DefaultPreferences())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "resetting the UEM's preferences")
 }
 
 var (
@@ -227,7 +263,7 @@ func nonce() string {
 
 // NewUser hands out a user (and mailbox) no other spec of this world uses.
 func (f *Framework) NewUser() string {
-	users := f.Lab.Users()
+	users := f.w.Users()
 	i := f.nextUser
 	if ConformanceMode() {
 		i = int(userSeq.Add(1) - 1)
@@ -245,15 +281,16 @@ func (f *Framework) NewDevice(user string, opts ...func(*device.Config)) *device
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d, err := f.Lab.NewDevice(cfg)
+	d, err := f.w.NewDevice(cfg)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	f.attachOnFailure(d)
 	return d
 }
 
 // Register enrols the device in the UEM (a managed device carrying its
 // EAS id), so that its association is Registered(Linked).
 func (f *Framework) Register(d *device.Device) uem.Device {
-	md, err := f.Lab.UEM.AddDevice(uem.Device{UUID: "uuid-" + d.ID(), UserID: d.User(), Platform: string(d.Config().Platform),
+	md, err := f.UEM.AddDevice(uem.Device{UUID: "uuid-" + d.ID(), UserID: d.User(), Platform: string(d.Config().Platform),
 		Model: d.Config().Model, EASDeviceIDs: []string{d.ID()}})
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return md
@@ -262,7 +299,7 @@ func (f *Framework) Register(d *device.Device) uem.Device {
 // Association returns the UEM's association of the device (an error
 // until the gateway reported it).
 func (f *Framework) Association(d *device.Device) (uem.Association, error) {
-	return f.Lab.UEM.FindAssociation(d.ID(), d.User())
+	return f.UEM.FindAssociation(d.ID(), d.User())
 }
 
 // SyncStatus is the UEM's Sync Status of the device ("" while unknown),
@@ -281,7 +318,7 @@ func (f *Framework) SyncStatus(d *device.Device) func() string {
 func (f *Framework) Act(d *device.Device, action, note string) uem.Association {
 	a, err := f.Association(d)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "the UEM has no association for %s", d.ID())
-	a, err = f.Lab.UEM.Act(a.ID, uem.Action{Action: action, Note: note})
+	a, err = f.UEM.Act(a.ID, uem.Action{Action: action, Note: note})
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return a
 }
@@ -292,14 +329,16 @@ func (f *Framework) TryAct(d *device.Device, action string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Lab.UEM.Act(a.ID, uem.Action{Action: action})
+	_, err = f.UEM.Act(a.ID, uem.Action{Action: action})
 	return err
 }
 
 // Events returns the UEM event log entries about the device.
 func (f *Framework) Events(d *device.Device) []uem.Event {
 	var out []uem.Event
-	for _, e := range f.Lab.UEM.Events(0) {
+	all, err := f.UEM.Events(0)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "reading the UEM event log")
+	for _, e := range all {
 		if e.DeviceID == d.ID() {
 			out = append(out, e)
 		}
@@ -318,33 +357,36 @@ func (f *Framework) EventActions(d *device.Device) []string {
 
 // SetPreferences changes UEM preferences (unset fields keep their values).
 func (f *Framework) SetPreferences(change func(*uem.Preferences)) {
-	p := f.Lab.UEM.Preferences()
+	p, err := f.UEM.Preferences()
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	change(&p)
-	_, err := f.Lab.UEM.SetPreferences(p)
+	_, err = f.UEM.SetPreferences(p)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 }
 
 // CreatePolicy adds an ActiveSync policy to the UEM.
 func (f *Framework) CreatePolicy(p uemapi.ActiveSyncPolicy) uemapi.ActiveSyncPolicy {
-	p, err := f.Lab.UEM.CreatePolicy(p)
+	p, err := f.UEM.CreatePolicy(p)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return p
 }
 
 // UEMDown takes the UEM's gateway API down (true) or brings it back.
 func (f *Framework) UEMDown(down bool) {
-	gomega.Expect(f.Lab.UEM.SetFaults(uem.Faults{Down: down})).To(gomega.Succeed())
+	gomega.Expect(f.UEM.SetFaults(uem.Faults{Down: down})).To(gomega.Succeed())
 }
 
 // DropNotifications makes the UEM lose its notifications (or stop).
 func (f *Framework) DropNotifications(drop bool) {
-	gomega.Expect(f.Lab.UEM.SetFaults(uem.Faults{DropNotifications: drop})).To(gomega.Succeed())
+	gomega.Expect(f.UEM.SetFaults(uem.Faults{DropNotifications: drop})).To(gomega.Succeed())
 }
 
 // Partnership is what Exchange recorded about the device; ok is false
 // when the device never reached Exchange.
 func (f *Framework) Partnership(d *device.Device) (exchange.Partnership, bool) {
-	for _, p := range f.Lab.Exchange.Partnerships() {
+	ps, err := f.Exchange.Partnerships()
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "reading Exchange's partnerships")
+	for _, p := range ps {
 		if p.DeviceID == d.ID() && p.User == d.User() {
 			return p, true
 		}
@@ -372,19 +414,19 @@ func (f *Framework) ReachedExchange(d *device.Device) bool {
 func (f *Framework) Gateway() *admin.Client {
 	gomega.Expect(slices.Contains(ginkgo.CurrentSpecReport().Labels(), LabelIntrospection)).To(gomega.BeTrue(),
 		"only specs labelled introspection may use the gateway's admin API")
-	c := f.Lab.GatewayAdmin()
+	c := f.w.GatewayAdmin()
 	gomega.Expect(c).NotTo(gomega.BeNil())
 	return c
 }
 
 // RestartGateway restarts the gateway gracefully (disruptive specs).
 func (f *Framework) RestartGateway() {
-	gomega.Expect(f.Lab.RestartGateway(f.ctx)).To(gomega.Succeed())
+	gomega.Expect(f.w.RestartGateway(f.ctx)).To(gomega.Succeed())
 }
 
 // KillGateway sends SIGKILL to the gateway subprocess.
 func (f *Framework) KillGateway() {
-	err := f.Lab.KillGateway()
+	err := f.w.KillGateway()
 	if errors.Is(err, lab.ErrNotSupported) {
 		ginkgo.Skip("kill -9 needs a subprocess gateway")
 	}
@@ -393,8 +435,12 @@ func (f *Framework) KillGateway() {
 
 // StartGateway starts a stopped or killed gateway.
 func (f *Framework) StartGateway() {
-	gomega.Expect(f.Lab.StartGateway(f.ctx)).To(gomega.Succeed())
+	gomega.Expect(f.w.StartGateway(f.ctx)).To(gomega.Succeed())
 }
+
+// GatewayID is the gateway's entry id in the UEM (the Domain of the
+// associations it reports).
+func (f *Framework) GatewayID() string { return f.w.GatewayID() }
 
 // Ctx is the spec's context for device calls.
 func (f *Framework) Ctx() context.Context { return f.ctx }

@@ -29,6 +29,8 @@ const (
 	FeatureRouting     = "routing"
 	FeatureRedirect    = "redirect"
 	FeatureAttachments = "attachments"
+	FeatureDeviceAuth  = "device-auth"
+	FeatureKerberos    = "kerberos"
 )
 
 // Conformance labels a black-box spec with its features.

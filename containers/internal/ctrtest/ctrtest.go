@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/gatehouse-lab/gatehouse/containers"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 )
 
@@ -68,4 +69,13 @@ func Expect(t testing.TB, method, url, token string, want int) *http.Response {
 		t.Fatalf("%s %s: status %d, want %d", method, url, resp.StatusCode, want)
 	}
 	return resp
+}
+
+// Image is the gatehouse image the tests run: GATEHOUSE_IMAGE, default
+// containers.DefaultImage (what ci/image-build.sh builds).
+func Image() string {
+	if img := os.Getenv("GATEHOUSE_IMAGE"); img != "" {
+		return img
+	}
+	return containers.DefaultImage
 }

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Proxy throughput and latency, each server in its own process: wrk drives
+# ActiveSync FolderSync requests (a provisioned device, Basic auth, TLS) at
+#   direct   the fake Exchange
+#   nginx    nginx as a TLS reverse proxy in front of it (the baseline a
+#            mature proxy sets on this machine, same run)
+#   gateway  the gatehouse gateway (lab subprocess: cache lookup, UEM
+#            decision, statistics, audit) in front of it
+# and prints one line per target. Needs nginx and wrk (Debian packages).
+#
+#   ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
+#
+# Two measurements: throughput, wrk's closed loop with that many
+# connections (saturation, so its latency is queueing); then latency at a
+# fixed open-model rate well below saturation, with vegeta (from the Go
+# module proxy), which is what "added latency at p50" means. The targets
+# take turns, round after round, so drift on a shared machine spreads over
+# all three. docs/gateway.md ("Performance") has the results.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-20s} conns=${2:-32} rounds=${3:-3} rate=${4:-2000}
+for tool in nginx wrk openssl curl jq; do
+	command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || { echo "proxy-bench: $tool is missing (apt-get install nginx wrk jq)" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+gh=$work/gatehouse
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$gh" ./cmd/gatehouse
+GOBIN=$work go install github.com/tsenart/vegeta/v12@v12.13.0
+# Ports away from the lab's defaults so a running lab does not collide.
+"$gh" lab --json --gateway-subprocess --dir "$work/lab" --log-level error \
+	--gateway-listen 127.0.0.1:18443 --gateway-admin-listen 127.0.0.1:19091 --notify-listen 127.0.0.1:19090 \
+	--uem-listen 127.0.0.1:18600 --uem-admin-listen 127.0.0.1:18601 \
+	--exchange-listen 127.0.0.1:18700 --exchange-admin-listen 127.0.0.1:18701 \
+	>"$work/lab.json" 2>"$work/lab.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '"dir"' "$work/lab.json" 2>/dev/null && break; sleep 0.2; done
+grep -q '"dir"' "$work/lab.json" || { echo "proxy-bench: lab did not start:" >&2; cat "$work/lab.err" >&2; exit 1; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
+	-out "$work/cert.pem" -days 1 -subj /CN=127.0.0.1 2>/dev/null
+cat >"$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream exchange { server 127.0.0.1:18700; keepalive 1024; }
+  server {
+    listen 127.0.0.1:18444 ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass https://exchange;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_ssl_session_reuse on;
+      proxy_buffering off;
+    }
+  }
+}
+EOF
+nginx -c "$work/nginx.conf" -p "$work" &
+pids+=($!)
+if [[ -n ${PIN:-} ]]; then
+	# PIN=1: the load generator, the fake Exchange (and UEM) share CPU 0, each
+	# proxy gets CPU 1 to itself, as it would get its own host: the ratio
+	# then says whether the proxy keeps up with the server, not how the
+	# three split two cores.
+	taskset -a -p 1 "${pids[0]}" >/dev/null
+	taskset -a -p 2 "$(pgrep -f "$gh gateway" | head -1)" >/dev/null
+	for p in $(pgrep -f "nginx.*$work"); do taskset -a -p 2 "$p" >/dev/null; done
+	pinned="taskset 1"
+fi
+
+# eas POSTs one ActiveSync command: eas PORT DEVICE CMD BODY [POLICYKEY].
+eas() {
+	curl -sk --fail -u alice:alice-pw -H 'MS-ASProtocolVersion: 14.1' \
+		-H 'Content-Type: application/vnd.ms-sync.wbxml' ${5:+-H "X-MS-PolicyKey: $5"} \
+		--data-binary "@$4" "https://127.0.0.1:$1/Microsoft-Server-ActiveSync?Cmd=$3&User=alice&DeviceId=$2&DeviceType=iPhone"
+}
+policykey() { "$gh" wbxml decode | sed -n 's/.*<PolicyKey>\([0-9]*\)<.*/\1/p'; }
+provision() { # provision PORT DEVICE: the two-phase Provision; prints the final key
+	local pol='<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>'
+	echo "$pol</Policy></Policies></Provision>" | "$gh" wbxml encode >"$work/p1"
+	local tmp
+	tmp=$(eas "$1" "$2" Provision "$work/p1" | policykey)
+	echo "$pol<PolicyKey>$tmp</PolicyKey><Status>1</Status></Policy></Policies></Provision>" | "$gh" wbxml encode >"$work/p2"
+	eas "$1" "$2" Provision "$work/p2" "$tmp" | policykey
+}
+printf '\x03\x01\x6a\x00\x00\x07\x56\x52\x03\x30\x00\x01\x01' >"$work/foldersync" # FolderSync, SyncKey 0
+
+cat >"$work/eas.lua" <<'EOF'
+function init(args)
+  local f = assert(io.open(args[3], "rb"))
+  wrk.method = "POST"
+  wrk.body = f:read("*all")
+  f:close()
+  wrk.path = "/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=" .. args[1] .. "&DeviceType=iPhone"
+  wrk.headers["Authorization"] = "Basic YWxpY2U6YWxpY2UtcHc="
+  wrk.headers["MS-ASProtocolVersion"] = "14.1"
+  wrk.headers["Content-Type"] = "application/vnd.ms-sync.wbxml"
+  wrk.headers["X-MS-PolicyKey"] = args[2]
+end
+function done(summary, latency, requests)
+  io.write(string.format("rps=%.0f p50=%.0fus p99=%.0fus errors=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
+end
+EOF
+
+declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443) key=()
+for t in direct gateway; do
+	key[$t]=$(provision "${port[$t]}" "BENCH$t")
+	[[ -n ${key[$t]} ]] || { echo "proxy-bench: provisioning through $t failed" >&2; exit 1; }
+done
+key[nginx]=${key[direct]} # nginx relays to the same Exchange: the same device
+dev() { [[ $1 == nginx ]] && echo BENCHdirect || echo "BENCH$1"; }
+for t in direct nginx gateway; do # warm up each path and check it answers 200
+	eas "${port[$t]}" "$(dev $t)" FolderSync "$work/foldersync" "${key[$t]}" >/dev/null
+done
+
+echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds rounds"
+for r in $(seq "$rounds"); do
+	for t in direct nginx gateway; do
+		printf 'round %d %-8s ' "$r" "$t"
+		${pinned:-} wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1
+	done
+done
+echo
+echo "vegeta attack -rate=$rate/s -duration=$duration, FolderSync, $rounds rounds (latency in µs)"
+for r in $(seq "$rounds"); do
+	for t in direct nginx gateway; do
+		printf '{"method":"POST","url":"https://127.0.0.1:%s/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=%s&DeviceType=iPhone","body":"%s","header":{"Authorization":["Basic YWxpY2U6YWxpY2UtcHc="],"MS-ASProtocolVersion":["14.1"],"Content-Type":["application/vnd.ms-sync.wbxml"],"X-MS-PolicyKey":["%s"]}}\n' \
+			"${port[$t]}" "$(dev $t)" "$(base64 -w0 "$work/foldersync")" "${key[$t]}" >"$work/target.json"
+		printf 'round %d %-8s ' "$r" "$t"
+		${pinned:-} "$work/vegeta" attack -format=json -targets="$work/target.json" -rate="$rate/s" -duration="$duration" -insecure |
+			"$work/vegeta" report -type=json |
+			jq -r '"rate=\(.throughput|floor) p50=\(.latencies["50th"]/1000|floor)us p90=\(.latencies["90th"]/1000|floor)us p99=\(.latencies["99th"]/1000|floor)us success=\(.success)"'
+	done
+done
+if [[ -n ${PROFILE:-} ]]; then # PROFILE=file: a CPU profile of the gateway under load
+	token=$(sed -n 's/.*"admin_token": "\([0-9a-f]*\)".*/\1/p' "$work/lab.json" | head -1)
+	wrk -t1 -c"$conns" -d35s -s "$work/eas.lua" "https://127.0.0.1:18443" -- BENCHgateway "${key[gateway]}" "$work/foldersync" >/dev/null &
+	curl -sk -H "Authorization: Bearer $token" -o "$PROFILE" "https://127.0.0.1:19091/debug/pprof/profile?seconds=30"
+	wait $!
+	echo "gateway CPU profile: $PROFILE (go tool pprof $gh $PROFILE)"
+fi

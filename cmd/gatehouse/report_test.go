@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReportCommand(t *testing.T) {
+	td := filepath.Join("..", "..", "reports", "testdata")
+	out := t.TempDir()
+	in := []string{filepath.Join(td, "conformance.json"), filepath.Join(td, "load-a.json"), filepath.Join(td, "global-stats.csv")}
+	if err := runCmd(t, append([]string{"report", "-o", out}, in...)...); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.html", "junit.xml", "summary.md", "specs.csv", "load-series.csv"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// --fail: the conformance report has a failed spec.
+	if err := runCmd(t, append([]string{"report", "--fail", "-o", out}, in...)...); err == nil {
+		t.Error("--fail with a failed spec exited 0")
+	}
+	bad := filepath.Join(out, "notes.txt")
+	if err := os.WriteFile(bad, []byte("not a report\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runCmd(t, "report", "-o", out, bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("unknown input: %v, want an error naming %s", err, bad)
+	}
+}
+
+func TestReportCompareCommand(t *testing.T) {
+	td := filepath.Join("..", "..", "reports", "testdata")
+	root := newRootCmd()
+	var buf bytes.Buffer
+	root.SetOut(&buf)
+	root.SetArgs([]string{"report", "compare", "--markdown", filepath.Join(td, "load-a.json"), filepath.Join(td, "load-b.json")})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "| throughput | 191.763 ops/s | 54.241 ops/s | 0.283 |") {
+		t.Errorf("compare output:\n%s", buf.String())
+	}
+	if err := runCmd(t, "report", "compare", filepath.Join(td, "conformance.json"), filepath.Join(td, "load-b.json")); err == nil {
+		t.Error("compare accepted a Ginkgo report as a load run")
+	}
+}
+
+// The CI templates' load spec is valid (a typo there would only show in
+// another project's pipeline).
+func TestCILoadSpec(t *testing.T) {
+	s, err := loadSpec(filepath.Join("..", "..", "ci", "load-smoke.yaml"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Thresholds.P99) == 0 || s.Thresholds.ErrorRate == nil {
+		t.Errorf("ci/load-smoke.yaml has no thresholds: %+v", s.Thresholds)
+	}
+}
+
+// The demo's load half: a short run against the lab leaves results and
+// the gateway's per-second statistics, and the report charts both.
+func TestReportDemoLoad(t *testing.T) {
+	dir := t.TempDir()
+	files, err := demoLoad(t.Context(), dir, 3*time.Second, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || filepath.Base(files[1]) != "global-stats.csv" {
+		t.Fatalf("files %v, want load.json and both statistics CSVs", files)
+	}
+	r, err := buildReport(files, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Loads[0]
+	if l.DevicesArrived == 0 || l.Ops == 0 || len(l.Series) < 2 {
+		t.Fatalf("load run: %d devices, %d ops, %d seconds", l.DevicesArrived, l.Ops, len(l.Series))
+	}
+	// Every device whose FolderSync went through is in the cache by the
+	// last row (written after the run); devices whose first request the
+	// end of the run cut short may not be.
+	var synced int64
+	for _, c := range l.Commands {
+		if c.Command == "FolderSync" && c.Status == "ok" {
+			synced += c.Count
+		}
+	}
+	g := l.Gateway
+	if g == nil || len(g.T) < 2 || synced == 0 || g.CacheSize[len(g.CacheSize)-1] < float64(synced) {
+		t.Fatalf("gateway series %+v; %d devices arrived, %d synced folders", g, l.DevicesArrived, synced)
+	}
+	for i := 1; i < len(g.T); i++ {
+		if g.T[i] <= g.T[i-1] || g.CacheSize[i] < g.CacheSize[i-1] {
+			t.Errorf("gateway series not in time order or a peak fell: %+v", g)
+		}
+	}
+	if len(r.Devices) != 1 || r.Devices[0].Devices == 0 {
+		t.Errorf("per-device statistics: %+v", r.Devices)
+	}
+}

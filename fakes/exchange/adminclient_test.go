@@ -1,0 +1,57 @@
+package exchange
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+)
+
+// The admin client sees what the server's Go API sees: the remote
+// conformance world drives a containerised Exchange through it.
+func TestAdminClientMirrorsTheServer(t *testing.T) {
+	srv := startServer(t, Config{MessagesPerUser: 2})
+	c := NewAdminClient(srv.AdminURL(), srv.AdminToken(), httpClient(srv))
+
+	users, err := c.Users()
+	if err != nil || len(users) != len(srv.Users()) || users[0].Name != srv.Users()[0].Name || users[0].Password == "" {
+		t.Fatalf("Users = %+v, %v", users, err)
+	}
+	user := users[0].Name
+	tc := newClient(t, srv, user, "DEVADMIN1", eas.V141)
+	tc.provision()
+	ps, err := c.Partnerships()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := srv.Partnerships()
+	if len(ps) != 1 || len(want) != 1 || ps[0].DeviceID != "DEVADMIN1" || !ps[0].Provisioned || !ps[0].LastSync.Equal(want[0].LastSync) {
+		t.Fatalf("Partnerships = %+v, want %+v", ps, want)
+	}
+
+	res, err := c.Inject(user, InjectRequest{Subject: "from the client", Body: "hello"})
+	if err != nil || res.Message.Subject != "from the client" {
+		t.Fatalf("Inject = %+v, %v", res, err)
+	}
+	mb, err := c.Mailbox(user)
+	if err != nil || len(mb.Folders[0].Messages) != 3 {
+		t.Fatalf("Mailbox = %+v, %v", mb, err)
+	}
+
+	if err := c.SetRedirect(user, "https://other.example/Microsoft-Server-ActiveSync"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetRedirect(user, ""); err != nil {
+		t.Fatal(err)
+	}
+	var ae *APIError
+	if err := c.SetRedirect(user, "ftp://x"); !errors.As(err, &ae) || ae.Code != "invalid_field" || ae.Status != 400 {
+		t.Fatalf("bad redirect: %v, want invalid_field", err)
+	}
+	if _, err := c.Inject("nobody", InjectRequest{Subject: "x"}); !errors.As(err, &ae) || ae.Code != "no_such_user" {
+		t.Fatalf("unknown user: %v, want no_such_user", err)
+	}
+	if _, err := NewAdminClient(srv.AdminURL(), "wrong", httpClient(srv)).Users(); !errors.As(err, &ae) || ae.Code != "unauthorized" {
+		t.Fatalf("wrong token: %v, want unauthorized", err)
+	}
+}

@@ -1,0 +1,218 @@
+package reports
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// Labels that say how a spec runs rather than what it covers
+// (scenarios/framework/labels.go); every other label is a feature.
+var metaLabels = []string{"conformance", "disruptive", "introspection", "slow"}
+
+// exchangesEntry is the report entry the scenarios framework attaches to
+// a failed spec (scenarios/framework/exchanges.go).
+const exchangesEntry = "device-exchanges"
+
+// Suite is one conformance suite run.
+type Suite struct {
+	Source      string
+	Description string
+	Succeeded   bool
+	Start       time.Time
+	RunTime     time.Duration
+	LabelFilter string
+	Specs       []Spec
+	Features    []string // feature labels of its specs, sorted
+	Passed      int
+	Failed      int
+	Skipped     int // skipped by the spec itself (Skip), or pending
+	Unselected  int // left out by the label filter or focus
+}
+
+// StateUnselected is the state of a spec the run's label filter or focus
+// left out (Ginkgo reports it as skipped, with no message).
+const StateUnselected = "unselected"
+
+// Spec is one It of a suite.
+type Spec struct {
+	Container string // the Describe/Context texts, joined with " / "
+	Text      string
+	State     string // passed, failed, skipped, pending, panicked, ..., or unselected
+	Labels    []string
+	Features  []string
+	IDs       []string // checklist items the text names
+	RunTime   time.Duration
+	Failure   *Failure
+}
+
+// Name is the spec's full text.
+func (s Spec) Name() string {
+	if s.Container == "" {
+		return s.Text
+	}
+	return s.Container + " / " + s.Text
+}
+
+// Has reports whether the spec carries feature label f.
+func (s Spec) Has(f string) bool { return slices.Contains(s.Features, f) }
+
+// Failed reports whether the spec failed in any way.
+func (s Spec) Failed() bool { return s.Failure != nil }
+
+// Failure is what a failed spec left: the message, where, and the
+// devices' recorded exchanges when the framework attached them.
+type Failure struct {
+	Message   string
+	Location  string
+	Node      string
+	Exchanges []DeviceExchanges
+}
+
+// DeviceExchanges is one device's last exchanges (the framework's
+// "device-exchanges" report entry).
+type DeviceExchanges struct {
+	Device    string     `json:"device"`
+	User      string     `json:"user"`
+	Version   string     `json:"version,omitempty"`
+	Omitted   int        `json:"omitted,omitempty"`
+	Exchanges []Exchange `json:"exchanges"`
+}
+
+// Exchange is one request and answer as the device saw them.
+type Exchange struct {
+	At         time.Time `json:"at"`
+	Cmd        string    `json:"cmd"`
+	HTTPStatus int       `json:"http_status"`
+	Status     int       `json:"status,omitempty"`
+	DurationMs float64   `json:"duration_ms"`
+	BytesOut   int       `json:"bytes_out"`
+	BytesIn    int       `json:"bytes_in"`
+	Err        string    `json:"err,omitempty"`
+}
+
+func buildSuite(in SuiteInput) Suite {
+	r := in.Report
+	s := Suite{Source: filepath.Base(in.Path), Description: r.SuiteDescription, Succeeded: r.SuiteSucceeded,
+		Start: r.StartTime.UTC(), RunTime: r.RunTime, LabelFilter: r.SuiteConfig.LabelFilter}
+	features := map[string]bool{}
+	for _, sr := range r.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		sp := Spec{Container: strings.Join(sr.ContainerHierarchyTexts, " / "), Text: sr.LeafNodeText,
+			State: sr.State.String(), Labels: sr.Labels(), IDs: ItemIDs(sr.LeafNodeText), RunTime: sr.RunTime}
+		for _, l := range sp.Labels {
+			if !slices.Contains(metaLabels, l) {
+				sp.Features = append(sp.Features, l)
+				features[l] = true
+			}
+		}
+		switch {
+		case sr.State.Is(types.SpecStateFailureStates):
+			s.Failed++
+			sp.Failure = &Failure{Message: sr.Failure.Message, Location: sr.Failure.Location.String(),
+				Node: sr.Failure.FailureNodeType.String()}
+			for _, e := range sr.ReportEntries {
+				if e.Name != exchangesEntry {
+					continue
+				}
+				var dx DeviceExchanges
+				if json.Unmarshal([]byte(e.Value.AsJSON), &dx) == nil {
+					sp.Failure.Exchanges = append(sp.Failure.Exchanges, dx)
+				}
+			}
+		case sr.State == types.SpecStatePassed:
+			s.Passed++
+		case sr.State == types.SpecStateSkipped && sr.Failure.Message == "":
+			// Left out by the label filter or focus: not a Skip() in the spec.
+			sp.State = StateUnselected
+			s.Unselected++
+		default:
+			s.Skipped++
+		}
+		s.Specs = append(s.Specs, sp)
+	}
+	for f := range features {
+		s.Features = append(s.Features, f)
+	}
+	sort.Strings(s.Features)
+	return s
+}
+
+// Coverage is how much of SPEC-CHECKLIST.md the suites' specs name.
+type Coverage struct {
+	Total  int      // items in the checklist
+	Ran    []string // items named by a spec that ran (passed or failed)
+	Passed []string // items named by a spec that passed
+	// Unknown are IDs named by specs but missing from the checklist
+	// (a typo, or a checklist older than the suite).
+	Unknown  []string
+	Sections []SectionCoverage
+}
+
+// SectionCoverage is one checklist section's share.
+type SectionCoverage struct {
+	Section string
+	Items   int
+	Ran     int
+}
+
+// Share is the fraction of the checklist named by specs that ran.
+func (c Coverage) Share() float64 {
+	if c.Total == 0 {
+		return 0
+	}
+	return float64(len(c.Ran)) / float64(c.Total)
+}
+
+func buildCoverage(suites []Suite) Coverage {
+	known := map[string]string{}
+	for _, it := range checklist {
+		known[it.ID] = it.Section
+	}
+	ran, passed, unknown := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range suites {
+		for _, sp := range s.Specs {
+			for _, id := range sp.IDs {
+				if _, ok := known[id]; !ok {
+					unknown[id] = true
+					continue
+				}
+				if sp.State == "passed" || sp.Failed() {
+					ran[id] = true
+				}
+				if sp.State == "passed" {
+					passed[id] = true
+				}
+			}
+		}
+	}
+	c := Coverage{Total: len(checklist), Ran: sortedSet(ran), Passed: sortedSet(passed), Unknown: sortedSet(unknown)}
+	var cur *SectionCoverage
+	for _, it := range checklist {
+		if cur == nil || cur.Section != it.Section {
+			c.Sections = append(c.Sections, SectionCoverage{Section: it.Section})
+			cur = &c.Sections[len(c.Sections)-1]
+		}
+		cur.Items++
+		if ran[it.ID] {
+			cur.Ran++
+		}
+	}
+	return c
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,129 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// TestHTMLRendersInChromium opens the report in headless Chromium
+// (Debian's chromium; .ci/run installs it, and the test fails without
+// it), checks that every chart drew with no console error or exception,
+// and saves a screenshot in $GATEHOUSE_ARTIFACTS (default
+// testdata/artifacts/).
+func TestHTMLRendersInChromium(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: apt-get install -y chromium (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, FileHTML)
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testReport(t).WriteHTML(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1200, 900),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	var mu sync.Mutex
+	var problems []string
+	err = chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := d.Text
+			if d.Exception != nil {
+				desc += " " + d.Exception.Description
+			}
+			problems = append(problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, desc))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problems = append(problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Navigate("file://"+page),
+		chromedp.WaitReady(`body[data-charts-done="1"]`),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	count := func(sel string) int {
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("`+sel+`").length`))
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+		return n
+	}
+	charts := count(`div[data-chart]`)
+	rendered := count(`div[data-chart][data-rendered='1'] .uplot`)
+	canvases := count(`.uplot canvas`)
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("chromium: screenshot: %v", err)
+	}
+	// Run a: throughput, latency, HDR, errors, Pings, gateway; run b has no
+	// gateway statistics: 11 charts.
+	if charts != 11 || rendered != charts || canvases != charts {
+		t.Errorf("charts: %d placeholders, %d drawn, %d canvases; want 11 of each", charts, rendered, canvases)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("page: %s", p)
+	}
+
+	out := os.Getenv("GATEHOUSE_ARTIFACTS")
+	if out == "" {
+		out = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(out, "report.png")
+	if err := os.WriteFile(png, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if len(shot) < 10_000 || string(shot[1:4]) != "PNG" {
+		t.Errorf("screenshot is %d bytes, not a PNG of the page", len(shot))
+	}
+	abs, _ := filepath.Abs(png)
+	t.Logf("screenshot: %s", abs)
+}

@@ -1,0 +1,86 @@
+package scenarios_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/lab"
+	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
+)
+
+// foreignCertificate is a client certificate for upn from a CA the
+// gateway does not trust.
+func foreignCertificate(upn string) tls.Certificate {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Somebody Else's CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	Expect(err).NotTo(HaveOccurred())
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: upn}, EmailAddresses: []string{upn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	Expect(err).NotTo(HaveOccurred())
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+var _ = Describe("Device authentication with identity certificates", func() {
+	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.IdentityCerts = true }))
+
+	It("DA-03 DA-11 lets a device with the UEM's identity certificate sync, as the certificate's user", Label(fw.Conformance(fw.FeatureDeviceAuth)...), func() {
+		user := f.NewUser()
+		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
+		d := f.NewCertDevice(user, &cert)
+		Expect(d.Connect(f.Ctx())).To(Succeed())
+		Expect(d.Messages()).NotTo(BeEmpty())
+		a, err := f.Lab.UEM.FindAssociation(d.ID(), ic.UPN)
+		Expect(err).NotTo(HaveOccurred(), "the UEM knows the device under the certificate's UPN %s", ic.UPN)
+		Expect(a.SyncStatus).To(Equal("Allowed"))
+	})
+
+	It("DA-03 refuses a device with no certificate, one from another CA, or an expired one", Label(fw.Conformance(fw.FeatureDeviceAuth)...), func() {
+		user := f.NewUser()
+		stranger := foreignCertificate(user + "@corp.example")
+		past := time.Now().Add(-72 * time.Hour)
+		expired, _ := f.IssueCertificate(user, uem.CertRequest{NotBefore: past, NotAfter: past.Add(time.Hour)})
+		for name, cert := range map[string]*tls.Certificate{"no certificate": nil, "another CA": &stranger, "expired": &expired} {
+			d := f.NewCertDevice(user, cert)
+			Expect(d.Provision(f.Ctx())).To(MatchError(device.ErrBlocked), name)
+			Expect(d.Saw("", 403, 0)).To(BeTrue(), "%s: HTTP 403", name)
+			Expect(f.ReachedExchange(d)).To(BeFalse(), name)
+		}
+	})
+
+	It("DA-08 DA-10 refuses a revoked certificate once the gateway's CRL is refreshed", Label(fw.Introspection(fw.FeatureDeviceAuth)...), func() {
+		user := f.NewUser()
+		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
+		d := f.NewCertDevice(user, &cert)
+		Expect(d.Connect(f.Ctx())).To(Succeed())
+
+		_, err := f.Lab.UEM.RevokeCertificate(ic.Serial)
+		Expect(err).NotTo(HaveOccurred())
+		crls, err := f.Gateway().CRLs(f.Ctx())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(crls).To(HaveLen(1))
+		Expect(crls[0].URL).To(Equal(f.Lab.UEM.CA().CRLURL))
+		n, err := f.Gateway().PurgeCRL(f.Ctx(), crls[0].ID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n.Count).To(Equal(1))
+
+		_, err = d.Sync(f.Ctx())
+		Expect(err).To(MatchError(device.ErrBlocked))
+		Expect(d.Last().HTTPStatus).To(Equal(403))
+	})
+})
