@@ -39,6 +39,10 @@ type Config struct {
 	// means the system roots. UpstreamInsecure skips verification (labs only).
 	UpstreamCAFile   string `yaml:"upstream_ca_file"`
 	UpstreamInsecure bool   `yaml:"upstream_insecure"`
+	// UpstreamHTTP2 offers HTTP/2 to ActiveSync servers with TLS, so that
+	// hanging Pings share a few connections instead of holding one
+	// socket (a file descriptor) each.
+	UpstreamHTTP2 bool `yaml:"upstream_http2"`
 
 	// AdminToken authenticates the admin API; generated when empty.
 	AdminToken string `yaml:"admin_token"`

@@ -416,7 +416,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	if err != nil {
 		return err
 	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, OnRedirect: s.rememberRedirect, Log: s.log})
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log})
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,11 @@ type Config struct {
 	// delegation (KRB-09). It implies IdentityCerts. Default off.
 	Kerberos bool
 
+	// HTTP2: the fake Exchange servers offer HTTP/2 and the gateway
+	// (in-process or subprocess) uses it upstream, so hanging Pings share
+	// connections (large fleets on one machine; see docs/loadgen.md).
+	HTTP2 bool
+
 	// NotifyRetryDelay is the UEM's first notification retry delay;
 	// default 200ms.
 	NotifyRetryDelay time.Duration

@@ -26,6 +26,7 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 	cfg.DataDir = l.DataDir()
 	cfg.UEM = gateway.UEMConfig{URL: l.UEM.GatewayURL(), Token: l.cfg.GatewayToken, NotifySecret: l.cfg.NotifySecret, Insecure: true}
 	cfg.UpstreamInsecure = true
+	cfg.UpstreamHTTP2 = l.cfg.HTTP2
 	cfg.AdminToken = l.cfg.GatewayAdminToken
 	cfg.FailOpen = *l.cfg.FailOpen
 	cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval = l.cfg.CheckInterval, l.cfg.ResyncInterval, l.cfg.PersistInterval
@@ -168,7 +169,7 @@ func (g *subprocess) start(ctx context.Context) error {
 	cmd := exec.Command(g.binary, "gateway",
 		"--listen", cfg.Listen, "--notify-listen", cfg.NotifyListen, "--admin-listen", cfg.AdminListen,
 		"--data-dir", cfg.DataDir, "--uem-url", cfg.UEM.URL, "--uem-insecure", "--upstream-insecure",
-		"--fail-open="+strconv.FormatBool(cfg.FailOpen),
+		"--fail-open="+strconv.FormatBool(cfg.FailOpen), "--upstream-http2="+strconv.FormatBool(cfg.UpstreamHTTP2),
 		"--check-interval", cfg.CheckInterval.String(), "--resync-interval", cfg.ResyncInterval.String(),
 		"--persist-interval", cfg.PersistInterval.String(), "--stats-interval", cfg.StatsInterval.String())
 	if cfg.DNSServer != "" {

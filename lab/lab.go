@@ -154,7 +154,7 @@ func (l *Lab) startExchange(ctx context.Context) error {
 		}
 		x, err := exchange.New(exchange.Config{Addr: addr, AdminAddr: adminAddr, AdminToken: token,
 			Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
-			MinHeartbeat: 1, Logger: l.cfg.Logger.With("component", "exchange"), Authenticator: auth})
+			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange"), Authenticator: auth})
 		if err != nil {
 			return nil, err
 		}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +53,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 	r.rec = NewRecorder(start)
 	var mu sync.Mutex
 	next := 0
+	secs := make([]atomic.Int64, int(cfg.Duration/time.Second)+2)
+	var first, last atomic.Int64 // send times, ns since start
+	first.Store(math.MaxInt64)
 	pace(ctx, start, cfg.Duration, func(time.Duration) float64 { return cfg.Rate }, func(intended time.Time) {
 		mu.Lock()
 		hc := cs[next%len(cs)]
@@ -65,6 +70,14 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 				req.Header[k] = v
 			}
 			sent := time.Now()
+			at := int64(sent.Sub(start))
+			if i := at / int64(time.Second); i < int64(len(secs)) {
+				secs[i].Add(1)
+			}
+			for v := first.Load(); at < v && !first.CompareAndSwap(v, at); v = first.Load() {
+			}
+			for v := last.Load(); at > v && !last.CompareAndSwap(v, at); v = last.Load() {
+			}
 			status := StatusTransport
 			resp, err := hc.Do(req)
 			if err == nil {
@@ -83,7 +96,31 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 	res := r.rec.Results()
 	res.Name = "bench " + cfg.URL
 	res.DurationS = time.Since(start).Seconds()
+	p := BenchPacing{TargetRate: cfg.Rate}
+	for i := range secs {
+		p.Sent += secs[i].Load()
+	}
+	if span := time.Duration(last.Load() - first.Load()); p.Sent > 1 && span > 0 {
+		p.AchievedRate = math.Round(10*float64(p.Sent-1)/span.Seconds()) / 10
+		p.ErrorPct = math.Round(1000*(p.AchievedRate-cfg.Rate)/cfg.Rate) / 10
+	}
+	// Whole seconds only: the first and the last are cut by the edges.
+	for i := 1; i < int(cfg.Duration/time.Second)-1; i++ {
+		p.WorstSecondPct = max(p.WorstSecondPct, math.Round(1000*math.Abs(float64(secs[i].Load())-cfg.Rate)/cfg.Rate)/10)
+	}
+	res.Extra = map[string]any{"pacing": p}
 	return res, nil
+}
+
+// BenchPacing is how closely a bench held its rate, from the times the
+// requests were actually sent: the achieved rate over the whole run
+// (first to last send) and the worst whole second.
+type BenchPacing struct {
+	TargetRate     float64 `json:"target_rate"`
+	AchievedRate   float64 `json:"achieved_rate"`
+	ErrorPct       float64 `json:"error_pct"`
+	WorstSecondPct float64 `json:"worst_second_pct"`
+	Sent           int64   `json:"sent"`
 }
 
 // BenchPlain is the baseline: the simplest Go client loop at the same

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -213,5 +214,29 @@ func TestRampBringsEveryDevice(t *testing.T) {
 		if got < int64(n) {
 			t.Errorf("ramp of %d devices brought %d", n, got)
 		}
+	}
+}
+
+// TestBenchReportsItsPacing: bench sends exactly rate×duration requests
+// and reports the rate it achieved from the actual send times (how close
+// it comes is the machine's business, printed by `loadgen bench`).
+func TestBenchReportsItsPacing(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	res, err := Bench(context.Background(), BenchConfig{URL: srv.URL, Rate: 200, Duration: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := res.Extra["pacing"].(BenchPacing)
+	if !ok {
+		t.Fatalf("no pacing in %v", res.Extra)
+	}
+	t.Logf("%+v", p)
+	if p.Sent != 400 || hits.Load() != 400 || p.TargetRate != 200 || p.AchievedRate <= 0 {
+		t.Errorf("pacing %+v, server saw %d", p, hits.Load())
+	}
+	if h, _ := res.Histogram("POST.service", func(s string) bool { return s == StatusOK }); h.TotalCount() != 400 {
+		t.Errorf("%d POSTs measured ok", h.TotalCount())
 	}
 }

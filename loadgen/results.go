@@ -257,9 +257,9 @@ func ReadResults(path string) (*Results, error) {
 // Summary is a short table of the commands for people.
 func (r *Results) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-15s %-16s %9s %9s %9s %9s %9s\n", "command", "status", "count", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
+	fmt.Fprintf(&b, "%-15s %-16s %9s %9s %9s %9s %9s %9s\n", "command", "status", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms")
 	for _, c := range r.Commands {
-		fmt.Fprintf(&b, "%-15s %-16s %9d %9.2f %9.2f %9.2f %9.2f\n", c.Command, c.Status, c.Count, c.P50ms, c.P99ms, c.P999ms, c.MaxMs)
+		fmt.Fprintf(&b, "%-15s %-16s %9d %9.2f %9.2f %9.2f %9.2f %9.2f\n", c.Command, c.Status, c.Count, c.P50ms, c.P90ms, c.P99ms, c.P999ms, c.MaxMs)
 	}
 	total, failed := r.Totals()
 	if r.DevicesArrived < r.DevicesPlanned*99/100 {

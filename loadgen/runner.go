@@ -139,8 +139,19 @@ type runner struct {
 // until the duration ends, ctx ends or opt.Tick says stop, and returns
 // the results (thresholds checked).
 func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
+	r, done, err := newRunner(spec, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return r.run(ctx)
+}
+
+// newRunner fills in opt's defaults and builds the fleet's clients and
+// pools; done closes the clients it made.
+func newRunner(spec *Spec, opt Options) (_ *runner, done func(), _ error) {
 	if opt.Target == "" && opt.Clients == nil {
-		return nil, errors.New("loadgen: no target")
+		return nil, nil, errors.New("loadgen: no target")
 	}
 	if opt.Shard.N == 0 {
 		opt.Shard = Shard{0, 1}
@@ -157,19 +168,20 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 		opt.RunID = hex.EncodeToString(b[:])
 	}
 	r := &runner{spec: spec, opt: opt, users: opt.Users, pools: map[string]*classPool{}, clients: opt.Clients}
+	done = func() {}
 	if r.clients == nil {
 		cs, err := Clients(opt.Target, opt.SourceAddrs, opt.MaxConns)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.clients = cs
-		defer CloseClients(cs)
+		done = func() { CloseClients(cs) }
 	}
 	for _, c := range spec.Mix.classes() {
 		p, _ := spec.profile(c)
 		r.pools[c] = &classPool{prof: p}
 	}
-	return r.run(ctx)
+	return r, done, nil
 }
 
 func (r *runner) run(parent context.Context) (*Results, error) {

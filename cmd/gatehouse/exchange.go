@@ -66,5 +66,6 @@ func newExchangeCmd() *cobra.Command {
 	f.IntVar(&cfg.MessagesPerUser, "messages", 12, "generated messages per Inbox (-1 for none)")
 	f.StringVar(&cfg.Domain, "domain", "example.test", "mail domain of the demo users")
 	f.IntVar(&cfg.MinHeartbeat, "min-heartbeat", 60, "minimum Ping heartbeat in seconds")
+	f.BoolVar(&cfg.HTTP2, "http2", false, "offer HTTP/2 on the ActiveSync listener (as Exchange does)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -39,9 +40,12 @@ The exit code is 99 when a threshold of the spec breaks.`,
 func newLoadgenRunCmd() *cobra.Command {
 	var (
 		specPath, target, preset, shard, out, runID, labDir string
-		useLab, quiet                                       bool
+		cpuProfile                                          string
+		useLab, quiet, labSubprocess, labHTTP2              bool
 		sources, blocked, labMessages, maxConns             int
-		statsInterval                                       time.Duration
+		duration, soakInterval, statsInterval               time.Duration
+		cold                                                loadgen.ColdStartConfig
+		generate                                            int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -56,8 +60,27 @@ func newLoadgenRunCmd() *cobra.Command {
 			if useLab == (target != "") {
 				return errors.New("loadgen: give exactly one of --target URL or --lab")
 			}
-			if preset == "failopen" && !useLab {
-				return errors.New("loadgen: the failopen preset needs --lab (it takes the lab's UEM down)")
+			switch preset {
+			case "failopen", "coldstart", "resync":
+				if !useLab {
+					return fmt.Errorf("loadgen: the %s preset needs --lab (it drives the lab's UEM and gateway)", preset)
+				}
+			}
+			if duration > 0 {
+				spec.Duration = loadgen.Duration(duration)
+			}
+			if cpuProfile != "" {
+				// The whole process: the load generator, and with --lab the
+				// gateway and fakes in it, to find what bounds a fleet.
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID, MaxConns: maxConns}
 			if shard != "" {
@@ -70,8 +93,17 @@ func newLoadgenRunCmd() *cobra.Command {
 			}
 			var l *lab.Lab
 			if useLab {
-				l, err = lab.Start(ctx, lab.Config{Users: spec.Users, MessagesPerUser: labMessages, Dir: labDir,
-					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: statsInterval})
+				lc := lab.Config{Users: spec.Users, MessagesPerUser: labMessages, Dir: labDir,
+					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: statsInterval, HTTP2: labHTTP2}
+				if labSubprocess {
+					// This binary is the gateway: restarts are real, and its
+					// memory is its own.
+					if lc.Binary, err = os.Executable(); err != nil {
+						return err
+					}
+					lc.Mode = lab.Subprocess
+				}
+				l, err = lab.Start(ctx, lc)
 				if err != nil {
 					return err
 				}
@@ -89,9 +121,19 @@ func newLoadgenRunCmd() *cobra.Command {
 			var res *loadgen.Results
 			switch preset {
 			case "capacity":
-				res, err = loadgen.RunCapacity(ctx, spec, opt)
+				if l != nil {
+					res, err = loadgen.RunCapacityLab(ctx, l, spec, opt)
+				} else {
+					res, err = loadgen.RunCapacity(ctx, spec, opt)
+				}
 			case "failopen":
 				res, _, err = loadgen.RunFailOpen(ctx, l, spec, opt, blocked)
+			case "coldstart":
+				res, _, err = loadgen.RunColdStart(ctx, l, spec, opt, cold)
+			case "resync":
+				res, _, err = loadgen.RunResync(ctx, l, spec, opt, generate)
+			case "soak":
+				res, _, err = loadgen.RunSoak(ctx, l, spec, opt, soakInterval)
 			default:
 				res, err = loadgen.Run(ctx, spec, opt)
 			}
@@ -103,7 +145,16 @@ func newLoadgenRunCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&specPath, "spec", "", "fleet spec (YAML)")
-	f.StringVar(&preset, "preset", "", "preset run: capacity or failopen (its built-in spec unless --spec)")
+	f.StringVar(&preset, "preset", "", "preset run: "+strings.Join(loadgen.PresetNames(), ", ")+" (its built-in spec unless --spec)")
+	f.DurationVar(&duration, "duration", 0, "override the spec's duration (soak: --duration 8h for a long run)")
+	f.BoolVar(&labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (go tool pprof)")
+	f.BoolVar(&labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
+	f.BoolVar(&cold.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
+	f.BoolVar(&cold.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
+	f.BoolVar(&cold.Unregistered, "unregistered", false, "coldstart: do not register the devices at the UEM (init from the UEM loads registered devices only)")
+	f.IntVar(&generate, "generate", 20000, "resync: synthetic associations added at the UEM so that a resync lists that many devices more")
+	f.DurationVar(&soakInterval, "interval", 5*time.Second, "soak: sample latency and the gateway's memory this often")
 	f.StringVar(&target, "target", "", "the gateway's device-facing base URL (https://127.0.0.1:8443)")
 	f.BoolVar(&useLab, "lab", false, "boot an in-process lab (fake UEM, fake Exchange, gateway) and aim at its gateway")
 	f.IntVar(&labMessages, "lab-messages", 4, "mails per lab mailbox")
@@ -155,7 +206,13 @@ func report(w io.Writer, res *loadgen.Results, out string, runErr error) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "%s: %+v\n", k, ex[k])
+			v := ex[k]
+			if sr, ok := v.(*loadgen.SoakReport); ok { // the samples are in the results file
+				c := *sr
+				c.Samples = nil
+				v = &c
+			}
+			fmt.Fprintf(w, "%s: %+v\n", k, v)
 		}
 	}
 	if out != "" {
@@ -211,12 +268,12 @@ func newLoadgenMergeCmd() *cobra.Command {
 func newLoadgenPresetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "preset NAME",
-		Short: "Print a preset's spec (capacity, failopen) to start your own from",
+		Short: "Print a preset's spec (" + strings.Join(loadgen.PresetNames(), ", ") + ") to start your own from",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, ok := loadgen.Presets[args[0]]
 			if !ok {
-				return fmt.Errorf("loadgen: unknown preset %q (capacity, failopen)", args[0])
+				return fmt.Errorf("loadgen: unknown preset %q (%s)", args[0], strings.Join(loadgen.PresetNames(), ", "))
 			}
 			_, err := io.WriteString(cmd.OutOrStdout(), src)
 			return err

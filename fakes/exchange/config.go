@@ -64,6 +64,9 @@ type Config struct {
 	// defaults); tests lower MinHeartbeat to a few seconds.
 	MinHeartbeat int
 	MaxHeartbeat int
+	// HTTP2 offers HTTP/2 on the ActiveSync listener, as Exchange does
+	// (a gateway can multiplex its Pings); off: HTTP/1.1 only.
+	HTTP2 bool
 	// MaxPingFolders bounds the folders one Ping may watch. Default 300.
 	MaxPingFolders int
 

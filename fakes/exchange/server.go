@@ -88,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("exchange: TLS certificate: %w", err)
 		}
 		s.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		if cfg.HTTP2 {
+			s.tlsConf.NextProtos = []string{"h2", "http/1.1"}
+		}
 		s.certPool = x509.NewCertPool()
 		for _, der := range cert.Certificate {
 			if c, err := x509.ParseCertificate(der); err == nil {

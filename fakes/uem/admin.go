@@ -264,3 +264,8 @@ func (s *Server) Deliveries() []Delivery { return s.notifier.list() }
 
 // Generate adds synthetic users, devices and associations.
 func (s *Server) Generate(g Generate) error { return s.st.generate(g) }
+
+// DeviceReports is how many device reports (POST device-report) the
+// gateway API has answered since the start: a load test counts first
+// accesses with it (a device served from the gateway's cache adds none).
+func (s *Server) DeviceReports() int64 { return s.reports.Load() }

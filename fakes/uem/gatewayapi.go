@@ -67,6 +67,7 @@ func (s *Server) apiReportDevice(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.reports.Add(1)
 	status := http.StatusOK
 	if d.FirstAccess {
 		status = http.StatusCreated

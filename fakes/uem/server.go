@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Server struct {
 	adminToken string
 	pageBufs   sync.Pool // *[]byte buffers of device list pages
 	ca         *deviceCA // issues device identity certificates, publishes the CRL
+	// reports counts device reports answered (first accesses and
+	// re-reports), for load tests that must see none.
+	reports atomic.Int64
 
 	mu        sync.Mutex
 	started   bool

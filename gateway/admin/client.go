@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -208,4 +209,38 @@ func (c *Client) Servers(ctx context.Context) ([]upstream.ServiceStatus, error) 
 func (c *Client) VerifyEAS(ctx context.Context) (*upstream.Diagnosis, error) {
 	var out upstream.Diagnosis
 	return &out, c.do(ctx, http.MethodPost, "servers/verify", nil, &out)
+}
+
+// Metrics reads the Prometheus endpoint and returns its unlabelled
+// samples by name (go_memstats_heap_inuse_bytes, process_resident_memory_bytes,
+// ...): enough for a load test to follow the gateway's memory.
+func (c *Client) Metrics(ctx context.Context) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("admin: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("admin: metrics: %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("admin: metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, nil
 }

@@ -31,6 +31,11 @@ type Options struct {
 	// SNI sends the server's host name in the TLS ClientHello (TLS-07:
 	// off by default, as the seeds say; some back ends need it).
 	SNI bool
+	// HTTP2 offers HTTP/2 to servers with Server TLS: the device traffic
+	// to a server is multiplexed over a few connections (a hanging Ping
+	// is a stream, not a socket) when the server accepts it, as
+	// Exchange does. Off: one HTTP/1.1 connection per request in flight.
+	HTTP2 bool
 	// MaxReplayBody bounds the request bodies kept in memory so that a
 	// request can be sent again to the next server. Larger bodies stream
 	// and get one attempt. Default 1 MiB.

@@ -228,7 +228,7 @@ func (r *Router) dialHealthConn(ctx context.Context, network, addr string, useTL
 	return r.connectWrapped(ctx, network, addr, useTLS, set.connect, func(c net.Conn) net.Conn {
 		r.hc.add(hcConnections, 1)
 		return &healthConn{Conn: c, hc: &r.hc, rw: set.socketRW}
-	})
+	}, nil)
 }
 
 // healthConn counts a health check's bytes and bounds each read and

@@ -90,6 +90,9 @@ func New(cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerManagement, timeouts uem
 		IdleConnTimeout:     90 * time.Second,
 		// Pass bodies through as the server encoded them.
 		DisableCompression: true,
+		// With our own DialTLSContext the transport speaks HTTP/2 only
+		// when told to, on a *tls.Conn that negotiated h2.
+		ForceAttemptHTTP2: opts.HTTP2,
 	}
 	r.hcClient = &http.Client{
 		Transport: &http.Transport{

@@ -131,7 +131,15 @@ func (r *Router) dialTLS(ctx context.Context, network, addr string) (net.Conn, e
 // connection timeout (TCP and TLS handshake together).
 func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error) {
 	set := r.table.Load().set
-	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, nil)
+	// The write deadline wraps the TCP connection, under TLS, so that a
+	// TLS connection stays a *tls.Conn the transport can run HTTP/2 on.
+	var alpn []string
+	if r.opts.HTTP2 {
+		alpn = []string{"h2", "http/1.1"}
+	}
+	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, func(c net.Conn) net.Conn {
+		return &writeDeadlineConn{Conn: c, rw: set.socketRW}
+	}, alpn)
 	a, _ := ctx.Value(attemptCtxKey{}).(*attempt)
 	if err != nil {
 		var te *TimeoutError
@@ -143,13 +151,14 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if a != nil {
 		a.count(stats.SConnections)
 	}
-	return &writeDeadlineConn{Conn: c, rw: set.socketRW}, nil
+	return c, nil
 }
 
 // connectWrapped dials and, for TLS, shakes hands, all within timeout;
 // running out of it gives a *TimeoutError of kind "connect". wrap, if
-// not nil, wraps the TCP connection (under TLS).
-func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTLS bool, timeout time.Duration, wrap func(net.Conn) net.Conn) (net.Conn, error) {
+// not nil, wraps the TCP connection (under TLS); alpn, if not nil, is
+// the TLS application protocols offered.
+func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTLS bool, timeout time.Duration, wrap func(net.Conn) net.Conn, alpn []string) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := r.opts.DialContext(dctx, network, addr)
@@ -158,7 +167,11 @@ func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTL
 	}
 	if err == nil && useTLS {
 		host, _, _ := net.SplitHostPort(addr)
-		tc := tls.Client(c, ServerTLS(r.opts.TLSConfig, host, r.opts.SNI))
+		cfg := ServerTLS(r.opts.TLSConfig, host, r.opts.SNI)
+		if alpn != nil {
+			cfg.NextProtos = alpn
+		}
+		tc := tls.Client(c, cfg)
 		if err = tc.HandshakeContext(dctx); err != nil {
 			c.Close()
 		} else {
