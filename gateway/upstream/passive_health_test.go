@@ -1,6 +1,12 @@
 package upstream
 
 import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,5 +88,41 @@ func TestASC14_WithoutHealthCheckADeadServerIsLiveAgainAfterDeadTime(t *testing.
 	clk.Advance(time.Second)
 	if _, body := mustDo(t, r, easRequest("gw", "Sync", "")); body != "a" {
 		t.Fatalf("after Dead Time priority went to %q, want a", body)
+	}
+}
+
+// The gateway out of open files (or ephemeral ports) is its own failure:
+// the server stays live however often it happens, and nothing else is tried.
+func TestASC14_GatewayOutOfFilesDoesNotKillTheServer(t *testing.T) {
+	a, b := newExchange(t, "a", false), newExchange(t, "b", false)
+	clk := newClock()
+	var exhausted atomic.Bool
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if exhausted.Load() {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("socket", syscall.EMFILE)}
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	r := newRouter(t, asConfig(service("default", a, b)), defaultMgmt(), defaultTimeouts(), Options{Now: clk.Now, DialContext: dial})
+	exhausted.Store(true)
+	for i := range 10 {
+		req := easRequest("gw", "Sync", "")
+		req.Close = true // no kept-alive connection to hide the dial
+		if _, _, err := do(t, r, req); err == nil || !errors.Is(err, syscall.EMFILE) {
+			t.Fatalf("request %d: %v, want the EMFILE", i, err)
+		}
+		clk.Advance(time.Second)
+	}
+	for _, x := range []*exchange{a, b} {
+		if st := serverStatus(t, r, "default", x.addr()); !st.Reachable || st.FailureCount != 0 {
+			t.Fatalf("%s after the gateway's own EMFILE: %+v", x.addr(), st)
+		}
+	}
+	if a.hits.Load()+b.hits.Load() != 0 || r.Counter(stats.SUnclassified) != 10 {
+		t.Fatalf("hits %d+%d, s-unclassified %d; want 0 and 10", a.hits.Load(), b.hits.Load(), r.Counter(stats.SUnclassified))
+	}
+	exhausted.Store(false)
+	if _, body := mustDo(t, r, easRequest("gw", "Sync", "")); body != "a" {
+		t.Fatalf("after the limit: answered by %q", body)
 	}
 }

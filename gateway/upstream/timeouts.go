@@ -107,6 +107,13 @@ func (a *attempt) classify(err error) (fault, retry bool) {
 		return true, false
 	case a.connTimeout.Load():
 		a.count(stats.SErrConnTimeout)
+	case localExhaustion(err):
+		// The gateway's own limit (open files, ephemeral ports), not the
+		// server's: declaring the server dead would turn one local limit
+		// into errors for every device, and another server would fail
+		// the same way.
+		a.count(stats.SUnclassified)
+		return false, false
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		a.count(stats.SErrSoTimeout)
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
@@ -117,6 +124,13 @@ func (a *attempt) classify(err error) (fault, retry bool) {
 		a.count(stats.SUnclassified)
 	}
 	return true, true
+}
+
+// localExhaustion reports whether err is the gateway running out of a
+// resource of its own while connecting.
+func localExhaustion(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.ENOBUFS)
 }
 
 func (r *Router) dialPlain(ctx context.Context, network, addr string) (net.Conn, error) {
