@@ -56,6 +56,7 @@ type Server struct {
 	uem    *uemapi.Client
 	link   *uemsync.Link
 	as     *activesync.Handler
+	fresh  *freshConns // connections without a request yet, closed at shutdown
 	audit  *audit.Logger
 	auditF *os.File
 	crls   *deviceauth.CRLCache
@@ -101,7 +102,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
+	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
 		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}}
 	var err error
 	if cfg.TLSCertFile != "" {
@@ -295,7 +296,8 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	for name, ln := range s.lns {
 		srvTLS := tlsCfg.Clone()
-		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			ConnState: s.fresh.track}
 		if name == "device" {
 			srv.TLSConfig = deviceTLS
 			if s.router != nil {
@@ -722,9 +724,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	servers := s.servers
 	s.mu.Unlock()
+	s.as.Drain() // hanging Pings are answered now, not at the deadline
 	var errs []error
 	for _, srv := range servers {
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := s.fresh.shutdown(ctx, srv); err != nil {
 			errs = append(errs, err)
 			srv.Close()
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -212,7 +213,11 @@ func report(w io.Writer, res *loadgen.Results, out string, runErr error) error {
 				c.Samples = nil
 				v = &c
 			}
-			fmt.Fprintf(w, "%s: %+v\n", k, v)
+			b, err := json.MarshalIndent(v, "", "  ")
+			if err != nil {
+				return fmt.Errorf("loadgen: %s report: %w", k, err)
+			}
+			fmt.Fprintf(w, "%s: %s\n", k, b)
 		}
 	}
 	if out != "" {

@@ -57,7 +57,21 @@ type Handler struct {
 	attach   atomic.Pointer[AttachmentControl]
 	kerberos atomic.Pointer[Delegation]
 	names    fileNames
+	// draining is cancelled when the gateway stops: hanging Pings are
+	// answered then instead of holding the shutdown (see Drain).
+	draining    context.Context
+	stopPinging context.CancelFunc
 }
+
+// errDraining ends a hanging Ping when the gateway stops.
+var errDraining = errors.New("activesync: the gateway is stopping")
+
+// Drain answers every hanging Ping at once, and any Ping still to come,
+// with Status 1 (heartbeat expired, no changes): the device simply Pings
+// again, reaching the restarted gateway, where a Ping left hanging would
+// hold the shutdown until its heartbeat or the shutdown's deadline and
+// then be cut. Other requests run to their end.
+func (h *Handler) Drain() { h.stopPinging() }
 
 // SetRouter sends requests through the UEM-configured ActiveSync services
 // and server pools (routing by Host, scheduling, failover, timeouts, 451
@@ -93,6 +107,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Transport = DefaultTransport(nil)
 	}
 	h := &Handler{cfg: cfg}
+	h.draining, h.stopPinging = context.WithCancel(context.Background())
 	h.upstream.Store(cfg.Upstream)
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -292,7 +307,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.dev != nil {
 		x.dev.Inc(stats.SHTTPRequests)
 	}
-	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, x)))
+	ctx := context.WithValue(r.Context(), ctxKey{}, x)
+	if info.Query.Cmd == eas.CmdPing {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stop := context.AfterFunc(h.draining, func() { cancel(errDraining) })
+		defer stop()
+	}
+	h.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // kerberosFailed answers a request the gateway could not get a Kerberos
@@ -348,6 +371,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	// connection errors); without one it is unclassified.
 	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok && h.router.Load() == nil {
 		x.count(stats.SUnclassified)
+	}
+	if errors.Is(context.Cause(r.Context()), errDraining) {
+		writeStatus(w, eas.CmdPing, eas.Status(1)) // heartbeat expired: Ping again
+		return
 	}
 	if errors.Is(err, context.Canceled) {
 		return // the device went away; nobody to answer
