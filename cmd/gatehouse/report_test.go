@@ -52,15 +52,17 @@ func TestReportCompareCommand(t *testing.T) {
 	}
 }
 
-// The CI templates' load spec is valid (a typo there would only show in
-// another project's pipeline).
-func TestCILoadSpec(t *testing.T) {
-	s, err := loadSpec(filepath.Join("..", "..", "ci", "load-smoke.yaml"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Thresholds.P99) == 0 || s.Thresholds.ErrorRate == nil {
-		t.Errorf("ci/load-smoke.yaml has no thresholds: %+v", s.Thresholds)
+// The load specs under ci/ are valid (a typo there would only show in
+// another project's pipeline, or in a long measurement run).
+func TestCILoadSpecs(t *testing.T) {
+	for _, name := range []string{"load-smoke.yaml", "fleet-100k.yaml"} {
+		s, err := loadSpec(filepath.Join("..", "..", "ci", name), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Thresholds.P99) == 0 || s.Thresholds.ErrorRate == nil {
+			t.Errorf("ci/%s has no thresholds: %+v", name, s.Thresholds)
+		}
 	}
 }
 
