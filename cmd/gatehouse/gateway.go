@@ -13,12 +13,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatehouse-lab/gatehouse/gateway"
+	"github.com/gatehouse-lab/gatehouse/internal/gcfloor"
 )
 
 // newGatewayCmd runs the reference gateway.
 func newGatewayCmd() *cobra.Command {
 	cfg := gateway.Defaults()
 	var file string
+	var heapFloorMiB uint64
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Run the reference ActiveSync gateway",
@@ -43,6 +45,11 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 			envDefault(&cfg.UEM.Token, "GATEHOUSE_UEM_TOKEN")
 			envDefault(&cfg.UEM.NotifySecret, "GATEHOUSE_UEM_NOTIFY_SECRET")
 			envDefault(&cfg.AdminToken, "GATEHOUSE_ADMIN_TOKEN")
+			stopTuner, tuned := gcfloor.Start(heapFloorMiB << 20)
+			defer stopTuner()
+			if tuned {
+				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB)
+			}
 			srv, err := gateway.New(cfg, slog.Default())
 			if err != nil {
 				return err
@@ -60,6 +67,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	}
 	f := cmd.Flags()
 	f.StringVar(&file, "config", "", "YAML bootstrap configuration file")
+	f.Uint64Var(&heapFloorMiB, "gc-heap-floor", 256, "MiB the heap may reach before a garbage collection while the live heap is small (0: plain GOGC; GOGC in the environment wins)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "device-facing HTTPS address")
 	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")
 	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "admin API address")
