@@ -81,7 +81,7 @@ func kcdWorld(t *testing.T, k *kdc.Server, spns string) (*world, *exchange.Negot
 				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
 			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
 			gc.ActiveSync.Services[0].SPNs = spns
-			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr()}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), KDCProxy: true}
 		}
 	})
 	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
@@ -252,7 +252,7 @@ func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
 				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
-			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true, KDCProxy: true}
 		}
 	})
 	dir := t.TempDir()
@@ -446,4 +446,50 @@ func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
 	if i := slices.IndexFunc(cs, func(c admin.Counter) bool { return c.Name == "kerberos-auth-error" }); i < 0 || cs[i].Value != 1 {
 		t.Fatalf("kerberos-auth-error counter: %+v", cs)
 	}
+}
+
+// KKD-01: the KDC proxy answers only with Enable Kerberos Proxy on; the
+// switch changes nothing else (delegation keeps its TGT and tickets).
+func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
+	k := startCorpKDC(t)
+	w, _ := kcdWorld(t, k, mailSPN)
+	ctx := context.Background()
+	eventually(t, "Kerberos initialised", func() bool {
+		i, err := w.adm.KerberosInfo(ctx)
+		return err == nil && i.Initialised
+	})
+	w.provision("ALICEPHONE", "alice")
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
+		t.Fatalf("FolderSync through KCD: %d %q", code, st)
+	}
+	kkdcp := func() int { // a malformed message: 400 when the proxy is on
+		resp, err := w.dev.Post(w.gw.DeviceURL()+"/KdcProxy", "application/kerberos", strings.NewReader("not a KDC-PROXY-MESSAGE"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := kkdcp(); code != http.StatusBadRequest {
+		t.Fatalf("proxy on, malformed message: HTTP %d, want 400", code)
+	}
+	setProxy := func(on bool) {
+		gc := uemapi.DefaultGatewayConfig()
+		gc.ActiveSync.Services = []uemapi.ActiveSyncService{uemapi.DefaultActiveSyncService(w.exch.Addr())}
+		gc.ActiveSync.Services[0].ServerTLS = true
+		w.gwConfig(&gc)
+		gc.Kerberos.KDCProxy = on
+		w.uemAdmin(http.MethodPut, "/gateways/gw1/config", gc, nil)
+	}
+	before := k.Stats()
+	setProxy(false)
+	eventually(t, "the KDC proxy switched off", func() bool { return kkdcp() == http.StatusNotFound })
+	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
+		t.Fatalf("FolderSync with the proxy off: %d %q", code, st)
+	}
+	if st := k.Stats(); st.AS != before.AS {
+		t.Fatalf("KDC stats %+v, before the switch %+v: it re-initialised Kerberos", st, before)
+	}
+	setProxy(true)
+	eventually(t, "the KDC proxy switched on", func() bool { return kkdcp() == http.StatusBadRequest })
 }

@@ -78,6 +78,7 @@ type Server struct {
 	kcd     atomic.Pointer[kcd.KCD]
 	kcdStop context.CancelFunc
 	kcdCfg  []byte          // the JSON of the Kerberos configuration in use
+	kkdcp   atomic.Bool     // Enable Kerberos Proxy (KKD-01)
 	runCtx  context.Context // lives from New to Shutdown: background work
 	cancel  context.CancelFunc
 
@@ -496,9 +497,13 @@ func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
 // whose initialisation (with its retry, KRB-06) runs in the background.
 // An unchanged configuration keeps the KCD, its TGT and ticket cache.
 func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
+	s.kkdcp.Store(kc != nil && kc.KDCProxy)
 	var raw []byte
 	if kc != nil {
-		raw, _ = json.Marshal(kc)
+		// Switching the KDC proxy on or off keeps the KCD and its tickets.
+		c := *kc
+		c.KDCProxy = false
+		raw, _ = json.Marshal(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -559,6 +564,10 @@ func (s *Server) Kerberos() *kcd.KCD { return s.kcd.Load() }
 // serveKKDCP is the KDC proxy (KKD-01) on the device listener; it needs
 // the Kerberos configuration to know the realms' KDCs.
 func (s *Server) serveKKDCP(w http.ResponseWriter, r *http.Request) {
+	if !s.kkdcp.Load() {
+		http.Error(w, "the Kerberos proxy is not enabled (Enable Kerberos Proxy)", http.StatusNotFound)
+		return
+	}
 	k := s.kcd.Load()
 	if k == nil {
 		http.Error(w, "Kerberos is not configured", http.StatusServiceUnavailable)

@@ -88,7 +88,7 @@ func (l *Lab) identityConfig(gc *uemapi.GatewayConfig) {
 	svc := &gc.ActiveSync.Services[0]
 	svc.ServerAuth, svc.SPNs = uemapi.AuthKerberos, l.MailSPN()
 	gc.Kerberos = &uemapi.KerberosConfig{Realm: l.Realm(), ServicePrincipal: GatewayPrincipal, Password: gatewayKrbSecret,
-		KDCs: l.KDC.Addr(), DNSDiscovery: true}
+		KDCs: l.KDC.Addr(), DNSDiscovery: true, KDCProxy: true}
 }
 
 // KerberosClients are the Kerberos clients ("user@REALM") the lab's

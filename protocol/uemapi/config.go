@@ -180,6 +180,9 @@ type KerberosConfig struct {
 	KDCs             string      `json:"kdcs,omitempty"`
 	DNSDiscovery     bool        `json:"dns_discovery"` // default on (KDC-05)
 	AdditionalRealms []RealmKDCs `json:"additional_realms,omitempty"`
+	// KDCProxy is "Enable Kerberos Proxy": the gateway serves MS-KKDCP at
+	// /KdcProxy for devices (KKD-01). Off by default, as in the seeds.
+	KDCProxy bool `json:"kdc_proxy,omitempty"`
 }
 
 // RealmKDCs is one Additional Trusted Realms row (KDC-06).
