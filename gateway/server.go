@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sync"
@@ -276,7 +277,12 @@ func (s *Server) Start(ctx context.Context) error {
 	notify.Handle("POST "+NotificationPath, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret)))
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(
+		// The live heap after the last collection (go_gc_heap_live_bytes):
+		// what devices really cost, where the heap in use also counts the
+		// garbage the collector's heap floor lets pile up.
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
 		Servers: func() []upstream.ServiceStatus {
 			if r := s.currentRouter(); r != nil {

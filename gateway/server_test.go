@@ -711,3 +711,19 @@ func TestTLSSettingsFromTheUEM(t *testing.T) {
 		return code == http.StatusBadGateway
 	})
 }
+
+// The admin listener's Prometheus metrics include the live heap, which
+// load tests read for what devices cost (the heap in use also counts
+// garbage the collector's heap floor lets accumulate).
+func TestMetricsExportTheLiveHeap(t *testing.T) {
+	w := newWorld(t)
+	m, err := w.adm.Metrics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"go_gc_heap_live_bytes", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "go_goroutines"} {
+		if m[name] <= 0 {
+			t.Errorf("metric %s = %v, want > 0", name, m[name])
+		}
+	}
+}

@@ -402,6 +402,7 @@ type SoakSample struct {
 	// target is not the bundled gateway). An in-process lab shares the
 	// load generator's process: use a subprocess gateway to separate them.
 	HeapMB     float64 `json:"heap_inuse_mb,omitempty"`
+	HeapLiveMB float64 `json:"heap_live_mb,omitempty"` // after the last collection
 	RSSMB      float64 `json:"rss_mb,omitempty"`
 	Goroutines float64 `json:"goroutines,omitempty"`
 }
@@ -419,9 +420,10 @@ type SoakReport struct {
 	P99First    float64 `json:"p99_first_ms"`
 	P99Last     float64 `json:"p99_last_ms"`
 	P99DriftPct float64 `json:"p99_drift_pct"`
-	// HeapSlopeMBPerH is the least-squares slope of the gateway's heap in
-	// use over the steady samples (a leak shows as a steady rise);
-	// HeapFirstMB and HeapLastMB are its ends.
+	// HeapSlopeMBPerH is the least-squares slope of the gateway's live
+	// heap (heap in use when the gateway does not export it) over the
+	// steady samples (a leak shows as a steady rise); HeapFirstMB and
+	// HeapLastMB are its ends.
 	HeapFirstMB     float64 `json:"heap_first_mb,omitempty"`
 	HeapLastMB      float64 `json:"heap_last_mb,omitempty"`
 	HeapSlopeMBPerH float64 `json:"heap_slope_mb_per_h"`
@@ -490,6 +492,7 @@ func RunSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval 
 						continue // the run is ending, or the gateway did not answer: no sample
 					}
 					s.HeapMB = m["go_memstats_heap_inuse_bytes"] / (1 << 20)
+					s.HeapLiveMB = m["go_gc_heap_live_bytes"] / (1 << 20)
 					s.RSSMB = m["process_resident_memory_bytes"] / (1 << 20)
 					s.Goroutines = m["go_goroutines"]
 				}
@@ -529,13 +532,19 @@ func (rep *SoakReport) summarise() {
 	if first.P99ms > 0 {
 		rep.P99DriftPct = math.Round(1000*(last.P99ms-first.P99ms)/first.P99ms) / 10
 	}
-	rep.HeapFirstMB, rep.HeapLastMB = first.HeapMB, last.HeapMB
-	if len(steady) >= 2 && last.HeapMB > 0 {
+	heap := func(s SoakSample) float64 {
+		if s.HeapLiveMB > 0 {
+			return s.HeapLiveMB
+		}
+		return s.HeapMB
+	}
+	rep.HeapFirstMB, rep.HeapLastMB = heap(first), heap(last)
+	if len(steady) >= 2 && heap(last) > 0 {
 		// Least squares of heap over time.
 		var sx, sy, sxx, sxy float64
 		for _, s := range steady {
 			x := float64(s.T) / 3600
-			sx, sy, sxx, sxy = sx+x, sy+s.HeapMB, sxx+x*x, sxy+x*s.HeapMB
+			sx, sy, sxx, sxy = sx+x, sy+heap(s), sxx+x*x, sxy+x*heap(s)
 		}
 		n := float64(len(steady))
 		if d := n*sxx - sx*sx; d > 0 {
@@ -548,6 +557,7 @@ func (rep *SoakReport) summarise() {
 // moment, from its admin API (metrics and device-cache status).
 type GatewayMemory struct {
 	HeapInuseMB  float64 `json:"heap_inuse_mb"`
+	HeapLiveMB   float64 `json:"heap_live_mb,omitempty"` // after the last collection
 	RSSMB        float64 `json:"rss_mb"`
 	Goroutines   float64 `json:"goroutines"`
 	CacheEntries int     `json:"cache_entries"`
@@ -568,7 +578,8 @@ func ReadGatewayMemory(ctx context.Context, l *lab.Lab) (GatewayMemory, error) {
 	if err != nil {
 		return GatewayMemory{}, err
 	}
-	return GatewayMemory{HeapInuseMB: m["go_memstats_heap_inuse_bytes"] / (1 << 20), RSSMB: m["process_resident_memory_bytes"] / (1 << 20),
+	return GatewayMemory{HeapInuseMB: m["go_memstats_heap_inuse_bytes"] / (1 << 20), HeapLiveMB: m["go_gc_heap_live_bytes"] / (1 << 20),
+		RSSMB:      m["process_resident_memory_bytes"] / (1 << 20),
 		Goroutines: m["go_goroutines"], CacheEntries: cs.InMemory}, nil
 }
 
@@ -577,8 +588,9 @@ func ReadGatewayMemory(ctx context.Context, l *lab.Lab) (GatewayMemory, error) {
 type CapacityMemory struct {
 	Before GatewayMemory `json:"before"`
 	After  GatewayMemory `json:"after"`
-	// HeapKBPerDevice is the growth of the heap in use per device that
-	// arrived (its cache entry, its connection and its hanging Ping).
+	// HeapKBPerDevice is the growth of the live heap (heap in use when
+	// the gateway does not export it) per device that arrived: its cache
+	// entry, its connection and its hanging Ping.
 	HeapKBPerDevice float64 `json:"heap_kb_per_device"`
 	RSSKBPerDevice  float64 `json:"rss_kb_per_device"`
 }
@@ -610,7 +622,11 @@ func RunCapacityLab(ctx context.Context, l *lab.Lab, spec *Spec, opt Options) (*
 	if devices > 0 {
 		mem.After = after
 		n := float64(devices)
-		mem.HeapKBPerDevice = math.Round(10*(after.HeapInuseMB-mem.Before.HeapInuseMB)*1024/n) / 10
+		grew := after.HeapInuseMB - mem.Before.HeapInuseMB
+		if after.HeapLiveMB > 0 {
+			grew = after.HeapLiveMB - mem.Before.HeapLiveMB
+		}
+		mem.HeapKBPerDevice = math.Round(10*grew*1024/n) / 10
 		mem.RSSKBPerDevice = math.Round(10*(after.RSSMB-mem.Before.RSSMB)*1024/n) / 10
 		res.Extra["gateway_memory"] = mem
 	}
