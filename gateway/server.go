@@ -281,7 +281,7 @@ func (s *Server) Start(ctx context.Context) error {
 		// The live heap after the last collection (go_gc_heap_live_bytes):
 		// what devices really cost, where the heap in use also counts the
 		// garbage the collector's heap floor lets pile up.
-		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|cycles/total:gc-cycles)$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
 		Servers: func() []upstream.ServiceStatus {

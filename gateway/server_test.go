@@ -721,7 +721,7 @@ func TestMetricsExportTheLiveHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"go_gc_heap_live_bytes", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "go_goroutines"} {
+	for _, name := range []string{"go_gc_heap_live_bytes", "go_gc_cycles_total_gc_cycles_total", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "go_goroutines"} {
 		if m[name] <= 0 {
 			t.Errorf("metric %s = %v, want > 0", name, m[name])
 		}

@@ -403,6 +403,7 @@ type SoakSample struct {
 	// load generator's process: use a subprocess gateway to separate them.
 	HeapMB     float64 `json:"heap_inuse_mb,omitempty"`
 	HeapLiveMB float64 `json:"heap_live_mb,omitempty"` // after the last collection
+	GCCycles   float64 `json:"gc_cycles,omitempty"`    // collections so far
 	RSSMB      float64 `json:"rss_mb,omitempty"`
 	Goroutines float64 `json:"goroutines,omitempty"`
 }
@@ -422,8 +423,8 @@ type SoakReport struct {
 	P99DriftPct float64 `json:"p99_drift_pct"`
 	// HeapSlopeMBPerH is the least-squares slope of the gateway's live
 	// heap (heap in use when the gateway does not export it) over the
-	// steady samples (a leak shows as a steady rise); HeapFirstMB and
-	// HeapLastMB are its ends.
+	// steady samples taken after a collection in the steady part (a leak
+	// shows as a steady rise); HeapFirstMB and HeapLastMB are its ends.
 	HeapFirstMB     float64 `json:"heap_first_mb,omitempty"`
 	HeapLastMB      float64 `json:"heap_last_mb,omitempty"`
 	HeapSlopeMBPerH float64 `json:"heap_slope_mb_per_h"`
@@ -493,6 +494,7 @@ func RunSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval 
 					}
 					s.HeapMB = m["go_memstats_heap_inuse_bytes"] / (1 << 20)
 					s.HeapLiveMB = m["go_gc_heap_live_bytes"] / (1 << 20)
+					s.GCCycles = m["go_gc_cycles_total_gc_cycles_total"]
 					s.RSSMB = m["process_resident_memory_bytes"] / (1 << 20)
 					s.Goroutines = m["go_goroutines"]
 				}
@@ -538,15 +540,30 @@ func (rep *SoakReport) summarise() {
 		}
 		return s.HeapMB
 	}
-	rep.HeapFirstMB, rep.HeapLastMB = heap(first), heap(last)
-	if len(steady) >= 2 && heap(last) > 0 {
+	// The live heap is as the last collection found it: with the
+	// gateway's collector floor that can be minutes old, so only samples
+	// taken after a collection inside the steady part count.
+	mem := steady
+	if g := steady[0].GCCycles; g > 0 {
+		mem = nil
+		for _, s := range steady {
+			if s.GCCycles > g {
+				mem = append(mem, s)
+			}
+		}
+	}
+	if len(mem) == 0 {
+		return
+	}
+	rep.HeapFirstMB, rep.HeapLastMB = heap(mem[0]), heap(mem[len(mem)-1])
+	if len(mem) >= 2 && rep.HeapLastMB > 0 {
 		// Least squares of heap over time.
 		var sx, sy, sxx, sxy float64
-		for _, s := range steady {
+		for _, s := range mem {
 			x := float64(s.T) / 3600
 			sx, sy, sxx, sxy = sx+x, sy+heap(s), sxx+x*x, sxy+x*heap(s)
 		}
-		n := float64(len(steady))
+		n := float64(len(mem))
 		if d := n*sxx - sx*sx; d > 0 {
 			rep.HeapSlopeMBPerH = math.Round(10*(n*sxy-sx*sy)/d) / 10
 		}
