@@ -64,7 +64,7 @@ func startCorpKDC(t *testing.T) *kdc.Server {
 // kcdWorld is a world whose only service uses Kerberos server
 // authentication with the given SPN list, devices authenticating with
 // identity certificates, and an Exchange accepting only Negotiate.
-func kcdWorld(t *testing.T, k *kdc.Server, spns string) (*world, *exchange.NegotiateAuthenticator) {
+func kcdWorld(t *testing.T, k *kdc.Server, spns string, edits ...func(*uemapi.KerberosConfig)) (*world, *exchange.NegotiateAuthenticator) {
 	t.Helper()
 	kt, err := k.Keytab(mailSPN)
 	if err != nil {
@@ -82,6 +82,9 @@ func kcdWorld(t *testing.T, k *kdc.Server, spns string) (*world, *exchange.Negot
 			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
 			gc.ActiveSync.Services[0].SPNs = spns
 			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), KDCProxy: true}
+			for _, edit := range edits {
+				edit(gc.Kerberos)
+			}
 		}
 	})
 	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
@@ -408,25 +411,9 @@ func mustKeytab(t *testing.T, spn, password string) *keytab.Keytab {
 // kerberos-auth-error, never reaching Exchange.
 func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
 	k := startCorpKDC(t)
-	kt, _ := k.Keytab(mailSPN)
-	neg := &exchange.NegotiateAuthenticator{Keytab: kt, Realm: krbRealm}
-	caCert := newDeviceCA(t)
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
-	w := newWorld(t, func(w *world) {
-		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg) }
-		w.gwBoot = func(c *gateway.Config) { c.KerberosRetry = 20 * time.Millisecond }
-		w.gwConfig = func(gc *uemapi.GatewayConfig) {
-			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
-				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
-			gc.ActiveSync.Services[0].ServerAuth = uemapi.AuthKerberos
-			gc.ActiveSync.Services[0].SPNs = mailSPN
-			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, DNSDiscovery: false}
-		}
+	w, neg := kcdWorld(t, k, mailSPN, func(kc *uemapi.KerberosConfig) {
+		kc.KDCs, kc.DNSDiscovery, kc.KDCProxy = "", false, false
 	})
-	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
-		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
-		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
-	}}}
 	ctx := context.Background()
 	eventually(t, "a failed Kerberos initialisation", func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
