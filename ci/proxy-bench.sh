@@ -132,11 +132,33 @@ for t in direct nginx gateway; do # warm up each path and check it answers 200
 	eas "${port[$t]}" "$(dev $t)" FolderSync "$work/foldersync" "${key[$t]}" >/dev/null
 done
 
+# cputicks PID...: the CPU time the processes have used, in clock ticks.
+cputicks() {
+	local sum=0 p
+	for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo "$sum"
+}
+gwpid=$(pgrep -f "$gh gateway" | head -1)
+mapfile -t nginxpids < <(pgrep -f "nginx.*$work"; pgrep -P "$(pgrep -f "nginx -c $work" | head -1)")
+declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid)
+hz=$(getconf CLK_TCK)
+
 echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds rounds"
+echo "(proxy-cpu: the proxy's CPU time per request, its efficiency whatever the other core does)"
 for r in $(seq "$rounds"); do
 	for t in direct nginx gateway; do
 		printf 'round %d %-8s ' "$r" "$t"
-		${pinned:-} wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1
+		# shellcheck disable=SC2086 # the pid list splits on purpose
+		before=$(cputicks ${cpupids[$t]})
+		out=$(${pinned:-} wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1)
+		# shellcheck disable=SC2086
+		used=$(($(cputicks ${cpupids[$t]}) - before))
+		requests=$(awk -v d="${duration%s}" '{sub("rps=", "", $1); print int($1 * d)}' <<<"$out")
+		if [[ $t == direct ]]; then
+			echo "$out"
+		else
+			echo "$out proxy-cpu=$((used * 1000000 / hz / (requests > 0 ? requests : 1)))us"
+		fi
 	done
 done
 echo

@@ -18,7 +18,9 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync/uemsynctest"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // BenchmarkProxy compares a Sync round trip through the gateway with the
@@ -49,6 +51,22 @@ func BenchmarkProxy(b *testing.B) {
 	gw := httptest.NewTLSServer(h)
 	defer gw.Close()
 
+	// The gateway as deployed: the UEM's ActiveSync configuration through
+	// the upstream Router (timeouts, failover, statistics per attempt).
+	hr, _ := New(Config{Upstream: upURL, Link: link, Cache: cache, Stats: stats.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
+	asCfg := uemapi.DefaultGatewayConfig()
+	svc := uemapi.DefaultActiveSyncService("")
+	svc.Name, svc.Servers, svc.ServerTLS = "default", upURL.Host, true
+	asCfg.ActiveSync.Services = []uemapi.ActiveSyncService{svc}
+	rt, err := upstream.New(asCfg.ActiveSync, asCfg.Servers, asCfg.Timeouts, upstream.Options{
+		TLSConfig: up.Client().Transport.(*http.Transport).TLSClientConfig, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hr.SetRouter(rt)
+	routed := httptest.NewTLSServer(hr)
+	defer routed.Close()
+
 	// A bare Go reverse proxy on the same transport: what net/http itself
 	// costs as a proxy, so the gateway's own share is the difference.
 	bare := httputil.NewSingleHostReverseProxy(upURL)
@@ -60,8 +78,9 @@ func BenchmarkProxy(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		srv  *httptest.Server
-	}{{"direct", up}, {"bare-go-proxy", plain}, {"gateway", gw}} {
+	}{{"direct", up}, {"bare-go-proxy", plain}, {"gateway", gw}, {"gateway-router", routed}} {
 		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
 			client := tc.srv.Client()
 			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 			reqBody := []byte{0x03, 0x01, 0x6A, 0x00, 0x45, 0x01}

@@ -114,18 +114,11 @@ func New(cfg Config) (*Handler, error) {
 			// The device's Authorization header passes through untouched
 			// (Pass Through authentication); X-Forwarded-For tells the
 			// server who the device is.
-			if rt := h.router.Load(); rt != nil {
+			if h.router.Load() != nil {
+				// ServeHTTP pinned the service and the device in the
+				// context; the Router picks the server.
 				pr.SetURL(placeholder)
 				pr.SetXForwarded()
-				ctx := upstream.WithService(pr.Out.Context(), rt.Route(pr.In))
-				if x, ok := pr.In.Context().Value(ctxKey{}).(*exchange); ok {
-					d := upstream.Device{ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL}
-					if x.auth != nil {
-						d.Auth = x.auth // KCD: a ticket per server tried
-					}
-					ctx = upstream.WithDevice(ctx, d)
-				}
-				pr.Out = pr.Out.WithContext(ctx)
 				return
 			}
 			up := h.upstream.Load()
@@ -201,7 +194,11 @@ type exchange struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	w = rec
+	rt := h.router.Load()
 	if r.Method == http.MethodOptions {
+		if rt != nil {
+			r = r.WithContext(upstream.WithService(r.Context(), rt.Route(r)))
+		}
 		h.proxy.ServeHTTP(w, r)
 		return
 	}
@@ -250,11 +247,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
 	up := h.upstream.Load()
-	if rt := h.router.Load(); rt != nil {
+	var svc *upstream.Service
+	if rt != nil {
 		// The audit names the service's first server; the Router may fail
 		// over to another, which its own status report shows.
-		if servers := rt.Route(r).Servers(); len(servers) > 0 {
-			up = &url.URL{Scheme: "https", Host: servers[0].Addr()}
+		svc = rt.Route(r)
+		if first := svc.FirstServer(); first != nil {
+			up = &url.URL{Scheme: "https", Host: first.Addr()}
 		}
 	}
 	uc := h.cfg.Audit.Begin(audit.Request{
@@ -308,6 +307,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.dev.Inc(stats.SHTTPRequests)
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, x)
+	if rt != nil {
+		ctx = upstream.WithDevice(upstream.WithService(ctx, svc), x.device())
+	}
 	if info.Query.Cmd == eas.CmdPing {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -328,6 +330,18 @@ func (h *Handler) kerberosFailed(w http.ResponseWriter, r *http.Request, err err
 	}
 	h.cfg.Log.Warn("Kerberos authentication to the ActiveSync server failed", "device", dev, "user", user, "error", err)
 	http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
+}
+
+// device is what the upstream Router needs to know of the device.
+func (x *exchange) device() upstream.Device {
+	d := upstream.Device{
+		ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL,
+		Cmd: string(x.info.Query.Cmd), Version: int(x.info.Version),
+	}
+	if x.auth != nil {
+		d.Auth = x.auth // KCD: a ticket per server tried
+	}
+	return d
 }
 
 func (x *exchange) count(c stats.Counter) {

@@ -10,11 +10,13 @@ package audit
 import (
 	"bufio"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -100,7 +102,7 @@ type Logger struct {
 	w       *bufio.Writer
 	host    string
 	now     func() time.Time
-	enabled bool
+	enabled atomic.Bool
 }
 
 // New returns a logger writing to w; host is the name in each line.
@@ -108,15 +110,13 @@ func New(w io.Writer, host string, now func() time.Time) *Logger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Logger{w: bufio.NewWriter(w), host: host, now: now, enabled: true}
+	l := &Logger{w: bufio.NewWriter(w), host: host, now: now}
+	l.enabled.Store(true)
+	return l
 }
 
 // SetEnabled turns audit output on or off (`sentry audit` / `no sentry audit`, AUD-11).
-func (l *Logger) SetEnabled(on bool) {
-	l.mu.Lock()
-	l.enabled = on
-	l.mu.Unlock()
-}
+func (l *Logger) SetEnabled(on bool) { l.enabled.Store(on) }
 
 // UseCase is one device request: its REQUEST and RESPONSE share the id.
 type UseCase struct {
@@ -128,8 +128,11 @@ type UseCase struct {
 // Begin writes the REQUEST entry and returns the use case for the
 // RESPONSE. The first entry id reuses the use-case uuid (AUD-09).
 func (l *Logger) Begin(r Request) *UseCase {
-	uc := &UseCase{l: l, id: newUUID(), req: r}
 	if l == nil {
+		return nil // no audit log: End does nothing
+	}
+	uc := &UseCase{l: l, id: newUUID(), req: r}
+	if !l.enabled.Load() {
 		return uc
 	}
 	e := l.base(uc, TypeRequest)
@@ -144,14 +147,19 @@ func (l *Logger) Begin(r Request) *UseCase {
 }
 
 // ID returns the use-case id as logged ("U-…").
-func (uc *UseCase) ID() string { return "U-" + uc.id }
+func (uc *UseCase) ID() string {
+	if uc == nil {
+		return ""
+	}
+	return "U-" + uc.id
+}
 
 // End writes the RESPONSE entry.
 func (uc *UseCase) End(r Response) {
-	l := uc.l
-	if l == nil {
+	if uc == nil || !uc.l.enabled.Load() {
 		return
 	}
+	l := uc.l
 	e := l.base(uc, TypeResponse)
 	e.EntryID = "E-" + newUUID()
 	e.ServerHost, e.ServerPort = r.Server, r.ServerPort
@@ -184,9 +192,6 @@ func (l *Logger) write(e Entry) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.enabled {
-		return
-	}
 	fmt.Fprintf(l.w, "%s %s SENTRY_AUDIT: INFO %s\n", syslogTime(l.now()), l.host, b)
 	l.w.Flush()
 }
@@ -206,5 +211,12 @@ func newUUID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:], b[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }

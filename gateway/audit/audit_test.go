@@ -86,3 +86,18 @@ func TestDisabledAndNilLoggersWriteNothing(t *testing.T) {
 		t.Fatal("re-enabled logger wrote nothing")
 	}
 }
+
+func TestNewUUIDIsRandomVersion4(t *testing.T) {
+	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newUUID()
+		if !v4.MatchString(id) {
+			t.Fatalf("newUUID() = %q, not a version 4 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("newUUID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}

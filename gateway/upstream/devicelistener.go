@@ -50,6 +50,8 @@ func (l *deviceListener) Accept() (net.Conn, error) {
 type deviceConn struct {
 	net.Conn
 	r *Router
+	// deadline bounds each write; TLS serialises the writes.
+	deadline lazyDeadline
 	// aborted: the server set a deadline in the past to stop its own
 	// background read; the timeout that follows is not the device's.
 	aborted atomic.Bool
@@ -74,8 +76,7 @@ func (c *deviceConn) Read(b []byte) (int, error) {
 }
 
 func (c *deviceConn) Write(b []byte) (int, error) {
-	rw := c.r.table.Load().set.socketRW
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(rw)); err != nil {
+	if err := c.deadline.arm(c.Conn, c.r.table.Load().set.socketRW); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Write(b)

@@ -80,8 +80,13 @@ func parseInfo(req *http.Request) requestInfo {
 func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := s.router
 	ctx := req.Context()
-	info := parseInfo(req)
 	dev, ok := deviceFrom(ctx)
+	var info requestInfo
+	if ok && dev.Cmd != "" {
+		info = requestInfo{cmd: dev.Cmd, deviceID: dev.ID, user: dev.User, version: dev.Version}
+	} else {
+		info = parseInfo(req)
+	}
 	if !ok {
 		dev = Device{ID: info.deviceID, User: info.user}
 	}
@@ -238,24 +243,22 @@ func (s *Service) sendOnce(req *http.Request, u *url.URL, body *replayBody, a *a
 		}
 	}
 	body.attach(out)
-	timer := time.AfterFunc(timeout, func() {
-		a.respTimeout.Store(true)
-		cancel(errResponseTimeout)
-	})
+	br := &bodyReader{a: a, addr: u.Host, cancel: cancel, rw: s.set.socketRW, born: time.Now()}
+	br.timer = time.AfterFunc(timeout, br.fire)
 	resp, err := s.router.transport.RoundTrip(out)
-	stopped := timer.Stop()
-	if err == nil && !stopped {
+	if err == nil && !br.headIn(resp.Body) {
 		resp.Body.Close()
 		err = errResponseTimeout
 	}
 	if err != nil {
+		br.timer.Stop()
 		cancel(err)
 		if a.respTimeout.Load() {
 			err = &TimeoutError{Kind: "response", Addr: u.Host, Err: err}
 		}
 		return nil, err
 	}
-	resp.Body = newBodyReader(resp.Body, a, u.Host, cancel, s.set.socketRW)
+	resp.Body = br
 	return resp, nil
 }
 
@@ -287,6 +290,17 @@ func readBody(req *http.Request, limit int64) (*replayBody, error) {
 	}
 	if req.ContentLength > limit {
 		return &replayBody{stream: req.Body, length: req.ContentLength}, nil
+	}
+	if req.ContentLength >= 0 {
+		// The length is known and within the limit (the server's body
+		// reader stops at it): one buffer of that size, no growing.
+		buf := make([]byte, req.ContentLength)
+		_, err := io.ReadFull(req.Body, buf)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("upstream: reading the device's request body: %w", err)
+		}
+		return &replayBody{buf: buf, replayable: true, length: int64(len(buf))}, nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	if err != nil {

@@ -73,6 +73,14 @@ func (s *Service) Config() uemapi.ActiveSyncService { return s.cfg }
 // Servers returns the service's servers in list order.
 func (s *Service) Servers() []*Server { return append([]*Server(nil), s.servers...) }
 
+// FirstServer returns the first server in list order, nil if none.
+func (s *Service) FirstServer() *Server {
+	if s == nil || len(s.servers) == 0 {
+		return nil
+	}
+	return s.servers[0]
+}
+
 // New validates the configuration (errors are *uemapi.Error naming the
 // field) and returns a Router. It does no I/O; call Run for the
 // background health check.
@@ -238,6 +246,11 @@ type Device struct {
 	RedirectURL string
 	// Auth, when set, gives each attempt its credentials (Kerberos).
 	Auth Authorizer
+	// Cmd and Version (141 for 14.1), when Cmd is set, are the request's
+	// as the caller already parsed them; otherwise RoundTrip reads them
+	// off the request itself.
+	Cmd     string
+	Version int
 }
 
 type deviceCtxKey struct{}

@@ -202,21 +202,52 @@ func (r *Router) connectWrapped(ctx context.Context, network, addr string, useTL
 }
 
 // writeDeadlineConn bounds each write to the server by the socket
-// read/write timeout.
+// read/write timeout. Writes to one connection are serialised by TLS or
+// by the HTTP transport.
 type writeDeadlineConn struct {
 	net.Conn
-	rw time.Duration
+	rw       time.Duration
+	deadline lazyDeadline
 }
 
 func (c *writeDeadlineConn) Write(b []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.rw)); err != nil {
+	if err := c.deadline.arm(c.Conn, c.rw); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)
 }
 
+// lazyDeadline bounds each write by d without a timer update per write,
+// which costs a lock and a timer-heap change at thousands of writes a
+// second: the write deadline it sets lies between d and d+d/8 ahead and
+// moves only when a write would get less than d (or, after d shrank,
+// more than d+d/8). A stalled write is cut between d and 9d/8 after it
+// began, never before d. The caller serialises the writes.
+type lazyDeadline struct {
+	until time.Time
+}
+
+func (l *lazyDeadline) arm(c net.Conn, d time.Duration) error {
+	now := time.Now()
+	if left := l.until.Sub(now); left >= d && left <= d+d/8 {
+		return nil
+	}
+	l.until = now.Add(d + d/8)
+	return c.SetWriteDeadline(l.until)
+}
+
+// The attempt's timer runs the server response timeout until the
+// response head is in, then the socket read timeout of the body reads.
+const (
+	phaseResponse int32 = iota // waiting for the response head
+	phaseFired                 // the response timeout fired first
+	phaseBody                  // the body is being read
+	phaseClosed
+)
+
 // bodyReader applies the socket read timeout to each read of a response
-// body and releases the attempt's context when closed.
+// body and releases the attempt's context when closed. One timer serves
+// the whole attempt (see fire), not one timer change per read.
 type bodyReader struct {
 	rc     io.ReadCloser
 	a      *attempt
@@ -224,32 +255,58 @@ type bodyReader struct {
 	cancel context.CancelCauseFunc
 	rw     time.Duration
 
-	timer    *time.Timer
-	reading  atomic.Bool
-	timedOut atomic.Bool
-	once     sync.Once
+	timer *time.Timer
+	born  time.Time
+	phase atomic.Int32
+	// readSince is when the read in progress began, as time since born
+	// plus one; 0 when no read is in progress.
+	readSince atomic.Int64
+	timedOut  atomic.Bool
+	once      sync.Once
 }
 
-func newBodyReader(rc io.ReadCloser, a *attempt, addr string, cancel context.CancelCauseFunc, rw time.Duration) *bodyReader {
-	b := &bodyReader{rc: rc, a: a, addr: addr, cancel: cancel, rw: rw}
-	b.timer = time.AfterFunc(rw, b.expire)
-	b.timer.Stop()
-	return b
-}
-
-func (b *bodyReader) expire() {
-	if b.reading.Load() && b.timedOut.CompareAndSwap(false, true) {
+// fire is the attempt's timer: before the response head, the response
+// timeout; afterwards it checks the read in progress, cutting it once it
+// has run for rw and otherwise setting itself for when it would have.
+func (b *bodyReader) fire() {
+	if b.phase.CompareAndSwap(phaseResponse, phaseFired) {
+		b.a.respTimeout.Store(true)
+		b.cancel(errResponseTimeout)
+		return
+	}
+	if b.phase.Load() != phaseBody {
+		return
+	}
+	since := b.readSince.Load()
+	if since == 0 { // between reads: the device is slow, not the server
+		b.timer.Reset(b.rw)
+		return
+	}
+	if left := b.rw - (time.Since(b.born) - time.Duration(since-1)); left > 0 {
+		b.timer.Reset(left)
+		return
+	}
+	if b.timedOut.CompareAndSwap(false, true) {
 		b.a.count(stats.SErrSoTimeout)
 		b.cancel(errSocketTimeout)
 	}
 }
 
-func (b *bodyReader) Read(p []byte) (int, error) {
-	b.reading.Store(true)
+// headIn switches the timer from the response timeout to the body's
+// socket timeout; false when the response timeout fired first.
+func (b *bodyReader) headIn(body io.ReadCloser) bool {
+	if !b.phase.CompareAndSwap(phaseResponse, phaseBody) {
+		return false
+	}
+	b.rc = body
 	b.timer.Reset(b.rw)
+	return true
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	b.readSince.Store(int64(time.Since(b.born)) + 1)
 	n, err := b.rc.Read(p)
-	b.reading.Store(false)
-	b.timer.Stop()
+	b.readSince.Store(0)
 	if err != nil && err != io.EOF && b.timedOut.Load() {
 		err = &TimeoutError{Kind: "socket", Addr: b.addr, Err: errSocketTimeout}
 	}
@@ -257,6 +314,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 }
 
 func (b *bodyReader) Close() error {
+	b.phase.Store(phaseClosed)
 	b.timer.Stop()
 	err := b.rc.Close()
 	b.once.Do(func() { b.cancel(nil) })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -171,5 +172,81 @@ func TestASC20_SocketWriteTimeoutWhenTheServerStopsReading(t *testing.T) {
 	}
 	if dev.Get(stats.SErrSoTimeout) != 1 {
 		t.Fatalf("s-err-so-timeout = %d, s-unclassified = %d", dev.Get(stats.SErrSoTimeout), dev.Get(stats.SUnclassified))
+	}
+}
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.set = append(c.set, t)
+	return nil
+}
+
+// ASC-20: a write is never cut before the socket timeout, nor more than
+// an eighth of it later, and most writes leave the deadline alone.
+func TestASC20_LazyWriteDeadlineStaysWithinBounds(t *testing.T) {
+	const d = 8 * time.Second
+	for _, tc := range []struct {
+		name  string
+		until func(now time.Time) time.Time // the deadline already set
+		d     time.Duration
+		moved bool
+	}{
+		{"first write", func(time.Time) time.Time { return time.Time{} }, d, true},
+		{"deadline still ahead by d", func(now time.Time) time.Time { return now.Add(d + d/16) }, d, false},
+		{"less than d left", func(now time.Time) time.Time { return now.Add(d - time.Millisecond) }, d, true},
+		{"timeout shortened", func(now time.Time) time.Time { return now.Add(d + d/16) }, d / 2, true},
+		{"timeout lengthened", func(now time.Time) time.Time { return now.Add(d + d/16) }, 2 * d, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &deadlineConn{}
+			before := time.Now()
+			l := lazyDeadline{until: tc.until(before)}
+			if err := l.arm(c, tc.d); err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			if moved := len(c.set) == 1; moved != tc.moved {
+				t.Fatalf("deadline moved = %v, want %v", moved, tc.moved)
+			}
+			if left := l.until.Sub(after); left < tc.d-after.Sub(before) || left > tc.d+tc.d/8 {
+				t.Fatalf("deadline %v ahead, want between %v and %v", left, tc.d, tc.d+tc.d/8)
+			}
+		})
+	}
+}
+
+// ASC-20: the socket timeout bounds each read from the server; time the
+// device takes between reads is not the server's stall.
+func TestASC20_SocketTimeoutIgnoresTheTimeBetweenReads(t *testing.T) {
+	a := newExchange(t, "a", false)
+	a.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		io.WriteString(w, "first half")
+	})
+	to := defaultTimeouts()
+	to.SocketReadWriteMs = 50
+	r := newRouter(t, asConfig(service("default", a)), defaultMgmt(), to, Options{})
+	req, dev := withDevice(easRequest("gw", "Sync", ""), stats.NewRegistry())
+	resp, err := r.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // three socket timeouts without a read
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(first)+string(rest) != "first half" {
+		t.Fatalf("read %q then %q, %v", first, rest, err)
+	}
+	if n := dev.Get(stats.SErrSoTimeout); n != 0 {
+		t.Fatalf("s-err-so-timeout = %d for a device reading slowly", n)
 	}
 }
