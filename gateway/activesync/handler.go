@@ -308,7 +308,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, x)
 	if rt != nil {
-		ctx = upstream.WithDevice(upstream.WithService(ctx, svc), x.device())
+		d := x.device()
+		d.Service = svc
+		ctx = upstream.WithDevice(ctx, d)
 	}
 	if info.Query.Cmd == eas.CmdPing {
 		var cancel context.CancelCauseFunc

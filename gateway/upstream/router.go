@@ -219,11 +219,16 @@ func WithService(ctx context.Context, s *Service) context.Context {
 }
 
 // RoundTrip makes the Router an http.RoundTripper for the handler's
-// httputil.ReverseProxy: it sends the request to the service pinned with
-// WithService, else to the one its Host header names. The request's URL
+// httputil.ReverseProxy: it sends the request to the service pinned by
+// Device.Service or WithService, else to the one its Host header names. The request's URL
 // scheme and host are replaced by the chosen server's.
 func (r *Router) RoundTrip(req *http.Request) (*http.Response, error) {
-	svc, _ := req.Context().Value(serviceCtxKey{}).(*Service)
+	var svc *Service
+	if d, ok := deviceFrom(req.Context()); ok && d.Service != nil {
+		svc = d.Service
+	} else {
+		svc, _ = req.Context().Value(serviceCtxKey{}).(*Service)
+	}
 	if svc == nil {
 		svc = r.Route(req)
 	}
@@ -251,6 +256,9 @@ type Device struct {
 	// off the request itself.
 	Cmd     string
 	Version int
+	// Service, when set, pins the service as WithService does, saving
+	// the caller a context layer.
+	Service *Service
 }
 
 type deviceCtxKey struct{}

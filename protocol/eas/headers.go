@@ -73,27 +73,28 @@ func ParseRequest(r *http.Request) (*RequestInfo, error) {
 		return nil, err // a *QueryError, which already says where
 	}
 	ri := &RequestInfo{Query: q}
+	h := lookupHeaders(r.Header)
 	if q.Base64 {
 		ri.Version = q.Version
 		ri.PolicyKey, ri.HasPolicyKey = q.PolicyKey, q.HasPolicyKey
 		ri.AcceptMultiPart = q.AcceptMultiPart
-	} else if err := ri.fromHeaders(r.Header); err != nil {
+	} else if err := ri.fromHeaders(h); err != nil {
 		return nil, fmt.Errorf("eas: parse request: %w", err)
 	}
-	if ua := headerValues(r.Header, "User-Agent"); len(ua) > 0 {
+	if ua := h.values("User-Agent"); len(ua) > 0 {
 		ri.UserAgent = ua[0]
 		if len(ri.UserAgent) > maxUserAgent {
 			ri.UserAgent = ri.UserAgent[:maxUserAgent]
 		}
 	}
-	if auth := headerValues(r.Header, "Authorization"); len(auth) > 0 {
+	if auth := h.values("Authorization"); len(auth) > 0 {
 		ri.HasAuthorization = true
 		ri.AuthScheme = authScheme(auth[0])
 	}
 	return ri, nil
 }
 
-func (ri *RequestInfo) fromHeaders(h http.Header) error {
+func (ri *RequestInfo) fromHeaders(h headerLookup) error {
 	v, ok, err := singleHeader(h, HeaderProtocolVersion)
 	if err != nil {
 		return err
@@ -296,15 +297,41 @@ func eachOption(h http.Header, name string, fn func(string)) error {
 // key: net/http canonicalises what it reads off the wire, while headers
 // built in code (OptionsHeaders, tests) may keep the specification's.
 func headerValues(h http.Header, name string) []string {
+	return lookupHeaders(h).values(name)
+}
+
+// headerLookup finds headers by name whatever the spelling of their keys.
+// The scan over every key for other spellings runs only when some key is
+// not canonical: net/http's are, so a parsed request costs map lookups.
+type headerLookup struct {
+	h      http.Header
+	folded bool // some key is not in canonical form
+}
+
+func lookupHeaders(h http.Header) headerLookup {
+	for k := range h {
+		// CanonicalMIMEHeaderKey returns a canonical key as it is, without
+		// allocating.
+		if textproto.CanonicalMIMEHeaderKey(k) != k {
+			return headerLookup{h: h, folded: true}
+		}
+	}
+	return headerLookup{h: h}
+}
+
+func (l headerLookup) values(name string) []string {
 	canonical := textproto.CanonicalMIMEHeaderKey(name)
-	vals := h[canonical]
+	vals := l.h[canonical]
+	if !l.folded {
+		return vals
+	}
 	if name != canonical {
-		vals = append(vals[:len(vals):len(vals)], h[name]...)
+		vals = append(vals[:len(vals):len(vals)], l.h[name]...)
 	}
 	if vals != nil {
 		return vals
 	}
-	for k, v := range h {
+	for k, v := range l.h {
 		if k != canonical && k != name && asciiEqualFold(k, name) {
 			vals = append(vals[:len(vals):len(vals)], v...)
 		}
@@ -313,8 +340,8 @@ func headerValues(h http.Header, name string) []string {
 }
 
 // singleHeader returns a header that may appear at most once.
-func singleHeader(h http.Header, name string) (string, bool, error) {
-	vals := headerValues(h, name)
+func singleHeader(h headerLookup, name string) (string, bool, error) {
+	vals := h.values(name)
 	switch len(vals) {
 	case 0:
 		return "", false, nil
