@@ -6,7 +6,8 @@
 #            mature proxy sets on this machine, same run)
 #   gateway  the gatehouse gateway (lab subprocess: cache lookup, UEM
 #            decision, statistics, audit) in front of it
-# and prints one line per target. Needs nginx and wrk (Debian packages).
+# and prints one line per target, with each proxy's own CPU time per
+# request (proxy-cpu, from /proc). Needs nginx and wrk (Debian packages).
 #
 #   ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
 #
@@ -173,7 +174,9 @@ for r in $(seq "$rounds"); do
 			jq -r '"rate=\(.throughput|floor) p50=\(.latencies["50th"]/1000|floor)us p90=\(.latencies["90th"]/1000|floor)us p99=\(.latencies["99th"]/1000|floor)us success=\(.success)"'
 	done
 done
-if [[ -n ${PROFILE:-} ]]; then # PROFILE=file: a CPU profile of the gateway under load
+# PROFILE=file: a CPU profile of the gateway under load; written to
+# cmd/gatehouse/default.pgo it is the profile-guided build's input.
+if [[ -n ${PROFILE:-} ]]; then
 	token=$(sed -n 's/.*"admin_token": "\([0-9a-f]*\)".*/\1/p' "$work/lab.json" | head -1)
 	wrk -t1 -c"$conns" -d35s -s "$work/eas.lua" "https://127.0.0.1:18443" -- BENCHgateway "${key[gateway]}" "$work/foldersync" >/dev/null &
 	curl -sk -H "Authorization: Bearer $token" -o "$PROFILE" "https://127.0.0.1:19091/debug/pprof/profile?seconds=30"

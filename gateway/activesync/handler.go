@@ -308,9 +308,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, x)
 	if rt != nil {
-		d := x.device()
-		d.Service = svc
-		ctx = upstream.WithDevice(ctx, d)
+		ctx = upstream.WithDevice(ctx, x.device(svc))
 	}
 	if info.Query.Cmd == eas.CmdPing {
 		var cancel context.CancelCauseFunc
@@ -334,11 +332,12 @@ func (h *Handler) kerberosFailed(w http.ResponseWriter, r *http.Request, err err
 	http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
 }
 
-// device is what the upstream Router needs to know of the device.
-func (x *exchange) device() upstream.Device {
+// device is what the upstream Router needs to know of the device and
+// the service it goes to.
+func (x *exchange) device(svc *upstream.Service) upstream.Device {
 	d := upstream.Device{
 		ID: x.key.DeviceID, User: x.key.User, Stats: x.dev, RedirectURL: x.outcome.Entry.RedirectURL,
-		Cmd: string(x.info.Query.Cmd), Version: int(x.info.Version),
+		Cmd: string(x.info.Query.Cmd), Version: int(x.info.Version), Service: svc,
 	}
 	if x.auth != nil {
 		d.Auth = x.auth // KCD: a ticket per server tried

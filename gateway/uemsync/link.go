@@ -97,9 +97,13 @@ type Link struct {
 	status          Status
 	defaultBehavior uemapi.PolicyBehavior
 	pendingAcks     []uemapi.WipeAck
-	lastSeenSent    time.Time
-	seenNotes       map[string]struct{} // notification ids already applied
-	noteOrder       []string
+	// acking is held while pending wipe acknowledgements are sent, so
+	// that a caller finding them taken by a concurrent retry (the
+	// reconnect work) waits for it and returns with them sent.
+	acking       sync.Mutex
+	lastSeenSent time.Time
+	seenNotes    map[string]struct{} // notification ids already applied
+	noteOrder    []string
 }
 
 // Who detected a change, as `show sentry status` words it (FO-05, FO-06).

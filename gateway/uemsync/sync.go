@@ -153,6 +153,8 @@ func (l *Link) unvalidatedEntries() []devicecache.Entry {
 }
 
 func (l *Link) retryWipeAcks(ctx context.Context) {
+	l.acking.Lock()
+	defer l.acking.Unlock()
 	l.mu.Lock()
 	acks := l.pendingAcks
 	l.pendingAcks = nil
