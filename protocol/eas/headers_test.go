@@ -390,3 +390,67 @@ func ExampleOptionsHeaders() {
 	// Sync,FolderSync,Provision
 	// 14.1
 }
+
+// FuzzHeaderLookup checks the lookup that skips the fold scan when every
+// key is canonical against the plain definition: the canonical key's
+// values, the name's own, and, when neither exists, those of every key
+// equal to the name but for case.
+func FuzzHeaderLookup(f *testing.F) {
+	f.Add("Ms-Asprotocolversion", "MS-ASProtocolVersion", "ms-asprotocolversion", HeaderProtocolVersion)
+	f.Add("X-Ms-Policykey", "User-Agent", "Authorization", HeaderPolicyKey)
+	f.Add("x-ms-policykey", "X-MS-POLICYKEY", "Other", HeaderPolicyKey)
+	f.Fuzz(func(t *testing.T, k1, k2, k3, name string) {
+		if !isToken(name) {
+			return // callers look up fixed, valid header names
+		}
+		h := http.Header{}
+		for i, k := range []string{k1, k2, k3} {
+			h[k] = append(h[k], fmt.Sprint(i))
+		}
+		got := slices.Sorted(slices.Values(headerValues(h, name)))
+		want := slices.Sorted(slices.Values(foldedValues(h, name)))
+		if !slices.Equal(got, want) {
+			t.Fatalf("keys %q, %q, %q: values(%q) = %q, want %q", k1, k2, k3, name, got, want)
+		}
+	})
+}
+
+func foldedValues(h http.Header, name string) []string {
+	canonical := http.CanonicalHeaderKey(name)
+	vals := slices.Clone(h[canonical])
+	if name != canonical {
+		vals = append(vals, h[name]...)
+	}
+	if vals != nil {
+		return vals
+	}
+	for k, v := range h {
+		if k != canonical && k != name && asciiLower(k) == asciiLower(name) {
+			vals = append(vals, v...)
+		}
+	}
+	return vals
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
