@@ -246,25 +246,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
-	up := h.upstream.Load()
 	var svc *upstream.Service
 	if rt != nil {
+		svc = rt.Route(r)
+	}
+	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
 		// The audit names the service's first server; the Router may fail
 		// over to another, which its own status report shows.
-		svc = rt.Route(r)
+		up := h.upstream.Load()
 		if first := svc.FirstServer(); first != nil {
 			up = &url.URL{Scheme: "https", Host: first.Addr()}
 		}
+		uc := h.cfg.Audit.Begin(audit.Request{
+			User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
+			ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
+			ServerHost: up.Hostname(), ServerPort: port(up),
+			URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
+		})
+		defer func() {
+			uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), HTTPStatus: rec.status()})
+		}()
 	}
-	uc := h.cfg.Audit.Begin(audit.Request{
-		User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
-		ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
-		ServerHost: up.Hostname(), ServerPort: port(up),
-		URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
-	})
-	defer func() {
-		uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), HTTPStatus: rec.status()})
-	}()
 
 	switch {
 	case x.outcome.Blocked:
