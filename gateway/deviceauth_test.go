@@ -8,7 +8,6 @@ package gateway_test
 import (
 	"context"
 	"crypto/tls"
-	"encoding/pem"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway"
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -50,18 +50,14 @@ func uemCert(t *testing.T, w *world, req uem.CertRequest) (*tls.Certificate, uem
 	return &c, ic
 }
 
-func pemOf(c tls.Certificate) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}))
-}
-
 func TestDA03_IdentityCertificateModeOverTLS(t *testing.T) {
 	// DA-03, DA-06 (a bundle of two roots), DA-08/09 (CRL from the UEM's
 	// distribution point), DA-10 (purge), DA-11 (first row with data wins).
-	other := newDeviceCA(t) // the second root of the bundle
+	other := testca.New(t, "Device CA", time.Now(), nil) // the second root of the bundle
 	w := newWorld(t, func(w *world) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, CheckCRL: true,
-				TrustedCertsPEM: pemOf(other) + w.uem.CA().CertPEM,
+				TrustedCertsPEM: other.PEM() + w.uem.CA().CertPEM,
 				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "dns_name"}, // absent: next row
 					{Target: "user_upn", Field: "subject_alt_name_upn"}, {Target: "user_upn", Field: "rfc822_name"}}}
 		}
@@ -79,14 +75,14 @@ func TestDA03_IdentityCertificateModeOverTLS(t *testing.T) {
 		t.Fatalf("cache rows for %s: %+v", ic.UPN, rows)
 	}
 	// The other root of the bundle is trusted too.
-	fromOther := issueClientCert(t, other, "bob@corp.example")
+	fromOther := other.Client(t, "bob@corp.example", "bob@corp.example")
 	w.dev = deviceClient(&fromOther, "")
 	if code, _ := w.device("BOBPHONE", "bob", eas.CmdFolderSync); code == http.StatusForbidden {
 		t.Fatal("a certificate from the bundle's other root was refused")
 	}
 
 	refused := map[string]*http.Client{"no certificate": deviceClient(nil, "")}
-	stranger := issueClientCert(t, newDeviceCA(t), "alice@corp.example")
+	stranger := testca.New(t, "Device CA", time.Now(), nil).Client(t, "alice@corp.example", "alice@corp.example")
 	refused["wrong CA"] = deviceClient(&stranger, "")
 	past := time.Now().Add(-72 * time.Hour)
 	expired, _ := uemCert(t, w, uem.CertRequest{NotBefore: past, NotAfter: past.Add(time.Hour)})
@@ -144,13 +140,13 @@ func TestDA08_CRLRefreshedWhenItsNextUpdatePasses(t *testing.T) {
 }
 
 func TestDA02_GroupCertificateModeOverTLS(t *testing.T) {
-	group := newDeviceCA(t)
+	group := testca.New(t, "Device CA", time.Now(), nil)
 	w := newWorld(t, func(w *world) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
-			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthGroupCert, TrustedCertsPEM: pemOf(group)}
+			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthGroupCert, TrustedCertsPEM: group.PEM()}
 		}
 	})
-	shared := issueClientCert(t, group, "all-phones@corp.example")
+	shared := group.Client(t, "all-phones@corp.example", "all-phones@corp.example")
 	w.dev = deviceClient(&shared, "")
 	// The group certificate admits the device; the user's own Basic
 	// credentials name the user and go to the server (DA-02).
@@ -161,7 +157,7 @@ func TestDA02_GroupCertificateModeOverTLS(t *testing.T) {
 	if rows, _ := w.adm.ByUser(context.Background(), "bob"); len(rows) != 1 {
 		t.Fatalf("the user is the device's, not the certificate's: %+v", rows)
 	}
-	wrong := issueClientCert(t, newDeviceCA(t), "all-phones@corp.example")
+	wrong := testca.New(t, "Device CA", time.Now(), nil).Client(t, "all-phones@corp.example", "all-phones@corp.example")
 	for name, c := range map[string]*http.Client{"no certificate": deviceClient(nil, ""), "wrong CA": deviceClient(&wrong, "")} {
 		w.dev = c
 		if code, _ := w.device("BOBPHONE", "bob", eas.CmdFolderSync); code != http.StatusForbidden {

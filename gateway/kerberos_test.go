@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -71,8 +72,8 @@ func kcdWorld(t *testing.T, k *kdc.Server, spns string, edits ...func(*uemapi.Ke
 		t.Fatal(err)
 	}
 	neg := &exchange.NegotiateAuthenticator{Keytab: kt, Realm: krbRealm}
-	caCert := newDeviceCA(t)
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	caCert := testca.New(t, "Device CA", time.Now(), nil)
+	caPEM := caCert.PEM()
 	w := newWorld(t, func(w *world) {
 		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg) }
 		w.gwBoot = func(c *gateway.Config) { c.KerberosRetry = 20 * time.Millisecond }
@@ -89,7 +90,7 @@ func kcdWorld(t *testing.T, k *kdc.Server, spns string, edits ...func(*uemapi.Ke
 	})
 	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
-		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+		Certificates:       []tls.Certificate{caCert.Client(t, "alice@corp.example", "alice@corp.example")},
 	}}}
 	return w, neg
 }
@@ -248,8 +249,8 @@ func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
 	}
 
 	k := startCorpKDC(t)
-	caCert := newDeviceCA(t)
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	caCert := testca.New(t, "Device CA", time.Now(), nil)
+	caPEM := caCert.PEM()
 	w := newWorld(t, func(w *world) {
 		w.gwBoot = func(c *gateway.Config) { c.DNSServer = ns.Addr() }
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
@@ -304,8 +305,8 @@ func TestKRB02_FailoverUsesTheChosenServersSPN(t *testing.T) {
 	neg1 := &exchange.NegotiateAuthenticator{Keytab: kt1, Realm: krbRealm}
 	neg2 := &exchange.NegotiateAuthenticator{Keytab: kt2, Realm: krbRealm}
 	second := startExchangeWith(t, neg2)
-	caCert := newDeviceCA(t)
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	caCert := testca.New(t, "Device CA", time.Now(), nil)
+	caPEM := caCert.PEM()
 	w := newWorld(t, func(w *world) {
 		w.newExchange = func(t *testing.T) *exchange.Server { return startExchangeWith(t, neg1) }
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
@@ -321,7 +322,7 @@ func TestKRB02_FailoverUsesTheChosenServersSPN(t *testing.T) {
 	})
 	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
-		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+		Certificates:       []tls.Certificate{caCert.Client(t, "alice@corp.example", "alice@corp.example")},
 	}}}
 	w.provision("ALICEPHONE", "alice")
 	if len(neg1.Seen()) == 0 || len(neg2.Seen()) != 0 {

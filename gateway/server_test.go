@@ -7,18 +7,11 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -30,6 +23,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
@@ -471,8 +465,8 @@ func TestDroppedNotificationRepairedByResync(t *testing.T) {
 func TestIdentityCertificateNamesTheUser(t *testing.T) {
 	// DA-03, DA-11 (issue 11): the certificate's UPN becomes the user of
 	// the cache entry and of the UEM association; no certificate, no entry.
-	caCert := newDeviceCA(t)
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Certificate[0]}))
+	caCert := testca.New(t, "Device CA", time.Now(), nil)
+	caPEM := caCert.PEM()
 	w := newWorld(t, func(w *world) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
@@ -484,7 +478,7 @@ func TestIdentityCertificateNamesTheUser(t *testing.T) {
 	}
 	w.dev = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		InsecureSkipVerify: true, //nolint:gosec // test gateway certificate
-		Certificates:       []tls.Certificate{issueClientCert(t, caCert, "alice@corp.example")},
+		Certificates:       []tls.Certificate{caCert.Client(t, "alice@corp.example", "alice@corp.example")},
 	}}}
 	w.provision("ALICEPHONE", "alice")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
@@ -494,34 +488,6 @@ func TestIdentityCertificateNamesTheUser(t *testing.T) {
 		t.Fatalf("cache rows for the certificate's UPN: %+v", rows)
 	}
 	w.association("ALICEPHONE", "alice@corp.example")
-}
-
-// issueClientCert signs a client certificate with an e-mail SAN.
-func issueClientCert(t *testing.T, ca tls.Certificate, email string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: email},
-		EmailAddresses: []string{email}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Leaf, &key.PublicKey, ca.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// newDeviceCA makes a CA with no extended key usage, as device CAs are.
-func newDeviceCA(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Device CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 func TestServerStatusAndDiagnosis(t *testing.T) {

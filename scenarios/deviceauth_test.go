@@ -1,19 +1,14 @@
 package scenarios_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
@@ -22,18 +17,7 @@ import (
 // foreignCertificate is a client certificate for upn from a CA the
 // gateway does not trust.
 func foreignCertificate(upn string) tls.Certificate {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Somebody Else's CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	Expect(err).NotTo(HaveOccurred())
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: upn}, EmailAddresses: []string{upn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	Expect(err).NotTo(HaveOccurred())
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return testca.New(GinkgoTB(), "Somebody Else's CA", time.Now(), nil).Client(GinkgoTB(), upn, upn)
 }
 
 var _ = Describe("Device authentication with identity certificates", func() {

@@ -2,8 +2,6 @@ package deviceauth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,37 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCA(t *testing.T, cn string, parent *ca) *ca {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	signer, signKey := tmpl, key
-	if parent != nil {
-		signer, signKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return &ca{c, key}
-}
-
-func (c *ca) pem() string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw}))
-}
 
 // upnSAN builds a subjectAltName with a UPN other-name and an e-mail.
 func upnSAN(t *testing.T, upn, email string) pkix.Extension {
@@ -66,20 +38,15 @@ func upnSAN(t *testing.T, upn, email string) pkix.Extension {
 	return pkix.Extension{Id: oidSAN, Value: seq}
 }
 
-func (c *ca) leaf(t *testing.T, serial int64, subject pkix.Name, san *pkix.Extension, crl []string) *x509.Certificate {
+// issueLeaf issues a client certificate from c, valid as long as c.
+func issueLeaf(t *testing.T, c *testca.CA, serial int64, subject pkix.Name, san *pkix.Extension, crl []string) *x509.Certificate {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: subject, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: subject,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CRLDistributionPoints: crl}
 	if san != nil {
 		tmpl.ExtraExtensions = []pkix.Extension{*san}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _ := x509.ParseCertificate(der)
-	return l
+	return c.Sign(t, tmpl).Leaf
 }
 
 func request(chain ...*x509.Certificate) *http.Request {
@@ -103,22 +70,22 @@ func TestPassThroughTouchesNothing(t *testing.T) {
 
 func TestIdentityCertificateWithSeveralRoots(t *testing.T) {
 	// DA-03, DA-06: one upload, several concatenated roots, any accepted.
-	rootA, rootB := newCA(t, "Root A", nil), newCA(t, "Root B", nil)
-	inter := newCA(t, "Issuing CA", rootB)
+	rootA, rootB := testca.New(t, "Root A", now, nil), testca.New(t, "Root B", now, nil)
+	inter := testca.New(t, "Issuing CA", now, rootB)
 	san := upnSAN(t, "alice@corp.example", "alice.mail@corp.example")
-	leaf := inter.leaf(t, 10, pkix.Name{CommonName: "alice"}, &san, nil)
-	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: rootA.pem() + rootB.pem()}, Options{Now: func() time.Time { return now }})
+	leaf := issueLeaf(t, inter, 10, pkix.Name{CommonName: "alice"}, &san, nil)
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: rootA.PEM() + rootB.PEM()}, Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !a.WantsClientCert() {
 		t.Fatal("identity mode does not ask for a client certificate")
 	}
-	id, err := a.Authenticate(request(leaf, inter.cert))
+	id, err := a.Authenticate(request(leaf, inter.Cert))
 	if err != nil || id.UPN != "alice@corp.example" || id.Realm != "CORP.EXAMPLE" {
 		t.Fatalf("identity %+v %v", id, err)
 	}
-	stranger := newCA(t, "Other", nil).leaf(t, 11, pkix.Name{CommonName: "mallory"}, &san, nil)
+	stranger := issueLeaf(t, testca.New(t, "Other", now, nil), 11, pkix.Name{CommonName: "mallory"}, &san, nil)
 	if _, err := a.Authenticate(request(stranger)); !errors.Is(err, ErrUntrusted) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
@@ -129,14 +96,14 @@ func TestIdentityCertificateWithSeveralRoots(t *testing.T) {
 
 func TestFieldMappingFirstRowWithDataWins(t *testing.T) {
 	// DA-11, DA-12.
-	root := newCA(t, "Root", nil)
+	root := testca.New(t, "Root", now, nil)
 	san := upnSAN(t, "bob@corp.example", "bob@mail.example")
 	subject := pkix.Name{CommonName: "bob", ExtraNames: []pkix.AttributeTypeAndValue{
 		{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: "example"},
 		{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: "corp"},
 	}}
-	leaf := root.leaf(t, 20, subject, &san, nil)
-	noSAN := root.leaf(t, 21, pkix.Name{CommonName: "carol@corp.example"}, nil, nil)
+	leaf := issueLeaf(t, root, 20, subject, &san, nil)
+	noSAN := issueLeaf(t, root, 21, pkix.Name{CommonName: "carol@corp.example"}, nil, nil)
 	for _, tc := range []struct {
 		name       string
 		rows       []uemapi.FieldMapping
@@ -156,7 +123,7 @@ func TestFieldMappingFirstRowWithDataWins(t *testing.T) {
 			}
 		})
 	}
-	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(),
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.PEM(),
 		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "dns_name"}}}, Options{Now: func() time.Time { return now }})
 	if _, err := a.Authenticate(request(noSAN)); !errors.Is(err, ErrNoIdentity) {
 		t.Fatalf("no mapped field: %v", err)
@@ -165,9 +132,9 @@ func TestFieldMappingFirstRowWithDataWins(t *testing.T) {
 
 func TestGroupCertificateNeedsNoUser(t *testing.T) {
 	// DA-02: the group certificate admits the device; the user's own credentials go to the server.
-	root := newCA(t, "Group", nil)
-	leaf := root.leaf(t, 30, pkix.Name{CommonName: "all-phones"}, nil, nil)
-	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthGroupCert, TrustedCertsPEM: root.pem()}, Options{Now: func() time.Time { return now }})
+	root := testca.New(t, "Group", now, nil)
+	leaf := issueLeaf(t, root, 30, pkix.Name{CommonName: "all-phones"}, nil, nil)
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthGroupCert, TrustedCertsPEM: root.PEM()}, Options{Now: func() time.Time { return now }})
 	id, err := a.Authenticate(request(leaf))
 	if err != nil || id == nil || id.UPN != "" {
 		t.Fatalf("group certificate: %+v %v", id, err)
@@ -176,7 +143,7 @@ func TestGroupCertificateNeedsNoUser(t *testing.T) {
 
 func TestCRLChecking(t *testing.T) {
 	// DA-08, DA-09, DA-10.
-	root := newCA(t, "Root", nil)
+	root := testca.New(t, "Root", now, nil)
 	var fetches atomic.Int32
 	var crlDER []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,17 +152,17 @@ func TestCRLChecking(t *testing.T) {
 	}))
 	defer srv.Close()
 	dp := srv.URL + "/root.crl"
-	good := root.leaf(t, 40, pkix.Name{CommonName: "good@corp.example"}, nil, []string{dp})
-	bad := root.leaf(t, 41, pkix.Name{CommonName: "bad@corp.example"}, nil, []string{dp})
-	ldapOnly := root.leaf(t, 42, pkix.Name{CommonName: "ldap@corp.example"}, nil, []string{"ldap://dc.corp.example/CN=root,CN=CDP"})
+	good := issueLeaf(t, root, 40, pkix.Name{CommonName: "good@corp.example"}, nil, []string{dp})
+	bad := issueLeaf(t, root, 41, pkix.Name{CommonName: "bad@corp.example"}, nil, []string{dp})
+	ldapOnly := issueLeaf(t, root, 42, pkix.Name{CommonName: "ldap@corp.example"}, nil, []string{"ldap://dc.corp.example/CN=root,CN=CDP"})
 	var err error
 	crlDER, err = x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(41), RevocationTime: now.Add(-time.Minute)}}}, root.cert, root.key)
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(41), RevocationTime: now.Add(-time.Minute)}}}, root.Cert, root.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cache := NewCRLCache(srv.Client(), func() time.Time { return now })
-	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true,
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.PEM(), CheckCRL: true,
 		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}}, Options{CRLs: cache, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -223,16 +190,16 @@ func TestCRLChecking(t *testing.T) {
 	if fetches.Load() != 2 {
 		t.Fatal("purged CRL was not fetched again")
 	}
-	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true}, Options{}); err == nil {
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.PEM(), CheckCRL: true}, Options{}); err == nil {
 		t.Fatal("CRL checking without a cache accepted")
 	}
 }
 
 func TestTrustedFrontEnd(t *testing.T) {
 	// DA-13: certificate in a header, accepted only from the front end's addresses.
-	root := newCA(t, "Root", nil)
-	leaf := root.leaf(t, 50, pkix.Name{CommonName: "dave@corp.example"}, nil, nil)
-	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: root.pem(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
+	root := testca.New(t, "Root", now, nil)
+	leaf := issueLeaf(t, root, 50, pkix.Name{CommonName: "dave@corp.example"}, nil, nil)
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: root.PEM(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
 		Options{FrontEnds: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +230,8 @@ func TestTrustedFrontEnd(t *testing.T) {
 }
 
 func TestParseRootsCountsCertificates(t *testing.T) {
-	a, b := newCA(t, "A", nil), newCA(t, "B", nil)
-	if _, n, err := ParseRoots(a.pem() + "junk between\n" + b.pem()); err != nil || n != 2 {
+	a, b := testca.New(t, "A", now, nil), testca.New(t, "B", now, nil)
+	if _, n, err := ParseRoots(a.PEM() + "junk between\n" + b.PEM()); err != nil || n != 2 {
 		t.Fatalf("%d roots, %v", n, err)
 	}
 	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: "no pem here"}, Options{}); err == nil {
@@ -275,9 +242,9 @@ func TestParseRootsCountsCertificates(t *testing.T) {
 
 func TestExpiredCertificateIsRefused(t *testing.T) {
 	// DA-03: a certificate outside its validity is not trusted.
-	root := newCA(t, "Root", nil)
-	leaf := root.leaf(t, 60, pkix.Name{CommonName: "old@corp.example"}, nil, nil)
-	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
+	root := testca.New(t, "Root", now, nil)
+	leaf := issueLeaf(t, root, 60, pkix.Name{CommonName: "old@corp.example"}, nil, nil)
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.PEM(), FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}},
 		Options{Now: func() time.Time { return now.Add(2 * time.Hour) }}) // the leaf expired an hour ago
 	if _, err := a.Authenticate(request(leaf)); !errors.Is(err, ErrUntrusted) {
 		t.Fatalf("expired certificate: %v", err)
@@ -287,18 +254,18 @@ func TestExpiredCertificateIsRefused(t *testing.T) {
 func TestCRLRefreshedAfterItsNextUpdate(t *testing.T) {
 	// DA-08: a revocation published in the next CRL takes effect once the
 	// cached CRL's NextUpdate has passed.
-	root := newCA(t, "Root", nil)
+	root := testca.New(t, "Root", now, nil)
 	var crl atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(crl.Load().([]byte)) }))
 	defer srv.Close()
-	leaf := root.leaf(t, 70, pkix.Name{CommonName: "eve@corp.example"}, nil, []string{srv.URL + "/root.crl"})
+	leaf := issueLeaf(t, root, 70, pkix.Name{CommonName: "eve@corp.example"}, nil, []string{srv.URL + "/root.crl"})
 	mk := func(number int64, this time.Time, revoked ...int64) []byte {
 		var entries []x509.RevocationListEntry
 		for _, s := range revoked {
 			entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(s), RevocationTime: this})
 		}
 		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(number), ThisUpdate: this, NextUpdate: this.Add(10 * time.Minute),
-			RevokedCertificateEntries: entries}, root.cert, root.key)
+			RevokedCertificateEntries: entries}, root.Cert, root.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +275,7 @@ func TestCRLRefreshedAfterItsNextUpdate(t *testing.T) {
 	nowFn := func() time.Time { return clock }
 	crl.Store(mk(1, now))
 	cache := NewCRLCache(srv.Client(), nowFn)
-	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.pem(), CheckCRL: true,
+	a, _ := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: root.PEM(), CheckCRL: true,
 		FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}}, Options{CRLs: cache, Now: nowFn})
 	if _, err := a.Authenticate(request(leaf)); err != nil {
 		t.Fatalf("before the revocation: %v", err)
@@ -328,19 +295,11 @@ func TestCRLRefreshedAfterItsNextUpdate(t *testing.T) {
 //
 //	go test -run '^$' -bench Handshake ./gateway/deviceauth/
 func BenchmarkHandshake(b *testing.B) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Bench Root"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc, _ := x509.ParseCertificate(der)
-	root := &ca{rc, key}
-	serverCert := tlsCert(b, root, "localhost", x509.ExtKeyUsageServerAuth)
-	clientCert := tlsCert(b, root, "alice@corp.example", x509.ExtKeyUsageClientAuth)
-	pool := x509.NewCertPool()
-	pool.AddCert(root.cert)
+	// The handshake checks validity against the real clock.
+	root := testca.New(b, "Bench Root", time.Now(), nil)
+	serverCert := root.Server(b, "localhost")
+	clientCert := root.Client(b, "alice@corp.example")
+	pool := root.Pool()
 	for _, tc := range []struct {
 		name   string
 		server *tls.Config
@@ -375,15 +334,4 @@ func BenchmarkHandshake(b *testing.B) {
 			}
 		})
 	}
-}
-
-func tlsCert(tb testing.TB, ca *ca, cn string, usage x509.ExtKeyUsage) tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

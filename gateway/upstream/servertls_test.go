@@ -1,20 +1,16 @@
 package upstream
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/testca"
 )
 
 // sniServer is a TLS ActiveSync stand-in on 127.0.0.1 that records the
@@ -26,42 +22,6 @@ type sniServer struct {
 	sni  []string
 }
 
-// testCA signs server certificates for the TLS tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Backend CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return &testCA{c, key, pool}
-}
-
-func (ca *testCA) serverCert(t *testing.T, names ...string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// newSNIServer serves with cfg (its certificate and version or cipher
-// policy) and records each ClientHello's server name.
 func newSNIServer(t *testing.T, cfg *tls.Config) *sniServer {
 	t.Helper()
 	s := &sniServer{}
@@ -104,9 +64,9 @@ func routerTo(t *testing.T, hostport string, client *tls.Config, sni bool) *Rout
 }
 
 func TestTLS07_NoSNIByDefaultButTheCertificateIsStillVerified(t *testing.T) {
-	ca := newTestCA(t)
-	srv := newSNIServer(t, &tls.Config{Certificates: []tls.Certificate{ca.serverCert(t, "localhost")}})
-	strict := &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS12}
+	ca := testca.New(t, "Backend CA", time.Now(), nil)
+	srv := newSNIServer(t, &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "localhost")}})
+	strict := &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
 
 	off := routerTo(t, "localhost:"+srv.port, strict, false)
 	mustDo(t, off, easRequest("gw", "Sync", ""))
@@ -121,12 +81,12 @@ func TestTLS07_NoSNIByDefaultButTheCertificateIsStillVerified(t *testing.T) {
 	}
 
 	// Without SNI the host name is still verified (TLS-05) and so is the CA.
-	other := newTestCA(t)
+	other := testca.New(t, "Backend CA", time.Now(), nil)
 	for name, tc := range map[string]struct {
 		cfg  *tls.Config
 		want string
 	}{
-		"untrusted CA": {&tls.Config{RootCAs: other.pool}, "certificate signed by unknown authority"},
+		"untrusted CA": {&tls.Config{RootCAs: other.Pool()}, "certificate signed by unknown authority"},
 		"wrong host":   {strict, "server name mismatch, certificate issued to: [localhost]"},
 	} {
 		host := "localhost"
@@ -147,11 +107,11 @@ func TestTLS07_NoSNIByDefaultButTheCertificateIsStillVerified(t *testing.T) {
 }
 
 func TestTLS02_OutgoingVersionAndCipherPolicy(t *testing.T) {
-	ca := newTestCA(t)
-	cert := ca.serverCert(t, "localhost")
+	ca := testca.New(t, "Backend CA", time.Now(), nil)
+	cert := ca.Server(t, "localhost")
 	old := newSNIServer(t, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
-	base := func(c *tls.Config) *tls.Config { c.RootCAs = ca.pool; return c }
+	base := func(c *tls.Config) *tls.Config { c.RootCAs = ca.Pool(); return c }
 
 	// The gateway's minimum is above what the server speaks: refused.
 	r := routerTo(t, "localhost:"+old.port, base(&tls.Config{MinVersion: tls.VersionTLS13}), false)
