@@ -75,7 +75,11 @@ type Entry struct {
 	// changes whenever its content does, so a device can be re-provisioned.
 	Policy        string
 	PolicyVersion string
-	RedirectURL   string
+	// Reprovision is set while the device is kept out (blocked or wipe
+	// pending) after its policy changed: it has not provisioned that
+	// policy, so when the UEM allows it again it provisions first (P).
+	Reprovision bool
+	RedirectURL string
 }
 
 // record is the stored form of an entry. Strings that repeat across
@@ -86,6 +90,7 @@ type record struct {
 	state       State
 	wiped       bool
 	validated   bool
+	reprovision bool // fills the padding before connections: no larger record
 	connections uint32
 	lastSeen    int64 // unix nanoseconds; 0 for never
 	version     unique.Handle[string]
@@ -215,7 +220,7 @@ func str(h unique.Handle[string]) string {
 
 func (r *record) entry(k Key) Entry {
 	e := Entry{
-		Key: k, State: r.state, Wiped: r.wiped, Validated: r.validated,
+		Key: k, State: r.state, Wiped: r.wiped, Validated: r.validated, Reprovision: r.reprovision,
 		Connections: r.connections, ProtocolVersion: str(r.version),
 		Policy: str(r.policy), PolicyVersion: str(r.policyVer), RedirectURL: r.redirect,
 	}
@@ -226,7 +231,7 @@ func (r *record) entry(k Key) Entry {
 }
 
 func (r *record) set(e *Entry) {
-	r.state, r.wiped, r.validated = e.State, e.Wiped, e.Validated
+	r.state, r.wiped, r.validated, r.reprovision = e.State, e.Wiped, e.Validated, e.Reprovision
 	r.connections = e.Connections
 	r.lastSeen = 0
 	if !e.LastSeen.IsZero() {

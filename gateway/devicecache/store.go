@@ -148,13 +148,36 @@ func (s *Store) Journal(e Entry) error {
 
 // Load adds every stored entry that is not already in c and returns how
 // many it added (DC-18). Entries in memory are newer and win.
-func (s *Store) Load(c *Cache) (int, error) {
+func (s *Store) Load(c *Cache) (int, error) { return s.load(c, nil) }
+
+// LoadWiped adds the stored entries of devices that acknowledged a remote
+// wipe (Wiped), unless already in c, and returns how many it added. Only
+// the gateway knows a wipe was delivered: the UEM keeps reporting the
+// association as wiped until it is removed, so a gateway that starts from
+// the UEM takes these from here.
+func (s *Store) LoadWiped(c *Cache) (int, error) {
+	return s.load(c, func(rec []byte) bool { return len(rec) > 2 && rec[2]&flagWiped != 0 })
+}
+
+// load adds the stored entries whose encoded record keep accepts (all
+// when keep is nil); keep reads the flags without decoding the record.
+func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 	n := 0
+	// With a filter, a journaled entry the filter refuses must still hide
+	// the snapshot's older copy (a wipe forgotten since, by a Remove and a
+	// new association); without one, insertIfAbsent does that.
+	journaled := make(map[string]struct{})
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// The journal is newer than the snapshot: load it first, so that
 		// the snapshot's older copy of an entry is not taken.
 		if j := tx.Bucket(bucketJournal); j != nil {
 			err := j.ForEach(func(k, v []byte) error {
+				if keep != nil {
+					journaled[string(k)] = struct{}{}
+					if !keep(v) {
+						return nil
+					}
+				}
 				key, err := decodeKey(k)
 				if err != nil {
 					return err
@@ -182,7 +205,7 @@ func (s *Store) Load(c *Cache) (int, error) {
 				if w <= 0 || kl > uint64(len(chunk)-w) {
 					return fmt.Errorf("devicecache: load: key length: %w", errCorrupt)
 				}
-				key := string(chunk[w : w+int(kl)])
+				kb := chunk[w : w+int(kl)]
 				chunk = chunk[w+int(kl):]
 				rl, w := binary.Uvarint(chunk)
 				if w <= 0 || rl > uint64(len(chunk)-w) {
@@ -190,6 +213,15 @@ func (s *Store) Load(c *Cache) (int, error) {
 				}
 				rec := chunk[w : w+int(rl)]
 				chunk = chunk[w+int(rl):]
+				if keep != nil {
+					if !keep(rec) {
+						continue
+					}
+					if _, newer := journaled[string(kb)]; newer {
+						continue
+					}
+				}
+				key := string(kb)
 				k, err := decodeKeyString(key)
 				if err != nil {
 					return fmt.Errorf("devicecache: load: %w", err)
@@ -315,9 +347,12 @@ func decodeKey(b []byte) (Key, error) {
 	return k, nil
 }
 
+// Record flags. A flag added later reads as unset in older files, so it
+// needs no new recordFormat.
 const (
-	flagWiped     = 1 << 0
-	flagValidated = 1 << 1
+	flagWiped       = 1 << 0
+	flagValidated   = 1 << 1
+	flagReprovision = 1 << 2
 )
 
 func encodeRecord(e Entry) []byte { return appendRecord(nil, e) }
@@ -329,6 +364,9 @@ func appendRecord(b []byte, e Entry) []byte {
 	}
 	if e.Validated {
 		flags |= flagValidated
+	}
+	if e.Reprovision {
+		flags |= flagReprovision
 	}
 	b = append(b, recordFormat, byte(e.State), flags)
 	b = binary.AppendUvarint(b, uint64(e.Connections))
@@ -353,7 +391,7 @@ func decodeRecord(k Key, b []byte) (Entry, error) {
 	if !e.State.Valid() {
 		return e, fmt.Errorf("%w: state %q", errCorrupt, b[1])
 	}
-	e.Wiped, e.Validated = b[2]&flagWiped != 0, b[2]&flagValidated != 0
+	e.Wiped, e.Validated, e.Reprovision = b[2]&flagWiped != 0, b[2]&flagValidated != 0, b[2]&flagReprovision != 0
 	b = b[3:]
 	conns, w := binary.Uvarint(b)
 	if w <= 0 || conns > 1<<32-1 {

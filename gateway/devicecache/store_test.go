@@ -298,3 +298,59 @@ func TestJournalSurvivesWithoutAFullSave(t *testing.T) {
 		t.Fatalf("state after a later full save %v, want the snapshot's", st)
 	}
 }
+
+func TestReprovisionFlagIsStored(t *testing.T) {
+	// A policy changed while the device was blocked is still due after a
+	// restart; older files (no flag) read as not due.
+	s, _ := openTemp(t)
+	c := New(nil)
+	e := Entry{Key: Key{DeviceID: "d", User: "u"}, State: Blocked, Validated: true, Policy: "p", PolicyVersion: "2", Reprovision: true}
+	c.Put(e)
+	if _, err := s.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	restored := New(nil)
+	if _, err := s.Load(restored); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := restored.Get(e.Key); got != e {
+		t.Fatalf("restored %+v, want %+v", got, e)
+	}
+	old := encodeRecord(Entry{State: Blocked, Validated: true})
+	if got, err := decodeRecord(Key{}, old); err != nil || got.Reprovision {
+		t.Fatalf("a record without the flag decodes as %+v, %v", got, err)
+	}
+}
+
+func TestLoadWipedTakesOnlyDeliveredWipes(t *testing.T) {
+	// ACT-06: at start from the UEM, only the wipes the gateway delivered
+	// come from disk; the journal, newer, hides the full save's copy.
+	s, _ := openTemp(t)
+	c := New(nil)
+	wiped := Entry{Key: Key{DeviceID: "wiped", User: "u"}, State: Blocked, Wiped: true, Validated: true}
+	c.Put(wiped)
+	c.Put(Entry{Key: Key{DeviceID: "blocked", User: "u"}, State: Blocked, Validated: true})
+	c.Put(Entry{Key: Key{DeviceID: "allowed", User: "u"}, State: Allowed, Validated: true})
+	c.Put(Entry{Key: Key{DeviceID: "removed", User: "u"}, State: Blocked, Wiped: true, Validated: true})
+	if _, err := s.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	// Since the save: "removed" was removed in the UEM and came back as a
+	// new, blocked association; "late" was wiped.
+	late := Entry{Key: Key{DeviceID: "late", User: "u"}, State: Blocked, Wiped: true, Validated: true}
+	for _, e := range []Entry{{Key: Key{DeviceID: "removed", User: "u"}, State: Blocked, Validated: true}, late} {
+		if err := s.Journal(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := New(nil)
+	n, err := s.LoadWiped(got)
+	if err != nil || n != 2 || got.Len() != 2 {
+		t.Fatalf("LoadWiped added %d (%v), cache %d; want 2", n, err, got.Len())
+	}
+	for _, want := range []Entry{wiped, late} {
+		if e, ok := got.Get(want.Key); !ok || e != want {
+			t.Errorf("%s: %+v, want %+v", want.DeviceID, e, want)
+		}
+	}
+}
