@@ -2,9 +2,9 @@ package uemsync
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/identity"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -37,55 +37,86 @@ func (o Outcome) NeedsProvision() bool {
 
 // Access decides on one device request. A cached device is decided from
 // the cache without asking the UEM (FLOW-04); a new one is reported to the
-// UEM first (FLOW-01), or let in by fail-open when it cannot be (FLOW-05).
+// UEM first (FLOW-01), or let in by fail-open when the UEM cannot be
+// asked (FLOW-05). A UEM that answers but refuses the gateway (401, 403,
+// 429) is not an unreachable one: the new device is kept out.
+//
+// r.User is the authenticated user; it is normalised here too
+// (identity.Normalize, a no-op on a normalised name) because it is the
+// cache key every UEM listing and notification is matched against.
 func (l *Link) Access(ctx context.Context, r DeviceRequest) Outcome {
-	key := devicecache.Key{DeviceID: r.DeviceID, User: r.User}
+	user, err := identity.Normalize(r.User)
+	if err != nil {
+		l.cfg.Log.Warn("device request with an invalid user name kept out", "error", err)
+		return Outcome{Entry: devicecache.Entry{Key: devicecache.Key{DeviceID: r.DeviceID}}, Blocked: true, FirstAccess: true}
+	}
+	key := devicecache.Key{DeviceID: r.DeviceID, User: user}
 	if e, ok := l.cfg.Cache.Get(key); ok {
 		return Outcome{Entry: e, Blocked: e.State == devicecache.Blocked || e.Wiped}
 	}
 	cctx, cancel := l.callCtx(ctx)
 	d, err := l.cfg.UEM.ReportDevice(cctx, uemapi.DeviceReport{
-		EASDeviceID: r.DeviceID, User: r.User, Email: r.Mail, DeviceType: r.DeviceType, Model: r.Model,
+		EASDeviceID: r.DeviceID, User: user, Email: r.Mail, DeviceType: r.DeviceType, Model: r.Model,
 		OS: r.OS, PhoneNumber: r.PhoneNumber, UserAgent: r.UserAgent, ProtocolVersion: r.ProtocolVersion,
 		AccessTime: l.cfg.Now(),
 	})
 	cancel()
-	if err != nil && !unreachable(err) {
+	switch uemapi.Classify(err) {
+	case uemapi.NoFailure:
+		l.contact(nil, ByRequest)
+		e := l.applyDecision(key, d.State, d.Behavior, d.Policy, "")
+		return Outcome{Entry: e, FirstAccess: true, Blocked: e.State == devicecache.Blocked || e.Wiped}
+	case uemapi.Unreachable:
+		l.contact(err, ByRequest)
+		return l.failOpen(key, r.ProtocolVersion)
+	case uemapi.AuthRefused, uemapi.RateLimited:
+		// The UEM is up and refuses the gateway: its credentials (401,
+		// 403) or its rate (429). Fail-open is for a UEM that cannot be
+		// asked (FO-01); letting new devices in here would open the door
+		// to every device for as long as the gateway is misconfigured or
+		// the UEM sheds load, which anyone able to enrol devices in bulk
+		// can provoke. The device is kept out and not cached: its next
+		// request asks again. The status shows the reason (contact).
+		l.contact(err, ByRequest)
+		l.cfg.Log.Warn("uem refused the gateway; new device kept out", "device", r.DeviceID, "error", err)
+		return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true}
+	default:
 		// The UEM answered but refused the report (bad input): do not
 		// cache anything, and do not let the device in on our own.
 		l.contact(nil, ByRequest)
 		l.cfg.Log.Warn("uem refused device report", "device", r.DeviceID, "error", err)
 		return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true}
 	}
-	l.contact(err, ByRequest)
-	if err != nil {
-		if !l.FailOpen() {
-			return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true, FailOpen: true}
-		}
-		// Allowed with the server's own policy (INC-01), not validated:
-		// the real state comes with the next resync or reconnect.
-		e, _ := l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
-			if exists {
-				return false // another request raced us and has the answer
-			}
-			e.State, e.Validated, e.ProtocolVersion = devicecache.Allowed, false, r.ProtocolVersion
-			return true
-		})
-		return Outcome{Entry: e, FirstAccess: true, FailOpen: true, Blocked: e.State == devicecache.Blocked}
-	}
-	e := l.applyDecision(key, d.State, d.Behavior, d.Policy, "")
-	return Outcome{Entry: e, FirstAccess: true, Blocked: e.State == devicecache.Blocked || e.Wiped}
 }
 
-// unreachable tells a UEM that could not be asked (network error,
-// timeout, 5xx, refused credentials) from one that answered "no".
-func unreachable(err error) bool {
-	var ue *uemapi.Error
-	if !errors.As(err, &ue) {
-		return true
+// failOpen decides on a new device the UEM could not be asked about, by
+// the fail-open setting (FLOW-05, FO-01).
+func (l *Link) failOpen(key devicecache.Key, protocolVersion string) Outcome {
+	if !l.FailOpen() {
+		return Outcome{Entry: devicecache.Entry{Key: key}, Blocked: true, FirstAccess: true, FailOpen: true}
 	}
-	s := ue.Code.HTTPStatus()
-	return s >= 500 || s == 401 || s == 403 || s == 429
+	// Allowed with the server's own policy (INC-01), not validated:
+	// the real state comes with the next resync or reconnect.
+	e, _ := l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
+		if exists {
+			return false // another request raced us and has the answer
+		}
+		e.State, e.Validated, e.ProtocolVersion = devicecache.Allowed, false, protocolVersion
+		return true
+	})
+	return Outcome{Entry: e, FirstAccess: true, FailOpen: true, Blocked: e.State == devicecache.Blocked || e.Wiped}
+}
+
+// unreachable reports whether err means the UEM could not be asked
+// (network error, timeout, 5xx), as opposed to a UEM that answered,
+// refusing the gateway (401, 403, 429) or the request (other 4xx).
+func unreachable(err error) bool { return uemapi.Classify(err) == uemapi.Unreachable }
+
+// refused reports whether the UEM refuses the gateway itself (401, 403,
+// 429): every further call would fail the same way for now.
+func refused(err error) bool {
+	f := uemapi.Classify(err)
+	return f == uemapi.AuthRefused || f == uemapi.RateLimited
 }
 
 // applyDecision stores the UEM's state and policy for key and returns the
@@ -130,33 +161,41 @@ func (l *Link) journal(before, after devicecache.Entry) {
 	}
 }
 
-// applyState is the state table of the cache entry for a UEM state.
+// applyState is the one state table of a cache entry for a UEM decision.
+// The first access, the device lists (init, reload, resync) and the
+// notifications (state and policy changes) all go through it.
+//
+// A policy the device has not provisioned is due: the entry was waiting
+// for it (P), it changed now (id or version), or it changed while the
+// device was kept out (Reprovision). An allowed device with a due policy
+// provisions first (P, DEF-09); a blocked or wipe-pending one keeps it due
+// until it is allowed again, so that a policy changed during a block is
+// still delivered. A device let in by fail-open has no policy recorded
+// (it got the server's own, INC-01): an assigned one is due (FLOW-05
+// step 3).
+//
+//	prior       UEM allowed           UEM blocked   UEM wiped
+//	absent      A                     B             W
+//	A, B, W     P if due, else A      B             W
+//	P           P                     B (due kept)  W (due kept)
+//	wiped       B (stays wiped, ACT-06: only Remove ends it, as a purge)
 func applyState(e *devicecache.Entry, exists bool, st uemapi.SyncState, policyID, policyVersion string) {
-	policyChanged := e.Policy != policyID || e.PolicyVersion != policyVersion
-	wasValidated := e.Validated
+	due := exists && (e.State == devicecache.PolicyPending || e.Reprovision ||
+		e.Policy != policyID || e.PolicyVersion != policyVersion)
 	e.Validated, e.Policy, e.PolicyVersion = true, policyID, policyVersion
 	switch {
 	case e.Wiped:
-		// A wiped device stays blocked until the association is removed
-		// (ACT-06); Remove arrives as a purge, not as a state.
 		e.State = devicecache.Blocked
 	case st == uemapi.StateWiped:
 		e.State = devicecache.WipePending
 	case st == uemapi.StateBlocked:
 		e.State = devicecache.Blocked
-	case !exists:
-		e.State = devicecache.Allowed
-	case e.State == devicecache.PolicyPending:
-		// Still waiting for the device to provision.
-	case !wasValidated && (policyID != ""):
-		// Let in by fail-open with the server's policy: push the real
-		// one now (FLOW-05 step 3).
-		e.State = devicecache.PolicyPending
-	case wasValidated && policyChanged && e.State == devicecache.Allowed:
+	case due:
 		e.State = devicecache.PolicyPending
 	default:
 		e.State = devicecache.Allowed
 	}
+	e.Reprovision = due && !e.Wiped && (e.State == devicecache.Blocked || e.State == devicecache.WipePending)
 }
 
 // Provisioned records that the device acknowledged its policy: P becomes A.
@@ -165,7 +204,7 @@ func (l *Link) Provisioned(key devicecache.Key) {
 		if !exists || e.State != devicecache.PolicyPending {
 			return false
 		}
-		e.State = devicecache.Allowed
+		e.State, e.Reprovision = devicecache.Allowed, false
 		return true
 	})
 }
@@ -180,7 +219,7 @@ func (l *Link) WipeDelivered(ctx context.Context, key devicecache.Key) {
 			return false
 		}
 		before = *e
-		e.State, e.Wiped = devicecache.Blocked, true
+		e.State, e.Wiped, e.Reprovision = devicecache.Blocked, true, false
 		return true
 	})
 	if changed {

@@ -117,13 +117,20 @@ const (
 
 // Status is what `show sentry status` reports about the UEM (FO-05).
 type Status struct {
-	Connected         bool
-	LastChange        time.Time
-	LastChangeBy      string
-	LastSuccess       time.Time
-	LastFailure       time.Time
-	NextCheck         time.Time
-	LastError         string
+	Connected    bool
+	LastChange   time.Time
+	LastChangeBy string
+	LastSuccess  time.Time
+	LastFailure  time.Time
+	NextCheck    time.Time
+	LastError    string
+	// Refusal is set while the UEM answers but refuses the gateway: its
+	// credentials (401, 403) or its rate (429). The UEM is not
+	// unreachable then (Connected does not change and fail-open does not
+	// apply); the gateway's UEM status is an error, with this reason,
+	// until a call is accepted. RefusedSince is when it began.
+	Refusal           string
+	RefusedSince      time.Time
 	FailOpen          bool
 	FailOpenChangedBy string
 	FailOpenChangedAt time.Time
@@ -190,15 +197,44 @@ func (l *Link) SetDefaultBehavior(b uemapi.PolicyBehavior) {
 
 // recordContact updates connectivity after a UEM call and reports whether
 // the UEM just came back.
+//
+// Only a UEM that could not be asked (network error, timeout, 5xx) is
+// down. One that answered is up, even with an error; one that refuses the
+// gateway (401, 403, 429) raises the refusal instead and leaves the
+// connectivity as it was, so that it neither looks like an outage nor
+// starts the reconnect work, which would only be refused again. At start
+// (nothing recorded yet) a refusal counts as not connected: the gateway
+// then runs without the UEM's list, and the first accepted call must run
+// the reconnect work to load it.
 func (l *Link) recordContact(err error, by string) (cameBack bool) {
 	now := l.cfg.Now()
+	failure := uemapi.Classify(err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	up := err == nil
-	if up {
-		l.status.LastSuccess, l.status.LastError = now, ""
-	} else {
+	if err != nil {
 		l.status.LastFailure, l.status.LastError = now, err.Error()
+	}
+	if failure == uemapi.AuthRefused || failure == uemapi.RateLimited {
+		reason := refusalReason(failure, err)
+		if reason != l.status.Refusal {
+			l.status.Refusal, l.status.RefusedSince = reason, now
+			l.cfg.Log.Error("uem refuses the gateway", "reason", reason, "detected_by", by)
+		}
+		if l.status.LastChange.IsZero() {
+			l.status.Connected, l.status.LastChange, l.status.LastChangeBy = false, now, by
+		}
+		return false
+	}
+	if l.status.Refusal != "" {
+		l.cfg.Log.Info("uem no longer refuses the gateway", "was", l.status.Refusal, "detected_by", by)
+		l.status.Refusal, l.status.RefusedSince = "", time.Time{}
+	}
+	up := failure != uemapi.Unreachable
+	if up {
+		l.status.LastSuccess = now
+		if err == nil {
+			l.status.LastError = ""
+		}
 	}
 	if up != l.status.Connected || l.status.LastChange.IsZero() {
 		cameBack = up && !l.status.LastChange.IsZero()
@@ -210,6 +246,20 @@ func (l *Link) recordContact(err error, by string) (cameBack bool) {
 		}
 	}
 	return cameBack
+}
+
+// refusalReason is the status line for a UEM that refuses the gateway; it
+// carries the HTTP status, never the UEM's own words.
+func refusalReason(f uemapi.Failure, err error) string {
+	status := 0
+	var ue *uemapi.Error
+	if errors.As(err, &ue) {
+		status = uemapi.StatusOf(ue)
+	}
+	if f == uemapi.RateLimited {
+		return fmt.Sprintf("uem rate limited the gateway (%d)", status)
+	}
+	return fmt.Sprintf("uem refused the gateway's credentials (%d)", status)
 }
 
 func (l *Link) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -25,7 +25,11 @@ func (l *Link) Apply(n *uemapi.Notification) error {
 			return errors.New("uemsync: device.state without device")
 		}
 		d := n.Device
-		l.applyDecision(devicecache.Key{DeviceID: d.EASDeviceID, User: d.User}, d.State, d.Behavior, d.Policy, "")
+		key, err := deviceKey(d.EASDeviceID, d.User)
+		if err != nil {
+			return fmt.Errorf("uemsync: device.state: %w", err)
+		}
+		l.applyDecision(key, d.State, d.Behavior, d.Policy, "")
 	case uemapi.NotifyPolicy:
 		if n.Policy == nil {
 			return errors.New("uemsync: policy.changed without policy")
@@ -33,7 +37,12 @@ func (l *Link) Apply(n *uemapi.Notification) error {
 		pol := n.Policy.Policy
 		l.cfg.Policies.Put(&pol)
 		for _, ref := range n.Policy.Devices {
-			l.cfg.Cache.Update(devicecache.Key{DeviceID: ref.EASDeviceID, User: ref.User}, func(e *devicecache.Entry, exists bool) bool {
+			key, err := deviceKey(ref.EASDeviceID, ref.User)
+			if err != nil {
+				l.cfg.Log.Warn("policy.changed names a device with an invalid identity; skipped", "error", err)
+				continue
+			}
+			l.cfg.Cache.Update(key, func(e *devicecache.Entry, exists bool) bool {
 				if !exists {
 					return false
 				}
@@ -45,13 +54,20 @@ func (l *Link) Apply(n *uemapi.Notification) error {
 		if n.Purge == nil {
 			return errors.New("uemsync: purge without device")
 		}
-		l.cfg.Cache.Delete(devicecache.Key{DeviceID: n.Purge.EASDeviceID, User: n.Purge.User})
+		key, err := deviceKey(n.Purge.EASDeviceID, n.Purge.User)
+		if err != nil {
+			return fmt.Errorf("uemsync: purge: %w", err)
+		}
+		l.cfg.Cache.Delete(key)
 	case uemapi.NotifyAppTunnel:
 		if n.AppTunnel == nil {
 			return errors.New("uemsync: apptunnel.changed without tunnel")
 		}
 		t := n.AppTunnel.Tunnel
-		key := devicecache.Key{DeviceID: t.DeviceUUID, User: t.User, App: t.AppID}
+		key, err := appKey(t.DeviceUUID, t.User, t.AppID)
+		if err != nil {
+			return fmt.Errorf("uemsync: apptunnel.changed: %w", err)
+		}
 		if n.AppTunnel.Removed {
 			l.cfg.Cache.Delete(key)
 			break

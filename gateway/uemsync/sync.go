@@ -15,24 +15,43 @@ type InitResult struct {
 	FromUEM  bool // false: the UEM was unreachable and the persistent list was used (DC-03)
 	Loaded   int
 	UEMError error
+	// Wiped counts the delivered wipes taken from the persistent list
+	// before anything else (they are not in Loaded when FromUEM).
+	Wiped int
 }
 
 // Init fills the cache at start: every registered allowed device from the
 // UEM with its policy (FLOW-10), or, when the UEM cannot be reached, the
 // persistent list with each device's last known state (DC-03).
+//
+// Delivered wipes come from the persistent list either way: the UEM keeps
+// a wiped association as "wiped" until it is removed and does not say
+// whether the wipe reached the device, so without them a restarted
+// gateway would take the stale record for a pending wipe and wipe the
+// device again at its next request (ACT-06, ACT-07).
 func (l *Link) Init(ctx context.Context) (InitResult, error) {
+	var res InitResult
+	if l.cfg.Store != nil {
+		w, err := l.cfg.Store.LoadWiped(l.cfg.Cache)
+		if err != nil {
+			return res, fmt.Errorf("uemsync: init: delivered wipes from the persistent list: %w", err)
+		}
+		res.Wiped = w
+	}
 	n, err := l.load(ctx, uemapi.FilterAllowed)
 	l.recordContact(err, ByInit)
 	if err == nil {
-		return InitResult{FromUEM: true, Loaded: n}, nil
+		res.FromUEM, res.Loaded = true, n
+		return res, nil
 	}
-	res := InitResult{UEMError: err}
+	res.UEMError = err
 	if l.cfg.Store == nil {
 		return res, nil
 	}
 	if res.Loaded, err = l.cfg.Store.Load(l.cfg.Cache); err != nil {
 		return res, fmt.Errorf("uemsync: init from persistent list: %w", err)
 	}
+	res.Loaded += res.Wiped
 	l.cfg.Log.Warn("uem unreachable at init; running on the persistent device list", "devices", res.Loaded, "error", res.UEMError)
 	return res, nil
 }
@@ -57,21 +76,35 @@ func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error
 	return n, nil
 }
 
+// applyPage applies one page of the UEM's device list and calls each with
+// the key of every association it applied. An association whose device id
+// or user cannot be a cache key (control characters, empty) is skipped
+// and logged, once per page.
 func (l *Link) applyPage(p *uemapi.DevicePage, each func(devicecache.Key)) {
 	for _, pol := range p.Policies {
 		l.cfg.Policies.Put(pol)
 	}
+	skipped, firstErr := 0, error(nil)
 	for _, it := range p.Items {
 		if !it.State.Valid() || it.EASDeviceID == "" {
+			continue
+		}
+		key, err := deviceKey(it.EASDeviceID, it.User)
+		if err != nil {
+			if skipped++; firstErr == nil {
+				firstErr = err
+			}
 			continue
 		}
 		var pol *uemapi.ActiveSyncPolicy
 		if it.PolicyID != "" {
 			pol, _ = l.cfg.Policies.Get(it.PolicyID)
 		}
-		key := devicecache.Key{DeviceID: it.EASDeviceID, User: it.User}
 		l.applyDecision(key, it.State, it.Behavior, pol, it.RedirectURL)
 		each(key)
+	}
+	if skipped > 0 {
+		l.cfg.Log.Warn("uem listed devices with an invalid identity; not cached", "skipped", skipped, "error", firstErr)
 	}
 }
 
@@ -87,8 +120,14 @@ type ResyncResult struct {
 // no longer lists are dropped (their next access is a first access), and
 // devices let in by fail-open are reported and decided (FLOW-05, FLOW-13).
 // It repairs lost notifications.
+//
+// Only an entry that was cached and validated before the list was asked
+// for, and has not changed since, may be dropped: a device reported while
+// the list is fetched (a first access, a notification) is not on it, and
+// is not one the UEM removed.
 func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
 	var res ResyncResult
+	before := l.cfg.Cache.Snapshot(func(e devicecache.Entry) bool { return e.ActiveSync() && e.Validated })
 	listed := make(map[devicecache.Key]struct{})
 	err := l.cfg.UEM.EachDevicePage(ctx, uemapi.FilterAll, l.cfg.PageSize, func(p *uemapi.DevicePage) error {
 		l.applyPage(p, func(k devicecache.Key) { listed[k] = struct{}{} })
@@ -99,20 +138,14 @@ func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
 		return res, fmt.Errorf("uemsync: resync: %w", err)
 	}
 	res.Listed = len(listed)
+	res.Removed = l.cfg.Cache.DeleteUnchanged(before, func(k devicecache.Key) bool {
+		_, ok := listed[k]
+		return !ok
+	})
 	var unvalidated []devicecache.Entry
 	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
-		if !e.ActiveSync() {
-			return true
-		}
-		if _, ok := listed[e.Key]; ok {
-			return true
-		}
-		if !e.Validated {
+		if _, ok := listed[e.Key]; !ok && e.ActiveSync() && !e.Validated {
 			unvalidated = append(unvalidated, e)
-			return true
-		}
-		if l.cfg.Cache.Delete(e.Key) {
-			res.Removed++
 		}
 		return true
 	})
@@ -122,7 +155,8 @@ func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
 }
 
 // resolveUnvalidated reports devices let in by fail-open and applies the
-// UEM's decision; it stops at the first failure (the UEM went away again).
+// UEM's decision; it stops at the first failure that is not about the
+// one device (the UEM went away again, or refuses the gateway).
 func (l *Link) resolveUnvalidated(ctx context.Context, entries []devicecache.Entry) int {
 	n := 0
 	for _, e := range entries {
@@ -130,7 +164,7 @@ func (l *Link) resolveUnvalidated(ctx context.Context, entries []devicecache.Ent
 		d, err := l.cfg.UEM.ReportDevice(cctx, uemapi.DeviceReport{EASDeviceID: e.DeviceID, User: e.User, ProtocolVersion: e.ProtocolVersion})
 		cancel()
 		if err != nil {
-			if unreachable(err) {
+			if unreachable(err) || refused(err) {
 				return n
 			}
 			continue
@@ -163,7 +197,9 @@ func (l *Link) retryWipeAcks(ctx context.Context) {
 		cctx, cancel := l.callCtx(ctx)
 		err := l.cfg.UEM.AckWipe(cctx, a)
 		cancel()
-		if err != nil && unreachable(err) {
+		if err != nil && (unreachable(err) || refused(err)) {
+			// Kept for later; only an answer about this acknowledgement
+			// (e.g. the association is gone) drops it.
 			l.mu.Lock()
 			l.pendingAcks = append(l.pendingAcks, acks[i:]...)
 			l.mu.Unlock()

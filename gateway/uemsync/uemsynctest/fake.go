@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/identity"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -15,7 +16,9 @@ import (
 type FakeUEM struct {
 	mu        sync.Mutex
 	down      bool
-	refuse    bool // answer 400 to reports
+	fail      error // returned by every call while set
+	refuse    bool  // answer 400 to reports
+	listHook  func()
 	states    map[devicecache.Key]uemapi.DeviceEntry
 	policies  map[string]*uemapi.ActiveSyncPolicy
 	reports   []uemapi.DeviceReport
@@ -28,12 +31,30 @@ type FakeUEM struct {
 // ErrDown is what calls return while the fake is down.
 var ErrDown = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 
+// key is the fake's index of an association: like a real UEM it finds an
+// association whatever the spelling of its user ("CORP\alice", "ALICE").
+func key(dev, user string) devicecache.Key {
+	if u, err := identity.Normalize(user); err == nil {
+		user = u
+	}
+	return devicecache.Key{DeviceID: dev, User: user}
+}
+
+// failure is the error a call returns now, or nil; f.mu is held.
+func (f *FakeUEM) failure() error {
+	if f.down {
+		return ErrDown
+	}
+	return f.fail
+}
+
 // New returns an empty fake UEM.
 func New() *FakeUEM {
 	return &FakeUEM{states: map[devicecache.Key]uemapi.DeviceEntry{}, policies: map[string]*uemapi.ActiveSyncPolicy{}}
 }
 
 // Set records the UEM's state for an association (policyID "" = none).
+// The user is listed as spelled here.
 func (f *FakeUEM) Set(dev, user string, st uemapi.SyncState, policyID string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -41,11 +62,20 @@ func (f *FakeUEM) Set(dev, user string, st uemapi.SyncState, policyID string) {
 	if policyID != "" {
 		b = uemapi.PolicyAssigned
 	}
-	f.states[devicecache.Key{DeviceID: dev, User: user}] = uemapi.DeviceEntry{EASDeviceID: dev, User: user, State: st, Behavior: b, PolicyID: policyID, Registered: true}
+	f.states[key(dev, user)] = uemapi.DeviceEntry{EASDeviceID: dev, User: user, State: st, Behavior: b, PolicyID: policyID, Registered: true}
 }
 
 // SetDown makes every call fail as if the UEM were unreachable.
 func (f *FakeUEM) SetDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+
+// SetFailure makes every call fail with err (nil: calls succeed again),
+// e.g. an *uemapi.Error with Status 401 for a UEM refusing the gateway.
+func (f *FakeUEM) SetFailure(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
+
+// SetListHook sets a function the device list calls after it has built
+// its page and before it hands it over, as a UEM whose answer is still on
+// the way; a test blocks in it to act meanwhile. nil removes it.
+func (f *FakeUEM) SetListHook(fn func()) { f.mu.Lock(); f.listHook = fn; f.mu.Unlock() }
 
 // SetRefuse makes device reports fail with a 400 error.
 func (f *FakeUEM) SetRefuse(r bool) { f.mu.Lock(); f.refuse = r; f.mu.Unlock() }
@@ -60,7 +90,7 @@ func (f *FakeUEM) PutPolicy(p *uemapi.ActiveSyncPolicy) {
 // Remove forgets an association, as the admin action Remove does.
 func (f *FakeUEM) Remove(dev, user string) {
 	f.mu.Lock()
-	delete(f.states, devicecache.Key{DeviceID: dev, User: user})
+	delete(f.states, key(dev, user))
 	f.mu.Unlock()
 }
 
@@ -91,8 +121,8 @@ func (f *FakeUEM) ListCalls() int { f.mu.Lock(); defer f.mu.Unlock(); return f.l
 func (f *FakeUEM) Connectivity(context.Context) (*uemapi.Connectivity, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
-		return nil, ErrDown
+	if err := f.failure(); err != nil {
+		return nil, err
 	}
 	return &uemapi.Connectivity{APIVersion: "v1"}, nil
 }
@@ -100,14 +130,14 @@ func (f *FakeUEM) Connectivity(context.Context) (*uemapi.Connectivity, error) {
 func (f *FakeUEM) ReportDevice(_ context.Context, r uemapi.DeviceReport) (*uemapi.Decision, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
-		return nil, ErrDown
+	if err := f.failure(); err != nil {
+		return nil, err
 	}
 	if f.refuse {
 		return nil, uemapi.FieldError("eas_device_id", "too long")
 	}
 	f.reports = append(f.reports, r)
-	k := devicecache.Key{DeviceID: r.EASDeviceID, User: r.User}
+	k := key(r.EASDeviceID, r.User)
 	e, ok := f.states[k]
 	if !ok {
 		e = uemapi.DeviceEntry{EASDeviceID: r.EASDeviceID, User: r.User, State: uemapi.StateAllowed, Behavior: f.defaultBehavior()}
@@ -119,8 +149,8 @@ func (f *FakeUEM) ReportDevice(_ context.Context, r uemapi.DeviceReport) (*uemap
 func (f *FakeUEM) ReportLastSeen(_ context.Context, items []uemapi.LastSeen) (*uemapi.LastSeenResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
-		return nil, ErrDown
+	if err := f.failure(); err != nil {
+		return nil, err
 	}
 	f.lastSeen = append(f.lastSeen, items...)
 	return &uemapi.LastSeenResult{Updated: len(items)}, nil
@@ -129,8 +159,8 @@ func (f *FakeUEM) ReportLastSeen(_ context.Context, items []uemapi.LastSeen) (*u
 func (f *FakeUEM) AckWipe(_ context.Context, a uemapi.WipeAck) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
-		return ErrDown
+	if err := f.failure(); err != nil {
+		return err
 	}
 	f.acks = append(f.acks, a)
 	return nil
@@ -138,9 +168,9 @@ func (f *FakeUEM) AckWipe(_ context.Context, a uemapi.WipeAck) error {
 
 func (f *FakeUEM) EachDevicePage(_ context.Context, filter uemapi.DeviceFilter, limit int, fn func(*uemapi.DevicePage) error) error {
 	f.mu.Lock()
-	if f.down {
+	if err := f.failure(); err != nil {
 		f.mu.Unlock()
-		return ErrDown
+		return err
 	}
 	f.listCalls++
 	p := &uemapi.DevicePage{Policies: map[string]*uemapi.ActiveSyncPolicy{}}
@@ -153,7 +183,11 @@ func (f *FakeUEM) EachDevicePage(_ context.Context, filter uemapi.DeviceFilter, 
 			p.Policies[e.PolicyID] = f.policies[e.PolicyID]
 		}
 	}
+	hook := f.listHook
 	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return fn(p)
 }
 
