@@ -236,3 +236,42 @@ func TestProfilesNeedTheToken(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusShowsTheUEMRefusingTheGateway(t *testing.T) {
+	// Issue 18: a UEM refusing the gateway's credentials is an error state
+	// with its reason, in the JSON and in the `ctl status` table; the
+	// seed's lines are unchanged.
+	e := newEnv(t)
+	ctx := context.Background()
+	if st, err := e.c.Verify(ctx); err != nil || st.UEMState != UEMConnected || st.Reason != "" {
+		t.Fatalf("verify: %+v %v", st, err)
+	}
+	e.uem.SetFailure(&uemapi.Error{Status: 401, Code: uemapi.CodeUnauthorized, Message: "unknown gateway token"})
+	if o := e.link.Access(ctx, uemsync.DeviceRequest{DeviceID: "NEW", User: "u"}); !o.Blocked || o.FailOpen {
+		t.Fatalf("new device while refused: %+v", o)
+	}
+	st, err := e.c.Status(ctx)
+	if err != nil || st.UEMState != UEMError || st.Reason != "uem refused the gateway's credentials (401)" || st.ReasonSince.IsZero() || !st.Connected {
+		t.Fatalf("status while refused: %+v %v", st, err)
+	}
+	var buf bytes.Buffer
+	if err := RenderStatus(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Connectivity to Ivanti EPMM: Connected", "EMM server status : Error",
+		"EMM server error : uem refused the gateway's credentials (401)", "EMM server fail-open status : Allow"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, buf.String())
+		}
+	}
+	e.uem.SetFailure(nil)
+	st, err = e.c.Verify(ctx)
+	if err != nil || st.UEMState != UEMConnected || st.Reason != "" {
+		t.Fatalf("after the UEM accepts the gateway: %+v %v", st, err)
+	}
+	buf.Reset()
+	RenderStatus(&buf, st)
+	if strings.Contains(buf.String(), "EMM server error") {
+		t.Fatalf("error line without an error:\n%s", buf.String())
+	}
+}

@@ -372,8 +372,16 @@ func (a *api) failOpen(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	s := a.d.Link.Status()
+	state := UEMNotConnected
+	switch {
+	case s.Refusal != "":
+		state = UEMError
+	case s.Connected:
+		state = UEMConnected
+	}
 	writeJSON(w, Status{
-		EMMServerType: "Ivanti EPMM", Connected: s.Connected, LastChangeBy: s.LastChangeBy, LastChange: s.LastChange,
+		EMMServerType: "Ivanti EPMM", Connected: s.Connected, UEMState: state, Reason: s.Refusal, ReasonSince: s.RefusedSince,
+		LastChangeBy: s.LastChangeBy, LastChange: s.LastChange,
 		CurrentTime: a.d.Now(), LastSuccessful: s.LastSuccess, LastFailed: s.LastFailure, NextScheduled: s.NextCheck,
 		FailOpen: s.FailOpen, FailOpenChangedBy: s.FailOpenChangedBy, FailOpenChangedAt: s.FailOpenChangedAt, LastError: s.LastError,
 	})

@@ -71,6 +71,10 @@ Last fail-open status change time : %s
 `, s.EMMServerType, s.EMMServerType, conn, s.LastChangeBy, javaDate(s.LastChange),
 		s.EMMServerType, javaDate(s.CurrentTime), javaDate(s.LastSuccessful), javaDate(s.LastFailed), javaDate(s.NextScheduled),
 		fo, s.FailOpenChangedBy, javaDate(s.FailOpenChangedAt))
+	if err == nil && s.UEMState == UEMError {
+		// After the seed's lines, which stay as they are (FO-05).
+		_, err = fmt.Fprintf(w, "\nEMM server status : Error\nEMM server error : %s\nEMM server error since : %s\n", s.Reason, javaDate(s.ReasonSince))
+	}
 	return err
 }
 

@@ -42,10 +42,22 @@ type Count struct {
 	Message string `json:"message"`
 }
 
+// UEM states of Status.UEMState.
+const (
+	UEMConnected    = "connected"
+	UEMNotConnected = "not connected"
+	// UEMError: the UEM answers but refuses the gateway (credentials,
+	// rate); Reason says why. Not an outage: fail-open does not apply.
+	UEMError = "error"
+)
+
 // Status is `show sentry status` (FO-05).
 type Status struct {
 	EMMServerType     string    `json:"emm_server_type"`
 	Connected         bool      `json:"connected"`
+	UEMState          string    `json:"uem_state"`
+	Reason            string    `json:"reason,omitempty"`
+	ReasonSince       time.Time `json:"reason_since,omitzero"`
 	LastChangeBy      string    `json:"last_change_by"`
 	LastChange        time.Time `json:"last_change,omitzero"`
 	CurrentTime       time.Time `json:"current_time"`
