@@ -183,6 +183,10 @@ type KerberosConfig struct {
 	// KDCProxy is "Enable Kerberos Proxy": the gateway serves MS-KKDCP at
 	// /KdcProxy for devices (KKD-01). Off by default, as in the seeds.
 	KDCProxy bool `json:"kdc_proxy,omitempty"`
+	// KDCProxyRealms are realms, besides the gateway's own and the
+	// additional_realms rows, that the KDC proxy relays to, their KDCs
+	// found through DNS (needs dns_discovery). The proxy refuses others.
+	KDCProxyRealms []string `json:"kdc_proxy_realms,omitempty"`
 }
 
 // RealmKDCs is one Additional Trusted Realms row (KDC-06).
@@ -617,6 +621,37 @@ func (k *KerberosConfig) validate() error {
 		}
 		if err := validateHostList(rf+".kdcs", r.KDCs, false, true); err != nil {
 			return err
+		}
+	}
+	if k.Realm != "" {
+		seen[strings.ToUpper(k.Realm)] = true
+	}
+	for i, r := range k.KDCProxyRealms {
+		rf := indexed(f+".kdc_proxy_realms", i)
+		if err := validateRealmName(r); err != nil {
+			return FieldError(rf, "%v", err)
+		}
+		if seen[strings.ToUpper(r)] {
+			return FieldError(rf, "realm %q is already the gateway's realm or an additional realm", r)
+		}
+		seen[strings.ToUpper(r)] = true
+		if !k.DNSDiscovery {
+			return FieldError(rf, "realm %q needs dns_discovery: the proxy finds its KDCs through DNS", r)
+		}
+	}
+	return nil
+}
+
+// validateRealmName accepts a realm that DNS SRV discovery can look up:
+// letters, digits, '.', '-' and '_', at most 255 characters.
+func validateRealmName(r string) error {
+	if r == "" || len(r) > 255 {
+		return fmt.Errorf("must be 1-255 characters")
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return fmt.Errorf("contains %q; a realm here is letters, digits, '.', '-' and '_'", c)
 		}
 	}
 	return nil
