@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -663,11 +664,7 @@ func (s *Server) loadCachedConfig() (*uemapi.ConfigDocument, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc uemapi.ConfigDocument
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	return &doc, nil
+	return uemapi.DecodeConfigDocument(bytes.NewReader(b))
 }
 
 // statsLoop observes the peaks and writes the statistics files every
