@@ -467,6 +467,12 @@ func (h HealthCheck) validate(f string) error {
 	return nil
 }
 
+// Validate checks the server management settings alone (invalid_field).
+func (m ServerManagement) Validate() error { return m.validate() }
+
+// Validate checks the timeouts alone (invalid_field).
+func (t Timeouts) Validate() error { return t.validate() }
+
 func (m ServerManagement) validate() error {
 	const f = "server_management"
 	switch {
@@ -542,6 +548,12 @@ func (c *GatewayConfig) validateDeviceAuth() error {
 			return FieldError(f+".trusted_certs_pem", "a trusted certificate is required")
 		}
 	case DeviceAuthFrontEnd:
+		// The front end's header is only as good as the CA that issued the
+		// certificate in it: without one, anyone who can reach the gateway
+		// from a front-end address could claim any user.
+		if d.TrustedCertsPEM == "" {
+			return FieldError(f+".trusted_certs_pem", "a trusted certificate is required to verify the certificate the front end passes")
+		}
 	default:
 		return FieldError(f+".mode", "must be pass_through, group_certificate, identity_certificate or trusted_front_end")
 	}

@@ -195,7 +195,8 @@ func TestGatewayConfigValidation(t *testing.T) {
 		}, "attachment_control.exclusion_list[1]"},
 		// DA: device authentication.
 		{"DA-01", func(c *GatewayConfig) { c.DeviceAuth.Mode = "magic" }, "device_auth.mode"},
-		{"DA-01", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd} }, ""},
+		{"DA-13", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd} }, "device_auth.trusted_certs_pem"},
+		{"DA-13", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd, TrustedCertsPEM: cert} }, ""},
 		{"DA-02", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthGroupCert} }, "device_auth.trusted_certs_pem"},
 		{"DA-06", func(c *GatewayConfig) {
 			c.DeviceAuth = DeviceAuth{Mode: DeviceAuthGroupCert, TrustedCertsPEM: cert + cert, CheckCRL: true}
