@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"net/url"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // Config is the gateway's bootstrap configuration: what it needs before
@@ -72,7 +74,8 @@ type Config struct {
 type UEMConfig struct {
 	URL   string `yaml:"url"`   // e.g. https://127.0.0.1:8443
 	Token string `yaml:"token"` // this gateway's credential
-	// NotifySecret verifies the UEM's notification signatures.
+	// NotifySecret verifies the UEM's notification signatures: required,
+	// at least uemapi.MinNotifySecret (16) bytes.
 	NotifySecret string `yaml:"notify_secret"`
 	CAFile       string `yaml:"ca_file"`
 	Insecure     bool   `yaml:"insecure"`
@@ -107,6 +110,11 @@ func (c *Config) Validate() error {
 	}
 	if c.UEM.Token == "" {
 		return errors.New("gateway config: uem.token is required")
+	}
+	if len(c.UEM.NotifySecret) < uemapi.MinNotifySecret {
+		// Without it anyone reaching notify_listen could block, allow or
+		// wipe devices: an HMAC with an empty key proves nothing.
+		return fmt.Errorf("gateway config: uem.notify_secret is required, at least %d bytes (the UEM entry's notification secret)", uemapi.MinNotifySecret)
 	}
 	if c.Upstream != "" {
 		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

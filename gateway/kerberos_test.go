@@ -256,7 +256,8 @@ func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
 		w.gwConfig = func(gc *uemapi.GatewayConfig) {
 			gc.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: caPEM,
 				FieldMapping: []uemapi.FieldMapping{{Target: "user_upn", Field: "rfc822_name"}}}
-			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true, KDCProxy: true}
+			gc.Kerberos = &uemapi.KerberosConfig{Realm: krbRealm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: k.Addr(), DNSDiscovery: true, KDCProxy: true,
+				KDCProxyRealms: []string{east}} // the proxy relays only to realms it is configured for
 		}
 	})
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -506,14 +507,18 @@ func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
 	s.kkdcp.Store(kc != nil && kc.KDCProxy)
 	var raw []byte
 	if kc != nil {
-		// Switching the KDC proxy on or off keeps the KCD and its tickets.
+		// Switching the KDC proxy on or off, or changing the realms it
+		// serves, keeps the KCD and its tickets.
 		c := *kc
-		c.KDCProxy = false
+		c.KDCProxy, c.KDCProxyRealms = false, nil
 		raw, _ = json.Marshal(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if string(raw) == string(s.kcdCfg) && (kc == nil) == (s.kcd.Load() == nil) {
+		if k := s.kcd.Load(); k != nil {
+			k.SetProxyRealms(kc.KDCProxyRealms)
+		}
 		return nil
 	}
 	var k *kcd.KCD
@@ -659,11 +664,7 @@ func (s *Server) loadCachedConfig() (*uemapi.ConfigDocument, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc uemapi.ConfigDocument
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	return &doc, nil
+	return uemapi.DecodeConfigDocument(bytes.NewReader(b))
 }
 
 // statsLoop observes the peaks and writes the statistics files every

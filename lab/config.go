@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // Mode says how the gateway runs.
@@ -187,6 +189,9 @@ func (c *Config) validate() error {
 	}
 	if len(c.GatewayToken) < 16 {
 		return errors.New("lab: the gateway token must have at least 16 characters")
+	}
+	if len(c.NotifySecret) < uemapi.MinNotifySecret {
+		return fmt.Errorf("lab: the notification secret must have at least %d bytes", uemapi.MinNotifySecret)
 	}
 	return nil
 }

@@ -121,7 +121,15 @@ var _ = Describe("Kerberos constrained delegation", func() {
 		Expect(f.Lab.DNS.AddKDC(east, dns.KDC{Target: "kdc1.east.example", Port: uint16(ek.Port()), TCP: true})).To(Succeed())
 		Expect(f.Lab.DNS.AddHost(dns.Host{Name: "kdc1.east.example", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}})).To(Succeed())
 
-		Expect(kdcProxyLogin(f.Ctx(), f.Lab.DeviceURL()+"/KdcProxy", f.Lab.HTTPClient(), "erin", east, "erin-pw")).To(Succeed())
+		// The KDC proxy relays only to realms the gateway is configured for.
+		Expect(f.Lab.SetGatewayConfig(func(gc *uemapi.GatewayConfig) {
+			if !slices.Contains(gc.Kerberos.KDCProxyRealms, east) {
+				gc.Kerberos.KDCProxyRealms = append(gc.Kerberos.KDCProxyRealms, east)
+			}
+		})).To(Succeed())
+		Eventually(func() error {
+			return kdcProxyLogin(f.Ctx(), f.Lab.DeviceURL()+"/KdcProxy", f.Lab.HTTPClient(), "erin", east, "erin-pw")
+		}).Should(Succeed())
 		Expect(ek.Stats().AS).To(BeNumerically(">=", 1), "the second realm's KDC answered")
 		Expect(f.Lab.DNS.Stats()).NotTo(Equal(dns.Stats{}), "through DNS")
 	})

@@ -76,7 +76,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "device-facing key (PEM)")
 	f.StringVar(&cfg.UEM.URL, "uem-url", "", "UEM gateway API base URL")
 	f.StringVar(&cfg.UEM.Token, "uem-token", "", "this gateway's UEM credential (or GATEHOUSE_UEM_TOKEN)")
-	f.StringVar(&cfg.UEM.NotifySecret, "uem-notify-secret", "", "secret verifying UEM notifications (or GATEHOUSE_UEM_NOTIFY_SECRET)")
+	f.StringVar(&cfg.UEM.NotifySecret, "uem-notify-secret", "", "secret verifying UEM notifications, required, at least 16 bytes (or GATEHOUSE_UEM_NOTIFY_SECRET)")
 	f.StringVar(&cfg.UEM.CAFile, "uem-ca", "", "CA certificate (PEM) trusted for the UEM")
 	f.BoolVar(&cfg.UEM.Insecure, "uem-insecure", false, "do not verify the UEM certificate (labs only)")
 	f.StringVar(&cfg.Upstream, "upstream", "", "ActiveSync server URL, until the UEM configuration names one")

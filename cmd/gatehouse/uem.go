@@ -31,7 +31,7 @@ func newUEMCmd() *cobra.Command {
 policies, gateway entries, associations) and/or N generated users with one
 registered, allowed device each (deterministic for a given --generate-seed).
 
-Both APIs listen on loopback unless told otherwise and use TLS (TLS 1.2+)
+Both APIs listen on loopback only unless --allow-non-loopback is given, and use TLS (TLS 1.2+)
 with a self-signed certificate generated at start when none is given. The
 admin token and any gateway token not set in the seed are generated at start
 and printed once on standard output; they are never logged.
@@ -114,6 +114,7 @@ the allowed list peaks under 1 GiB resident. GOMEMLIMIT bounds it further.`,
 	f.StringVar(&cfg.GatewayAddr, "gateway-listen", "127.0.0.1:8443", "address of the gateway-facing API")
 	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:8444", "address of the admin API")
 	f.StringVar(&cfg.CRLAddr, "crl-listen", "", "address of the device CA's CRL (plain HTTP); 127.0.0.1 and a free port when empty")
+	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate (default: self-signed, generated at start)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key for --tls-cert")
 	f.BoolVar(&cfg.PlainHTTP, "plain-http", false, "serve without TLS (debugging only)")

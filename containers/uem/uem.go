@@ -87,7 +87,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	if o.adminToken == "" {
 		o.adminToken = ctr.RandomToken()
 	}
-	args := []string{"uem", "--gateway-listen", "0.0.0.0:8600", "--admin-listen", "0.0.0.0:8601", "--notify-insecure"}
+	args := []string{"uem", "--gateway-listen", "0.0.0.0:8600", "--admin-listen", "0.0.0.0:8601", "--allow-non-loopback", "--notify-insecure"}
 	var files []testcontainers.ContainerFile
 	if o.seed != nil {
 		args = append(args, "--seed", seedPath)

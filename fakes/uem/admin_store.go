@@ -3,6 +3,7 @@ package uem
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/mail"
@@ -50,6 +51,10 @@ func (s *store) addGatewayLocked(g GatewayEntry) (*GatewayEntry, error) {
 	if len(g.NotifySecret) == 0 {
 		g.NotifySecret = make([]byte, 32)
 		_, _ = rand.Read(g.NotifySecret)
+	}
+	if len(g.NotifySecret) < uemapi.MinNotifySecret {
+		// Gateways refuse a shorter secret (it signs device decisions).
+		return nil, uemapi.FieldError("notify_secret", "must be at least %d bytes", uemapi.MinNotifySecret)
 	}
 	if g.NotificationURL == "" {
 		g.NotificationURL = "https://" + net.JoinHostPort(g.Host, strconv.Itoa(g.Port)) + NotificationPath
@@ -394,25 +399,37 @@ func (s *store) updatePolicy(id string, p uemapi.ActiveSyncPolicy) (uemapi.Activ
 	p.UpdatedAt = s.now().UTC()
 	s.policies[id] = &p
 	var refs []uemapi.DeviceRef
+	// Each notification must fit the receivers' body limit: the policy,
+	// the envelope and the device list, counted as encoded.
+	pb, _ := json.Marshal(p)
+	budget := uemapi.MaxNotificationBody - len(pb) - notifyEnvelope
+	size := 0
 	flush := func() {
 		if len(refs) > 0 {
 			s.broadcast(uemapi.Notification{Type: uemapi.NotifyPolicy, Policy: &uemapi.PolicyChange{Policy: p, Devices: refs}})
-			refs = nil
+			refs, size = nil, 0
 		}
 	}
 	for _, a := range s.assocs {
 		if a != nil && a.ro().policyID == id && a.State() != uemapi.StateWiped {
-			refs = append(refs, uemapi.DeviceRef{EASDeviceID: a.eas, User: a.userName})
-			if len(refs) == policyChunk {
+			ref := uemapi.DeviceRef{EASDeviceID: a.eas, User: a.userName}
+			rb, _ := json.Marshal(ref)
+			if len(refs) == policyChunk || size+len(rb)+1 > budget {
 				flush()
 			}
+			refs, size = append(refs, ref), size+len(rb)+1
 		}
 	}
 	flush()
 	return p, nil
 }
 
-const policyChunk = 5000
+// policyChunk bounds the devices of one policy.changed notification.
+const policyChunk = 1000
+
+// notifyEnvelope is room for a notification's other fields (id, type,
+// gateway id, time) around its member.
+const notifyEnvelope = 1024
 
 func (s *store) deletePolicy(id string) error {
 	s.mu.Lock()

@@ -19,6 +19,11 @@ type Config struct {
 	// AdminAddr is where the admin API (/admin/v1) listens; it may equal
 	// neither GatewayAddr nor be public unless chosen.
 	AdminAddr string
+	// AllowNonLoopback must be set to listen (GatewayAddr, AdminAddr,
+	// CRLAddr) on anything but a loopback address: the fake UEM decides
+	// who may sync and holds gateway tokens, so it is not exposed by
+	// accident.
+	AllowNonLoopback bool
 
 	// CRLAddr is where the device CA publishes its CRL over plain HTTP
 	// (CRLPath); "127.0.0.1:0" when empty.
@@ -99,12 +104,16 @@ func (c *Config) setDefaults() {
 
 // validate checks the configuration; errors name the field.
 func (c *Config) validate() error {
-	for _, a := range []struct{ name, addr string }{{"GatewayAddr", c.GatewayAddr}, {"AdminAddr", c.AdminAddr}} {
+	for _, a := range []struct{ name, addr string }{{"GatewayAddr", c.GatewayAddr}, {"AdminAddr", c.AdminAddr}, {"CRLAddr", c.CRLAddr}} {
 		if a.addr == "" {
 			return fmt.Errorf("uem config: %s is required", a.name)
 		}
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
 			return fmt.Errorf("uem config: %s: %w", a.name, err)
+		}
+		if !c.AllowNonLoopback && !isLoopback(host) {
+			return fmt.Errorf("uem config: %s %q is not a loopback address (set AllowNonLoopback)", a.name, a.addr)
 		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
@@ -126,4 +135,14 @@ func (c *Config) validate() error {
 		return errors.New("uem config: Notify.Timeout must be > 0")
 	}
 	return nil
+}
+
+// isLoopback reports whether host (from a listen address) is a loopback
+// IP or "localhost"; "" and "0.0.0.0" (every interface) are not.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

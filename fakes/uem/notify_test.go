@@ -2,6 +2,7 @@ package uem
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -244,5 +245,53 @@ func TestShutdownStopsWorkers(t *testing.T) {
 	c, _ := uemapi.NewClient(url, testToken, uemapi.WithHTTPClient(trustingClient(srv)))
 	if _, err := c.Connectivity(context.Background()); err == nil {
 		t.Fatal("served after Shutdown")
+	}
+}
+
+// A policy change over many devices is split so that every notification
+// fits the receivers' body limit (uemapi.MaxNotificationBody) and holds at
+// most 1,000 devices; together they name every device once.
+func TestNotify_PolicyChangeSplitToFitTheBodyLimit(t *testing.T) {
+	w, rcv := notifyWorld(t, 3)
+	if err := w.srv.Generate(Generate{Devices: 2500, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	pol := must[uemapi.ActiveSyncPolicy](t)(w.srv.CreatePolicy(uemapi.NewPolicy("Everyone")))
+	w.srv.st.mu.Lock()
+	for _, a := range w.srv.st.assocs {
+		if a != nil {
+			a.rw().policyID = pol.ID
+		}
+	}
+	w.srv.st.mu.Unlock()
+	pol.MinPasswordLength = 6
+	must[uemapi.ActiveSyncPolicy](t)(w.srv.UpdatePolicy(pol.ID, pol))
+	devices := func() (n, chunks int) {
+		for _, m := range rcv.received() {
+			if m.Type == uemapi.NotifyPolicy {
+				n, chunks = n+len(m.Policy.Devices), chunks+1
+			}
+		}
+		return n, chunks
+	}
+	eventually(t, "every device's policy.changed", func() bool { n, _ := devices(); return n == 2500 })
+	if _, chunks := devices(); chunks != 3 {
+		t.Fatalf("%d notifications for 2,500 devices, want 3", chunks)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if rcv.rejected != 0 {
+		t.Fatalf("%d notifications refused by the receiver (too large?)", rcv.rejected)
+	}
+}
+
+// A gateway entry's notification secret is at least 16 bytes: gateways
+// refuse a shorter one (issue 18).
+func TestNotify_ShortSecretRefused(t *testing.T) {
+	srv := startUEM(t, Config{})
+	_, err := srv.AddGateway(GatewayEntry{ID: "gw1", Host: "127.0.0.1", Token: testToken, NotifySecret: []byte("short")})
+	var e *uemapi.Error
+	if !errors.As(err, &e) || e.Field != "notify_secret" {
+		t.Fatalf("short secret: %v, want invalid_field notify_secret", err)
 	}
 }

@@ -43,6 +43,14 @@ func TestLoadSeedRejects(t *testing.T) {
 		"bad config":       "gateways:\n  - {id: g, host: h, config: {server_management: {dead_threshold: 0}}}\n",
 		"too many":         "generate: {devices: 1000001}\n",
 		"duplicate user":   "users:\n  - {id: a, upn: a@x}\n  - {id: a, upn: b@x}\n",
+		// Issue 18: typos anywhere in the seed are errors, not dropped.
+		"nested unknown key":  "users:\n  - {id: a, upn: a@x, emial: a@x}\n",
+		"config typo":         "gateways:\n  - {id: g, host: h, config: {device_auth: {mode: pass_through, chek_crl: true}}}\n",
+		"policy typo":         "policies:\n  - {name: X, min_pasword_length: 8}\n",
+		"default policy typo": "policies:\n  - {id: default, name: Default, max_failed_atempts: 4}\n",
+		"association typo":    "associations:\n  - {gateway: g, eas_device_id: E, user: a, acton: block}\n",
+		"duplicate key":       "users: []\nusers: []\n",
+		"gateway secret typo": "gateways:\n  - {id: g, host: h, notify_secert: s}\n",
 	} {
 		sd, err := LoadSeed(strings.NewReader(yml))
 		if err == nil {

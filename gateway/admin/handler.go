@@ -257,8 +257,8 @@ type target struct {
 
 func readTarget(w http.ResponseWriter, r *http.Request) (target, bool) {
 	var t target
-	if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("body: %w", err))
+	if err := decodeBody(r, &t); err != nil {
+		writeErr(w, http.StatusBadRequest, err)
 		return t, false
 	}
 	if !t.All && (t.DeviceID == "" || t.User == "") {
@@ -362,8 +362,8 @@ func (a *api) failOpen(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Allow *bool `json:"allow"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Allow == nil {
-		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"allow": true|false}`))
+	if err := decodeBody(r, &body); err != nil || body.Allow == nil {
+		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"allow": true|false}`))
 		return
 	}
 	a.d.Link.SetFailOpen(*body.Allow, uemsync.ByCLI)
@@ -450,8 +450,8 @@ func (a *api) crlPurge(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ID string `json:"id"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.ID == "" {
-		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"id": "<crl-id>" or "all"}`))
+	if err := decodeBody(r, &body); err != nil || body.ID == "" {
+		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"id": "<crl-id>" or "all"}`))
 		return
 	}
 	n := 0

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,8 +75,8 @@ func (a *api) kerberosPurge(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UPN string `json:"upn"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.UPN == "" {
-		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"upn": "<upn>"}`))
+	if err := decodeBody(r, &body); err != nil || body.UPN == "" {
+		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"upn": "<upn>"}`))
 		return
 	}
 	n := 0
@@ -93,8 +92,8 @@ func (a *api) kerberosKDC(w http.ResponseWriter, r *http.Request) {
 		Host string `json:"host"`
 		Port int    `json:"port"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Host == "" || body.Port < 0 || body.Port > 65535 {
-		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"host": "<kdc>", "port": <0-65535, 0 for 88>}`))
+	if err := decodeBody(r, &body); err != nil || body.Host == "" || body.Port < 0 || body.Port > 65535 {
+		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"host": "<kdc>", "port": <0-65535, 0 for 88>}`))
 		return
 	}
 	var c kcd.KDCCheck

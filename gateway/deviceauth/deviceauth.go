@@ -80,18 +80,20 @@ func New(cfg uemapi.DeviceAuth, opts Options) (*Authenticator, error) {
 	default:
 		return nil, fmt.Errorf("deviceauth: unknown mode %q", cfg.Mode)
 	}
-	if cfg.TrustedCertsPEM != "" {
-		roots, n, err := ParseRoots(cfg.TrustedCertsPEM)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, errors.New("deviceauth: trusted_certs_pem holds no certificate")
-		}
-		a.roots = roots
-	} else if cfg.Mode != uemapi.DeviceAuthFrontEnd {
-		return nil, fmt.Errorf("deviceauth: %s needs a trusted certificate", cfg.Mode)
+	// Every certificate mode verifies against the trust file, the front
+	// end's header included: an unverified header would let anyone who
+	// reaches the gateway from a front-end address claim any user.
+	if cfg.TrustedCertsPEM == "" {
+		return nil, fmt.Errorf("deviceauth: %s needs a trusted certificate (trusted_certs_pem)", cfg.Mode)
 	}
+	roots, n, err := ParseRoots(cfg.TrustedCertsPEM)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errors.New("deviceauth: trusted_certs_pem holds no certificate")
+	}
+	a.roots = roots
 	if cfg.CheckCRL && opts.CRLs == nil {
 		return nil, errors.New("deviceauth: CRL checking is on but no CRL cache was given")
 	}
@@ -160,20 +162,21 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 		chain = r.TLS.PeerCertificates
 	}
 	leaf := chain[0]
-	if a.roots != nil {
-		inter := x509.NewCertPool()
-		for _, c := range chain[1:] {
-			inter.AddCert(c)
-		}
-		verified, err := leaf.Verify(x509.VerifyOptions{Roots: a.roots, Intermediates: inter, CurrentTime: a.opts.Now(),
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUntrusted, err)
-		}
-		if a.crl {
-			if err := a.opts.CRLs.Check(r.Context(), verified[0]); err != nil {
-				return nil, err
-			}
+	if a.roots == nil { // New refuses this; never accept an unverified certificate
+		return nil, ErrUntrusted
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	verified, err := leaf.Verify(x509.VerifyOptions{Roots: a.roots, Intermediates: inter, CurrentTime: a.opts.Now(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUntrusted, err)
+	}
+	if a.crl {
+		if err := a.opts.CRLs.Check(r.Context(), verified[0]); err != nil {
+			return nil, err
 		}
 	}
 	id := &Identity{Cert: leaf}

@@ -224,8 +224,33 @@ func TestTrustedFrontEnd(t *testing.T) {
 	if _, err := a.Authenticate(r); !errors.Is(err, ErrNotFrontEnd) {
 		t.Fatalf("header from a stranger: %v", err)
 	}
-	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd}, Options{}); err == nil {
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: root.PEM()}, Options{}); err == nil {
 		t.Fatal("front end mode without addresses accepted")
+	}
+}
+
+// DA-13, issue 18: the certificate a front end passes is verified like a
+// TLS client certificate; without a trust file there is nothing to verify
+// it against, so the configuration is refused rather than the header
+// believed.
+func TestDA13_FrontEndHeaderIsVerifiedAgainstTheDeviceCA(t *testing.T) {
+	root := testca.New(t, "Device CA", now, nil)
+	other := testca.New(t, "Anyone's CA", now, nil)
+	fronts := Options{FrontEnds: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Now: func() time.Time { return now }}
+	mapping := []uemapi.FieldMapping{{Target: "user_upn", Field: "subject_cn"}}
+	if _, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, FieldMapping: mapping}, fronts); err == nil || !strings.Contains(err.Error(), "trusted_certs_pem") {
+		t.Fatalf("front end without a trust file: %v, want a refusal naming trusted_certs_pem", err)
+	}
+	a, err := New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthFrontEnd, TrustedCertsPEM: root.PEM(), FieldMapping: mapping}, fronts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := issueLeaf(t, other, 51, pkix.Name{CommonName: "ceo@corp.example"}, nil, nil)
+	r := request()
+	r.RemoteAddr = "127.0.0.2:40000"
+	r.Header.Set("SSL_CLIENT_CERT", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: forged.Raw})))
+	if id, err := a.Authenticate(r); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("a certificate from another CA in the header: %+v %v, want ErrUntrusted", id, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -91,6 +92,8 @@ type KCD struct {
 	cache   map[cacheKey]*entry
 	calls   map[cacheKey]*call // tickets being requested: one request per key
 	pruned  time.Time
+	// proxyRealms are the realms the KDC proxy relays to, upper-cased.
+	proxyRealms atomic.Pointer[map[string]bool]
 }
 
 // call is one ticket request others for the same key wait for.
@@ -175,6 +178,7 @@ func New(cfg uemapi.KerberosConfig, opts Options) (*KCD, error) {
 	k.loc = loc
 	k.tr = &kdcdiscovery.Transport{Locator: loc, PerTarget: opts.PerKDC, DialContext: opts.Dialer}
 	k.client = &kerberos.S4UClient{Principal: k.spn, Realm: k.realm, Secret: secret, Transport: k.tr, Now: opts.Now}
+	k.SetProxyRealms(cfg.KDCProxyRealms)
 	return k, nil
 }
 

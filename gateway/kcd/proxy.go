@@ -22,13 +22,45 @@ const ProxyPath = "/KdcProxy"
 // ContentType is MS-KKDCP's media type.
 const ContentType = "application/kerberos"
 
+// maxReply bounds a KDC's reply: it must fit, wrapped, in a
+// KDC-PROXY-MESSAGE of kerberos.MaxProxyMessageSize bytes (the wrapping
+// adds at most 16).
+const maxReply = kerberos.MaxProxyMessageSize - 64
+
+// proxyTimeout bounds one relay, all KDCs tried included.
+const proxyTimeout = 15 * time.Second
+
+// SetProxyRealms sets the realms the KDC proxy relays to besides the
+// gateway's own and its Additional Trusted Realms (kdc_proxy_realms).
+func (k *KCD) SetProxyRealms(extra []string) {
+	m := map[string]bool{strings.ToUpper(k.realm): true}
+	for _, r := range k.cfg.AdditionalRealms {
+		m[strings.ToUpper(r.Realm)] = true
+	}
+	for _, r := range extra {
+		m[strings.ToUpper(r)] = true
+	}
+	k.proxyRealms.Store(&m)
+}
+
+// ProxyRealm reports whether the KDC proxy relays to realm (realm names
+// compare case-insensitively, INC-10).
+func (k *KCD) ProxyRealm(realm string) bool {
+	m := k.proxyRealms.Load()
+	return m != nil && (*m)[strings.ToUpper(realm)]
+}
+
 // ServeKKDCP answers one MS-KKDCP request: a KDC-PROXY-MESSAGE posted as
 // application/kerberos (at most kerberos.MaxProxyMessageSize bytes) is
-// unwrapped, its Kerberos message sent to a KDC of the target realm (the
-// gateway's realm when the message names none) over TCP, then UDP, with
-// the per-KDC timeout, and the KDC's reply comes back wrapped the same way.
+// unwrapped; only an AS-REQ, a TGS-REQ or a KPASSWD request for a realm
+// the gateway is configured for (its own, an Additional Trusted Realm, a
+// kdc_proxy_realms entry; the gateway's when the message names none) is
+// sent on, over TCP then UDP with the per-KDC timeout, to the realm's
+// KDCs (its password-change servers for KPASSWD). Only a Kerberos reply
+// to that request comes back, wrapped the same way.
 // 405: not POST; 413: too large; 415: another media type; 400: not a
-// KDC-PROXY-MESSAGE; 502: no KDC answered.
+// KDC-PROXY-MESSAGE, or not a request the proxy relays; 403: a realm the
+// gateway is not configured for; 502: no KDC gave a Kerberos reply.
 func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -58,13 +90,25 @@ func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	kind, err := kerberos.ClassifyRequest(msg.Message)
+	if err != nil {
+		http.Error(w, "the proxy relays only AS-REQ, TGS-REQ and KPASSWD requests", http.StatusBadRequest)
+		return
+	}
 	realm := msg.TargetDomain
 	if realm == "" {
 		realm = k.realm
 	}
-	rep, err := k.forward(r.Context(), realm, msg.Message)
+	if !k.ProxyRealm(realm) {
+		k.opts.Log.Warn("KKDCP: request for a realm the gateway is not configured for", "realm", realm, "message", kind.String())
+		http.Error(w, "the proxy does not serve this realm", http.StatusForbidden)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), proxyTimeout)
+	defer cancel()
+	rep, err := k.forward(ctx, realm, kind, msg.Message)
 	if err != nil {
-		k.opts.Log.Warn("KKDCP: no KDC answered", "realm", realm, "error", err)
+		k.opts.Log.Warn("KKDCP: no KDC answered", "realm", realm, "message", kind.String(), "error", err)
 		http.Error(w, "no KDC of the realm answered", http.StatusBadGateway)
 		return
 	}
@@ -78,10 +122,16 @@ func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// forward sends msg to the realm's KDCs in Locate order, each over TCP
-// then UDP (a DNS target found only under _udp is tried over UDP only).
-func (k *KCD) forward(ctx context.Context, realm string, msg []byte) ([]byte, error) {
-	targets, err := k.loc.Locate(ctx, realm)
+// forward sends msg to the realm's KDCs (password-change servers for
+// KPASSWD) in Locate order, each over TCP then UDP (a DNS target found
+// only under _udp is tried over UDP only), until one gives a Kerberos
+// reply to a request of that kind; other answers count as failures.
+func (k *KCD) forward(ctx context.Context, realm string, kind kerberos.MessageKind, msg []byte) ([]byte, error) {
+	locate := k.loc.Locate
+	if kind == kerberos.KindKpasswdReq {
+		locate = k.loc.LocateKpasswd
+	}
+	targets, err := locate(ctx, realm)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +144,10 @@ func (k *KCD) forward(ctx context.Context, realm string, msg []byte) ([]byte, er
 		for _, p := range protos {
 			rep, err := k.exchange(ctx, p, t, msg)
 			if err == nil {
-				return rep, nil
+				if _, err = kerberos.CheckReply(kind, rep); err == nil {
+					return rep, nil
+				}
+				err = fmt.Errorf("not a Kerberos reply to a %s: %w", kind, err)
 			}
 			errs = append(errs, fmt.Errorf("%s %s: %w", p, t.Addr(), err))
 			if ctx.Err() != nil {
@@ -136,12 +189,15 @@ func (k *KCD) exchange(ctx context.Context, network string, t kdcdiscovery.Targe
 		if err != nil {
 			return nil, err
 		}
+		if n > maxReply {
+			return nil, fmt.Errorf("reply of %d bytes exceeds %d", n, maxReply)
+		}
 		return buf[:n], nil
 	}
 	if _, err := c.Write(kerberos.FrameTCP(msg)); err != nil {
 		return nil, err
 	}
-	return kerberos.ReadFrame(c, kerberos.MaxMessageSize)
+	return kerberos.ReadFrame(c, maxReply)
 }
 
 func (k *KCD) dial(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -19,6 +19,9 @@ import (
 // DefaultPort is the Kerberos port used when none is given (KDC-06, DEF-07).
 const DefaultPort = 88
 
+// DefaultKpasswdPort is the password-change port (RFC 3244) of a KDC host.
+const DefaultKpasswdPort = 464
+
 // DefaultMaxTargets bounds how many DNS-discovered KDCs are kept: a DNS
 // server listing every KDC it knows must not make acquisition hang (KDC-04).
 const DefaultMaxTargets = 16
@@ -152,18 +155,39 @@ func parseKDCList(list []string, src Source) ([]Target, error) {
 //     then discovery (KDC-07);
 //   - discovery disabled: only configured KDCs, ErrNoKDC when none (KDC-08).
 func (l *Locator) Locate(ctx context.Context, realm string) ([]Target, error) {
+	return l.locate(ctx, realm, "kerberos", 0)
+}
+
+// LocateKpasswd returns the password-change servers (RFC 3244) of realm,
+// by Locate's rules with the configured KDC hosts at port 464 and DNS SRV
+// _kpasswd._tcp / _kpasswd._udp records instead of _kerberos ones.
+func (l *Locator) LocateKpasswd(ctx context.Context, realm string) ([]Target, error) {
+	return l.locate(ctx, realm, "kpasswd", DefaultKpasswdPort)
+}
+
+// locate applies Locate's rules for the SRV service; port, when not
+// zero, replaces the configured targets' ports.
+func (l *Locator) locate(ctx context.Context, realm, service string, port int) ([]Target, error) {
 	var out []Target
+	configured := func(ts []Target) {
+		for _, t := range ts {
+			if port != 0 {
+				t.Port = port
+			}
+			out = append(out, t)
+		}
+	}
 	if realm == l.cfg.Realm && len(l.own) > 0 {
 		for _, t := range l.own {
 			if l.resolvable(ctx, t.Host) {
-				out = append(out, t)
+				configured([]Target{t})
 			}
 		}
 		if len(out) > 0 {
 			return out, nil
 		}
 	} else if realm != l.cfg.Realm {
-		out = append(out, l.additional[strings.ToUpper(realm)]...)
+		configured(l.additional[strings.ToUpper(realm)])
 	}
 	if l.cfg.DisableDiscovery {
 		if len(out) == 0 {
@@ -171,7 +195,11 @@ func (l *Locator) Locate(ctx context.Context, realm string) ([]Target, error) {
 		}
 		return out, nil
 	}
-	found, err := l.discover(ctx, realm)
+	defPort := DefaultPort
+	if port != 0 {
+		defPort = port
+	}
+	found, err := l.discover(ctx, service, realm, defPort)
 	out = append(out, found...)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w %s: %w", ErrNoKDC, realm, err)
@@ -187,15 +215,15 @@ func (l *Locator) resolvable(ctx context.Context, host string) bool {
 	return err == nil && len(addrs) > 0
 }
 
-// discover looks up _kerberos._tcp.<realm> then _kerberos._udp.<realm>
+// discover looks up _<service>._tcp.<realm> then _<service>._udp.<realm>
 // (DEF-07), each in RFC 2782 order, and keeps at most MaxTargets.
-func (l *Locator) discover(ctx context.Context, realm string) ([]Target, error) {
+func (l *Locator) discover(ctx context.Context, service, realm string, defPort int) ([]Target, error) {
 	var out []Target
 	var errs []error
 	for _, proto := range []string{"tcp", "udp"} {
-		_, srvs, err := l.res.LookupSRV(ctx, "kerberos", proto, realm)
+		_, srvs, err := l.res.LookupSRV(ctx, service, proto, realm)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("SRV _kerberos._%s.%s: %w", proto, realm, err))
+			errs = append(errs, fmt.Errorf("SRV _%s._%s.%s: %w", service, proto, realm, err))
 		}
 		for _, s := range OrderSRV(srvs, l.rnd) {
 			if s.Target == "." || s.Target == "" { // "service not available" (RFC 2782)
@@ -203,7 +231,7 @@ func (l *Locator) discover(ctx context.Context, realm string) ([]Target, error) 
 			}
 			port := int(s.Port)
 			if port == 0 {
-				port = DefaultPort
+				port = defPort
 			}
 			out = append(out, Target{Host: strings.TrimSuffix(s.Target, "."), Port: port, Proto: proto, Source: DNS})
 			if len(out) >= l.cfg.MaxTargets {

@@ -187,3 +187,28 @@ func TestKDC10_StaticHostsFirst(t *testing.T) {
 		t.Fatalf("fallback LookupHost = %v", a)
 	}
 }
+
+// KPASSWD goes to the password-change servers: configured KDC hosts at
+// port 464, then DNS _kpasswd records (never the _kerberos ones).
+func TestLocateKpasswd(t *testing.T) {
+	r := lab()
+	r.srv["_kpasswd._tcp.corp.example"] = []*net.SRV{{Target: "pw.corp.example.", Port: 4464}}
+	r.srv["_kpasswd._udp.corp.example"] = []*net.SRV{{Target: "pw.corp.example.", Port: 0}}
+	l, err := New(Config{Realm: "CORP.EXAMPLE", KDCs: []string{"kdc.corp.example:8888"},
+		AdditionalRealms: []Realm{{Name: "EMEA.EXAMPLE", KDCs: []string{"emea-kdc:88"}}}}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.LocateKpasswd(context.Background(), "CORP.EXAMPLE")
+	if want := []string{"configured/tcp/kdc.corp.example:464"}; err != nil || !reflect.DeepEqual(addrs(got), want) {
+		t.Fatalf("own realm: %v %v, want %v", addrs(got), err, want)
+	}
+	got, err = l.LocateKpasswd(context.Background(), "corp.example")
+	if want := []string{"dns/tcp/pw.corp.example:4464", "dns/udp/pw.corp.example:464"}; err != nil || !reflect.DeepEqual(addrs(got), want) {
+		t.Fatalf("discovered: %v %v, want %v", addrs(got), err, want)
+	}
+	got, err = l.LocateKpasswd(context.Background(), "EMEA.EXAMPLE")
+	if len(got) == 0 || addrs(got)[0] != "additional/tcp/emea-kdc:464" {
+		t.Fatalf("additional realm: %v %v", addrs(got), err)
+	}
+}

@@ -51,6 +51,11 @@ type Config struct {
 	// configuration); the device list is reloaded here.
 	OnReconnect func()
 
+	// MaxNotificationIDs caps the notification ids remembered against
+	// replay (DefaultMaxNotificationIDs when zero); when full, new
+	// notifications are refused (503) until older ids expire.
+	MaxNotificationIDs int
+
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -77,6 +82,9 @@ func (c *Config) setDefaults() error {
 	if c.PersistInterval < minPersistInterval {
 		return fmt.Errorf("uemsync: persist interval %v is below the minimum %v (DEF-03)", c.PersistInterval, minPersistInterval)
 	}
+	if c.MaxNotificationIDs <= 0 {
+		c.MaxNotificationIDs = DefaultMaxNotificationIDs
+	}
 	if c.PageSize <= 0 || c.PageSize > 10000 {
 		c.PageSize = 10000
 	}
@@ -102,8 +110,7 @@ type Link struct {
 	// reconnect work) waits for it and returns with them sent.
 	acking       sync.Mutex
 	lastSeenSent time.Time
-	seenNotes    map[string]struct{} // notification ids already applied
-	noteOrder    []string
+	notes        notifyIDs // applied notification ids, against replay
 }
 
 // Who detected a change, as `show sentry status` words it (FO-05, FO-06).
@@ -145,7 +152,6 @@ func New(cfg Config) (*Link, error) {
 	return &Link{
 		cfg:             cfg,
 		defaultBehavior: uemapi.PolicyApplyServer, // DEF-02
-		seenNotes:       make(map[string]struct{}),
 		status: Status{
 			FailOpen: cfg.FailOpen, FailOpenChangedBy: ByInit, FailOpenChangedAt: now,
 		},

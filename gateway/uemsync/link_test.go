@@ -297,7 +297,7 @@ func TestNotificationHandlerVerifiesAndDedupes(t *testing.T) {
 	u.Set("D", "u", uemapi.StateAllowed, "")
 	l, c, clk := newLink(t, u, true, nil)
 	l.Access(context.Background(), DeviceRequest{DeviceID: "D", User: "u"})
-	secret := []byte("s3cret")
+	secret := []byte("s3cret-s3cret-s3cret")
 	h := l.NotificationHandler(secret)
 	send := func(n uemapi.Notification, sign []byte) int {
 		body, _ := json.Marshal(n)

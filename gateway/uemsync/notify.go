@@ -10,15 +10,24 @@ import (
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
-// maxRemembered bounds the notification ids kept to drop redeliveries.
-const maxRemembered = 4096
-
-// Apply applies one UEM notification to the cache at once. Redelivered
-// notifications (same id) are applied once.
-func (l *Link) Apply(n *uemapi.Notification) error {
-	if n.ID != "" && !l.remember(n.ID) {
-		return nil
+// Apply applies one UEM notification to the cache at once. A notification
+// is applied once: its id is remembered, once it was applied, for the
+// whole replay window (replay.go), so a redelivery or a replay within it
+// changes nothing; one that failed is applied again when retried.
+// ErrNotificationInFlight and ErrTooManyNotifications say it was not
+// applied and should be retried.
+func (l *Link) Apply(n *uemapi.Notification) (err error) {
+	if n.ID != "" {
+		dup, berr := l.notes.begin(n.ID, l.cfg.Now(), l.cfg.MaxNotificationIDs)
+		if berr != nil || dup {
+			return berr
+		}
+		defer func() { l.notes.end(n.ID, l.cfg.Now(), err == nil) }()
 	}
+	return l.apply(n)
+}
+
+func (l *Link) apply(n *uemapi.Notification) error {
 	switch n.Type {
 	case uemapi.NotifyDeviceState:
 		if n.Device == nil {
@@ -82,14 +91,12 @@ func (l *Link) Apply(n *uemapi.Notification) error {
 	case uemapi.NotifyConfig:
 		if n.Config != nil && l.cfg.OnConfigChange != nil {
 			if err := l.cfg.OnConfigChange(n.Config.Version); err != nil {
-				l.forget(n.ID) // let the UEM's retry try again
 				return fmt.Errorf("uemsync: applying configuration %d: %w", n.Config.Version, err)
 			}
 		}
 	case uemapi.NotifyKey:
 		if n.Key != nil && l.cfg.OnKeyChange != nil {
 			if err := l.cfg.OnKeyChange(*n.Key); err != nil {
-				l.forget(n.ID)
 				return fmt.Errorf("uemsync: loading key %s: %w", n.Key.KeyID, err)
 			}
 		}
@@ -111,34 +118,12 @@ func stateOf(e *devicecache.Entry) uemapi.SyncState {
 	return uemapi.StateAllowed
 }
 
-// forget drops a remembered id, so a redelivery is applied again.
-func (l *Link) forget(id string) {
-	if id == "" {
-		return
-	}
-	l.mu.Lock()
-	delete(l.seenNotes, id)
-	l.mu.Unlock()
-}
-
-func (l *Link) remember(id string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, seen := l.seenNotes[id]; seen {
-		return false
-	}
-	l.seenNotes[id] = struct{}{}
-	l.noteOrder = append(l.noteOrder, id)
-	if len(l.noteOrder) > maxRemembered {
-		delete(l.seenNotes, l.noteOrder[0])
-		l.noteOrder = l.noteOrder[1:]
-	}
-	return true
-}
-
-// NotificationHandler receives the UEM's signed notifications. A request
-// whose signature or timestamp does not verify is refused with 401 and
-// changes nothing.
+// NotificationHandler receives the UEM's signed notifications
+// (uemapi.VerifyNotification checks headers, size and signature before
+// decoding). 401: signature or timestamp wrong; 413: body too large; 400:
+// not a notification; 409: the same id is being applied; 503: too many
+// recent notifications to remember; 422: it could not be applied (a
+// retry applies it again). Refused requests change nothing.
 func (l *Link) NotificationHandler(secret []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -149,17 +134,28 @@ func (l *Link) NotificationHandler(secret []byte) http.Handler {
 		n, err := uemapi.VerifyNotification(r, secret, l.cfg.Now(), 0)
 		if err != nil {
 			status := http.StatusBadRequest
-			if errors.Is(err, uemapi.ErrBadSignature) || errors.Is(err, uemapi.ErrStale) {
+			switch {
+			case errors.Is(err, uemapi.ErrBadSignature) || errors.Is(err, uemapi.ErrStale):
 				status = http.StatusUnauthorized
+			case uemapi.IsCode(err, uemapi.CodeBodyTooLarge):
+				status = http.StatusRequestEntityTooLarge
+			case errors.Is(err, uemapi.ErrNoSecret):
+				status = http.StatusInternalServerError
 			}
 			writeJSONError(w, status, err)
 			return
 		}
-		if err := l.Apply(n); err != nil {
+		switch err := l.Apply(n); {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, ErrNotificationInFlight):
+			writeJSONError(w, http.StatusConflict, err)
+		case errors.Is(err, ErrTooManyNotifications):
+			w.Header().Set("Retry-After", "30")
+			writeJSONError(w, http.StatusServiceUnavailable, err)
+		default:
 			writeJSONError(w, http.StatusUnprocessableEntity, err)
-			return
 		}
-		w.WriteHeader(http.StatusNoContent)
 	})
 }
 

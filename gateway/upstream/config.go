@@ -144,13 +144,19 @@ func validate(cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerManagement, t uemap
 		s.PassThroughBasic, s.PassThroughOAuth = false, false
 		gc.ActiveSync.Services[i] = s
 	}
-	if !cfg.Enabled {
-		// Let the rest validate: pretend AppTunnel carries the gateway.
-		gc.AppTunnel.Enabled = true
-		gc.DeviceAuth.Mode = uemapi.DeviceAuthFrontEnd
-	}
 	gc.Servers, gc.Timeouts = mgmt, t
-	if err := gc.Validate(); err != nil {
+	validate := gc.Validate
+	if !cfg.Enabled {
+		// ActiveSync off: only server management and timeouts concern us
+		// (the rest of the configuration is validated as a whole).
+		validate = func() error {
+			if err := mgmt.Validate(); err != nil {
+				return err
+			}
+			return t.Validate()
+		}
+	}
+	if err := validate(); err != nil {
 		return nil, err
 	}
 	s := &settings{

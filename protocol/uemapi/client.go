@@ -197,10 +197,23 @@ func (c *Client) Config(ctx context.Context, etag string) (*ConfigDocument, stri
 		return nil, etag, ErrNotModified
 	}
 	var out ConfigDocument
-	if err := decodeResponse(resp, &out); err != nil {
+	if err := decodeResponseWith(resp, &out, DecodeStrict); err != nil {
 		return nil, "", err
 	}
 	return &out, resp.Header.Get("ETag"), nil
+}
+
+// DecodeConfigDocument reads a configuration document strictly: unlike
+// other responses, an unknown field is an error (invalid_field naming
+// it), since a setting the gateway does not understand, or a misspelt
+// one, would otherwise be ignored and leave the gateway less strict than
+// its administrator set it (docs/uem-api.md, Versioning).
+func DecodeConfigDocument(r io.Reader) (*ConfigDocument, error) {
+	var doc ConfigDocument
+	if err := DecodeStrict(r, &doc); err != nil {
+		return nil, fmt.Errorf("uemapi: configuration document: %w", err)
+	}
+	return &doc, nil
 }
 
 // AttachmentKey fetches the current attachment encryption key (ATT-10).
@@ -252,8 +265,14 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 }
 
 // decodeResponse turns an error status into an *Error and decodes a
-// success body into out (when out is non-nil).
+// success body into out (when out is non-nil), ignoring unknown fields
+// (fields may be added within v1).
 func decodeResponse(resp *http.Response, out any) error {
+	return decodeResponseWith(resp, out, func(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) })
+}
+
+// decodeResponseWith is decodeResponse decoding with decode.
+func decodeResponseWith(resp *http.Response, out any, decode func(io.Reader, any) error) error {
 	body := io.LimitReader(resp.Body, MaxResponseBody)
 	if resp.StatusCode >= 300 {
 		var eb ErrorBody
@@ -267,7 +286,7 @@ func decodeResponse(resp *http.Response, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(body).Decode(out); err != nil {
+	if err := decode(body, out); err != nil {
 		return fmt.Errorf("uemapi: decoding %s response: %w", resp.Request.URL.Path, err)
 	}
 	return nil

@@ -183,6 +183,10 @@ type KerberosConfig struct {
 	// KDCProxy is "Enable Kerberos Proxy": the gateway serves MS-KKDCP at
 	// /KdcProxy for devices (KKD-01). Off by default, as in the seeds.
 	KDCProxy bool `json:"kdc_proxy,omitempty"`
+	// KDCProxyRealms are realms, besides the gateway's own and the
+	// additional_realms rows, that the KDC proxy relays to, their KDCs
+	// found through DNS (needs dns_discovery). The proxy refuses others.
+	KDCProxyRealms []string `json:"kdc_proxy_realms,omitempty"`
 }
 
 // RealmKDCs is one Additional Trusted Realms row (KDC-06).
@@ -463,6 +467,12 @@ func (h HealthCheck) validate(f string) error {
 	return nil
 }
 
+// Validate checks the server management settings alone (invalid_field).
+func (m ServerManagement) Validate() error { return m.validate() }
+
+// Validate checks the timeouts alone (invalid_field).
+func (t Timeouts) Validate() error { return t.validate() }
+
 func (m ServerManagement) validate() error {
 	const f = "server_management"
 	switch {
@@ -538,6 +548,12 @@ func (c *GatewayConfig) validateDeviceAuth() error {
 			return FieldError(f+".trusted_certs_pem", "a trusted certificate is required")
 		}
 	case DeviceAuthFrontEnd:
+		// The front end's header is only as good as the CA that issued the
+		// certificate in it: without one, anyone who can reach the gateway
+		// from a front-end address could claim any user.
+		if d.TrustedCertsPEM == "" {
+			return FieldError(f+".trusted_certs_pem", "a trusted certificate is required to verify the certificate the front end passes")
+		}
 	default:
 		return FieldError(f+".mode", "must be pass_through, group_certificate, identity_certificate or trusted_front_end")
 	}
@@ -617,6 +633,37 @@ func (k *KerberosConfig) validate() error {
 		}
 		if err := validateHostList(rf+".kdcs", r.KDCs, false, true); err != nil {
 			return err
+		}
+	}
+	if k.Realm != "" {
+		seen[strings.ToUpper(k.Realm)] = true
+	}
+	for i, r := range k.KDCProxyRealms {
+		rf := indexed(f+".kdc_proxy_realms", i)
+		if err := validateRealmName(r); err != nil {
+			return FieldError(rf, "%v", err)
+		}
+		if seen[strings.ToUpper(r)] {
+			return FieldError(rf, "realm %q is already the gateway's realm or an additional realm", r)
+		}
+		seen[strings.ToUpper(r)] = true
+		if !k.DNSDiscovery {
+			return FieldError(rf, "realm %q needs dns_discovery: the proxy finds its KDCs through DNS", r)
+		}
+	}
+	return nil
+}
+
+// validateRealmName accepts a realm that DNS SRV discovery can look up:
+// letters, digits, '.', '-' and '_', at most 255 characters.
+func validateRealmName(r string) error {
+	if r == "" || len(r) > 255 {
+		return fmt.Errorf("must be 1-255 characters")
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return fmt.Errorf("contains %q; a realm here is letters, digits, '.', '-' and '_'", c)
 		}
 	}
 	return nil

@@ -195,7 +195,8 @@ func TestGatewayConfigValidation(t *testing.T) {
 		}, "attachment_control.exclusion_list[1]"},
 		// DA: device authentication.
 		{"DA-01", func(c *GatewayConfig) { c.DeviceAuth.Mode = "magic" }, "device_auth.mode"},
-		{"DA-01", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd} }, ""},
+		{"DA-13", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd} }, "device_auth.trusted_certs_pem"},
+		{"DA-13", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthFrontEnd, TrustedCertsPEM: cert} }, ""},
 		{"DA-02", func(c *GatewayConfig) { c.DeviceAuth = DeviceAuth{Mode: DeviceAuthGroupCert} }, "device_auth.trusted_certs_pem"},
 		{"DA-06", func(c *GatewayConfig) {
 			c.DeviceAuth = DeviceAuth{Mode: DeviceAuthGroupCert, TrustedCertsPEM: cert + cert, CheckCRL: true}
@@ -224,6 +225,25 @@ func TestGatewayConfigValidation(t *testing.T) {
 			c.Kerberos.AdditionalRealms = []RealmKDCs{{"EU.CORP.EXAMPLE", "kdc-eu.corp.example"}, {"eu.corp.example", "kdc2"}}
 		}), "kerberos.additional_realms[1].realm"},
 		{"KDC-06", chain(identity(cert), func(c *GatewayConfig) { c.Kerberos.AdditionalRealms = []RealmKDCs{{"EU", ""}} }), "kerberos.additional_realms[0].kdcs"},
+		// KKD-01: the realms the KDC proxy relays to besides its own.
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = true, []string{"EAST.EXAMPLE", "child.corp-2.example"}
+		}), ""},
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = false, []string{"EAST.EXAMPLE"}
+		}), "kerberos.kdc_proxy_realms[0]"},
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = true, []string{"EAST.EXAMPLE", "east.example"}
+		}), "kerberos.kdc_proxy_realms[1]"},
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = true, []string{c.Kerberos.Realm}
+		}), "kerberos.kdc_proxy_realms[0]"},
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = true, []string{"EVIL EXAMPLE"}
+		}), "kerberos.kdc_proxy_realms[0]"},
+		{"KKD-01", chain(identity(cert), func(c *GatewayConfig) {
+			c.Kerberos.DNSDiscovery, c.Kerberos.KDCProxyRealms = true, []string{""}
+		}), "kerberos.kdc_proxy_realms[0]"},
 		// ATS: AppTunnel services.
 		{"ATS-01", apptunnel(cert, svc("Intranet_1", "web1.corp.example:443")), ""},
 		{"ATS-01", apptunnel(cert, svc(`a\b`, "web1:443")), "apptunnel.services[0].name"},

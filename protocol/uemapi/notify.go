@@ -5,12 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,8 +43,18 @@ const (
 	HeaderDelivery  = "X-Gatehouse-Delivery"  // notification id, stable across retries
 )
 
-// MaxNotificationBody bounds a notification body.
-const MaxNotificationBody = 1 << 20
+// MaxNotificationBody bounds a notification body. The largest is a
+// policy.changed, whose device list a UEM splits so that each fits
+// (fakes/uem: at most 1,000 devices); the rest are well under 4 KiB.
+const MaxNotificationBody = 256 << 10
+
+// MinNotifySecret is the shortest notification secret accepted: an empty
+// or short key makes the signature a formality.
+const MinNotifySecret = 16
+
+// MaxNotificationID bounds a notification id (the receiver remembers ids
+// against replay).
+const MaxNotificationID = 128
 
 // Notification is the body the UEM POSTs to a gateway's notification URL.
 // Exactly the member matching Type is set.
@@ -101,38 +111,50 @@ type PurgeNotification struct {
 // Sign returns the signature header value of body sent at timestamp ts:
 // "v1=" + hex(HMAC-SHA256(secret, ts + "." + body)).
 func Sign(secret []byte, ts int64, body []byte) string {
+	return signaturePrefix + hex.EncodeToString(mac(secret, ts, body))
+}
+
+func mac(secret []byte, ts int64, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(strconv.FormatInt(ts, 10)))
 	m.Write([]byte{'.'})
 	m.Write(body)
-	return "v1=" + hex.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // Errors of VerifyNotification.
 var (
 	ErrBadSignature = errors.New("uemapi: notification signature mismatch")
 	ErrStale        = errors.New("uemapi: notification timestamp outside the allowed skew")
+	// ErrNoSecret: the receiver has no (or too short a) secret; it must
+	// not accept notifications at all.
+	ErrNoSecret = fmt.Errorf("uemapi: notification secret shorter than %d bytes", MinNotifySecret)
 )
 
 // DefaultSkew is the timestamp tolerance VerifyNotification applies when
 // given 0.
 const DefaultSkew = 5 * time.Minute
 
-// VerifyNotification reads, authenticates and decodes an incoming
-// notification: the body is size-limited, the timestamp must be within skew
-// of now and the signature must match secret. It is what the gateway's
-// receiving handler calls; on error it should answer 401 (signature, skew)
-// or 400 (body).
+// signaturePrefix starts the signature header; the hex HMAC follows.
+const signaturePrefix = "v1="
+
+// VerifyNotification authenticates and decodes an incoming notification,
+// cheapest checks first: the secret is at least MinNotifySecret bytes
+// (ErrNoSecret); the timestamp header is within skew of now (ErrStale)
+// and the signature header is well-formed (ErrBadSignature), both before
+// the body is read; the body is at most MaxNotificationBody bytes
+// (body_too_large); its HMAC matches, compared in constant time
+// (ErrBadSignature), before any JSON is decoded; the JSON is one
+// Notification with no unknown field (invalid_field naming it), with an
+// id of at most MaxNotificationID bytes and a type. The gateway's
+// receiving handler answers 401 for signature and skew, 413 for size,
+// 400 otherwise.
 func VerifyNotification(r *http.Request, secret []byte, now time.Time, skew time.Duration) (*Notification, error) {
+	if len(secret) < MinNotifySecret {
+		return nil, ErrNoSecret
+	}
 	if skew <= 0 {
 		skew = DefaultSkew
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxNotificationBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("uemapi: reading notification: %w", err)
-	}
-	if len(body) > MaxNotificationBody {
-		return nil, Errorf(CodeBodyTooLarge, "notification larger than %d bytes", MaxNotificationBody)
 	}
 	ts, err := strconv.ParseInt(r.Header.Get(HeaderTimestamp), 10, 64)
 	if err != nil {
@@ -141,17 +163,39 @@ func VerifyNotification(r *http.Request, secret []byte, now time.Time, skew time
 	if d := now.Sub(time.Unix(ts, 0)); d > skew || d < -skew {
 		return nil, ErrStale
 	}
-	want := Sign(secret, ts, body)
-	if !hmac.Equal([]byte(want), []byte(r.Header.Get(HeaderSignature))) {
+	sig, ok := strings.CutPrefix(r.Header.Get(HeaderSignature), signaturePrefix)
+	if !ok || len(sig) != 2*sha256.Size {
+		return nil, ErrBadSignature
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil {
+		return nil, ErrBadSignature
+	}
+	if r.ContentLength > MaxNotificationBody {
+		return nil, Errorf(CodeBodyTooLarge, "notification larger than %d bytes", MaxNotificationBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxNotificationBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("uemapi: reading notification: %w", err)
+	}
+	if len(body) > MaxNotificationBody {
+		return nil, Errorf(CodeBodyTooLarge, "notification larger than %d bytes", MaxNotificationBody)
+	}
+	if !hmac.Equal(got, mac(secret, ts, body)) {
 		return nil, ErrBadSignature
 	}
 	var n Notification
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&n); err != nil {
-		return nil, Errorf(CodeInvalidJSON, "notification: %v", err)
+	if err := DecodeStrict(bytes.NewReader(body), &n); err != nil {
+		return nil, err
 	}
-	if n.ID == "" || n.Type == "" {
+	switch {
+	case n.ID == "" || n.Type == "":
 		return nil, FieldError("type", "notification needs an id and a type")
+	case len(n.ID) > MaxNotificationID:
+		return nil, FieldError("id", "longer than %d bytes", MaxNotificationID)
+	}
+	if d := r.Header.Get(HeaderDelivery); d != "" && d != n.ID {
+		return nil, FieldError("id", "does not match the %s header", HeaderDelivery)
 	}
 	return &n, nil
 }
