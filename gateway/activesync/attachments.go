@@ -271,7 +271,6 @@ func rewriteSearchBody(body []byte, rw *attachments.Rewriter, opt attachments.Op
 	if err != nil || doc.Root.Tag != wbxml.MustTag("Search:Search") {
 		return nil, attachments.Result{}, "undecodable Search"
 	}
-	attachments.ScrubNUL(doc.Root)
 	res := rw.RewriteSearch(doc.Root, opt, lang)
 	out, err := wbxml.Marshal(doc.Root)
 	if err != nil {

@@ -12,8 +12,8 @@ var tagSearchProperties = wbxml.MustTag("Search:Properties")
 // item like a Sync's (MIME body, attachment list), rewritten by the same
 // rules. Elements outside a result's properties that carry attachment
 // content are dropped, and so are the properties of a result that cannot
-// be decoded (fail closed). GAL and document library results carry none
-// and pass.
+// be decoded (fail closed); a text holding NUL is scrubbed first
+// (ScrubNUL). GAL and document library results carry none and pass.
 func (r *Rewriter) RewriteSearch(root *wbxml.Node, opt Option, lang string) Result {
 	var total Result
 	if root == nil || (opt != Remove && opt != Encrypt) {
@@ -44,7 +44,12 @@ func (r *Rewriter) rewriteSearchNode(n *wbxml.Node, opt Option, lang string, tot
 func (r *Rewriter) rewriteSearchProperties(p *wbxml.Node, opt Option, lang string) Result {
 	var res Result
 	var e eas.EmailData
-	if err := wbxml.NodeToStruct(&wbxml.Node{Tag: tagApplicationData, Children: p.Children}, &e); err != nil {
+	err := wbxml.NodeToStruct(&wbxml.Node{Tag: tagApplicationData, Children: p.Children}, &e)
+	if err != nil && ScrubNUL(p) {
+		e = eas.EmailData{}
+		err = wbxml.NodeToStruct(&wbxml.Node{Tag: tagApplicationData, Children: p.Children}, &e)
+	}
+	if err != nil {
 		p.Children = r.dropCarriers(&res, p.Children)
 		return res
 	}
