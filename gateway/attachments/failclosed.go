@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -81,17 +82,11 @@ func carrier(n *wbxml.Node) bool {
 	return false
 }
 
+// atoi is strconv.Atoi that answers -1 for anything not a number.
 func atoi(s string) int {
-	n := 0
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 9 {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
 		return -1
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
 	}
 	return n
 }
