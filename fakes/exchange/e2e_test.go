@@ -207,3 +207,52 @@ func TestAttachmentFetchMatchesGenerator(t *testing.T) {
 		}
 	}
 }
+
+// A fetch of an attachment the mailbox does not have is answered as
+// Exchange answers it (MS-ASCMD): ItemOperations keeps HTTP 200 and says
+// so in the Fetch's Status, 15 for an attachment (2.2.3.177.7, "attachment
+// or attachment ID is invalid"; MS-ASAIRS 2.2.2.24.1) and 6 for a mailbox
+// item; GetAttachment answers HTTP 500, which MS-ASCMD 2.2.2.6 specifies
+// for an attachment deleted on the server.
+func TestMissingAttachmentAnswersAsExchange(t *testing.T) {
+	srv := startServer(t, Config{})
+	c := newClient(t, srv, "user1", "DEVMISS", eas.V161)
+	c.provision()
+	in := inbox(t, c.folderSync("0"))
+	missing := []eas.FetchRequest{
+		{Store: "Mailbox", FileReference: in + ":999999:0"},
+		{Store: "Mailbox", FileReference: "no-such-reference"},
+		{Store: "Mailbox", CollectionId: in, ServerId: in + ":999999"},
+	}
+	want := []int{15, 15, 6}
+	for _, multipart := range []bool{false, true} {
+		c.multipart = multipart
+		body, _ := eas.EncodeMessage(&eas.ItemOperationsRequest{Fetch: missing})
+		resp, b := c.raw(eas.CmdItemOperations, nil, eas.ContentTypeWBXML, body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("multipart=%v: HTTP %d", multipart, resp.StatusCode)
+		}
+		if multipart {
+			parts, err := eas.ParseMultipart(b, eas.MultipartLimits{})
+			if err != nil || len(parts) != 1 {
+				t.Fatalf("multipart: %v, %d parts", err, len(parts))
+			}
+			b = parts[0]
+		}
+		var r eas.ItemOperationsResponse
+		if err := wbxml.UnmarshalStruct(b, &r, wbxml.DefaultLimits); err != nil || r.Status != 1 || r.Response == nil || len(r.Response.Fetch) != len(want) {
+			t.Fatalf("multipart=%v: %v %+v", multipart, err, r)
+		}
+		for i, f := range r.Response.Fetch {
+			if f.Status != want[i] || f.Properties != nil {
+				t.Errorf("multipart=%v fetch %d: Status %d with properties %v, want %d and none", multipart, i, f.Status, f.Properties != nil, want[i])
+			}
+		}
+	}
+	c12 := newClient(t, srv, "user1", "DEVMISS12", eas.V121)
+	c12.provision()
+	resp, _ := c12.raw(eas.CmdGetAttachment, map[string][]string{"AttachmentName": {in + ":999999:0"}}, "", nil)
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("GetAttachment of a missing attachment: HTTP %d, want 500 (MS-ASCMD 2.2.2.6)", resp.StatusCode)
+	}
+}

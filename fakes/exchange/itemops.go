@@ -137,7 +137,9 @@ func parseRange(r string, size int) (int, int, bool) {
 }
 
 // cmdGetAttachment is the protocol 12.1 download: the FileReference in the
-// AttachmentName query parameter, the raw bytes in the response.
+// AttachmentName query parameter, the raw bytes in the response. A missing
+// attachment is HTTP 500, as MS-ASCMD 2.2.2.6 says Exchange answers for an
+// attachment deleted on the server.
 func (s *Server) cmdGetAttachment(rc *reqCtx) {
 	m := rc.mb
 	m.mu.Lock()

@@ -16,7 +16,11 @@
 //   - rewrite.go: the streaming MIME walk on the way down (RewriteMIME),
 //     embedded messages and S/MIME included.
 //   - outbound.go: SendMail, SmartForward and SmartReply (RewriteOutbound).
-//   - fetch.go: Sync responses, ItemOperations and GetAttachment bodies.
+//   - fetch.go: Sync responses, ItemOperations and GetAttachment bodies;
+//     search.go: Search results.
+//   - smime.go: what S/MIME encrypted mail is, which passes untouched.
+//   - failclosed.go: what replaces content that cannot be rewritten under
+//     Remove and Encrypt (issue 18).
 //   - removed.go: the .removed.html replacement and its translations.
 //
 // Nothing here touches the network; bodies stream from an io.Reader to an

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -60,6 +61,11 @@ func (r *Rewriter) RewriteAttachment(dst io.Writer, src io.Reader, in Attachment
 	w := &walk{r: r, opt: opt, lang: lang, res: &res}
 	switch {
 	case opt != Remove && opt != Encrypt:
+		res.Untouched = true
+		_, err := io.Copy(dst, src)
+		return in, res, err
+	case in.isSMIME():
+		// S/MIME encrypted: untouched under every option (ATT-21).
 		res.Untouched = true
 		_, err := io.Copy(dst, src)
 		return in, res, err
@@ -150,6 +156,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // an error status rather than deliver the original bytes.
 var ErrRangeFetch = errors.New("attachments: ranged fetch of a controlled attachment")
 
+// ItemOperations Fetch status for a mailbox item the gateway could not
+// decode: "the item failed conversion" (MS-ASCMD 2.2.3.177.7).
+const fetchStatusConversionFailed = 14
+
 // RewriteItemOperations applies opt to every Fetch result of an
 // ItemOperations response, in place: attachments (by FileReference) inline
 // (Properties.Data) or in the parts of a multipart response
@@ -159,139 +169,216 @@ var ErrRangeFetch = errors.New("attachments: ranged fetch of a controlled attach
 // it); nil or "" treat the attachment as not excluded. It returns the
 // parts to send (the rewritten ones replaced). The caller re-encodes resp
 // and rebuilds the multipart body with eas.BuildMultipart.
+//
+// It fails closed: what cannot be rewritten is replaced (see
+// failclosed.go), and parts that no rewritten element accounts for are
+// emptied. Document library fetches (LinkId) are not mail and pass.
 func (r *Rewriter) RewriteItemOperations(resp *eas.ItemOperationsResponse, parts [][]byte, nameOf func(fileRef string) string, opt Option, lang string) ([][]byte, Result, error) {
 	var total Result
-	if resp == nil || resp.Response == nil || (opt != Remove && opt != Encrypt) {
+	if resp == nil || (opt != Remove && opt != Encrypt) {
 		total.Untouched = true
 		return parts, total, nil
 	}
 	parts = append([][]byte(nil), parts...)
-	for i := range resp.Response.Fetch {
-		f := &resp.Response.Fetch[i]
-		p := f.Properties
-		if p == nil {
-			continue
-		}
-		var (
-			res Result
-			err error
-		)
-		if f.FileReference != "" {
-			if p.Range != "" {
-				return parts, total, ErrRangeFetch
-			}
-			in := AttachmentInfo{ContentType: p.ContentType}
-			if nameOf != nil {
-				in.Name = nameOf(f.FileReference)
-			}
-			var out AttachmentInfo
-			switch {
-			case p.Data != nil:
-				var (
-					d string
-					n int64
-				)
-				d, out, res, n, err = r.rewriteInline(*p.Data, in, opt, lang)
-				p.Data = &d
-				if err == nil && p.Total != nil {
-					t := int(n)
-					p.Total = &t
-				}
-			case p.Part > 0 && p.Part < len(parts):
-				var buf bytes.Buffer
-				out, res, err = r.RewriteAttachment(&buf, bytes.NewReader(parts[p.Part]), in, opt, lang)
-				parts[p.Part] = buf.Bytes()
-				if err == nil && p.Total != nil {
-					n := buf.Len()
-					p.Total = &n
-				}
-			default:
+	used := make([]bool, len(parts))
+	r.dropHidden(&total, resp)
+	if resp.Response != nil {
+		for i := range resp.Response.Fetch {
+			f := &resp.Response.Fetch[i]
+			if f.Properties == nil {
 				continue
 			}
-			if err == nil && p.ContentType != "" {
-				p.ContentType = out.ContentType
+			var (
+				res Result
+				err error
+			)
+			switch {
+			case f.FileReference != "":
+				res, err = r.rewriteFetchedAttachment(f.FileReference, f.Properties, parts, used, nameOf, opt, lang)
+			case f.LinkId != "":
+				if p := f.Properties.Part; p > 0 && p < len(parts) {
+					used[p] = true
+				}
+			default:
+				res = r.rewriteFetchedItem(f, parts, used, opt, lang)
 			}
-		} else {
-			res, err = r.rewriteFetchedItem(p, parts, opt, lang)
+			if err != nil {
+				return parts, total, err
+			}
+			total.add(res)
 		}
-		if err != nil {
-			return parts, total, err
+	}
+	for i := 1; i < len(parts); i++ {
+		if !used[i] && len(parts[i]) > 0 {
+			parts[i] = nil
+			r.unprocessable(&total, 1)
 		}
-		total.add(res)
 	}
 	return parts, total, nil
 }
 
-// rewriteFetchedItem handles a mailbox item fetched by ItemOperations.
-func (r *Rewriter) rewriteFetchedItem(p *eas.FetchProperties, parts [][]byte, opt Option, lang string) (Result, error) {
-	e, err := p.Email()
-	if err != nil {
-		return Result{}, err
-	}
+// rewriteFetchedAttachment handles an attachment fetched by FileReference.
+func (r *Rewriter) rewriteFetchedAttachment(ref string, p *eas.FetchProperties, parts [][]byte, used []bool, nameOf func(string) string, opt Option, lang string) (Result, error) {
 	var res Result
-	if e.Body != nil && e.Body.Type == eas.BodyMIME && e.Body.Part > 0 && e.Body.Part < len(parts) {
+	p.Unknown = r.dropCarriers(&res, p.Unknown)
+	if p.Range != "" {
+		return res, ErrRangeFetch
+	}
+	in := AttachmentInfo{ContentType: p.ContentType}
+	if nameOf != nil {
+		in.Name = nameOf(ref)
+	}
+	var (
+		out AttachmentInfo
+		sub Result
+		err error
+	)
+	switch {
+	case p.Data != nil:
+		var (
+			d string
+			n int64
+		)
+		d, out, sub, n, err = r.rewriteInline(*p.Data, in, opt, lang)
+		if err != nil {
+			// Undecodable base64, or encryption failed: the notice instead.
+			notice := RemovedHTML(lang)
+			d, n, out = base64.StdEncoding.EncodeToString(notice), int64(len(notice)), removedInfo(in.Name)
+			sub = Result{}
+			r.unprocessable(&sub, 1)
+		}
+		p.Data = &d
+		if p.Total != nil {
+			t := int(n)
+			p.Total = &t
+		}
+	case p.Part > 0 && p.Part < len(parts):
+		used[p.Part] = true
 		var buf bytes.Buffer
-		res, err = r.RewriteMIME(bytes.NewReader(parts[e.Body.Part]), &buf, opt, lang)
+		out, sub, err = r.RewriteAttachment(&buf, bytes.NewReader(parts[p.Part]), in, opt, lang)
 		if err != nil {
-			return res, err
+			buf.Reset()
+			buf.Write(RemovedHTML(lang))
+			out, sub = removedInfo(in.Name), Result{}
+			r.unprocessable(&sub, 1)
 		}
-		parts[e.Body.Part] = buf.Bytes()
-		e.Body.EstimatedDataSize = uint32(min(buf.Len(), 1<<32-1))
-	} else {
-		res, err = r.rewriteEmail(e, opt, lang)
-		if err != nil {
-			return res, err
+		parts[p.Part] = buf.Bytes()
+		if p.Total != nil {
+			n := buf.Len()
+			p.Total = &n
 		}
+	default:
+		return res, nil // no content: nothing to rewrite
 	}
-	n, err := wbxml.StructToNode(e)
-	if err != nil {
-		return res, err
+	if p.ContentType != "" {
+		p.ContentType = out.ContentType
 	}
-	p.Unknown = n.Children
+	res.add(sub)
 	return res, nil
 }
 
-// RewriteSync applies opt to every email in a Sync response, in place: MIME
-// bodies (MIMESupport, airsyncbase Body Type 4) are rewritten, attachment
-// lists of other bodies get the names the device will be served
-// (DisplayName). A truncated MIME body that cannot be rewritten (cut inside
-// an attachment) loses its Data and stays Truncated, so the device fetches
-// the whole item through ItemOperations, which is rewritten in full.
+// removedInfo describes the removal notice that replaces an attachment.
+func removedInfo(name string) AttachmentInfo {
+	if name == "" {
+		name = "attachment"
+	}
+	return AttachmentInfo{Name: name + RemovedSuffix, ContentType: "text/html; charset=utf-8"}
+}
+
+// rewriteFetchedItem handles a mailbox item fetched by ItemOperations.
+func (r *Rewriter) rewriteFetchedItem(f *eas.FetchResponse, parts [][]byte, used []bool, opt Option, lang string) Result {
+	var res Result
+	p := f.Properties
+	if p.Data != nil {
+		// Attachment content without the FileReference that says whose:
+		// it cannot be judged, so it is not passed.
+		p.Data = nil
+		r.unprocessable(&res, 1)
+	}
+	e, err := p.Email()
+	if err != nil {
+		f.Status, f.Properties = fetchStatusConversionFailed, nil
+		r.unprocessable(&res, 1)
+		return res
+	}
+	r.dropHidden(&res, e)
+	if b := e.Body; b != nil && b.Part > 0 && b.Part < len(parts) {
+		used[b.Part] = true
+		if !textBody(b.Type) {
+			var buf bytes.Buffer
+			sub, err := r.RewriteMIME(bytes.NewReader(parts[b.Part]), &buf, opt, lang)
+			if err != nil {
+				buf.Reset()
+				buf.Write(r.replacementMIME(bytes.NewReader(parts[b.Part]), lang))
+				sub = Result{}
+				r.unprocessable(&sub, 1)
+			}
+			parts[b.Part] = buf.Bytes()
+			b.EstimatedDataSize = uint32(min(buf.Len(), 1<<32-1))
+			res.add(sub)
+		}
+	}
+	res.add(r.rewriteEmail(e, opt, lang))
+	n, err := wbxml.StructToNode(e)
+	if err != nil {
+		f.Status, f.Properties = fetchStatusConversionFailed, nil
+		r.unprocessable(&res, 1)
+		return res
+	}
+	p.Unknown = n.Children
+	return res
+}
+
+// RewriteSync applies opt to every item in a Sync response, in place: MIME
+// bodies (MIMESupport, airsyncbase Body Type 4, and the email:MIMEData of
+// protocol 2.5) are rewritten, attachment lists of other bodies get the
+// names the device will be served (DisplayName). A truncated MIME body
+// that cannot be rewritten (cut inside an attachment) loses its Data and
+// stays Truncated, so the device fetches the whole item through
+// ItemOperations, which is rewritten in full; one that is not truncated is
+// replaced by the removal notice. Every list is walked (Add, Change,
+// Delete, SoftDelete, Fetch, and the Responses), and unmodelled elements
+// that carry attachments are dropped (fail closed).
 func (r *Rewriter) RewriteSync(resp *eas.SyncResponse, opt Option, lang string) (Result, error) {
 	var total Result
 	if resp == nil || (opt != Remove && opt != Encrypt) {
 		total.Untouched = true
 		return total, nil
 	}
+	r.dropHidden(&total, resp)
 	for ci := range resp.Collections {
 		c := &resp.Collections[ci]
 		var lists [][]eas.SyncItem
 		if c.Commands != nil {
-			lists = append(lists, c.Commands.Add, c.Commands.Change, c.Commands.Fetch)
+			lists = append(lists, c.Commands.Add, c.Commands.Change, c.Commands.Delete, c.Commands.SoftDelete, c.Commands.Fetch)
 		}
 		if c.Responses != nil {
-			lists = append(lists, c.Responses.Fetch)
+			lists = append(lists, c.Responses.Add, c.Responses.Change, c.Responses.Fetch)
 		}
 		for _, items := range lists {
 			for i := range items {
-				if items[i].ApplicationData == nil {
-					continue
+				if items[i].ApplicationData != nil {
+					total.add(r.rewriteEmail(items[i].ApplicationData, opt, lang))
 				}
-				res, err := r.rewriteEmail(items[i].ApplicationData, opt, lang)
-				if err != nil {
-					return total, err
-				}
-				total.add(res)
 			}
 		}
 	}
 	return total, nil
 }
 
-func (r *Rewriter) rewriteEmail(e *eas.EmailData, opt Option, lang string) (Result, error) {
+// rewriteEmail applies opt to one item: its attachment list, its
+// airsyncbase MIME body and its email:MIMEData. It never fails: what it
+// cannot rewrite it replaces.
+func (r *Rewriter) rewriteEmail(e *eas.EmailData, opt Option, lang string) Result {
 	var res Result
+	smime := IsSMIMEEncryptedClass(e.MessageClass)
 	for i := range e.Attachments {
 		a := &e.Attachments[i]
+		if smime && strings.HasSuffix(strings.ToLower(a.DisplayName), ".p7m") {
+			// The encrypted content of S/MIME mail (ATT-21): its fetch
+			// passes untouched, so its name stays.
+			continue
+		}
 		name := r.DisplayName(a.DisplayName, opt)
 		switch {
 		case name == a.DisplayName:
@@ -304,26 +391,59 @@ func (r *Rewriter) rewriteEmail(e *eas.EmailData, opt Option, lang string) (Resu
 		}
 		a.DisplayName = name
 	}
-	b := e.Body
-	if b == nil || b.Type != eas.BodyMIME || b.Data == nil {
-		return res, nil
-	}
-	var sb strings.Builder
-	res, err := r.RewriteMIME(strings.NewReader(*b.Data), &sb, opt, lang)
-	if err != nil {
-		if b.Truncated != nil && *b.Truncated {
-			empty := ""
-			b.Data = &empty
-			return Result{}, nil
+	if b := e.Body; b != nil && b.Data != nil && !textBody(b.Type) {
+		truncated := b.Truncated != nil && *b.Truncated
+		out, sub := r.rewriteMIMEText(*b.Data, truncated, opt, lang)
+		b.Data = &out
+		if !truncated {
+			b.EstimatedDataSize = uint32(min(len(out), 1<<32-1))
 		}
-		return res, err
+		res.add(sub)
 	}
-	s := sb.String()
-	b.Data = &s
-	if b.Truncated == nil || !*b.Truncated {
-		b.EstimatedDataSize = uint32(min(len(s), 1<<32-1))
+	for _, n := range e.Unknown {
+		if n.Tag != tagMIMEData {
+			continue
+		}
+		truncated := false
+		if t := childOf(e.Unknown, tagMIMETruncated); t != nil {
+			truncated = strings.TrimSpace(t.Text()) == "1"
+		}
+		out, sub := r.rewriteMIMEText(string(n.Content), truncated, opt, lang)
+		n.Content, n.Opaque = []byte(out), true
+		if s := childOf(e.Unknown, tagMIMESize); s != nil && !truncated {
+			s.Content = []byte(strconv.Itoa(len(out)))
+		}
+		res.add(sub)
 	}
-	return res, nil
+	return res
+}
+
+// rewriteMIMEText rewrites a MIME body held as text. One that cannot be
+// rewritten is emptied when truncated (the device fetches it whole), and
+// replaced by the removal notice otherwise.
+func (r *Rewriter) rewriteMIMEText(data string, truncated bool, opt Option, lang string) (string, Result) {
+	var sb strings.Builder
+	res, err := r.RewriteMIME(strings.NewReader(data), &sb, opt, lang)
+	if err == nil {
+		return sb.String(), res
+	}
+	res = Result{}
+	if truncated {
+		// Usually cut inside an attachment by the truncation the device
+		// asked for: not a failure, the whole item comes by ItemOperations.
+		return "", res
+	}
+	r.unprocessable(&res, 1)
+	return string(r.replacementMIME(strings.NewReader(data), lang)), res
+}
+
+func childOf(nodes []*wbxml.Node, t wbxml.Tag) *wbxml.Node {
+	for _, n := range nodes {
+		if n.Tag == t {
+			return n
+		}
+	}
+	return nil
 }
 
 func (t *Result) add(o Result) {
@@ -334,6 +454,7 @@ func (t *Result) add(o Result) {
 	t.Decrypted += o.Decrypted
 	t.Undecryptable += o.Undecryptable
 	t.EncryptFailed += o.EncryptFailed
+	t.Unprocessable += o.Unprocessable
 	t.Bytes += o.Bytes
 	t.SignatureBroken = t.SignatureBroken || o.SignatureBroken
 }

@@ -70,13 +70,17 @@ func (r *Rewriter) WithLimits(l Limits) *Rewriter {
 
 // Result tells what a rewrite did.
 type Result struct {
-	Encrypted     int   // attachments encrypted
-	Removed       int   // attachments replaced by .removed.html
-	Excluded      int   // attachments delivered as is by the exclusion list
-	Embedded      int   // embedded messages (message/rfc822) walked
-	Decrypted     int   // outbound attachments decrypted
-	Undecryptable int   // outbound attachments replaced by an explanation
-	EncryptFailed int   // attachments removed because encryption was impossible
+	Encrypted     int // attachments encrypted
+	Removed       int // attachments replaced by .removed.html
+	Excluded      int // attachments delivered as is by the exclusion list
+	Embedded      int // embedded messages (message/rfc822) walked
+	Decrypted     int // outbound attachments decrypted
+	Undecryptable int // outbound attachments replaced by an explanation
+	EncryptFailed int // attachments removed because encryption was impossible
+	// Unprocessable counts what could not be rewritten and was replaced by
+	// the removal notice, emptied or dropped instead of passed (bodies,
+	// attachments, unmodelled elements that carry attachments; fail closed).
+	Unprocessable int
 	Bytes         int64 // attachment bytes processed (decoded)
 	// Untouched is set when the message passed byte for byte: an option
 	// that does not change attachments, S/MIME encrypted mail, or outbound
@@ -175,17 +179,46 @@ func (w *walk) message(src io.Reader, emit emitFunc, level, nesting int) error {
 
 // contentType parses Content-Type, defaulting to text/plain (RFC 2045).
 func contentType(h *textproto.Header) (string, map[string]string) {
-	v := h.Get("Content-Type")
+	mt, params, _ := parseContentType(h.Get("Content-Type"))
+	return mt, params
+}
+
+// parseContentType parses a Content-Type value; "" is text/plain. An
+// unparsable value keeps what precedes the first ';' and reports !ok.
+func parseContentType(v string) (mt string, params map[string]string, ok bool) {
 	if v == "" {
-		return "text/plain", map[string]string{}
+		return "text/plain", map[string]string{}, true
 	}
 	mt, params, err := mime.ParseMediaType(v)
 	if err != nil {
-		// An unparsable Content-Type: keep what precedes the first ';'.
 		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
-		params = map[string]string{}
+		return mt, map[string]string{}, false
 	}
-	return mt, params
+	return mt, params, true
+}
+
+// ambiguous reports a header that mail readers may read differently from
+// this package: a repeated Content-Type, Content-Disposition or
+// Content-Transfer-Encoding (which one wins differs between parsers), or
+// an unparsable Content-Type or Content-Disposition, whose parameters
+// (a file name) a lenient reader may still find. Such an entity is never
+// taken for a message body or S/MIME: it is controlled as one opaque
+// attachment (fail closed).
+func ambiguous(h *textproto.Header) bool {
+	for _, k := range []string{"Content-Type", "Content-Disposition", "Content-Transfer-Encoding"} {
+		if len(h.Values(k)) > 1 {
+			return true
+		}
+	}
+	if _, _, ok := parseContentType(h.Get("Content-Type")); !ok {
+		return true
+	}
+	if v := h.Get("Content-Disposition"); v != "" {
+		if _, _, err := mime.ParseMediaType(v); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
@@ -213,23 +246,13 @@ func fileName(h *textproto.Header, ctParams map[string]string) (name, dispositio
 	return strings.TrimSpace(name), disposition
 }
 
-// isSMIMEEncrypted reports S/MIME enveloped (encrypted) content, which
-// passes untouched (ATT-21).
-func isSMIMEEncrypted(mt string, params map[string]string) bool {
-	switch mt {
-	case "application/pkcs7-mime", "application/x-pkcs7-mime":
-		st := strings.ToLower(params["smime-type"])
-		return st == "" || st == "enveloped-data" || st == "authenveloped-data"
-	case "multipart/encrypted":
-		return true
-	}
-	return false
-}
-
 func (w *walk) entity(h textproto.Header, body io.Reader, emit emitFunc, level, nesting int) error {
 	mt, params := contentType(&h)
+	name, disp := fileName(&h, params)
 	switch {
-	case isSMIMEEncrypted(mt, params):
+	case !w.outbound && ambiguous(&h):
+		return w.attachment(h, body, emit, "application/octet-stream", map[string]string{}, ForceLevel)
+	case isSMIMEEncrypted(mt, params, name):
 		if level == 0 && nesting == 0 {
 			w.res.Untouched = true
 		}
@@ -244,7 +267,6 @@ func (w *walk) entity(h textproto.Header, body io.Reader, emit emitFunc, level, 
 	case mt == "message/rfc822" || mt == "message/global":
 		return w.embedded(h, body, emit, level, nesting)
 	}
-	name, disp := fileName(&h, params)
 	if !isAttachment(mt, name, disp) {
 		return passthrough(h, body, emit)
 	}
@@ -282,7 +304,7 @@ func (w *walk) multipart(h textproto.Header, body io.Reader, emit emitFunc, mt s
 		}
 		return w.attachment(h, body, emit, mt, params, level)
 	}
-	signed := mt == "multipart/signed"
+	signed, digest := mt == "multipart/signed", mt == "multipart/digest"
 	outBoundary := boundary
 	if err := textproto.NewMultipartWriter(io.Discard).SetBoundary(boundary); err != nil {
 		// A boundary the writer refuses (too long, odd characters) is
@@ -314,6 +336,11 @@ func (w *walk) multipart(h textproto.Header, body io.Reader, emit emitFunc, mt s
 		}
 		if err != nil {
 			return fmt.Errorf("attachments: multipart: %w", err)
+		}
+		if digest && p.Header.Get("Content-Type") == "" {
+			// RFC 2046 5.1.5: a digest's parts default to message/rfc822,
+			// as a device reads them; walked as text they would escape.
+			p.Header.Set("Content-Type", "message/rfc822")
 		}
 		err = w.entity(p.Header, p, mw.CreatePart, level, nesting+1)
 		if err != nil {

@@ -83,6 +83,13 @@ const (
 	AttachmentsSizeMB
 	AttachmentsSizeBytes
 	DecryptionFailures
+	// AttachmentRewriteFailed counts what attachment control could not
+	// rewrite under Encrypt or Remove: responses refused and bodies or
+	// attachments replaced by the removal notice (fail closed, issue 18).
+	AttachmentRewriteFailed
+	// SHTTP451InsecureRefused counts 451 redirects to an http:// location
+	// that the gateway refused to follow from a Server TLS service.
+	SHTTP451InsecureRefused
 	numCounters
 )
 
@@ -102,6 +109,7 @@ var counterNames = [numCounters]string{
 	"attachments-encrypted", "attachment-encrypt-failures", "attachments-converted", "attachments-replaced",
 	"attachment-replaced-failures", "attachments-fwd-restored", "attachments-fetched", "attachments-embedded",
 	"attachments-renamed", "attachments-size-MB", "attachments-size-bytes", "decryption-failures",
+	"attachment-rewrite-failed", "s-http-451-insecure-redirects-refused",
 }
 
 // String returns the counter's name as the CLI prints it.

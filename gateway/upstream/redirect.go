@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -23,6 +24,14 @@ import (
 // usable location (MS-ASHTTP: the device runs Autodiscover), when the
 // request body could not be kept for a second send, or after
 // Options.MaxRedirects redirects in a row.
+//
+// A service with Server TLS never follows a 451 to an http:// location
+// unless its allow_insecure_redirect says so: the request would carry the
+// device's credentials in clear. The device gets 502 instead (not the 451,
+// which would send it there itself), s-http-451-insecure-redirects-refused
+// counts it and the log names the service, the device and the location's
+// host, nothing more. A remembered redirect URL of that kind is forgotten
+// and the request goes to the service's servers.
 
 // follow451 follows the redirects of resp, if processing is on.
 func (s *Service) follow451(req *http.Request, resp *http.Response, body *replayBody, a *attempt, timeout time.Duration, dev Device) (*http.Response, error) {
@@ -38,6 +47,12 @@ func (s *Service) follow451(req *http.Request, resp *http.Response, body *replay
 		if !ok {
 			return resp, nil
 		}
+		if s.insecureRedirect(u) {
+			a.count(stats.SHTTP451Redirects)
+			drain(resp.Body)
+			s.refusedInsecure(a, dev, u)
+			return insecureRedirectResponse(req), nil
+		}
 		a.count(stats.SHTTP451Redirects)
 		a.count(stats.DHTTP451RedirectDrops)
 		drain(resp.Body)
@@ -51,6 +66,36 @@ func (s *Service) follow451(req *http.Request, resp *http.Response, body *replay
 		}
 	}
 	return resp, nil
+}
+
+// insecureRedirect reports a redirect target the service must not follow:
+// http:// from a Server TLS service, unless allow_insecure_redirect.
+func (s *Service) insecureRedirect(u *url.URL) bool {
+	return u.Scheme == "http" && s.cfg.ServerTLS && !s.cfg.AllowInsecureRedirect
+}
+
+// refusedInsecure counts and logs a refused http:// redirect, with the
+// location's host only (never its user info, path or query).
+func (s *Service) refusedInsecure(a *attempt, dev Device, u *url.URL) {
+	a.count(stats.SHTTP451InsecureRefused)
+	s.router.opts.Log.Warn("451 redirect to an http:// location refused: it would send the device's credentials in clear",
+		"service", s.cfg.Name, "device", dev.ID, "host", u.Host)
+}
+
+// insecureRedirectResponse is the device's answer to a refused redirect.
+func insecureRedirectResponse(req *http.Request) *http.Response {
+	msg := "the ActiveSync server redirected to an insecure http:// location\n"
+	return &http.Response{
+		Status:        "502 Bad Gateway",
+		StatusCode:    http.StatusBadGateway,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+		Body:          io.NopCloser(strings.NewReader(msg)),
+		ContentLength: int64(len(msg)),
+		Request:       req,
+	}
 }
 
 // redirectTarget is where a request goes for a 451 location: the

@@ -1,9 +1,14 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -111,5 +116,108 @@ func TestRDR02_RedirectLoopEndsAfterMaxRedirects(t *testing.T) {
 	resp, _ := mustDo(t, r, easRequest("gw", "Sync", ""))
 	if resp.StatusCode != eas.HTTPRedirect || r.Counter(stats.SHTTP451Redirects) != 2 {
 		t.Fatalf("status %d after %d redirects", resp.StatusCode, r.Counter(stats.SHTTP451Redirects))
+	}
+}
+
+// plainListener is an http:// server on loopback that records what
+// reaches it.
+type plainListener struct {
+	srv  *httptest.Server
+	hits atomic.Int32
+}
+
+func newPlainListener(t *testing.T) *plainListener {
+	p := &plainListener{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.hits.Add(1)
+		w.Write([]byte("plain"))
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// lockedBuffer is a log sink safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Issue 18, RDR-02: a Server TLS service's 451 to an http:// location was
+// followed, the device's credentials sent in clear. It is refused: the
+// device gets 502, nothing reaches the http:// listener, the refusal is
+// counted and logged without credentials.
+func TestRDR02_451ToHTTPFromServerTLSIsRefused(t *testing.T) {
+	tlsx, plain := newExchange(t, "tls", true), newPlainListener(t)
+	loc := "http://user:pw@" + strings.TrimPrefix(plain.srv.URL, "http://") + "/Microsoft-Server-ActiveSync?token=t0k3n"
+	tlsx.setHandler(func(w http.ResponseWriter, r *http.Request) { eas.Redirect451(w, loc) })
+	rd := &redirects{}
+	logs := &lockedBuffer{}
+	r := newRouter(t, asConfig(service("default", tlsx)), defaultMgmt(), defaultTimeouts(),
+		Options{OnRedirect: rd.on, Log: slog.New(slog.NewTextHandler(logs, nil))}, tlsx)
+	req, dev := withDevice(easRequest("gw", "Sync", "<sync/>"), stats.NewRegistry())
+	req.SetBasicAuth("alice", "s3cret-password")
+	resp, _ := mustDo(t, r, req)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("device got %d, want 502", resp.StatusCode)
+	}
+	if n := plain.hits.Load(); n != 0 {
+		t.Fatalf("the http:// listener got %d requests", n)
+	}
+	if url, n := rd.get("DEV1/alice"); url != "" || n != 0 {
+		t.Fatalf("the refused location was remembered: %q", url)
+	}
+	if dev.Get(stats.SHTTP451InsecureRefused) != 1 || r.Counter(stats.SHTTP451InsecureRefused) != 1 {
+		t.Fatalf("s-http-451-insecure-redirects-refused = %d", dev.Get(stats.SHTTP451InsecureRefused))
+	}
+	out := logs.String()
+	if !strings.Contains(out, "refused") {
+		t.Fatalf("no log line:\n%s", out)
+	}
+	for _, secret := range []string{"s3cret", "Basic", "pw@", "t0k3n"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("the log holds %q:\n%s", secret, out)
+		}
+	}
+}
+
+// allow_insecure_redirect lets the service follow it, as before.
+func TestRDR02_InsecureRedirectFollowedWhenAllowed(t *testing.T) {
+	tlsx, plain := newExchange(t, "tls", true), newPlainListener(t)
+	tlsx.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		eas.Redirect451(w, plain.srv.URL+"/Microsoft-Server-ActiveSync")
+	})
+	svc := service("default", tlsx)
+	svc.AllowInsecureRedirect = true
+	r := newRouter(t, asConfig(svc), defaultMgmt(), defaultTimeouts(), Options{}, tlsx)
+	if resp, body := mustDo(t, r, easRequest("gw", "Sync", "")); resp.StatusCode != http.StatusOK || body != "plain" || plain.hits.Load() != 1 {
+		t.Fatalf("device got %d %q, listener %d hits", resp.StatusCode, body, plain.hits.Load())
+	}
+}
+
+// RDR-04: a remembered http:// redirect URL of a Server TLS service is
+// forgotten, not used; the service's servers answer.
+func TestRDR04_RememberedInsecureRedirectIsForgotten(t *testing.T) {
+	tlsx, plain := newExchange(t, "tls", true), newPlainListener(t)
+	rd := &redirects{}
+	r := newRouter(t, asConfig(service("default", tlsx)), defaultMgmt(), defaultTimeouts(), Options{OnRedirect: rd.on}, tlsx)
+	req := easRequest("gw", "Sync", "")
+	req = req.WithContext(WithDevice(req.Context(), Device{ID: "DEV1", User: "alice", RedirectURL: plain.srv.URL + "/Microsoft-Server-ActiveSync"}))
+	if _, body := mustDo(t, r, req); body != "tls" || plain.hits.Load() != 0 {
+		t.Fatalf("device got %q, listener %d hits", body, plain.hits.Load())
+	}
+	if url, n := rd.get("DEV1/alice"); url != "" || n != 1 {
+		t.Fatalf("OnRedirect = %q after %d calls, want it forgotten", url, n)
 	}
 }

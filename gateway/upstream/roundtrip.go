@@ -104,7 +104,12 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 	timeout := s.responseTimeout(info, body, dev)
 
 	if s.set.redirect451 && dev.RedirectURL != "" {
-		if u, ok := redirectTarget(dev.RedirectURL, req.URL); ok {
+		if u, ok := redirectTarget(dev.RedirectURL, req.URL); ok && s.insecureRedirect(u) {
+			// Remembered before this was refused (or by another path):
+			// forget it, the servers of the service answer.
+			s.refusedInsecure(a, dev, u)
+			r.redirected(ctx, dev, "")
+		} else if ok {
 			resp, err := s.send(req, u, body, a, timeout)
 			if err == nil {
 				return s.finish(req, resp, body, a, timeout, dev)

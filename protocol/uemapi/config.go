@@ -62,6 +62,11 @@ type ActiveSyncService struct {
 	DeriveSPN   bool        `json:"derive_spn,omitempty"`
 	SPNs        string      `json:"spns,omitempty"`
 	HealthCheck HealthCheck `json:"health_check"`
+	// AllowInsecureRedirect lets the gateway follow a 451 redirect of a
+	// Server TLS service to an http:// location, sending the device's
+	// credentials in clear. Off (the default), such a redirect is refused
+	// and the device gets an error (issue 18).
+	AllowInsecureRedirect bool `json:"allow_insecure_redirect,omitempty"`
 }
 
 // HealthCheck is the background health check of a server list.
@@ -449,6 +454,12 @@ func (c *GatewayConfig) validateActiveSync() error {
 		}
 		if err := s.HealthCheck.validate(f + ".health_check"); err != nil {
 			return err
+		}
+		if s.AllowInsecureRedirect && !s.ServerTLS {
+			return FieldError(f+".allow_insecure_redirect", "applies only with server_tls: without it the servers are reached over http:// already")
+		}
+		if s.AllowInsecureRedirect && !as.Redirect451 {
+			return FieldError(f+".allow_insecure_redirect", "needs activesync.redirect_451: the gateway follows no redirects")
 		}
 	}
 	return nil

@@ -137,6 +137,11 @@ func TestGatewayConfigValidation(t *testing.T) {
 		{"ASC-13", as(func(s *ActiveSyncService) { s.HealthCheck.LiveThreshold = 0 }), svc0 + ".health_check.live_threshold"},
 		{"ASC-13", as(func(s *ActiveSyncService) { s.HealthCheck.LiveThreshold = 11 }), svc0 + ".health_check.live_threshold"},
 		{"ASC-24", as(func(s *ActiveSyncService) { s.HealthCheck = HealthCheck{Enabled: false} }), ""},
+		// Issue 18: following a 451 to http:// is an explicit per-service choice.
+		{"RDR-02", as(func(s *ActiveSyncService) { s.ServerTLS, s.AllowInsecureRedirect = true, true }), ""},
+		{"RDR-02", as(func(s *ActiveSyncService) { s.AllowInsecureRedirect = true }), svc0 + ".allow_insecure_redirect"},
+		{"RDR-02", chain(as(func(s *ActiveSyncService) { s.ServerTLS, s.AllowInsecureRedirect = true, true }),
+			func(c *GatewayConfig) { c.ActiveSync.Redirect451 = false }), svc0 + ".allow_insecure_redirect"},
 		// ASC-15..18: global server management.
 		{"ASC-15", func(c *GatewayConfig) { c.Servers.Scheduling = ScheduleRoundRobin }, ""},
 		{"ASC-15", func(c *GatewayConfig) { c.Servers.Scheduling = "random" }, "server_management.scheduling"},
