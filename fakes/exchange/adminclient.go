@@ -76,3 +76,15 @@ func (c *AdminClient) SetRedirect(user, location string) error {
 	}
 	return c.call(http.MethodPut, path, RedirectRequest{URL: location}, nil)
 }
+
+// Faults returns the ActiveSync listener's faults and what they did.
+func (c *AdminClient) Faults() (FaultsView, error) {
+	var out FaultsView
+	return out, c.call(http.MethodGet, "/faults", nil, &out)
+}
+
+// SetFaults replaces the ActiveSync listener's faults; Faults{} clears
+// them.
+func (c *AdminClient) SetFaults(f Faults) error {
+	return c.call(http.MethodPut, "/faults", f, nil)
+}

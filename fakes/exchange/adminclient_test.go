@@ -44,7 +44,19 @@ func TestAdminClientMirrorsTheServer(t *testing.T) {
 	if err := c.SetRedirect(user, ""); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.SetFaults(Faults{Gzip: true}); err != nil || !srv.Faults().Gzip {
+		t.Fatalf("SetFaults: %v, server has %+v", err, srv.Faults())
+	}
+	if v, err := c.Faults(); err != nil || !v.Faults.Gzip {
+		t.Fatalf("Faults = %+v, %v", v, err)
+	}
+	if err := c.SetFaults(Faults{}); err != nil || srv.Faults() != (Faults{}) {
+		t.Fatalf("clearing faults: %v, server has %+v", err, srv.Faults())
+	}
 	var ae *APIError
+	if err := c.SetFaults(Faults{ErrorRate: 2}); !errors.As(err, &ae) || ae.Field != "error_rate" {
+		t.Fatalf("invalid fault: %v, want invalid_field error_rate", err)
+	}
 	if err := c.SetRedirect(user, "ftp://x"); !errors.As(err, &ae) || ae.Code != "invalid_field" || ae.Status != 400 {
 		t.Fatalf("bad redirect: %v, want invalid_field", err)
 	}

@@ -25,6 +25,11 @@ type Faults struct {
 	ResetRate float64 `json:"reset_rate"`
 	// SlowBodyBytesPerSec throttles response bodies to this rate (0 off).
 	SlowBodyBytesPerSec int `json:"slow_body_bytes_per_sec"`
+	// Gzip compresses the bodies of successful ActiveSync responses for
+	// requests that accept gzip, as IIS's dynamic compression does in
+	// front of a real Exchange (compress.go). Not a failure, but a
+	// response shape a gateway that rewrites bodies must handle.
+	Gzip bool `json:"gzip,omitempty"`
 }
 
 func (f Faults) validate() error {
@@ -49,6 +54,8 @@ type FaultCounters struct {
 	Errors   int64 `json:"errors"`
 	Resets   int64 `json:"resets"`
 	Throttle int64 `json:"throttled"`
+	// Compressed counts responses sent gzip-compressed (Faults.Gzip).
+	Compressed int64 `json:"compressed"`
 }
 
 type faultState struct {
@@ -129,6 +136,11 @@ func (f *faultState) middleware(next http.Handler) http.Handler {
 		if cur.SlowBodyBytesPerSec > 0 {
 			f.count(&f.counts.Throttle)
 			w = &slowWriter{ResponseWriter: w, rate: cur.SlowBodyBytesPerSec, ctx: r.Context(), stopped: f.stopped}
+		}
+		if cur.Gzip && r.Method == http.MethodPost && acceptsGzip(r) {
+			gw := &gzipWriter{ResponseWriter: w, compressed: func() { f.count(&f.counts.Compressed) }}
+			defer gw.close()
+			w = gw
 		}
 		next.ServeHTTP(w, r)
 	})

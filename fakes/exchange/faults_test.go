@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
@@ -93,5 +95,65 @@ func TestFaultErrorsLatencyResetsSlowBody(t *testing.T) {
 	var e errorBody
 	if st := adminCall(t, srv, "PUT", "/admin/v1/faults", map[string]any{"error_rate": 2}, &e); st != 400 || e.Error == nil || e.Error.Field != "error_rate" {
 		t.Fatalf("invalid fault: HTTP %d %+v", st, e.Error)
+	}
+}
+
+// With the gzip fault a client that accepts gzip gets compressed WBXML
+// (Go's transport asks for and decodes it by itself); one that does not
+// gets it plain, and error answers are never compressed.
+func TestFaultGzip(t *testing.T) {
+	srv := startServer(t, Config{})
+	c := newClient(t, srv, "user1", "DEVGZIP", eas.V161)
+	setFaults(t, srv, Faults{Gzip: true})
+	c.provision() // Provision and its acknowledgement decode through gzip
+	resp, b := c.raw(eas.CmdFolderSync, nil, eas.ContentTypeWBXML, mustEncode(t, &eas.FolderSyncRequest{SyncKey: "0"}))
+	if resp.StatusCode != 200 || !resp.Uncompressed || len(b) == 0 {
+		t.Fatalf("FolderSync: HTTP %d, uncompressed by the transport %v, %d bytes", resp.StatusCode, resp.Uncompressed, len(b))
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, srv.EASURL()+"?Cmd=FolderSync&User=user1&DeviceId=DEVGZIP&DeviceType=TestPhone",
+		bytes.NewReader(mustEncode(t, &eas.FolderSyncRequest{SyncKey: "0"})))
+	req.SetBasicAuth(c.user.Name, c.password)
+	req.Header.Set(eas.HeaderProtocolVersion, "16.1")
+	req.Header.Set(eas.HeaderPolicyKey, c.policyKey)
+	req.Header.Set("Content-Type", eas.ContentTypeWBXML)
+	for _, tc := range []struct {
+		accept, want string
+		status       int
+	}{{"gzip, deflate", "gzip", 200}, {"identity", "", 200}, {"gzip;q=0", "", 200}} {
+		req.Header.Set("Accept-Encoding", tc.accept)
+		req.Body = io.NopCloser(bytes.NewReader(mustEncode(t, &eas.FolderSyncRequest{SyncKey: "0"})))
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Content-Encoding") != tc.want {
+			t.Fatalf("Accept-Encoding %q: HTTP %d, Content-Encoding %q, want %q", tc.accept, resp.StatusCode, resp.Header.Get("Content-Encoding"), tc.want)
+		}
+		if tc.want == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatalf("not gzip: %v", err)
+			}
+			if plain, err := io.ReadAll(zr); err != nil || len(plain) == 0 || plain[0] != 0x03 { // WBXML 1.3
+				t.Fatalf("gunzipped body: %d bytes, %v", len(plain), err)
+			}
+		}
+	}
+	req.SetBasicAuth(c.user.Name, "wrong")
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Body = io.NopCloser(bytes.NewReader(nil))
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("401 answer: HTTP %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	if v := setFaults(t, srv, Faults{}); v.Counters.Compressed < 3 {
+		t.Fatalf("counters: %+v", v.Counters)
 	}
 }

@@ -32,6 +32,11 @@ type Faults struct {
 	// PartitionUEMToGateway cuts UEM → gateway traffic one way: every
 	// push fails (and is retried) while gateway requests are served.
 	PartitionUEMToGateway bool `json:"partition_uem_to_gateway"`
+	// AuthStatus, when 401 or 403, answers every gateway request with it,
+	// as a UEM does that refuses the gateway's credential (a revoked or
+	// rotated token) or no longer lets the gateway in: the UEM is
+	// reachable and says no, which is not an outage.
+	AuthStatus int `json:"auth_status,omitempty"`
 }
 
 func (f Faults) validate() error {
@@ -40,6 +45,8 @@ func (f Faults) validate() error {
 		return uemapi.FieldError("latency_ms", "must be 0-600000")
 	case f.ErrorRate < 0 || f.ErrorRate > 1:
 		return uemapi.FieldError("error_rate", "must be 0-1")
+	case f.AuthStatus != 0 && f.AuthStatus != http.StatusUnauthorized && f.AuthStatus != http.StatusForbidden:
+		return uemapi.FieldError("auth_status", "must be 0, 401 or 403")
 	}
 	return nil
 }
@@ -97,8 +104,8 @@ func (f *faultState) snapshot() (Faults, <-chan struct{}) {
 	return f.cur, f.release
 }
 
-// middleware applies hang, latency, error rate and the gateway → UEM
-// partition to the gateway-facing API.
+// middleware applies hang, latency, error rate, the refused credential
+// and the gateway → UEM partition to the gateway-facing API.
 func (f *faultState) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cur, release := f.snapshot()
@@ -120,6 +127,15 @@ func (f *faultState) middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
+		switch cur.AuthStatus {
+		case http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-uem", error="invalid_token"`)
+			writeErr(w, uemapi.Errorf(uemapi.CodeUnauthorized, "injected fault: the gateway credential is refused"))
+			return
+		case http.StatusForbidden:
+			writeJSON(w, http.StatusForbidden, uemapi.ErrorBody{Error: &uemapi.Error{Code: codeForbidden, Message: "injected fault: the gateway is not allowed"}})
+			return
+		}
 		if f.roll(cur.ErrorRate) {
 			writeErr(w, uemapi.Errorf(uemapi.CodeUnavailable, "injected fault: error rate %.2f", cur.ErrorRate))
 			return
@@ -127,6 +143,11 @@ func (f *faultState) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// codeForbidden is the error code of an injected 403; the contract has no
+// code of its own for it, as the real UEM answers it only to a gateway it
+// no longer serves.
+const codeForbidden uemapi.Code = "forbidden"
 
 // abort closes the connection without an answer.
 func abort(w http.ResponseWriter) {

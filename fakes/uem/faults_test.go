@@ -145,3 +145,24 @@ func TestFaults_DownBeforeStart(t *testing.T) {
 		t.Fatalf("after clearing: %v", err)
 	}
 }
+
+func TestFaults_AuthStatusRefusesTheGateway(t *testing.T) {
+	w := newWorld(t, Config{})
+	for _, status := range []int{401, 403} {
+		must0(t, w.srv.SetFaults(Faults{AuthStatus: status}))
+		_, err := w.client.Connectivity(context.Background())
+		var ae *uemapi.Error
+		if !errors.As(err, &ae) || ae.Status != status {
+			t.Fatalf("auth_status %d: got %v, want an API error with HTTP %d", status, err, status)
+		}
+		// The admin API is not affected.
+		if st, _ := rawCall(t, w.hc, "GET", w.srv.AdminURL()+"/admin/v1/faults", w.srv.AdminToken(), nil); st != 200 {
+			t.Fatalf("admin under auth_status %d: %d", status, st)
+		}
+	}
+	must0(t, w.srv.SetFaults(Faults{}))
+	if _, err := w.client.Connectivity(context.Background()); err != nil {
+		t.Fatalf("after clearing: %v", err)
+	}
+	mustCode(t, w.srv.SetFaults(Faults{AuthStatus: 500}), uemapi.CodeInvalidField)
+}

@@ -34,6 +34,9 @@ type Exchange interface {
 	Partnerships() ([]exchange.Partnership, error)
 	Inject(user string, req exchange.InjectRequest) (*exchange.InjectResponse, error)
 	SetRedirect(user, location string) error
+	// SetFaults replaces the ActiveSync listener's faults (Faults{}
+	// clears them).
+	SetFaults(f exchange.Faults) error
 }
 
 var (

@@ -13,6 +13,10 @@ const (
 	LabelIntrospection = "introspection"
 	// LabelSlow: kept out of the default run.
 	LabelSlow = "slow"
+	// LabelSecurity: checks a security property (docs/security.md):
+	// identity binding, signed notifications, relay limits, fail-closed
+	// paths. Combined with conformance (Security) or introspection.
+	LabelSecurity = "security"
 )
 
 // Feature labels.
@@ -41,6 +45,11 @@ func Conformance(features ...string) ginkgo.Labels {
 // Disruptive labels a black-box spec that restarts or kills the gateway.
 func Disruptive(features ...string) ginkgo.Labels {
 	return append(ginkgo.Labels{LabelConformance, LabelDisruptive}, features...)
+}
+
+// Security labels a black-box spec that checks a security property.
+func Security(features ...string) ginkgo.Labels {
+	return append(ginkgo.Labels{LabelConformance, LabelSecurity}, features...)
 }
 
 // Introspection labels a spec that uses our gateway's admin API.
