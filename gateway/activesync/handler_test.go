@@ -71,7 +71,9 @@ type rig struct {
 	srv   *httptest.Server
 }
 
-func newRig(t *testing.T) *rig {
+// newRig builds a gateway handler in front of an upstreamServer; wrap, if
+// given, stands between the two (to alter what the server answers).
+func newRig(t *testing.T, wrap ...func(http.Handler) http.Handler) *rig {
 	t.Helper()
 	r := &rig{uem: uemsynctest.New(), cache: devicecache.New(nil), stats: stats.NewRegistry(), audit: &syncBuffer{}, up: &upstreamServer{}}
 	var err error
@@ -79,7 +81,11 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upSrv := httptest.NewTLSServer(r.up)
+	var up http.Handler = r.up
+	for _, w := range wrap {
+		up = w(up)
+	}
+	upSrv := httptest.NewTLSServer(up)
 	t.Cleanup(upSrv.Close)
 	upURL, _ := url.Parse(upSrv.URL)
 	h, err := New(Config{Upstream: upURL, Transport: upSrv.Client().Transport, Link: r.link, Cache: r.cache,

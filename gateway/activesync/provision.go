@@ -67,7 +67,15 @@ func (h *Handler) deliverWipe(w http.ResponseWriter, r *http.Request, x *exchang
 
 // rewriteProvision replaces the policy document in the server's Provision
 // response with the UEM's choice, and records an acknowledged policy.
+//
+// A server may compress its answer when the device accepts gzip: the
+// policy is read after decoding, never relayed unread. When the UEM's
+// policy must replace the server's and the answer cannot be read, the
+// device gets 502 rather than the server's policy.
 func (h *Handler) rewriteProvision(resp *http.Response, x *exchange) error {
+	if err := decodeContentEncoding(resp); err != nil {
+		return h.refuseProvision(resp, x, err)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxProvisionBody+1))
 	resp.Body.Close()
 	if err != nil {
@@ -82,7 +90,10 @@ func (h *Handler) rewriteProvision(resp *http.Response, x *exchange) error {
 	}
 	var pr eas.ProvisionResponse
 	if err := wbxml.UnmarshalStruct(body, &pr, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
-		setBody(body) // not ours to judge: relay what the server said
+		if !x.phase2 && h.policyFor(x) != nil {
+			return h.refuseProvision(resp, x, err)
+		}
+		setBody(body) // no policy of ours to put in: relay what the server said
 		return nil
 	}
 	if x.phase2 {
@@ -131,5 +142,20 @@ func (h *Handler) policyFor(x *exchange) *eas.EASProvisionDoc {
 	if h.cfg.Link.DefaultBehavior() == uemapi.PolicyRemoveServer {
 		return NoRestrictionsDoc()
 	}
+	return nil
+}
+
+// refuseProvision answers 502 instead of a server Provision the gateway
+// could not read when it had to put the UEM's policy in (ACT-13): the
+// server's own policy must not reach the device in its place.
+func (h *Handler) refuseProvision(resp *http.Response, x *exchange, cause error) error {
+	h.cfg.Log.Warn("server Provision unreadable; the UEM's policy could not be applied",
+		"device", x.key.DeviceID, "error", cause)
+	if resp.Body != nil {
+		resp.Body.Close()
+	}
+	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
+	resp.Header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+	setBody(resp, []byte("the server's Provision answer could not be read\n"))
 	return nil
 }
