@@ -169,7 +169,7 @@ both into DIR (report.html, junit.xml, summary.md, CSVs). About a minute.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "demo-report", "output directory")
-	cmd.Flags().StringVar(&labels, "label-filter", "first-access && !disruptive && !slow", "conformance specs to run")
+	cmd.Flags().StringVar(&labels, "label-filter", "first-access && !disruptive && !slow && !security", "conformance specs to run")
 	cmd.Flags().DurationVar(&duration, "duration", 20*time.Second, "load run duration")
 	return cmd
 }
