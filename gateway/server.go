@@ -139,7 +139,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
 		OnConfigChange: func(int64) error { return s.refreshConfig(context.Background()) },
 		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(context.Background()) },
-		OnReconnect: func() {
+		OnReconnect: func(context.Context) {
 			if err := s.refreshConfig(context.Background()); err != nil {
 				s.log.Warn("configuration not fetched after reconnect", "error", err)
 			}

@@ -48,8 +48,9 @@ type Config struct {
 	OnKeyChange    func(uemapi.KeyChange) error
 	// OnReconnect is called when the UEM is reachable again after an
 	// outage, so that the gateway can fetch what it missed (its
-	// configuration); the device list is reloaded here.
-	OnReconnect func()
+	// configuration); the device list is reloaded here. ctx ends with
+	// the link (Stop) or with the Run that noticed the return.
+	OnReconnect func(ctx context.Context)
 
 	// MaxNotificationIDs caps the notification ids remembered against
 	// replay (DefaultMaxNotificationIDs when zero); when full, new
@@ -111,6 +112,17 @@ type Link struct {
 	acking       sync.Mutex
 	lastSeenSent time.Time
 	notes        notifyIDs // applied notification ids, against replay
+
+	// The link owns the work it starts in the background (the reconnect
+	// work a device request or a CLI reload sets off): bg is its context
+	// (made with the first such work), cancelled by Stop, which then
+	// waits for it on bgWG. bgStopped refuses new work once Stop has
+	// begun, so that no bgWG.Add races the Wait. bg, stopBg and
+	// bgStopped are under mu.
+	bg        context.Context
+	stopBg    context.CancelFunc
+	bgWG      sync.WaitGroup
+	bgStopped bool
 }
 
 // Who detected a change, as `show sentry status` words it (FO-05, FO-06).

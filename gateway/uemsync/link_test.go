@@ -436,7 +436,7 @@ func TestReconnectCallsTheHook(t *testing.T) {
 	// configuration when the UEM comes back, not only on a notification.
 	u := uemsynctest.New()
 	calls := 0
-	l, err := New(Config{UEM: u, Cache: devicecache.New(nil), FailOpen: true, OnReconnect: func() { calls++ }})
+	l, err := New(Config{UEM: u, Cache: devicecache.New(nil), FailOpen: true, OnReconnect: func(context.Context) { calls++ }})
 	if err != nil {
 		t.Fatal(err)
 	}

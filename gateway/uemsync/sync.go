@@ -67,6 +67,9 @@ func (l *Link) ReloadFromUEM(ctx context.Context) (int, error) {
 func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error) {
 	n := 0
 	err := l.cfg.UEM.EachDevicePage(ctx, filter, l.cfg.PageSize, func(p *uemapi.DevicePage) error {
+		if err := ctx.Err(); err != nil {
+			return err // stopped: a page that arrives late changes nothing
+		}
 		l.applyPage(p, func(devicecache.Key) { n++ })
 		return nil
 	})
@@ -160,11 +163,14 @@ func (l *Link) Resync(ctx context.Context) (ResyncResult, error) {
 func (l *Link) resolveUnvalidated(ctx context.Context, entries []devicecache.Entry) int {
 	n := 0
 	for _, e := range entries {
+		if ctx.Err() != nil {
+			return n
+		}
 		cctx, cancel := l.callCtx(ctx)
 		d, err := l.cfg.UEM.ReportDevice(cctx, uemapi.DeviceReport{EASDeviceID: e.DeviceID, User: e.User, ProtocolVersion: e.ProtocolVersion})
 		cancel()
 		if err != nil {
-			if unreachable(err) || refused(err) {
+			if unreachable(err) || refused(err) || ctx.Err() != nil {
 				return n
 			}
 			continue
@@ -194,10 +200,16 @@ func (l *Link) retryWipeAcks(ctx context.Context) {
 	l.pendingAcks = nil
 	l.mu.Unlock()
 	for i, a := range acks {
+		if ctx.Err() != nil {
+			l.mu.Lock()
+			l.pendingAcks = append(l.pendingAcks, acks[i:]...)
+			l.mu.Unlock()
+			return
+		}
 		cctx, cancel := l.callCtx(ctx)
 		err := l.cfg.UEM.AckWipe(cctx, a)
 		cancel()
-		if err != nil && (unreachable(err) || refused(err)) {
+		if err != nil && (unreachable(err) || refused(err) || ctx.Err() != nil) {
 			// Kept for later; only an answer about this acknowledgement
 			// (e.g. the association is gone) drops it.
 			l.mu.Lock()
@@ -222,26 +234,32 @@ func (l *Link) Check(ctx context.Context, by string) error {
 
 // contact records the outcome of a UEM call made for another purpose; a
 // call that finds the UEM back after an outage starts the reconnect work
-// in the background, whoever noticed first (DC-06).
+// in the background, whoever noticed first (DC-06). The work is the
+// link's, not the caller's: it outlives the request that noticed, and
+// Stop cancels it and waits for it.
 func (l *Link) contact(err error, by string) {
 	if l.recordContact(err, by) {
-		go l.afterReconnect(context.WithoutCancel(context.Background()))
+		l.goBackground(l.afterReconnect)
 	}
 }
 
 // afterReconnect catches up after an outage: the allowed list, the
 // devices let in by fail-open, pending wipe acknowledgements, and
 // whatever the gateway registered to fetch again (its configuration).
+// Once ctx ends it makes no further UEM call.
 func (l *Link) afterReconnect(ctx context.Context) {
 	if n, err := l.load(ctx, uemapi.FilterAllowed); err != nil {
 		l.cfg.Log.Warn("reload after reconnect failed", "error", err)
 	} else {
 		l.cfg.Log.Info("reloaded device list after reconnect", "devices", n)
 	}
+	if ctx.Err() != nil {
+		return
+	}
 	l.resolveUnvalidated(ctx, l.unvalidatedEntries())
 	l.retryWipeAcks(ctx)
-	if l.cfg.OnReconnect != nil {
-		l.cfg.OnReconnect()
+	if l.cfg.OnReconnect != nil && ctx.Err() == nil {
+		l.cfg.OnReconnect(ctx)
 	}
 }
 
