@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,7 +46,8 @@ import (
 // NotificationPath is where the gateway receives the UEM's notifications.
 const NotificationPath = "/uem/v1/notifications"
 
-// Server is a running gateway.
+// Server is a gateway: New builds it, Listen and Start run it, Shutdown
+// stops it (see state for the order).
 type Server struct {
 	cfg  Config
 	log  *slog.Logger
@@ -79,19 +81,25 @@ type Server struct {
 	// its initialisation loop when the configuration changes.
 	kcd     atomic.Pointer[kcd.KCD]
 	kcdStop context.CancelFunc
-	kcdCfg  []byte          // the JSON of the Kerberos configuration in use
-	kkdcp   atomic.Bool     // Enable Kerberos Proxy (KKD-01)
-	runCtx  context.Context // lives from New to Shutdown: background work
-	cancel  context.CancelFunc
+	kcdCfg  []byte      // the JSON of the Kerberos configuration in use
+	kkdcp   atomic.Bool // Enable Kerberos Proxy (KKD-01)
+	runCtx   context.Context // lives from New to Shutdown: background work
+	cancel   context.CancelFunc
 
-	mu         sync.Mutex
-	started    bool
-	configETag string
-	servers    []*http.Server
-	lns        map[string]net.Listener
-	addrs      map[string]string
-	wg         sync.WaitGroup
-	runErr     error
+	mu    sync.Mutex
+	state state
+	// cacheLoaded: Start's Init filled the cache from the UEM or the
+	// persistent list; only then may the cache be written to disk.
+	// runStarted: the link's Run owns the final write.
+	cacheLoaded bool
+	runStarted  bool
+	stopDone    chan struct{} // closed when Shutdown has finished
+	configETag  string
+	servers     []*http.Server
+	lns         map[string]net.Listener
+	addrs       map[string]string
+	wg          sync.WaitGroup
+	runErr      error
 }
 
 // New builds a gateway from its bootstrap configuration; Start runs it.
@@ -106,7 +114,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
-		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}}
+		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}, stopDone: make(chan struct{})}
+	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	var err error
 	if cfg.TLSCertFile != "" {
 		s.cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
@@ -137,10 +146,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		UEM: s.uem, Cache: s.cache, Store: s.store, FailOpen: cfg.FailOpen,
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
-		OnConfigChange: func(int64) error { return s.refreshConfig(context.Background()) },
-		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(context.Background()) },
-		OnReconnect: func(context.Context) {
-			if err := s.refreshConfig(context.Background()); err != nil {
+		OnConfigChange: func(int64) error { return s.refreshConfig(s.runCtx) },
+		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(s.runCtx) },
+		OnReconnect: func(ctx context.Context) {
+			if err := s.refreshConfig(ctx); err != nil {
 				s.log.Warn("configuration not fetched after reconnect", "error", err)
 			}
 		},
@@ -161,7 +170,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)
 	}
 	s.upTLS = upTLS
-	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	up, _ := url.Parse(cfg.Upstream)
 	if cfg.Upstream == "" {
 		up = &url.URL{Scheme: "https", Host: "unconfigured.invalid"}
@@ -202,12 +210,16 @@ func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
 // Listen binds the three listeners without serving yet, so that their
 // addresses (ports chosen by the system for ":0") are known before Start,
 // e.g. to register the notification URL with the UEM. Start calls it if
-// it was not called.
+// it was not called; a second call does nothing.
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lns != nil {
+	switch s.state {
+	case stateCreated:
+	case stateListening:
 		return nil
+	default:
+		return errState("Listen", s.state)
 	}
 	lns := map[string]net.Listener{}
 	for _, l := range []struct{ name, addr string }{{"device", s.cfg.Listen}, {"notify", s.cfg.NotifyListen}, {"admin", s.cfg.AdminListen}} {
@@ -222,20 +234,31 @@ func (s *Server) Listen() error {
 		s.addrs[l.name] = ln.Addr().String()
 	}
 	s.lns = lns
+	s.state = stateListening
 	return nil
 }
 
 // Start initialises the device cache (from the UEM, else from disk),
 // fetches the configuration, and serves the listeners and background work.
+// A Start that fails leaves the Server failed: call Shutdown, which then
+// leaves the persistent device list as it was.
 func (s *Server) Start(ctx context.Context) error {
-	if err := s.Listen(); err != nil {
+	if err := s.beginStart(); err != nil {
 		return err
 	}
+	defer s.wg.Done()
+	// Shutdown during Start ends what Start waits for.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.runCtx, cancel)()
+
 	res, err := s.link.Init(ctx)
 	if err != nil {
-		s.closeListeners()
-		return err
+		return s.startFailed(err)
 	}
+	s.mu.Lock()
+	s.cacheLoaded = true
+	s.mu.Unlock()
 	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
 	if err := s.refreshConfig(ctx); err != nil {
 		s.log.Warn("configuration not fetched from the UEM; using bootstrap settings", "error", err)
@@ -302,6 +325,10 @@ func (s *Server) Start(ctx context.Context) error {
 
 	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateStarting { // Shutdown began while the cache loaded
+		return fmt.Errorf("gateway: start: %w", ErrStopped)
+	}
 	for name, ln := range s.lns {
 		srvTLS := tlsCfg.Clone()
 		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -325,12 +352,9 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	s.mu.Unlock()
 
 	runCtx := s.runCtx
-	s.mu.Lock()
-	s.started = true
-	s.mu.Unlock()
+	s.state, s.runStarted = stateRunning, true
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -344,8 +368,47 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.statsLoop(runCtx)
 	}()
-	s.log.Info("gateway started", "device", s.DeviceURL(), "admin", s.AdminURL(), "notify", s.NotifyURL())
+	s.log.Info("gateway started", "device", "https://"+s.addrs["device"], "admin", "https://"+s.addrs["admin"], "notify", "https://"+s.addrs["notify"]+NotificationPath)
 	return nil
+}
+
+// beginStart moves the Server from listening (binding the listeners
+// first if it was just created) to starting, and counts the Start in wg
+// so that a Shutdown under way waits for it.
+func (s *Server) beginStart() error {
+	s.mu.Lock()
+	created := s.state == stateCreated
+	s.mu.Unlock()
+	if created {
+		if err := s.Listen(); err != nil {
+			s.mu.Lock()
+			if s.state == stateCreated {
+				s.state = stateFailed
+			}
+			s.mu.Unlock()
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateListening {
+		return errState("Start", s.state)
+	}
+	s.state = stateStarting
+	s.wg.Add(1)
+	return nil
+}
+
+// startFailed marks a Start that could not finish and closes the
+// listeners it will never serve.
+func (s *Server) startFailed(err error) error {
+	s.mu.Lock()
+	if s.state == stateStarting {
+		s.state = stateFailed
+	}
+	s.mu.Unlock()
+	s.closeListeners()
+	return err
 }
 
 // refreshConfig fetches the UEM's configuration for this gateway and
@@ -363,10 +426,8 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 	if err != nil {
 		// Run on the configuration last received, as the product does
 		// after a restart with the UEM unreachable.
-		if cached, cerr := s.loadCachedConfig(); cerr == nil && etag == "" {
-			if aerr := s.applyConfig(cached); aerr == nil {
-				s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
-			}
+		if etag == "" {
+			s.useCachedConfig()
 		}
 		return fmt.Errorf("gateway: fetch configuration: %w", err)
 	}
@@ -421,6 +482,9 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	sameTLS := sameOutgoing(c.TLS, s.outTLS)
 	if s.router != nil && sameTLS {
 		return s.router.Update(c.ActiveSync, c.Servers, c.Timeouts)
+	}
+	if s.runCtx.Err() != nil {
+		return ErrStopped // Shutdown is waiting for the background work: start none
 	}
 	out, err := s.outgoingTLS(c.TLS)
 	if err != nil {
@@ -520,6 +584,9 @@ func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
 			k.SetProxyRealms(kc.KDCProxyRealms)
 		}
 		return nil
+	}
+	if s.runCtx.Err() != nil {
+		return ErrStopped // Shutdown is waiting for the background work: start none
 	}
 	var k *kcd.KCD
 	if kc != nil {
@@ -659,12 +726,44 @@ func (s *Server) saveCachedConfig(doc *uemapi.ConfigDocument) error {
 	return os.Rename(tmp, s.configCachePath())
 }
 
+// useCachedConfig applies the configuration kept in the data directory,
+// if there is one and it is sound. A document that does not parse or does
+// not pass the UEM's own validation is refused whole, with an error
+// naming the problem: the gateway keeps its bootstrap settings rather
+// than run on half of a damaged file.
+func (s *Server) useCachedConfig() {
+	cached, err := s.loadCachedConfig()
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		if err = s.applyConfig(cached); err != nil {
+			err = fmt.Errorf("gateway: cached configuration %d not applied: %w", cached.Version, err)
+		}
+	}
+	if err != nil {
+		s.log.Error("last configuration received from the UEM refused; using the bootstrap settings", "file", s.configCachePath(), "error", err)
+		return
+	}
+	s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
+}
+
+// loadCachedConfig reads the kept configuration and validates it as a
+// document from the UEM is validated: the file is only as trustworthy as
+// the disk it sits on.
 func (s *Server) loadCachedConfig() (*uemapi.ConfigDocument, error) {
 	b, err := os.ReadFile(s.configCachePath())
 	if err != nil {
 		return nil, err
 	}
-	return uemapi.DecodeConfigDocument(bytes.NewReader(b))
+	doc, err := uemapi.DecodeConfigDocument(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: cached configuration: %w", err)
+	}
+	if err := doc.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway: cached configuration %d: %w", doc.Version, err)
+	}
+	return doc, nil
 }
 
 // statsLoop observes the peaks and writes the statistics files every
@@ -734,12 +833,32 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// Shutdown stops the listeners gracefully, writes the persistent device
-// list (DC-02), and closes the files.
+// Shutdown stops the listeners gracefully, ends the background work
+// (the UEM link's included: nothing calls the UEM or writes the cache
+// or the list once it returns), writes the persistent device list
+// (DC-02) if the cache was ever loaded, and closes the files. It may be
+// called in any state, and more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if s.state >= stateStopping {
+		s.mu.Unlock()
+		select {
+		case <-s.stopDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.state = stateStopping
 	servers := s.servers
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.stopDone)
+	}()
+
 	s.as.Drain() // hanging Pings are answered now, not at the deadline
 	var errs []error
 	for _, srv := range servers {
@@ -748,15 +867,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			srv.Close()
 		}
 	}
-	s.cancel()
-	s.wg.Wait()
+	// The reconnect work first, so that Run's final write holds its result.
+	s.link.Stop()
+	s.mu.Lock()
+	s.cancel() // under mu: no goroutine is added to wg after this (runCtx is checked under mu)
+	s.mu.Unlock()
+	s.wg.Wait() // Run (its final write of the list), statistics, routers, KCD, a Start under way
+	s.closeListeners()
 	s.mu.Lock()
 	errs = append(errs, s.runErr)
-	started := s.started
+	// A cache loaded by a Start that did not reach running is written
+	// here; one never loaded (a failed start) never is: writing the empty
+	// cache would erase the list, and with it every blocked device.
+	persist := s.cacheLoaded && !s.runStarted
 	s.mu.Unlock()
-	if !started { // never started: nothing wrote the list yet
-		s.closeListeners()
-		if _, err := s.store.Save(s.cache); err != nil {
+	if persist {
+		if _, err := s.link.Persist(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -94,10 +94,8 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	return w
 }
 
-// startGateway starts a gateway on the world's data directory; register
-// creates its entry in the UEM (first start only).
-func (w *world) startGateway(register bool) {
-	t := w.t
+// bootConfig is the bootstrap configuration of the world's gateway.
+func (w *world) bootConfig() gateway.Config {
 	cfg := gateway.Defaults()
 	cfg.Listen, cfg.NotifyListen, cfg.AdminListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = w.dataDir
@@ -111,6 +109,14 @@ func (w *world) startGateway(register bool) {
 	if w.gwBoot != nil {
 		w.gwBoot(&cfg)
 	}
+	return cfg
+}
+
+// startGateway starts a gateway on the world's data directory; register
+// creates its entry in the UEM (first start only).
+func (w *world) startGateway(register bool) {
+	t := w.t
+	cfg := w.bootConfig()
 	gw, err := gateway.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

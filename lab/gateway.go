@@ -77,7 +77,14 @@ func (g *inProcess) start(ctx context.Context) error {
 		}
 	}
 	if err := srv.Start(ctx); err != nil {
+		// A failed start leaves the persistent list alone; the next
+		// start makes a new Server (a stopped one cannot start again).
 		srv.Shutdown(context.Background())
+		g.mu.Lock()
+		if g.srv == srv {
+			g.srv = nil
+		}
+		g.mu.Unlock()
 		return err
 	}
 	g.mu.Lock()
