@@ -68,7 +68,15 @@ type Config struct {
 	// KerberosRetry is the first Kerberos initialisation retry delay,
 	// doubling up to 60 times it (DEF-06: 1 minute to 1 hour); default 1m.
 	KerberosRetry time.Duration `yaml:"kerberos_retry"`
+	// ControlReadTimeout bounds the reading of a whole request (headers
+	// and body) on the notification and admin listeners; default 30s.
+	// Device bodies are bounded by the UEM's socket read/write timeout
+	// instead (ASC-20).
+	ControlReadTimeout time.Duration `yaml:"control_read_timeout"`
 }
+
+// DefaultControlReadTimeout is ControlReadTimeout when it is not set.
+const DefaultControlReadTimeout = 30 * time.Second
 
 // UEMConfig says how the gateway reaches the UEM.
 type UEMConfig struct {
@@ -87,7 +95,7 @@ func Defaults() Config {
 		Listen: "127.0.0.1:8443", NotifyListen: "127.0.0.1:9090", AdminListen: "127.0.0.1:9091",
 		DataDir: "gatehouse-data", FailOpen: true,
 		CheckInterval: 15 * time.Minute, ResyncInterval: 12 * time.Hour, PersistInterval: 5 * time.Minute,
-		LastSeenInterval: 5 * time.Minute, StatsInterval: 5 * time.Minute,
+		LastSeenInterval: 5 * time.Minute, StatsInterval: 5 * time.Minute, ControlReadTimeout: DefaultControlReadTimeout,
 	}
 }
 
@@ -130,6 +138,9 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(fe); err != nil {
 			return fmt.Errorf("gateway config: front_ends[%d]: %w", i, err)
 		}
+	}
+	if c.ControlReadTimeout < 0 {
+		return fmt.Errorf("gateway config: control_read_timeout %v is negative", c.ControlReadTimeout)
 	}
 	if c.PersistInterval != 0 && c.PersistInterval < 10*time.Second {
 		return fmt.Errorf("gateway config: persist_interval %v is below 10s (DEF-03)", c.PersistInterval)

@@ -39,6 +39,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -83,6 +84,9 @@ type Server struct {
 	kcdStop context.CancelFunc
 	kcdCfg  []byte      // the JSON of the Kerberos configuration in use
 	kkdcp   atomic.Bool // Enable Kerberos Proxy (KKD-01)
+	// socketRW is the socket read/write timeout of the moment (ASC-20),
+	// which also bounds each read of a device's request body.
+	socketRW atomic.Int64
 	runCtx   context.Context // lives from New to Shutdown: background work
 	cancel   context.CancelFunc
 
@@ -128,6 +132,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if s.cfg.AdminToken == "" {
 		s.cfg.AdminToken = randomToken()
 	}
+	if s.cfg.ControlReadTimeout == 0 {
+		s.cfg.ControlReadTimeout = DefaultControlReadTimeout
+	}
+	s.socketRW.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.SocketReadWriteMs)))
 	s.cache = devicecache.New(nil)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
 		return nil, err
@@ -298,7 +306,7 @@ func (s *Server) Start(ctx context.Context) error {
 		paths.ServeHTTP(w, r)
 	})
 	notify := http.NewServeMux()
-	notify.Handle("POST "+NotificationPath, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret)))
+	notify.Handle("POST "+NotificationPath, httplimit.Body(uemapi.MaxNotificationBody, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret))))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(
@@ -323,7 +331,11 @@ func (s *Server) Start(ctx context.Context) error {
 		Kerberos: s.Kerberos,
 		Token:    s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
-	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
+	handlers := map[string]http.Handler{
+		"device": deviceBodyDeadlines(func() time.Duration { return time.Duration(s.socketRW.Load()) }, device),
+		"notify": notify,
+		"admin":  adm,
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateStarting { // Shutdown began while the cache loaded
@@ -331,10 +343,19 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for name, ln := range s.lns {
 		srvTLS := tlsCfg.Clone()
-		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-			ConnState: s.fresh.track}
+		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			ConnState: s.fresh.track,
+			// The control plane: a whole request (headers 10 s) within
+			// ControlReadTimeout; net/http lifts the deadline once the
+			// body is in, so a long admin operation is not cut.
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ControlReadTimeout, IdleTimeout: controlIdleTimeout}
 		if name == "device" {
+			srv.ReadTimeout = 0 // bodies: deviceBodyDeadlines
 			srv.TLSConfig = deviceTLS
+			// Until the UEM names servers, the seeds' Device request
+			// timeout; an idle connection is never kept forever.
+			deviceRequest := msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)
+			srv.ReadHeaderTimeout, srv.IdleTimeout = deviceRequest, deviceRequest
 			if s.router != nil {
 				// The device side of the advanced timeouts (ASC-20, ASC-23):
 				// the Device request timeout bounds waiting for a request,
@@ -472,6 +493,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 		}
 	}
 	s.hsts.Store(&hsts)
+	s.socketRW.Store(int64(msDuration(doc.Config.Timeouts.SocketReadWriteMs)))
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
 	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
 		return nil // a bootstrap --upstream wins over the UEM's services
@@ -509,6 +531,12 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
 }
+
+// controlIdleTimeout is how long the notification and admin listeners
+// keep an idle keep-alive connection.
+const controlIdleTimeout = 2 * time.Minute
+
+func msDuration(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
 
 // incomingTLS is the device listener's TLS, with and without a request
 // for a client certificate.

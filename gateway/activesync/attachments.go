@@ -360,7 +360,7 @@ func readBounded(r io.Reader, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, errors.New("body larger than the attachment control limit")
+		return nil, fmt.Errorf("%w: over the attachment control limit", errBodyTooLarge)
 	}
 	return b, nil
 }

@@ -292,13 +292,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.Query.Cmd == eas.CmdProvision {
 		if err := h.readProvision(r, x); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), bodyErrorStatus(err))
 			return
 		}
 	}
 	if err := h.rewriteOutbound(r, x); err != nil {
 		h.cfg.Log.Warn("attachment control on outbound mail failed", "device", x.key.DeviceID, "error", err)
-		http.Error(w, "outbound mail could not be processed", http.StatusBadRequest)
+		http.Error(w, "outbound mail could not be processed", bodyErrorStatus(err))
 		return
 	}
 	if err := h.delegate(r, x); err != nil {

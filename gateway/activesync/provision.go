@@ -21,7 +21,7 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 		return fmt.Errorf("reading Provision: %w", err)
 	}
 	if int64(len(body)) > h.cfg.MaxProvisionBody {
-		return fmt.Errorf("provision body larger than %d bytes", h.cfg.MaxProvisionBody)
+		return fmt.Errorf("%w: Provision over %d bytes", errBodyTooLarge, h.cfg.MaxProvisionBody)
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	if len(body) == 0 {
@@ -45,8 +45,11 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 // told (ACT-05, ACT-07).
 func (h *Handler) deliverWipe(w http.ResponseWriter, r *http.Request, x *exchange) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxProvisionBody+1))
-	if err != nil || int64(len(body)) > h.cfg.MaxProvisionBody {
-		http.Error(w, "Provision body unreadable or too large", http.StatusBadRequest)
+	if err == nil && int64(len(body)) > h.cfg.MaxProvisionBody {
+		err = errBodyTooLarge
+	}
+	if err != nil {
+		http.Error(w, "Provision body unreadable or too large", bodyErrorStatus(err))
 		return
 	}
 	var req eas.ProvisionRequest

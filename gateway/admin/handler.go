@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 )
 
 // Prefix is the path prefix of every admin endpoint.
@@ -98,6 +99,7 @@ const maxBody = 64 << 10
 
 func (a *api) authenticate(next http.Handler) http.Handler {
 	want := []byte("Bearer " + a.d.Token)
+	limited := httplimit.Body(maxBody, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if a.d.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
@@ -105,8 +107,7 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			writeErr(w, http.StatusUnauthorized, errors.New("missing or wrong admin token"))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next.ServeHTTP(w, r)
+		limited.ServeHTTP(w, r) // a body over maxBody: 413
 	})
 }
 

@@ -1,0 +1,22 @@
+package activesync
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
+)
+
+// errBodyTooLarge marks a device body over one of the gateway's own
+// bounds (Provision, attachment control on outbound mail).
+var errBodyTooLarge = errors.New("body larger than the gateway accepts")
+
+// bodyErrorStatus is the answer to a device body the gateway could not
+// take: 413 when it was too large, so the device (and its user) sees the
+// cause instead of a malformed request; 400 otherwise.
+func bodyErrorStatus(err error) int {
+	if errors.Is(err, errBodyTooLarge) || httplimit.TooLarge(err) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
