@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -92,6 +94,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.StringVar(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) for KDC discovery; the system resolver when empty")
 	f.DurationVar(&cfg.KerberosRetry, "kerberos-retry", 0, "first Kerberos initialisation retry delay, doubling to 60 times it (default 1m)")
 	f.BoolVar(&cfg.Audit, "audit", false, "write the audit log to <data-dir>/audit.log")
+	f.DurationVar(&cfg.ControlReadTimeout, "control-read-timeout", cfg.ControlReadTimeout, "longest a request to the notification or admin listener may take to arrive")
 	return cmd
 }
 
@@ -103,13 +106,22 @@ func envDefault(v *string, name string) {
 	}
 }
 
+// loadYAML reads one YAML document into into and refuses a field into
+// does not have, naming it and its line: a misspelt setting (fail_opne)
+// must not leave the default it meant to change in force.
 func loadYAML(path string, into any) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	if err := yaml.Unmarshal(b, into); err != nil {
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) { // an empty file changes nothing
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := dec.Decode(new(struct{})); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: more than one YAML document", path)
 	}
 	return nil
 }
