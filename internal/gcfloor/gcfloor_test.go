@@ -3,6 +3,8 @@ package gcfloor
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -10,18 +12,20 @@ import (
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		live, floor uint64
-		want        int
+		live, roots, floor uint64
+		want               int
 	}{
-		{0, 256 * mib, 100},          // nothing live yet: the runtime's default
-		{16 * mib, 256 * mib, 1500},  // next GC at 256 MiB
-		{64 * mib, 256 * mib, 300},   // next GC at 256 MiB
-		{128 * mib, 256 * mib, 100},  // 2 × live is the floor: plain GOGC=100
-		{1024 * mib, 256 * mib, 100}, // large caches collect as usual
-		{1, 1 << 62, 2147483647},     // capped
+		{0, 0, 256 * mib, 100},                // nothing live yet: the runtime's default
+		{16 * mib, 0, 256 * mib, 1500},        // next GC at 256 MiB
+		{64 * mib, 0, 256 * mib, 300},         // next GC at 256 MiB
+		{128 * mib, 0, 256 * mib, 100},        // 2 × live is the floor: plain GOGC=100
+		{1024 * mib, 0, 256 * mib, 100},       // large caches collect as usual
+		{16 * mib, 80 * mib, 256 * mib, 250},  // the stacks count: 16 + 96 × 2.5 = 256
+		{64 * mib, 200 * mib, 256 * mib, 100}, // roots alone pass the floor: plain GOGC=100
+		{1, 0, 1 << 62, 2147483647},           // capped
 	} {
-		if got := Percent(tc.live, tc.floor); got != tc.want {
-			t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.floor/mib, got, tc.want)
+		if got := Percent(tc.live, tc.roots, tc.floor); got != tc.want {
+			t.Errorf("Percent(%d MiB, %d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.roots/mib, tc.floor/mib, got, tc.want)
 		}
 	}
 }
@@ -68,5 +72,40 @@ func TestExplicitGOGCWins(t *testing.T) {
 	}
 	if _, active := Start(0); active {
 		t.Fatal("active with a zero floor")
+	}
+}
+
+// The runtime's heap goal counts goroutine stacks and globals as well as
+// the live heap: with thousands of deep stacks and a small live heap, the
+// tuner must still put the next collection at the floor, not at many
+// times it (from the live heap alone, this case gave a goal of 2 GiB
+// for a 128 MiB floor).
+func TestStartHoldsTheGoalToTheFloorWithManyStacks(t *testing.T) {
+	t.Setenv("GOGC", "")
+	const floor = 128 << 20
+	wait := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 5000 {
+		wg.Add(1)
+		go func() { defer wg.Done(); deep(8, wait) }() // about 9 KiB of stack each
+	}
+	defer func() { close(wait); wg.Wait() }()
+	stop, _ := Start(floor)
+	defer stop()
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/heap/goal:bytes"}, {Name: "/gc/scan/stack:bytes"}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		metrics.Read(s)
+		if s[0].Value.Uint64() != 100 && s[2].Value.Uint64() > 20<<20 {
+			break // tuned after a collection that scanned the stacks
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GOGC still %d, stacks %d MiB", s[0].Value.Uint64(), s[2].Value.Uint64()>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if goal := s[1].Value.Uint64(); goal > floor*11/10 || goal < floor*9/10 {
+		t.Fatalf("heap goal %d MiB for a %d MiB floor (GOGC %d, stacks %d MiB)", goal>>20, floor>>20, s[0].Value.Uint64(), s[2].Value.Uint64()>>20)
 	}
 }
