@@ -13,6 +13,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
@@ -24,14 +25,7 @@ func mitKDC(t *testing.T) string {
 	t.Helper()
 	bin := map[string]string{}
 	for tool, pkg := range map[string]string{"krb5kdc": "krb5-kdc", "kdb5_util": "krb5-kdc", "kadmin.local": "krb5-admin-server"} {
-		p, err := exec.LookPath(tool)
-		if err != nil {
-			p = "/usr/sbin/" + tool // root's sbin may not be on PATH
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("%s not found: install the Debian package %s (apt-get install -y %s)", tool, pkg, pkg)
-			}
-		}
-		bin[tool] = p
+		bin[tool] = peers.Require(t, tool, pkg) // also looks in /usr/sbin
 	}
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
