@@ -46,7 +46,7 @@ func NeedDocker(t testing.TB) {
 		cli.Close()
 	}
 	if err != nil {
-		peers.Missing(t, "docker.io", fmt.Sprintf("no Docker engine answers (%v): the container tests need one; run ci/docker-up.sh, then ci/image-build.sh", err))
+		peers.Missing(t, "docker.io", fmt.Sprintf("no Docker engine answers (%v): the container tests need one; run .ci/docker-up.sh, then ci/image-build.sh", err))
 	}
 }
 
