@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -169,12 +170,10 @@ func TestKRB02_SPNOutsideTheDelegationListFails(t *testing.T) {
 
 // KKD-01, real peer: MIT kinit gets a TGT from the fake KDC through the
 // gateway's KDC proxy (MS-KKDCP over HTTPS), trusting the gateway's
-// certificate. Fails, never skips, when kinit is missing.
+// certificate. Without kinit or its HTTPS plugin it skips loudly, or fails
+// under GATEHOUSE_REQUIRE_PEERS=1 (.ci/run).
 func TestKKD01_MITKinitThroughKdcProxy(t *testing.T) {
-	kinit, err := exec.LookPath("kinit")
-	if err != nil {
-		t.Fatal("kinit not found on PATH: install the Debian package krb5-user (apt-get install -y krb5-user)")
-	}
+	kinit, klistBin := mitKinitOverHTTPS(t)
 	k := startCorpKDC(t)
 	w, _ := kcdWorld(t, k, mailSPN)
 	dir := t.TempDir()
@@ -199,7 +198,7 @@ func TestKKD01_MITKinitThroughKdcProxy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kinit through the KDC proxy: %v\n%s", err, out)
 	}
-	klist := exec.CommandContext(cctx, "klist")
+	klist := exec.CommandContext(cctx, klistBin)
 	klist.Env = cmd.Env
 	kout, err := klist.CombinedOutput()
 	if err != nil || !strings.Contains(string(kout), "krbtgt/"+krbRealm+"@"+krbRealm) {
@@ -217,10 +216,7 @@ func TestKKD01_MITKinitThroughKdcProxy(t *testing.T) {
 // configured KDC; the gateway finds one through DNS SRV records (the fake
 // DNS) and MIT kinit for a user of that realm goes through /KdcProxy to it.
 func TestKDC01_DiscoveryFindsASecondRealmKDCThroughDNS(t *testing.T) {
-	kinit, err := exec.LookPath("kinit")
-	if err != nil {
-		t.Fatal("kinit not found on PATH: install the Debian package krb5-user (apt-get install -y krb5-user)")
-	}
+	kinit, _ := mitKinitOverHTTPS(t)
 	const east = "EAST.EXAMPLE"
 	ek, err := kdc.New(kdc.Config{Realm: east, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -481,4 +477,14 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 	}
 	setProxy(true)
 	eventually(t, "the KDC proxy switched on", func() bool { return kkdcp() == http.StatusBadRequest })
+}
+
+// mitKinitOverHTTPS returns MIT kinit and klist, after checking for the
+// k5tls plugin kinit needs to reach a KDC proxy over HTTPS.
+func mitKinitOverHTTPS(t *testing.T) (kinit, klist string) {
+	t.Helper()
+	kinit = peers.Require(t, "kinit", "krb5-user")
+	klist = peers.Require(t, "klist", "krb5-user")
+	peers.RequireFile(t, "/usr/lib/*/krb5/plugins/tls/k5tls.so", "krb5-k5tls")
+	return kinit, klist
 }

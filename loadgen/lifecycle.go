@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
@@ -63,6 +65,13 @@ type ColdStartConfig struct {
 	// loads only registered allowed devices (FLOW-10), so unregistered
 	// ones are first accesses again after a restart with the UEM up.
 	Unregistered bool
+}
+
+// coldStartBackOff is the wait between a restarted-gateway device's Sync
+// attempts: 100 ms, doubling to at most 1 s, no jitter (the devices
+// already come back spread by max_in_flight).
+func coldStartBackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: time.Second}
 }
 
 // RunColdStart connects spec.Devices devices through the lab's gateway,
@@ -139,8 +148,13 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 	var wg sync.WaitGroup
 	for _, m := range members {
 		wg.Go(func() {
-			backoff := 100 * time.Millisecond
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			left := time.Until(deadline)
+			if left <= 0 || ctx.Err() != nil {
+				return
+			}
+			// Until served, decided or out of time: no attempt starts after
+			// the deadline.
+			_, _ = backoff.Retry(ctx, func() (struct{}, error) {
 				sem <- struct{}{}
 				sent := time.Now()
 				sctx, cancel := context.WithDeadline(ctx, deadline)
@@ -148,22 +162,17 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 				cancel()
 				<-sem
 				r.rec.Record("Sync", err, time.Since(sent))
-				if err == nil {
+				switch {
+				case err == nil:
 					mu.Lock()
 					_ = served.RecordValue(max(time.Since(t0).Microseconds(), histMin))
 					mu.Unlock()
 					r.rec.RecordStatus("Served", StatusOK, time.Since(t0))
-					return
+				case errors.Is(err, device.ErrBlocked) || errors.Is(err, device.ErrWiped):
+					err = backoff.Permanent(err) // a decision, not an outage: retrying changes nothing
 				}
-				if errors.Is(err, device.ErrBlocked) || errors.Is(err, device.ErrWiped) {
-					return // a decision, not an outage: retrying changes nothing
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(backoff):
-				}
-				backoff = min(2*backoff, time.Second)
-			}
+				return struct{}{}, err
+			}, backoff.WithBackOff(coldStartBackOff()), backoff.WithMaxElapsedTime(left))
 		})
 	}
 	wg.Wait()

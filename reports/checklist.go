@@ -1,6 +1,6 @@
 package reports
 
-//go:generate go run ./internal/gencheck -in ../../shared/SPEC-CHECKLIST.md -out checklist_gen.go
+//go:generate go run ./internal/gencheck -in ../docs/spec/SPEC-CHECKLIST.md -out checklist_gen.go
 
 import (
 	"regexp"

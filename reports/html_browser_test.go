@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,18 +12,17 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 )
 
 // TestHTMLRendersInChromium opens the report in headless Chromium
-// (Debian's chromium; .ci/run installs it, and the test fails without
-// it), checks that every chart drew with no console error or exception,
+// (Debian's chromium; .ci/run installs it; without it the test skips
+// loudly, or fails under GATEHOUSE_REQUIRE_PEERS=1 as in .ci/run), checks that every chart drew with no console error or exception,
 // and saves a screenshot in $GATEHOUSE_ARTIFACTS (default
 // testdata/artifacts/).
 func TestHTMLRendersInChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium not found: apt-get install -y chromium (.ci/run installs it)")
-	}
+	browser := peers.Require(t, "chromium", "chromium")
 	dir := t.TempDir()
 	page := filepath.Join(dir, FileHTML)
 	f, err := os.Create(page)

@@ -8,19 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 )
 
-// dig runs BIND's dig against the fake server; it fails (never skips) when
-// dig is missing.
+// dig runs BIND's dig against the fake server; without dig it skips
+// loudly, or fails under GATEHOUSE_REQUIRE_PEERS=1 (.ci/run).
 func dig(t *testing.T, s *Server, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("dig"); err != nil {
-		t.Fatal("dig not found on PATH: install the Debian package dnsutils (apt-get install -y dnsutils)")
-	}
+	bin := peers.Require(t, "dig", "dnsutils")
 	host, port, _ := net.SplitHostPort(s.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "dig", append([]string{"@" + host, "-p", port, "+time=2", "+tries=1"}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"@" + host, "-p", port, "+time=2", "+tries=1"}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
@@ -68,13 +70,12 @@ func holdPings(b *testing.B, n int, do func(i int) error, parked func() int64, r
 			}
 		}()
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for parked() < int64(n) {
-		if time.Now().After(deadline) || failed.Load() > 0 {
-			b.Fatalf("only %d of %d requests parked", parked(), n)
+	gomega.NewWithT(b).Eventually(func() (int64, error) {
+		if failed.Load() > 0 {
+			return 0, gomega.StopTrying("a request failed")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return parked(), nil
+	}).WithTimeout(2*time.Minute).WithPolling(20*time.Millisecond).Should(gomega.BeNumerically(">=", n), "requests parked")
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	g1 := runtime.NumGoroutine()

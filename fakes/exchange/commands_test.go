@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 )
 
@@ -277,7 +279,7 @@ func TestWipeEndsHeldPing(t *testing.T) {
 		c.call(eas.CmdPing, pingReq(300, in), &r)
 		done <- r
 	}()
-	waitFor(t, func() bool { return srv.WaitingPings() == 1 })
+	gomega.NewWithT(t).Eventually(srv.WaitingPings).WithTimeout(10*time.Second).Should(gomega.BeEquivalentTo(1), "Ping held")
 	if _, err := srv.Wipe("user1", "DEVWIPEPING", false); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 )
 
@@ -35,7 +37,7 @@ func TestShutdownReleasesHeldPings(t *testing.T) {
 			statuses <- r.Status
 		}()
 	}
-	waitFor(t, func() bool { return srv.WaitingPings() == n })
+	gomega.NewWithT(t).Eventually(srv.WaitingPings).WithTimeout(10*time.Second).Should(gomega.BeEquivalentTo(n), "Pings held")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -51,19 +53,8 @@ func TestShutdownReleasesHeldPings(t *testing.T) {
 	for _, c := range clients {
 		c.hc.CloseIdleConnections()
 	}
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= g0+2 })
-}
-
-// waitFor polls cond for up to 10 s (tests never sleep for a fixed time to
-// wait for a state).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("condition not met in 10 s; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(runtime.NumGoroutine).WithTimeout(10*time.Second).Should(gomega.BeNumerically("<=", g0+2), func() string {
+		buf := make([]byte, 1<<16)
+		return "goroutines left after shutdown:\n" + string(buf[:runtime.Stack(buf, true)])
+	})
 }

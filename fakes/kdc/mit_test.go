@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 )
 
 // mitEnv is a private krb5.conf and credential cache for MIT tools.
@@ -18,19 +20,12 @@ type mitEnv struct {
 	env []string
 }
 
-// requireTool fails (never skips) when a real peer is missing, naming the
-// Debian package that provides it.
-func requireTool(t *testing.T, tool, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		t.Fatalf("%s not found on PATH: install the Debian package %s (apt-get install -y %s)", tool, pkg, pkg)
-	}
-	return p
-}
-
+// newMITEnv needs MIT's client tools: without them the test skips
+// loudly, or fails under GATEHOUSE_REQUIRE_PEERS=1 (.ci/run).
 func newMITEnv(t *testing.T, s *Server, extra string) *mitEnv {
-	requireTool(t, "kinit", "krb5-user")
+	t.Helper()
+	peers.Require(t, "kinit", "krb5-user")
+	peers.Require(t, "klist", "krb5-user")
 	dir := t.TempDir()
 	conf := strings.Replace(s.Krb5Conf(), "[libdefaults]\n", "[libdefaults]\n"+extra, 1)
 	if err := os.WriteFile(filepath.Join(dir, "krb5.conf"), []byte(conf), 0o600); err != nil {
@@ -126,7 +121,7 @@ func TestKRB03_MITKinitWithExportedKeytab(t *testing.T) {
 func TestKRB08_MITKvnoS4U(t *testing.T) {
 	s := corpLab(t)
 	m := newMITEnv(t, s, "")
-	requireTool(t, "kvno", "krb5-user")
+	peers.Require(t, "kvno", "krb5-user")
 	b, err := s.KeytabBytes(sentrySPN)
 	if err != nil {
 		t.Fatal(err)

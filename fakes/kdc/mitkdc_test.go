@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/onsi/gomega"
 
+	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
@@ -24,14 +26,7 @@ func mitKDC(t *testing.T) string {
 	t.Helper()
 	bin := map[string]string{}
 	for tool, pkg := range map[string]string{"krb5kdc": "krb5-kdc", "kdb5_util": "krb5-kdc", "kadmin.local": "krb5-admin-server"} {
-		p, err := exec.LookPath(tool)
-		if err != nil {
-			p = "/usr/sbin/" + tool // root's sbin may not be on PATH
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("%s not found: install the Debian package %s (apt-get install -y %s)", tool, pkg, pkg)
-			}
-		}
-		bin[tool] = p
+		bin[tool] = peers.Require(t, tool, pkg) // also looks in /usr/sbin
 	}
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,23 +86,16 @@ func mitKDC(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); cmd.Wait() })
-	// Eventually: krb5kdc answers on TCP.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	gomega.NewWithT(t).Eventually(func() error {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "kdc.log"))
-			t.Fatalf("krb5kdc not listening on %s: %v\n%s", addr, err, log)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-		}
-	}
+		return err
+	}).WithTimeout(10*time.Second).WithPolling(50*time.Millisecond).Should(gomega.Succeed(), func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "kdc.log"))
+		return fmt.Sprintf("krb5kdc not listening on %s; its log:\n%s", addr, log)
+	})
 	return addr
 }
 

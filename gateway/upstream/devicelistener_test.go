@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
@@ -54,5 +56,6 @@ func TestASC23_DeviceRequestTimeoutClosesSilentDevicesAndCounts(t *testing.T) {
 		t.Fatalf("silent device read: %v, want EOF", err)
 	}
 	within(t, "device request timeout", time.Since(start), 60*time.Millisecond)
-	eventually(t, "d-err-conn-timeout counted", func() bool { return r.Counter(stats.DErrConnTimeout) >= 1 })
+	gomega.NewWithT(t).Eventually(func() uint64 { return r.Counter(stats.DErrConnTimeout) }).WithTimeout(5*time.Second).
+		Should(gomega.BeNumerically(">=", 1), "d-err-conn-timeout counted")
 }

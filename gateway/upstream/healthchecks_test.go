@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
@@ -133,7 +135,8 @@ func TestASC12_RunChecksEveryInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
-	eventually(t, "3 checks", func() bool { return r.ServerReport()[hcHTTPResponses].Value >= 3 })
+	gomega.NewWithT(t).Eventually(func() uint64 { return r.ServerReport()[hcHTTPResponses].Value }).WithTimeout(5*time.Second).
+		Should(gomega.BeNumerically(">=", 3), "3 checks")
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("Run = %v", err)

@@ -189,18 +189,6 @@ func mustDo(t testing.TB, rt http.RoundTripper, req *http.Request) (*http.Respon
 	return resp, body
 }
 
-// eventually polls cond until it holds, for at most 5 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // hangingDialer never connects to the addresses in hang: it waits for the
 // dial's context, like a server behind a black-holing firewall.
 func hangingDialer(hang ...string) func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 )
 
 // newH2Exchange is a TLS stand-in server that offers HTTP/2, as Exchange
@@ -61,10 +64,10 @@ func TestHTTP2MultiplexesHangingRequests(t *testing.T) {
 				errs <- err
 			})
 		}
-		eventually(t, "every request reaches the server", func() bool {
+		gomega.NewWithT(t).Eventually(func() int {
 			p, _ := seen()
-			return p[1]+p[2] == n
-		})
+			return p[1] + p[2]
+		}).WithTimeout(5*time.Second).Should(gomega.Equal(n), "every request reaches the server")
 		close(release)
 		wg.Wait()
 		close(errs)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
 )
 
 func TestPercent(t *testing.T) {
@@ -39,19 +41,12 @@ func TestStartRetunesAfterEachCollection(t *testing.T) {
 	if !active {
 		t.Fatal("not active without GOGC in the environment")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	gomega.NewWithT(t).Eventually(func() int {
 		runtime.GC()
 		p := debug.SetGCPercent(-1)
 		debug.SetGCPercent(p)
-		if p > 1000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GOGC after collections = %d, want the floor's (> 1000)", p)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return p
+	}).WithTimeout(10*time.Second).Should(gomega.BeNumerically(">", 1000), "GOGC after collections: the floor's")
 	stop()
 	if p := debug.SetGCPercent(100); p != 100 {
 		t.Fatalf("GOGC after stop = %d, want 100", p)

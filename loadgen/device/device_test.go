@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
@@ -104,12 +106,7 @@ func TestAttachmentSendMailAndPing(t *testing.T) {
 		st, _, err := alice.Ping(ctx, 30)
 		done <- pr{st, err}
 	}()
-	for deadline := time.Now().Add(5 * time.Second); x.WaitingPings() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the Ping was never held")
-		}
-		time.Sleep(5 * time.Millisecond) // poll the fake's counter, as Eventually would
-	}
+	gomega.NewWithT(t).Eventually(x.WaitingPings).WithTimeout(5*time.Second).Should(gomega.BeNumerically(">", 0), "the Ping held")
 	if err := bob.SendMail(ctx, []string{"alice@example.test"}, "hello from bob", "hi"); err != nil {
 		t.Fatal(err)
 	}

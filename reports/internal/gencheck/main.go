@@ -1,6 +1,6 @@
-// Command gencheck turns ../shared/SPEC-CHECKLIST.md into checklist_gen.go:
+// Command gencheck turns docs/spec/SPEC-CHECKLIST.md into checklist_gen.go:
 // the universe of checklist item IDs, embedded so that the binary can
-// count coverage without the shared tree. Run through `go generate
+// count coverage without the spec files. Run through `go generate
 // ./reports/`.
 package main
 
@@ -22,7 +22,7 @@ var (
 )
 
 func main() {
-	in := flag.String("in", "../../shared/SPEC-CHECKLIST.md", "the checklist")
+	in := flag.String("in", "../docs/spec/SPEC-CHECKLIST.md", "the checklist")
 	out := flag.String("out", "checklist_gen.go", "generated Go file")
 	flag.Parse()
 	f, err := os.Open(*in)

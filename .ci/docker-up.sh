@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a Docker engine usable by the container tests on a machine without
-# a registry (see docs/containers.md): installs docker.io when missing, then
+# a registry, such as this repository's CI machines (.ci/run; see
+# docs/containers.md): installs docker.io when missing, then
 # runs dockerd with the vfs storage driver and without iptables, in the
 # background, logging to $DOCKERD_LOG. Idempotent: does nothing when an
 # engine already answers. Fails (exit 1) with the log tail when the engine

@@ -9,7 +9,7 @@
 # and prints one line per target, with each proxy's own CPU time per
 # request (proxy-cpu, from /proc). Needs nginx and wrk (Debian packages).
 #
-#   ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
+#   .ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
 #
 # Two measurements: throughput, wrk's closed loop with that many
 # connections (saturation, so its latency is queueing); then latency at a
