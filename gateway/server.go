@@ -66,6 +66,8 @@ type Server struct {
 	// wantCert says whether the device listener asks for client
 	// certificates (Group and Identity Certificate modes).
 	wantCert atomic.Bool
+	// limits are the per-source limits on the device listener (issue 18).
+	limits *activesync.SourceLimiter
 
 	upTLS  *tls.Config
 	router *upstream.Router // nil until the UEM's configuration names servers
@@ -119,6 +121,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if s.cfg.AdminToken == "" {
 		s.cfg.AdminToken = randomToken()
 	}
+	s.limits = deviceLimiter(cfg, s.stats)
 	s.cache = devicecache.New(nil)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
 		return nil, err
@@ -218,6 +221,9 @@ func (s *Server) Listen() error {
 			}
 			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
 		}
+		if l.name == "device" {
+			ln = s.limits.Listener(ln) // connections per minute per source
+		}
 		lns[l.name] = ln
 		s.addrs[l.name] = ln.Addr().String()
 	}
@@ -300,7 +306,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Kerberos: s.Kerberos,
 		Token:    s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
-	handlers := map[string]http.Handler{"device": device, "notify": notify, "admin": adm}
+	handlers := map[string]http.Handler{"device": s.limits.Handler(device), "notify": notify, "admin": adm}
 	s.mu.Lock()
 	for name, ln := range s.lns {
 		srvTLS := tlsCfg.Clone()
