@@ -73,6 +73,56 @@ type Config struct {
 	// Device bodies are bounded by the UEM's socket read/write timeout
 	// instead (ASC-20).
 	ControlReadTimeout time.Duration `yaml:"control_read_timeout"`
+
+	// DeviceLimits bound what one source address may do on the device
+	// listener (issue 18; the seeds' ACL "connections per minute").
+	DeviceLimits DeviceLimits `yaml:"device_limits"`
+}
+
+// DeviceLimits are per-source limits on the device listener. Over the
+// connection limit a new connection is closed at once (d-conn-rate-limited);
+// over the request limit a request gets 429 (d-rate-limited).
+// 0 means no limit. A source may open a minute's worth of connections
+// and send two seconds' worth of requests at once.
+//
+// Loopback addresses and the front_ends use the loopback_* limits, which
+// default to no limit: a load generator on the gateway's host (100,000
+// devices from 127.0.0.1) and a front end carrying many devices must not
+// be throttled. Every other address gets the remote defaults, sized for
+// one host or a small NAT: a device opens a connection per request at
+// worst and sends a handful of requests a second while syncing. Raise
+// them for carrier-grade NAT; IPv6 sources count per /64.
+type DeviceLimits struct {
+	// ConnectionsPerMinute per remote source; default 600.
+	ConnectionsPerMinute int `yaml:"connections_per_minute"`
+	// RequestsPerSecond per remote source; default 50.
+	RequestsPerSecond int `yaml:"requests_per_second"`
+	// LoopbackConnectionsPerMinute per loopback or front-end source;
+	// default 0, no limit.
+	LoopbackConnectionsPerMinute int `yaml:"loopback_connections_per_minute"`
+	// LoopbackRequestsPerSecond per loopback or front-end source;
+	// default 0, no limit.
+	LoopbackRequestsPerSecond int `yaml:"loopback_requests_per_second"`
+}
+
+// DefaultDeviceLimits are the per-source limits of Defaults.
+func DefaultDeviceLimits() DeviceLimits {
+	return DeviceLimits{ConnectionsPerMinute: 600, RequestsPerSecond: 50}
+}
+
+func (l DeviceLimits) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"connections_per_minute", l.ConnectionsPerMinute}, {"requests_per_second", l.RequestsPerSecond},
+		{"loopback_connections_per_minute", l.LoopbackConnectionsPerMinute}, {"loopback_requests_per_second", l.LoopbackRequestsPerSecond},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("gateway config: device_limits.%s %d is negative (0 means no limit)", f.name, f.v)
+		}
+	}
+	return nil
 }
 
 // DefaultControlReadTimeout is ControlReadTimeout when it is not set.
@@ -96,6 +146,7 @@ func Defaults() Config {
 		DataDir: "gatehouse-data", FailOpen: true,
 		CheckInterval: 15 * time.Minute, ResyncInterval: 12 * time.Hour, PersistInterval: 5 * time.Minute,
 		LastSeenInterval: 5 * time.Minute, StatsInterval: 5 * time.Minute, ControlReadTimeout: DefaultControlReadTimeout,
+		DeviceLimits: DefaultDeviceLimits(),
 	}
 }
 
@@ -141,6 +192,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ControlReadTimeout < 0 {
 		return fmt.Errorf("gateway config: control_read_timeout %v is negative", c.ControlReadTimeout)
+	}
+	if err := c.DeviceLimits.validate(); err != nil {
+		return err
 	}
 	if c.PersistInterval != 0 && c.PersistInterval < 10*time.Second {
 		return fmt.Errorf("gateway config: persist_interval %v is below 10s (DEF-03)", c.PersistInterval)

@@ -69,6 +69,8 @@ type Server struct {
 	// wantCert says whether the device listener asks for client
 	// certificates (Group and Identity Certificate modes).
 	wantCert atomic.Bool
+	// limits are the per-source limits on the device listener (issue 18).
+	limits *activesync.SourceLimiter
 
 	upTLS  *tls.Config
 	router *upstream.Router // nil until the UEM's configuration names servers
@@ -136,6 +138,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		s.cfg.ControlReadTimeout = DefaultControlReadTimeout
 	}
 	s.socketRW.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.SocketReadWriteMs)))
+	s.limits = deviceLimiter(cfg, s.stats)
 	s.cache = devicecache.New(nil)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
 		return nil, err
@@ -238,6 +241,9 @@ func (s *Server) Listen() error {
 			}
 			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
 		}
+		if l.name == "device" {
+			ln = s.limits.Listener(ln) // connections per minute per source
+		}
 		lns[l.name] = ln
 		s.addrs[l.name] = ln.Addr().String()
 	}
@@ -332,7 +338,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Token:    s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
 	handlers := map[string]http.Handler{
-		"device": deviceBodyDeadlines(func() time.Duration { return time.Duration(s.socketRW.Load()) }, device),
+		"device": s.limits.Handler(deviceBodyDeadlines(func() time.Duration { return time.Duration(s.socketRW.Load()) }, device)),
 		"notify": notify,
 		"admin":  adm,
 	}

@@ -80,7 +80,7 @@ func newCtlCmd() *cobra.Command {
 			}
 			return emit(cmd.OutOrStdout(), n, func() error {
 				if n.Message != "" {
-					_, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message)
+					_, err := fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(n.Message))
 					return err
 				}
 				return nil
@@ -264,7 +264,7 @@ func crlCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func
 			}
 			return emit(cmd.OutOrStdout(), list, func() error {
 				for _, e := range list {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  revoked=%d  next-update=%s\n", e.ID, e.URL, e.Revoked, e.NextUpdate.Format(time.RFC3339))
+					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  revoked=%d  next-update=%s\n", admin.Printable(e.ID), admin.Printable(e.URL), e.Revoked, e.NextUpdate.Format(time.RFC3339))
 				}
 				return nil
 			})
@@ -278,7 +278,7 @@ func crlCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func
 			if err != nil {
 				return err
 			}
-			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message); return err })
+			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(n.Message)); return err })
 		}},
 	)
 	return c
@@ -307,7 +307,8 @@ func serversCmd(client func() (*admin.Client, error), emit func(io.Writer, any, 
 			return err
 		}
 		return emit(cmd.OutOrStdout(), d, func() error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Service: %s\nDate: %s\nStatus: %s\nMessage: %s\n", d.Service, d.Date.Format(time.RFC3339), d.Status, d.Message)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Service: %s\nDate: %s\nStatus: %s\nMessage: %s\n",
+				admin.Printable(d.Service), d.Date.Format(time.RFC3339), admin.Printable(d.Status), admin.Printable(d.Message))
 			return err
 		})
 	}})

@@ -70,7 +70,7 @@ func kerberosCmds(client func() (*admin.Client, error), emit func(io.Writer, any
 				}
 				return emit(cmd.OutOrStdout(), r, func() error {
 					for _, l := range r.Lines {
-						fmt.Fprintln(cmd.OutOrStdout(), l)
+						fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(l))
 					}
 					return nil
 				})
@@ -82,9 +82,9 @@ func kerberosCmds(client func() (*admin.Client, error), emit func(io.Writer, any
 					return err
 				}
 				return emit(cmd.OutOrStdout(), r, func() error {
-					fmt.Fprintln(cmd.OutOrStdout(), r.Message)
+					fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(r.Message))
 					if r.Error != "" {
-						fmt.Fprintln(cmd.OutOrStdout(), r.Error)
+						fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(r.Error))
 					}
 					return nil
 				})
@@ -97,7 +97,7 @@ func kerberosCmds(client func() (*admin.Client, error), emit func(io.Writer, any
 			if err != nil {
 				return err
 			}
-			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), n.Message); return err })
+			return emit(cmd.OutOrStdout(), n, func() error { _, err := fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(n.Message)); return err })
 		})})
 	return []*cobra.Command{k, kc}
 }

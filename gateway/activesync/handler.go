@@ -57,6 +57,9 @@ type Handler struct {
 	attach   atomic.Pointer[AttachmentControl]
 	kerberos atomic.Pointer[Delegation]
 	names    fileNames
+	// admission checks a new device's credentials with Exchange before
+	// anything of it is kept (issue 18).
+	admission *admission
 	// draining is cancelled when the gateway stops: hanging Pings are
 	// answered then instead of holding the shutdown (see Drain).
 	draining    context.Context
@@ -106,7 +109,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = DefaultTransport(nil)
 	}
-	h := &Handler{cfg: cfg}
+	h := &Handler{cfg: cfg, admission: newAdmission(nil)}
 	h.draining, h.stopPinging = context.WithCancel(context.Background())
 	h.upstream.Store(cfg.Upstream)
 	h.proxy = &httputil.ReverseProxy{
@@ -212,29 +215,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	user, upn := info.Query.User, ""
-	if u, _, ok := r.BasicAuth(); ok && user == "" {
-		user = u
-	}
-	if a := h.auth.Load(); a != nil {
-		id, err := a.Authenticate(r)
-		if err != nil {
-			h.cfg.Log.Info("device authentication failed", "device", info.Query.DeviceID, "error", err)
-			http.Error(w, "device authentication failed", http.StatusForbidden)
-			return
-		}
-		if id != nil && id.UPN != "" {
-			// Identity Certificate: the certificate, not the query, says
-			// who the user is; the UPN is what Kerberos delegation needs.
-			user = id.UPN
-			upn = id.UPN
-		}
-	}
-	if info.Query.DeviceID == "" || user == "" {
-		http.Error(w, "ActiveSync request without device id or user", http.StatusBadRequest)
+	id, ok := h.identify(w, r, info)
+	if !ok {
 		return
 	}
-	x := &exchange{info: info, key: devicecache.Key{DeviceID: info.Query.DeviceID, User: user}, upn: upn}
+	if info.Query.DeviceID == "" {
+		http.Error(w, "ActiveSync request without device id", http.StatusBadRequest)
+		return
+	}
+	key := devicecache.Key{DeviceID: info.Query.DeviceID, User: id.user}
+	var svc *upstream.Service
+	if rt != nil {
+		svc = rt.Route(r)
+	}
+	if !h.admit(w, r, rt, svc, key, id) {
+		return
+	}
+	// From here on the user is authenticated: the device may have a
+	// statistics row, a UEM association and a cache entry.
+	x := &exchange{info: info, key: key, upn: id.upn}
+	user := id.user
 	if h.cfg.Stats != nil {
 		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
 		x.dev.Inc(stats.DHTTPRequests)
@@ -246,10 +246,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
-	var svc *upstream.Service
-	if rt != nil {
-		svc = rt.Route(r)
-	}
 	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
 		// The audit names the service's first server; the Router may fail
 		// over to another, which its own status report shows.

@@ -25,13 +25,32 @@ import (
 
 // upstreamServer is a minimal ActiveSync server: it answers Provision in two
 // phases with its own policy and records what reached it.
+//
+// Like Exchange it logs users on with Basic credentials (any user,
+// password "secret") and answers OPTIONS, the gateway's credential probe
+// for new devices, which it counts apart.
 type upstreamServer struct {
-	mu    sync.Mutex
-	hits  []string // commands that reached the server
-	auths []string
+	mu     sync.Mutex
+	hits   []string // commands that reached the server
+	auths  []string
+	probes int
 }
 
 func (u *upstreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		u.mu.Lock()
+		u.probes++
+		u.mu.Unlock()
+	}
+	if _, pw, ok := r.BasicAuth(); !ok || pw != "secret" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="upstream"`)
+		http.Error(w, "401 Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set(eas.HeaderProtocolVersions, "14.1,16.1")
+		return
+	}
 	q, _ := eas.ParseQuery(r.URL.RawQuery)
 	u.mu.Lock()
 	u.hits = append(u.hits, string(q.Cmd))
@@ -55,6 +74,12 @@ func (u *upstreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = writeWBXML(w, resp)
 }
 
+func (u *upstreamServer) probeCount() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.probes
+}
+
 func (u *upstreamServer) commands() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -62,13 +87,14 @@ func (u *upstreamServer) commands() []string {
 }
 
 type rig struct {
-	uem   *uemsynctest.FakeUEM
-	link  *uemsync.Link
-	cache *devicecache.Cache
-	stats *stats.Registry
-	audit *syncBuffer
-	up    *upstreamServer
-	srv   *httptest.Server
+	uem     *uemsynctest.FakeUEM
+	link    *uemsync.Link
+	cache   *devicecache.Cache
+	stats   *stats.Registry
+	audit   *syncBuffer
+	up      *upstreamServer
+	srv     *httptest.Server
+	handler *Handler
 }
 
 // newRig builds a gateway handler in front of an upstreamServer; wrap, if
@@ -93,6 +119,7 @@ func newRig(t *testing.T, wrap ...func(http.Handler) http.Handler) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.handler = h
 	r.srv = httptest.NewTLSServer(h)
 	t.Cleanup(r.srv.Close)
 	return r

@@ -51,7 +51,7 @@ func (h *Handler) delegate(r *http.Request, x *exchange) error {
 	case d == nil:
 		return errors.New("no Kerberos configuration from the UEM")
 	case x.upn == "":
-		return errors.New("no UPN: Kerberos delegation needs identity certificate device authentication")
+		return errNoUPN
 	}
 	x.auth = &kerberosAuth{d: *d, svc: svc.Config(), upn: x.upn, x: x}
 	return nil

@@ -188,12 +188,16 @@ func (a *api) byDevice(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) byUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	writeJSON(w, a.rows(func(e devicecache.Entry) bool { return strings.Contains(e.User, id) }))
+	writeJSON(w, a.rows(func(e devicecache.Entry) bool {
+		return anySpelling(id, func(u string) bool { return strings.Contains(e.User, u) })
+	}))
 }
 
 func (a *api) entry(w http.ResponseWriter, r *http.Request) {
 	tunnel, user := r.PathValue("tunnel"), r.PathValue("user")
-	rows := a.rows(func(e devicecache.Entry) bool { return strings.EqualFold(e.DeviceID, tunnel) && e.User == user })
+	rows := a.rows(func(e devicecache.Entry) bool {
+		return strings.EqualFold(e.DeviceID, tunnel) && anySpelling(user, func(u string) bool { return e.User == u })
+	})
 	if len(rows) == 0 {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no entry for tunnel %s and user %s", tunnel, user))
 		return
@@ -281,11 +285,13 @@ func (a *api) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	// DC-22: one entry; its next access is a first access again.
 	n := 0
-	if a.d.Cache.Delete(devicecache.Key{DeviceID: t.DeviceID, User: t.User}) {
-		n = 1
-	}
-	if a.d.Stats != nil {
-		a.d.Stats.Forget(t.DeviceID, t.User)
+	for _, u := range spellings(t.User) {
+		if a.d.Cache.Delete(devicecache.Key{DeviceID: t.DeviceID, User: u}) {
+			n++
+		}
+		if a.d.Stats != nil {
+			a.d.Stats.Forget(t.DeviceID, u)
+		}
 	}
 	writeJSON(w, Count{Count: n})
 }
@@ -354,7 +360,9 @@ func (a *api) clearRedirect(w http.ResponseWriter, r *http.Request) {
 			clear(k)
 		}
 	} else {
-		clear(devicecache.Key{DeviceID: t.DeviceID, User: t.User})
+		for _, u := range spellings(t.User) {
+			clear(devicecache.Key{DeviceID: t.DeviceID, User: u})
+		}
 	}
 	writeJSON(w, Count{Count: n})
 }
@@ -407,7 +415,11 @@ func (a *api) statsEntry(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
 		return
 	}
-	d, ok := a.d.Stats.Lookup(r.PathValue("device"), r.PathValue("user"))
+	var d *stats.Device
+	ok := anySpelling(r.PathValue("user"), func(u string) bool {
+		d, _ = a.d.Stats.Lookup(r.PathValue("device"), u)
+		return d != nil
+	})
 	if !ok {
 		writeErr(w, http.StatusNotFound, errors.New("no statistics for that device and user"))
 		return

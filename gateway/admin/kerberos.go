@@ -166,9 +166,9 @@ func (c *Client) KerberosInit(ctx context.Context) (*KerberosInit, error) {
 // RenderKerberosInfo prints `show kerberos` as the seed does (KRB-11).
 func RenderKerberosInfo(w io.Writer, i *kcd.Info) error {
 	_, err := fmt.Fprintf(w, "sentry-spn = %s\nrealm = %s\ncache-ticket-idle-timeout = %d\ncache-size = %d\ninitialized = %t\n",
-		i.SentrySPN, i.Realm, i.CacheTicketIdleTimeout, i.CacheSize, i.Initialised)
+		Printable(i.SentrySPN), Printable(i.Realm), i.CacheTicketIdleTimeout, i.CacheSize, i.Initialised)
 	if err == nil && i.LastError != "" {
-		_, err = fmt.Fprintf(w, "last-error = %s\n", i.LastError)
+		_, err = fmt.Fprintf(w, "last-error = %s\n", Printable(i.LastError))
 	}
 	return err
 }
@@ -179,7 +179,7 @@ func RenderKerberosCache(w io.Writer, es []kcd.CacheEntry) error {
 		return err
 	}
 	for _, e := range es {
-		if _, err := fmt.Fprintf(w, "%-5d %-40s %-12d %-12d %s\n", e.Index, e.UPN, e.CreatedMin, e.IdleTimeMin, e.SPN); err != nil {
+		if _, err := fmt.Fprintf(w, "%-5d %-40s %-12d %-12d %s\n", e.Index, Printable(e.UPN), e.CreatedMin, e.IdleTimeMin, Printable(e.SPN)); err != nil {
 			return err
 		}
 	}
@@ -188,12 +188,12 @@ func RenderKerberosCache(w io.Writer, es []kcd.CacheEntry) error {
 
 // RenderKerberosUPN prints `show kerberos cache upn` (KRB-13).
 func RenderKerberosUPN(w io.Writer, upn string, es []kcd.CacheEntry) error {
-	if _, err := fmt.Fprintf(w, "Kerberos Cache for UPN: %s\n", upn); err != nil {
+	if _, err := fmt.Fprintf(w, "Kerberos Cache for UPN: %s\n", Printable(upn)); err != nil {
 		return err
 	}
 	for _, e := range es {
 		if _, err := fmt.Fprintf(w, "[%d]user-upn = %s\n[%d]idle-time-min = %d\n[%d]creation-time = %s\n[%d]spn = %s\n",
-			e.Index, e.UPN, e.Index, e.IdleTimeMin, e.Index, e.Created.Format(time.UnixDate), e.Index, e.SPN); err != nil {
+			e.Index, Printable(e.UPN), e.Index, e.IdleTimeMin, e.Index, e.Created.Format(time.UnixDate), e.Index, Printable(e.SPN)); err != nil {
 			return err
 		}
 	}

@@ -31,7 +31,8 @@ func RenderEntries(w io.Writer, es []Entry) error {
 		if !e.Time.IsZero() {
 			ts = e.Time.UTC().Format("2006-01-02 15:04:05") + " GMT"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s %s\n", e.Index, e.User, e.State, e.Validated, e.Connections, e.Version, ts, e.Application, e.TunnelID)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s %s\n", e.Index, Printable(e.User), Printable(e.State), Printable(e.Validated), e.Connections,
+			Printable(e.Version), ts, Printable(e.Application), Printable(e.TunnelID))
 	}
 	return tw.Flush()
 }
@@ -68,12 +69,12 @@ Next scheduled : %s
 EMM server fail-open status : %s
 Last fail-open status change detected by : %s
 Last fail-open status change time : %s
-`, s.EMMServerType, s.EMMServerType, conn, s.LastChangeBy, javaDate(s.LastChange),
-		s.EMMServerType, javaDate(s.CurrentTime), javaDate(s.LastSuccessful), javaDate(s.LastFailed), javaDate(s.NextScheduled),
-		fo, s.FailOpenChangedBy, javaDate(s.FailOpenChangedAt))
+`, Printable(s.EMMServerType), Printable(s.EMMServerType), conn, Printable(s.LastChangeBy), javaDate(s.LastChange),
+		Printable(s.EMMServerType), javaDate(s.CurrentTime), javaDate(s.LastSuccessful), javaDate(s.LastFailed), javaDate(s.NextScheduled),
+		fo, Printable(s.FailOpenChangedBy), javaDate(s.FailOpenChangedAt))
 	if err == nil && s.UEMState == UEMError {
 		// After the seed's lines, which stay as they are (FO-05).
-		_, err = fmt.Fprintf(w, "\nEMM server status : Error\nEMM server error : %s\nEMM server error since : %s\n", s.Reason, javaDate(s.ReasonSince))
+		_, err = fmt.Fprintf(w, "\nEMM server status : Error\nEMM server error : %s\nEMM server error since : %s\n", Printable(s.Reason), javaDate(s.ReasonSince))
 	}
 	return err
 }
@@ -81,7 +82,7 @@ Last fail-open status change time : %s
 // RenderCounters prints `key = value` lines (STA-01).
 func RenderCounters(w io.Writer, cs []Counter) error {
 	for _, c := range cs {
-		if _, err := fmt.Fprintf(w, "%s = %d\n", c.Name, c.Value); err != nil {
+		if _, err := fmt.Fprintf(w, "%s = %d\n", Printable(c.Name), c.Value); err != nil {
 			return err
 		}
 	}
@@ -91,7 +92,7 @@ func RenderCounters(w io.Writer, cs []Counter) error {
 // RenderPeaks prints each peak and its peak-date line (STA-07).
 func RenderPeaks(w io.Writer, ps []Peak) error {
 	for _, p := range ps {
-		if _, err := fmt.Fprintf(w, "%s = %g\npeak-date-%s = %s\n", p.Name, p.Value, p.Name, javaDate(p.At)); err != nil {
+		if _, err := fmt.Fprintf(w, "%s = %g\npeak-date-%s = %s\n", Printable(p.Name), p.Value, Printable(p.Name), javaDate(p.At)); err != nil {
 			return err
 		}
 	}
@@ -104,7 +105,7 @@ func RenderServers(w io.Writer, ss []upstream.ServiceStatus) error {
 	fmt.Fprintln(tw, "Service\tServer\tState\tDeclared\tFailures\tLast success\tLast failure")
 	for _, svc := range ss {
 		for _, sv := range svc.Servers {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", svc.Name, sv.Address, sv.State(), sv.Declared(), sv.FailureCount, javaDate(sv.LastSuccess), javaDate(sv.LastFailure))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", Printable(svc.Name), Printable(sv.Address), sv.State(), sv.Declared(), sv.FailureCount, javaDate(sv.LastSuccess), javaDate(sv.LastFailure))
 		}
 	}
 	return tw.Flush()

@@ -90,6 +90,15 @@ const (
 	// SHTTP451InsecureRefused counts 451 redirects to an http:// location
 	// that the gateway refused to follow from a Server TLS service.
 	SHTTP451InsecureRefused
+	// Admission of device requests (issue 18), after the seeds' counters.
+	// Requests refused before they are authenticated have no device row:
+	// these count in the global sums only (Registry.IncGlobal).
+	IdentityMismatch // the query's User is not the authenticated user: 400
+	DUnauthenticated // no credentials, or Exchange refused them: 401
+	SAuthProbes      // credentials of a new device checked with Exchange
+	DAdmissionBusy   // too many credential checks in flight: 503
+	DRateLimited     // requests over the source's rate: 429
+	DConnRateLimited // connections over the source's rate, closed
 	numCounters
 )
 
@@ -110,6 +119,8 @@ var counterNames = [numCounters]string{
 	"attachment-replaced-failures", "attachments-fwd-restored", "attachments-fetched", "attachments-embedded",
 	"attachments-renamed", "attachments-size-MB", "attachments-size-bytes", "decryption-failures",
 	"attachment-rewrite-failed", "s-http-451-insecure-redirects-refused",
+	"identity-mismatch", "d-unauthenticated", "s-auth-probes", "d-admission-busy",
+	"d-rate-limited", "d-conn-rate-limited",
 }
 
 // String returns the counter's name as the CLI prints it.
@@ -250,6 +261,11 @@ func (r *Registry) Forget(deviceID, user string) {
 	delete(r.devices, DeviceKey{deviceID, user})
 	r.mu.Unlock()
 }
+
+// IncGlobal adds one to a global sum without a device row: for requests
+// refused before anyone authenticated them, which must leave no per-device
+// state behind (issue 18).
+func (r *Registry) IncGlobal(c Counter) { r.global[c].Add(1) }
 
 // Global returns the sums over all devices in display order.
 func (r *Registry) Global() []Value { return values(&r.global) }

@@ -22,6 +22,7 @@ func TestCounterNamesAreTheSeeds(t *testing.T) {
 		CmdFolderSync: "cmd-folder-sync", SErrCmdPingTimeout: "s-err-cmd-ping-timeout",
 		DHTTP503S2C: "d-http-503-s2c", ActiveSyncStatusReports: "active-sync-status-reports",
 		AttachmentsSizeMB: "attachments-size-MB", DecryptionFailures: "decryption-failures",
+		IdentityMismatch: "identity-mismatch", DConnRateLimited: "d-conn-rate-limited",
 	}
 	for c, n := range want {
 		if c.String() != n {
@@ -35,8 +36,8 @@ func TestCounterNamesAreTheSeeds(t *testing.T) {
 		}
 		seen[c.String()] = true
 	}
-	if len(seen) != 69 {
-		t.Errorf("%d counters, want 69 (55 STA + 12 ATT-24 + 2 of issue 18)", len(seen))
+	if len(seen) != 75 {
+		t.Errorf("%d counters, want 75 (55 STA + 12 ATT-24 + 2 of issue 18 + 6 admission)", len(seen))
 	}
 }
 
@@ -165,8 +166,8 @@ func TestPrometheusCollector(t *testing.T) {
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gatehouse_d_http_requests_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(c); n != 79 {
-		t.Fatalf("%d metrics, want 69 counters + 10 peaks", n)
+	if n := testutil.CollectAndCount(c); n != 85 {
+		t.Fatalf("%d metrics, want 75 counters + 10 peaks", n)
 	}
 }
 
@@ -190,4 +191,17 @@ func indexOf(xs []string, s string) int {
 		}
 	}
 	return -1
+}
+
+func TestIncGlobalLeavesNoDeviceRow(t *testing.T) {
+	// Issue 18: requests refused before authentication are counted
+	// without creating per-device state.
+	r := NewRegistry()
+	r.IncGlobal(IdentityMismatch)
+	r.IncGlobal(DUnauthenticated)
+	n := 0
+	r.Devices(func(DeviceKey, *Device) { n++ })
+	if n != 0 || r.GlobalValue(IdentityMismatch) != 1 || r.GlobalValue(DUnauthenticated) != 1 {
+		t.Fatalf("%d device rows, identity-mismatch %d", n, r.GlobalValue(IdentityMismatch))
+	}
 }

@@ -3,12 +3,14 @@ package eas
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,7 +28,7 @@ const (
 	MaxValueLen = 255
 
 	// MaxDeviceIDLen bounds a plain-form DeviceId, whose MS-ASHTTP ABNF is
-	// 1*32(ALPHA / DIGIT).
+	// 1*32(ALPHA / DIGIT), and a binary base64-form one (a GUID is 16).
 	MaxDeviceIDLen = 32
 )
 
@@ -69,8 +71,13 @@ func (e *QueryError) Unwrap() error { return e.Err }
 // parsed from either form.
 //
 // Fields marked base64-only are carried by headers in the plain form (see
-// ParseRequest); Extra exists only in the plain form. DeviceID is raw bytes
-// in the base64 form, where the specification allows a binary GUID.
+// ParseRequest); Extra exists only in the plain form.
+//
+// DeviceID is always printable text without control or format characters:
+// it keys the device cache and reaches logs and terminals. The base64
+// form allows a binary device ID (a GUID); one that is not such text is
+// given as upper-case hex of its bytes, as Z-Push and Horde name it, with
+// BinaryDeviceID set so that Encode sends the bytes again.
 type Query struct {
 	Cmd            Command
 	User           string
@@ -89,6 +96,7 @@ type Query struct {
 	PolicyKey       uint32  // base64-only, meaningful when HasPolicyKey
 	HasPolicyKey    bool    // base64-only
 	AcceptMultiPart bool    // base64-only (Options bit 0x02)
+	BinaryDeviceID  bool    // base64-only: DeviceID is the hex form of binary bytes
 
 	// Extra holds plain-form parameters this package does not know, one
 	// value each, so that a gateway can pass them through untouched.
@@ -343,6 +351,9 @@ func decodeFields(b []byte) (*Query, error) {
 	if q.DeviceID, pos, err = lengthPrefixed("device ID", pos); err != nil {
 		return nil, err
 	}
+	if q.DeviceID, q.BinaryDeviceID, err = deviceIDText(q.DeviceID); err != nil {
+		return fail("device ID", 5, err)
+	}
 	if pos >= len(b) {
 		return fail("policy key length", pos, truncated(1, pos))
 	}
@@ -494,7 +505,13 @@ func (q *Query) encodeBase64() string {
 	code, _ := q.Cmd.Code()
 	b = append(b, q.Version.Byte(), code)
 	b = binary.LittleEndian.AppendUint16(b, q.Locale)
-	b = appendCounted(b, q.DeviceID)
+	id := q.DeviceID
+	if q.BinaryDeviceID {
+		if raw, err := hex.DecodeString(id); err == nil {
+			id = string(raw)
+		}
+	}
+	b = appendCounted(b, id)
 	if q.HasPolicyKey {
 		b = append(b, 4)
 		b = binary.LittleEndian.AppendUint32(b, q.PolicyKey)
@@ -547,6 +564,35 @@ func checkPlainDeviceID(v string) error {
 		}
 	}
 	return nil
+}
+
+// deviceIDText returns a base64-form device ID as text: itself when it is
+// printable (UTF-8 without control or format characters), else the
+// upper-case hex of its bytes with binary set. A control character in a
+// device ID would reach the cache, the logs and `gatehouse ctl` output.
+func deviceIDText(raw string) (id string, binary bool, err error) {
+	if printable(raw) {
+		return raw, false, nil
+	}
+	if len(raw) > MaxDeviceIDLen {
+		return "", false, fmt.Errorf("%w: binary device ID of %d bytes, limit %d", ErrInvalidValue, len(raw), MaxDeviceIDLen)
+	}
+	return strings.ToUpper(hex.EncodeToString([]byte(raw))), true, nil
+}
+
+// printable reports whether s is UTF-8 without control characters (C0,
+// DEL, C1) or format characters (Cf: bidi overrides, zero-width joiners),
+// the rule gateway/identity applies to user names.
+func printable(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+			return false
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkText accepts UTF-8 without control characters: these values end up

@@ -3,6 +3,7 @@ package eas
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // seq builds a byte sequence from bytes, strings and byte slices, so that
@@ -250,12 +253,12 @@ func TestParseQueryBase64(t *testing.T) {
 		{"Options AcceptMultiPart only", hdr(7, 1, 0x02), want(func(q *Query) { q.AcceptMultiPart = true })},
 		{"Options zero", hdr(7, 1, 0x00), want(nil)},
 		{"binary GUID device ID", b64(141, 20, 0x09, 0x04, 16, guid, 0, 2, "PC"),
-			want(func(q *Query) { q.DeviceID = string(guid) })},
+			want(func(q *Query) { q.DeviceID, q.BinaryDeviceID = "00FF10800102030405060708090A0B7F", true })},
 		{"every version", b64(121, 20, 0, 0, 1, "d", 0, 1, "t"),
 			&Query{Base64: true, Version: V121, Cmd: CmdProvision, DeviceID: "d", DeviceType: "t"}},
 		{"unpadded", strings.TrimRight(hdr(8, 1, "u"), "="), want(func(q *Query) { q.User = "u" })},
 		{"percent-escaped + / =", escapeB64(b64(141, 20, 0x09, 0x04, 3, "\xfb\xff\xbf", 0, 2, "PC", 8, 1, "u")),
-			want(func(q *Query) { q.DeviceID, q.User = "\xfb\xff\xbf", "u" })},
+			want(func(q *Query) { q.DeviceID, q.BinaryDeviceID, q.User = "FBFFBF", true, "u" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -478,11 +481,12 @@ func randomQuery(rng *rand.Rand, base64Form bool) *Query {
 		}
 		q.AcceptMultiPart = rng.IntN(2) == 0
 		if rng.IntN(4) == 0 { // binary device IDs, as the base64 form allows
-			id := make([]byte, 1+rng.IntN(32))
-			for i := range id {
-				id[i] = byte(rng.UintN(256))
+			id := make([]byte, 1+rng.IntN(MaxDeviceIDLen))
+			for i := range id[1:] {
+				id[i+1] = byte(rng.UintN(256))
 			}
-			q.DeviceID = string(id)
+			// A leading NUL makes it binary; parsed, it reads as hex.
+			q.DeviceID, q.BinaryDeviceID = strings.ToUpper(hex.EncodeToString(id)), true
 		}
 		if rng.IntN(4) == 0 { // the longest value a length byte can count
 			q.User = strings.Repeat("é", MaxValueLen/2) + "u"
@@ -547,6 +551,9 @@ func FuzzParseQuery(f *testing.F) {
 			}
 			return
 		}
+		if !printableID(q.DeviceID) {
+			t.Fatalf("ParseQuery(%q) accepted device ID %q", raw, q.DeviceID)
+		}
 		enc := q.Encode(q.Base64)
 		limit := len(raw)
 		if q.Base64 {
@@ -566,6 +573,69 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("Encode not canonical: %q then %q", enc, enc2)
 		}
 	})
+}
+
+// printableID is the invariant every parsed device ID keeps: UTF-8
+// without control or format characters, so that nothing a device sends
+// reaches the cache, a log or a terminal raw (issue 18).
+func printableID(id string) bool {
+	if id == "" || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestBase64DeviceIDNeverCarriesControlCharacters pins issue 18: the
+// base64 form's device ID reached the cache with newlines, ESC and NUL.
+// Printable IDs stay as they are; binary ones (a GUID) read as hex and
+// are sent again as the same bytes; over-long binary ones are refused.
+func TestBase64DeviceIDNeverCarriesControlCharacters(t *testing.T) {
+	tests := []struct {
+		name   string
+		id     string
+		want   string // "" for an error
+		binary bool
+	}{
+		{"printable", "ApplF17L1234ABCD", "ApplF17L1234ABCD", false},
+		{"printable with space and accent", "tél 1", "tél 1", false},
+		{"newline", "dev\nINJECTED", "6465760A494E4A4543544544", true},
+		{"ESC sequence", "\x1b[31mred", "1B5B33316D726564", true},
+		{"NUL", "a\x00b", "610062", true},
+		{"DEL", "a\x7f", "617F", true},
+		{"C1 control", "a\u0085", "61C285", true},
+		{"bidi override", "a\u202eb", "61E280AE62", true},
+		{"invalid UTF-8", "\xff\xfe", "FFFE", true},
+		{"binary at the limit", strings.Repeat("\x00", MaxDeviceIDLen), strings.Repeat("00", MaxDeviceIDLen), true},
+		{"binary over the limit", strings.Repeat("\x00", MaxDeviceIDLen+1), "", false},
+		{"long printable", strings.Repeat("d", 200), strings.Repeat("d", 200), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := b64(141, 20, 0x09, 0x04, len(tt.id), tt.id, 0, 2, "PC")
+			q, err := ParseQuery(raw)
+			if tt.want == "" {
+				var qe *QueryError
+				if !errors.As(err, &qe) || qe.Field != "device ID" || !errors.Is(err, ErrInvalidValue) {
+					t.Fatalf("ParseQuery = %+v, %v; want a device ID error", q, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.DeviceID != tt.want || q.BinaryDeviceID != tt.binary || !printableID(q.DeviceID) {
+				t.Fatalf("device ID %q (binary %v), want %q (binary %v)", q.DeviceID, q.BinaryDeviceID, tt.want, tt.binary)
+			}
+			if enc := q.Encode(true); enc != raw {
+				t.Fatalf("Encode = %q, want the device's bytes again %q", enc, raw)
+			}
+		})
+	}
 }
 
 // BenchmarkParseQuery measures both forms next to a baseline that does a
