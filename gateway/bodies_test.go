@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,13 @@ func TestOversizedBodiesAre413(t *testing.T) {
 			}
 			req, _ := http.NewRequest(http.MethodPost, tc.url, body)
 			req.Header.Set("Content-Type", "application/json")
+			if tc.token == "" {
+				// Signed as a UEM would: the headers pass their checks,
+				// which come before the body is read; only the size fails.
+				ts := time.Now().Unix()
+				req.Header.Set(uemapi.HeaderTimestamp, strconv.FormatInt(ts, 10))
+				req.Header.Set(uemapi.HeaderSignature, uemapi.Sign([]byte(gwSecret), ts, bigJSON))
+			}
 			if tc.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.token)
 			}
