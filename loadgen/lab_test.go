@@ -37,13 +37,16 @@ func labUsers(l *lab.Lab) []User {
 }
 
 // TestFleetThroughTheLabGateway runs a small mixed fleet through the
-// lab's gateway: every command answers, Pings hang, nothing fails.
+// lab's gateway: every command answers, Pings hang, nothing fails. It
+// runs 10 s so that under -race on a busy machine every device gets past
+// first access (a probe of its credentials, the UEM's decision,
+// Provision) and through each command of its profile.
 func TestFleetThroughTheLabGateway(t *testing.T) {
 	l := startLab(t, 3)
 	spec, err := ParseSpec([]byte(`
 devices: 40
 users: 3
-duration: 4s
+duration: 10s
 new_share: 0.5
 mix:
   platforms: {iOS: 1, Android: 1}
