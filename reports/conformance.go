@@ -9,15 +9,13 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/gatehouse-lab/gatehouse/internal/roundtrip"
 )
 
 // Labels that say how a spec runs rather than what it covers
 // (scenarios/framework/labels.go); every other label is a feature.
 var metaLabels = []string{"conformance", "disruptive", "introspection", "slow"}
-
-// exchangesEntry is the report entry the scenarios framework attaches to
-// a failed spec (scenarios/framework/exchanges.go).
-const exchangesEntry = "device-exchanges"
 
 // Suite is one conformance suite run.
 type Suite struct {
@@ -66,34 +64,13 @@ func (s Spec) Has(f string) bool { return slices.Contains(s.Features, f) }
 func (s Spec) Failed() bool { return s.Failure != nil }
 
 // Failure is what a failed spec left: the message, where, and the
-// devices' recorded exchanges when the framework attached them.
+// devices' recorded round trips when the framework attached them
+// (scenarios/framework/roundtrips.go).
 type Failure struct {
-	Message   string
-	Location  string
-	Node      string
-	Exchanges []DeviceExchanges
-}
-
-// DeviceExchanges is one device's last exchanges (the framework's
-// "device-exchanges" report entry).
-type DeviceExchanges struct {
-	Device    string     `json:"device"`
-	User      string     `json:"user"`
-	Version   string     `json:"version,omitempty"`
-	Omitted   int        `json:"omitted,omitempty"`
-	Exchanges []Exchange `json:"exchanges"`
-}
-
-// Exchange is one request and answer as the device saw them.
-type Exchange struct {
-	At         time.Time `json:"at"`
-	Cmd        string    `json:"cmd"`
-	HTTPStatus int       `json:"http_status"`
-	Status     int       `json:"status,omitempty"`
-	DurationMs float64   `json:"duration_ms"`
-	BytesOut   int       `json:"bytes_out"`
-	BytesIn    int       `json:"bytes_in"`
-	Err        string    `json:"err,omitempty"`
+	Message    string
+	Location   string
+	Node       string
+	RoundTrips []roundtrip.DeviceLog
 }
 
 func buildSuite(in SuiteInput) Suite {
@@ -119,12 +96,12 @@ func buildSuite(in SuiteInput) Suite {
 			sp.Failure = &Failure{Message: sr.Failure.Message, Location: sr.Failure.Location.String(),
 				Node: sr.Failure.FailureNodeType.String()}
 			for _, e := range sr.ReportEntries {
-				if e.Name != exchangesEntry {
+				if e.Name != roundtrip.EntryName {
 					continue
 				}
-				var dx DeviceExchanges
-				if json.Unmarshal([]byte(e.Value.AsJSON), &dx) == nil {
-					sp.Failure.Exchanges = append(sp.Failure.Exchanges, dx)
+				var dl roundtrip.DeviceLog
+				if json.Unmarshal([]byte(e.Value.AsJSON), &dl) == nil {
+					sp.Failure.RoundTrips = append(sp.Failure.RoundTrips, dl)
 				}
 			}
 		case sr.State == types.SpecStatePassed:

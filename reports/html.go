@@ -45,7 +45,7 @@ type chartData struct {
 }
 
 // WriteHTML writes the self-contained HTML report: summary, conformance
-// matrix, failures with device exchanges, coverage, and per load run
+// matrix, failures with device round trips, coverage, and per load run
 // its figures and charts (uPlot, inlined).
 func (r *Report) WriteHTML(w io.Writer) error {
 	data := chartData{Loads: []chartRun{}}

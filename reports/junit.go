@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/roundtrip"
 )
 
 type junitSuites struct {
@@ -75,7 +77,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			case sp.Failed():
 				js.Failures++
 				c.Failure = &junitMessage{Message: firstLine(sp.Failure.Message), Type: sp.State,
-					Body: fmt.Sprintf("[%s] %s\n%s\n%s", sp.Failure.Node, sp.Failure.Location, sp.Failure.Message, exchangesText(sp.Failure.Exchanges))}
+					Body: fmt.Sprintf("[%s] %s\n%s\n%s", sp.Failure.Node, sp.Failure.Location, sp.Failure.Message, roundTripsText(sp.Failure.RoundTrips))}
 			case sp.State != "passed":
 				js.Skipped++
 				c.Skipped = &junitMessage{Message: sp.State}
@@ -137,16 +139,16 @@ func firstLine(s string) string {
 	return s
 }
 
-// exchangesText prints a failure's device exchanges as a small table.
-func exchangesText(dxs []DeviceExchanges) string {
+// roundTripsText prints a failure's device round trips as a small table.
+func roundTripsText(logs []roundtrip.DeviceLog) string {
 	var b strings.Builder
-	for _, d := range dxs {
-		fmt.Fprintf(&b, "device %s (user %s, EAS %s): last %d exchanges", d.Device, d.User, d.Version, len(d.Exchanges))
+	for _, d := range logs {
+		fmt.Fprintf(&b, "device %s (user %s, EAS %s): last %d round trips", d.Device, d.User, d.Version, len(d.RoundTrips))
 		if d.Omitted > 0 {
 			fmt.Fprintf(&b, " (%d earlier omitted)", d.Omitted)
 		}
 		b.WriteString("\n")
-		for _, x := range d.Exchanges {
+		for _, x := range d.RoundTrips {
 			fmt.Fprintf(&b, "  %s %-14s HTTP %3d Status %3d %8.1f ms %6d B out %6d B in %s\n", x.At.Format("15:04:05.000"),
 				x.Cmd, x.HTTPStatus, x.Status, x.DurationMs, x.BytesOut, x.BytesIn, x.Err)
 		}

@@ -53,7 +53,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(&b, "<details><summary>❌ %s</summary>\n\n```\n[%s] %s\n%s\n%s```\n</details>\n\n",
-				mdEscape(sp.Name()), sp.Failure.Node, sp.Failure.Location, strings.TrimSpace(sp.Failure.Message), exchangesText(sp.Failure.Exchanges))
+				mdEscape(sp.Name()), sp.Failure.Node, sp.Failure.Location, strings.TrimSpace(sp.Failure.Message), roundTripsText(sp.Failure.RoundTrips))
 		}
 	}
 	if len(r.Suites) > 0 {

@@ -19,7 +19,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // The committed inputs: a Ginkgo report (one passed, one failed spec with
-// device exchanges, one skipped), two loadgen runs (b breaks a
+// device round trips, one skipped), two loadgen runs (b breaks a
 // threshold) and the gateway statistics written during run a.
 var testInputs = []string{"testdata/conformance.json", "testdata/load-a.json", "testdata/load-b.json",
 	"testdata/global-stats.csv", "testdata/all-device-stats.csv"}
@@ -208,8 +208,8 @@ func TestConformanceModel(t *testing.T) {
 	if !slices.Equal(failed.IDs, []string{"ACT-02", "ACT-03"}) || !slices.Equal(failed.Features, []string{"manual-override", "block"}) {
 		t.Errorf("failed spec ids %v features %v", failed.IDs, failed.Features)
 	}
-	if len(failed.Failure.Exchanges) != 1 || len(failed.Failure.Exchanges[0].Exchanges) == 0 {
-		t.Fatalf("failure exchanges: %+v", failed.Failure.Exchanges)
+	if len(failed.Failure.RoundTrips) != 1 || len(failed.Failure.RoundTrips[0].RoundTrips) == 0 {
+		t.Fatalf("failure round trips: %+v", failed.Failure.RoundTrips)
 	}
 	// Coverage: FLOW-01 passed; ACT-02/03 ran and failed; FO-04 was skipped.
 	c := r.Coverage
@@ -231,7 +231,7 @@ func TestHTMLHoldsTheNumbers(t *testing.T) {
 		fmt.Sprintf("3 / %d (%.1f%%)", len(Checklist()), 300/float64(len(Checklist()))),
 		"ACT-02/03 manual Block and Allow override",
 		"the device was blocked", // the failure message
-		"GH5LWPZ0002",            // the device whose exchanges are attached
+		"GH5LWPZ0002",            // the device whose round trips are attached
 		"Threshold broken: p99 of all is 12.391ms, above 5ms",
 		"<script>/*! https://github.com/leeoniya/uPlot (v1.6.32) */", // inlined, no network
 	}

@@ -56,10 +56,10 @@ type Config struct {
 	// Base64Query sends the base64 request line (as iOS and Outlook do)
 	// instead of the plain one; 12.1 always uses the plain form.
 	Base64Query bool
-	// MaxRecords bounds the kept exchange records (oldest dropped);
-	// default 64. OnExchange, when set, also sees every record.
-	MaxRecords int
-	OnExchange func(Exchange)
+	// MaxRecords bounds the kept round-trip records (oldest dropped);
+	// default 64. OnRoundTrip, when set, also sees every record.
+	MaxRecords  int
+	OnRoundTrip func(RoundTrip)
 	// Host, when set, is the Host header the device sends: the name of a
 	// gateway ActiveSync service (ASC-03) that is not the URL's host.
 	Host string

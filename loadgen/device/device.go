@@ -3,7 +3,6 @@ package device
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,18 +33,6 @@ func (s State) String() string {
 		return "wiped"
 	}
 	return "active"
-}
-
-// Exchange is one request and its answer, as the device saw them.
-type Exchange struct {
-	At         time.Time
-	Cmd        eas.Command
-	HTTPStatus int           // 0 when the request failed in transport
-	Status     int           // the response's global Status element; 0 when absent
-	Duration   time.Duration // request sent to body read
-	BytesOut   int
-	BytesIn    int
-	Err        string // transport error, if any
 }
 
 // Message is what the device keeps of a synced mail: small on purpose.
@@ -79,7 +66,7 @@ type Device struct {
 	inbox     string            // Inbox ServerId
 	syncKeys  map[string]string // collection id -> sync key
 	messages  []Message
-	records   []Exchange
+	records   []RoundTrip
 	nrecords  int // total ever recorded
 	provs     int // completed provisionings
 }
@@ -131,7 +118,7 @@ func (d *Device) PolicyKey() string {
 	return d.policyKey
 }
 
-// Provisionings counts completed Provision exchanges (policy acknowledged).
+// Provisionings counts completed Provisions (policy acknowledged).
 func (d *Device) Provisionings() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -143,50 +130,6 @@ func (d *Device) Messages() []Message {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]Message(nil), d.messages...)
-}
-
-// Records returns the kept exchanges, oldest first.
-func (d *Device) Records() []Exchange {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]Exchange(nil), d.records...)
-}
-
-// Last returns the latest exchange (zero before any).
-func (d *Device) Last() Exchange {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.records) == 0 {
-		return Exchange{}
-	}
-	return d.records[len(d.records)-1]
-}
-
-// Saw reports whether any kept exchange answered cmd with this global
-// status (or, for status 0, with this HTTP status).
-func (d *Device) Saw(cmd eas.Command, httpStatus, status int) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, r := range d.records {
-		if (cmd == "" || r.Cmd == cmd) && (httpStatus == 0 || r.HTTPStatus == httpStatus) && (status == 0 || r.Status == status) {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *Device) record(x Exchange) {
-	d.mu.Lock()
-	if len(d.records) >= d.cfg.MaxRecords {
-		n := copy(d.records, d.records[1:])
-		d.records = d.records[:n]
-	}
-	d.records = append(d.records, x)
-	d.nrecords++
-	d.mu.Unlock()
-	if d.cfg.OnExchange != nil {
-		d.cfg.OnExchange(x)
-	}
 }
 
 // params are the optional query parameters of a request.
@@ -234,7 +177,7 @@ func (d *Device) send(ctx context.Context, cmd eas.Command, body []byte, p param
 			req.Header.Set(eas.HeaderPolicyKey, pk)
 		}
 	}
-	x := Exchange{At: time.Now(), Cmd: cmd, BytesOut: len(body)}
+	x := RoundTrip{At: time.Now(), Cmd: cmd, BytesOut: len(body)}
 	resp, err := d.hc.Do(req)
 	if err != nil {
 		x.Duration, x.Err = time.Since(x.At), err.Error()
@@ -404,188 +347,6 @@ func (d *Device) Reset() {
 	d.mu.Lock()
 	d.state = Active
 	d.mu.Unlock()
-}
-
-// Inbox returns the Inbox's ServerId, "" before a FolderSync.
-func (d *Device) Inbox() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.inbox
-}
-
-// FolderSync fetches the folder hierarchy (from SyncKey 0 the first time).
-func (d *Device) FolderSync(ctx context.Context) error {
-	d.mu.Lock()
-	key := d.folderKey
-	d.mu.Unlock()
-	if key == "" {
-		key = "0"
-	}
-	body, _ := wbxml.MarshalStruct(&eas.FolderSyncRequest{SyncKey: key})
-	var resp eas.FolderSyncResponse
-	if _, _, err := d.command(ctx, eas.CmdFolderSync, body, params{}, &resp); err != nil {
-		return err
-	}
-	if resp.Status != 1 {
-		if resp.Status == 9 { // bad sync key: start over next time
-			d.mu.Lock()
-			d.folderKey = ""
-			d.mu.Unlock()
-		}
-		return &StatusError{Cmd: eas.CmdFolderSync, HTTPStatus: http.StatusOK, Status: resp.Status}
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.folderKey = resp.SyncKey
-	if resp.Changes != nil {
-		for _, f := range resp.Changes.Add {
-			if f.Type == 2 {
-				d.inbox = f.ServerId
-			}
-		}
-	}
-	return nil
-}
-
-// Sync brings the Inbox up to date (priming its sync key first) and
-// returns how many new messages arrived. It runs FolderSync if needed.
-func (d *Device) Sync(ctx context.Context) (int, error) {
-	if d.Inbox() == "" {
-		if err := d.FolderSync(ctx); err != nil {
-			return 0, err
-		}
-		if d.Inbox() == "" {
-			return 0, errors.New("device: no Inbox in the folder hierarchy")
-		}
-	}
-	added := 0
-	for range 20 { // MoreAvailable rounds
-		d.mu.Lock()
-		inbox := d.inbox
-		key := d.syncKeys[inbox]
-		d.mu.Unlock()
-		if key == "" {
-			key = "0"
-		}
-		col := eas.SyncCollection{SyncKey: key, CollectionId: inbox, WindowSize: 50,
-			Options: []eas.SyncOptions{{MIMESupport: eas.Ptr(0), BodyPreference: []eas.BodyPreference{{Type: eas.BodyPlainText, TruncationSize: 512}}}}}
-		if key == "0" {
-			col.Options = nil
-		}
-		if d.cfg.Version == eas.V121 {
-			col.Class = "Email"
-		}
-		body, _ := wbxml.MarshalStruct(&eas.SyncRequest{Collections: []eas.SyncCollection{col}})
-		var resp eas.SyncResponse
-		if _, _, err := d.command(ctx, eas.CmdSync, body, params{}, &resp); err != nil {
-			return added, err
-		}
-		if resp.Status > 1 {
-			return added, &StatusError{Cmd: eas.CmdSync, HTTPStatus: http.StatusOK, Status: resp.Status}
-		}
-		more := false
-		d.mu.Lock()
-		for _, c := range resp.Collections {
-			if c.CollectionId != inbox {
-				continue
-			}
-			if c.Status == 3 || c.Status == 12 { // invalid key or hierarchy changed: start over
-				delete(d.syncKeys, inbox)
-				if c.Status == 12 {
-					d.folderKey, d.inbox = "", ""
-				}
-				d.mu.Unlock()
-				return added, &StatusError{Cmd: eas.CmdSync, HTTPStatus: http.StatusOK, Status: c.Status}
-			}
-			if d.syncKeys == nil {
-				d.syncKeys = map[string]string{}
-			}
-			d.syncKeys[inbox] = c.SyncKey
-			if c.Commands != nil {
-				for _, it := range c.Commands.Add {
-					d.messages = append(d.messages, toMessage(it))
-					added++
-				}
-			}
-			more = c.MoreAvailable || key == "0"
-		}
-		d.mu.Unlock()
-		if !more {
-			return added, nil
-		}
-	}
-	return added, nil
-}
-
-func toMessage(it eas.SyncItem) Message {
-	m := Message{ServerID: it.ServerId}
-	if e := it.ApplicationData; e != nil {
-		m.Subject = e.Subject
-		for _, a := range e.Attachments {
-			m.Attachments = append(m.Attachments, Attachment{Name: a.DisplayName, FileReference: a.FileReference, Size: a.EstimatedDataSize})
-		}
-	}
-	return m
-}
-
-// Ping watches the Inbox for heartbeat seconds. It blocks until the
-// server answers: Status 2 (changes, with the folders) or 1 (expired).
-func (d *Device) Ping(ctx context.Context, heartbeat int) (int, []string, error) {
-	if d.Inbox() == "" {
-		if err := d.FolderSync(ctx); err != nil {
-			return 0, nil, err
-		}
-	}
-	body, _ := wbxml.MarshalStruct(&eas.PingRequest{HeartbeatInterval: heartbeat, Folders: []eas.PingFolder{{Id: d.Inbox(), Class: "Email"}}})
-	var resp eas.PingResponse
-	if _, _, err := d.command(ctx, eas.CmdPing, body, params{}, &resp); err != nil {
-		return 0, nil, err
-	}
-	if resp.Status > 2 {
-		return resp.Status, nil, &StatusError{Cmd: eas.CmdPing, HTTPStatus: http.StatusOK, Status: resp.Status}
-	}
-	return resp.Status, resp.Folders, nil
-}
-
-// SendMail sends a plain-text message and saves it in Sent Items.
-func (d *Device) SendMail(ctx context.Context, to []string, subject, text string) error {
-	mime := buildMIME(d.cfg.Email, to, subject, text, time.Now())
-	if d.cfg.Version == eas.V121 {
-		_, _, err := d.command(ctx, eas.CmdSendMail, mime, params{saveInSent: true, contentType: "message/rfc822"}, nil)
-		return err
-	}
-	body, _ := wbxml.MarshalStruct(&eas.SendMail{ClientId: fmt.Sprintf("%s-%d", d.cfg.ID, time.Now().UnixNano()), SaveInSentItems: true, Mime: mime})
-	_, data, err := d.command(ctx, eas.CmdSendMail, body, params{}, nil)
-	if err != nil {
-		return err
-	}
-	if len(data) > 0 { // success has an empty body
-		if doc, perr := wbxml.Parse(data, wbxml.Limits{}); perr == nil {
-			if st := globalStatus(doc.Root); st != 0 && st != 1 {
-				return &StatusError{Cmd: eas.CmdSendMail, HTTPStatus: http.StatusOK, Status: st}
-			}
-		}
-	}
-	return nil
-}
-
-// FetchAttachment downloads an attachment by its FileReference with
-// ItemOperations and returns its bytes and content type.
-func (d *Device) FetchAttachment(ctx context.Context, fileRef string) ([]byte, string, error) {
-	body, _ := wbxml.MarshalStruct(&eas.ItemOperationsRequest{Fetch: []eas.FetchRequest{{Store: "Mailbox", FileReference: fileRef}}})
-	var resp eas.ItemOperationsResponse
-	if _, _, err := d.command(ctx, eas.CmdItemOperations, body, params{}, &resp); err != nil {
-		return nil, "", err
-	}
-	if resp.Status != 1 || resp.Response == nil || len(resp.Response.Fetch) == 0 {
-		return nil, "", &StatusError{Cmd: eas.CmdItemOperations, HTTPStatus: http.StatusOK, Status: resp.Status}
-	}
-	f := resp.Response.Fetch[0]
-	if f.Status != 1 || f.Properties == nil || f.Properties.Data == nil {
-		return nil, "", &StatusError{Cmd: eas.CmdItemOperations, HTTPStatus: http.StatusOK, Status: f.Status}
-	}
-	data, err := decodeBase64(*f.Properties.Data)
-	return data, f.Properties.ContentType, err
 }
 
 // Connect is a device's first contact: Provision, FolderSync, Sync.

@@ -124,9 +124,9 @@ func TestAttachmentSendMailAndPing(t *testing.T) {
 func TestWipeForgetsAndRecords(t *testing.T) {
 	x, hc := newExchange(t)
 	ctx := context.Background()
-	var seen []device.Exchange
+	var seen []device.RoundTrip
 	d, _ := device.New(device.Config{ID: "WIPEME", User: "bob", Password: "bob-pw", Version: eas.V161,
-		OnExchange: func(e device.Exchange) { seen = append(seen, e) }}, x.URL(), hc)
+		OnRoundTrip: func(e device.RoundTrip) { seen = append(seen, e) }}, x.URL(), hc)
 	if err := d.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}

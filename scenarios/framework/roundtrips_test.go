@@ -32,9 +32,9 @@ func TestRedactRemovesCredentials(t *testing.T) {
 	}
 }
 
-// A failed spec's entry keeps the device's last maxEntryExchanges
-// exchanges, oldest first, and says how many it left out.
-func TestExchangesKeepsTheLastOnes(t *testing.T) {
+// A failed spec's entry keeps the device's last maxEntryRoundTrips
+// round trips, oldest first, and says how many it left out.
+func TestRoundTripsKeepsTheLastOnes(t *testing.T) {
 	ctx := t.Context()
 	l, err := lab.Start(ctx, lab.Config{Users: 1, MessagesPerUser: 1, Dir: t.TempDir()})
 	if err != nil {
@@ -48,19 +48,19 @@ func TestExchangesKeepsTheLastOnes(t *testing.T) {
 	if err := d.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for range maxEntryExchanges {
+	for range maxEntryRoundTrips {
 		if _, err := d.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	recs := d.Records()
-	e := Exchanges(d)
-	if len(e.Exchanges) != maxEntryExchanges || e.Omitted != len(recs)-maxEntryExchanges || e.Omitted <= 0 {
-		t.Fatalf("%d exchanges, %d omitted, of %d records", len(e.Exchanges), e.Omitted, len(recs))
+	e := RoundTrips(d)
+	if len(e.RoundTrips) != maxEntryRoundTrips || e.Omitted != len(recs)-maxEntryRoundTrips || e.Omitted <= 0 {
+		t.Fatalf("%d round trips, %d omitted, of %d records", len(e.RoundTrips), e.Omitted, len(recs))
 	}
-	last := e.Exchanges[len(e.Exchanges)-1]
+	last := e.RoundTrips[len(e.RoundTrips)-1]
 	if !last.At.Equal(recs[len(recs)-1].At.UTC()) || last.Cmd != "Sync" || last.HTTPStatus != 200 {
-		t.Errorf("last exchange %+v, want the device's last Sync", last)
+		t.Errorf("last round trip %+v, want the device's last Sync", last)
 	}
 	if e.Device != "GHCAP0001" || e.User != l.Users()[0].Name || e.Version != "14.1" {
 		t.Errorf("entry header %+v", e)
