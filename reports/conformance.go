@@ -44,7 +44,7 @@ type Spec struct {
 	State     string // passed, failed, skipped, pending, panicked, ..., or unselected
 	Labels    []string
 	Features  []string
-	IDs       []string // checklist items the text names
+	IDs       []string // checklist items it checks (its id: labels)
 	RunTime   time.Duration
 	Failure   *Failure
 }
@@ -83,9 +83,9 @@ func buildSuite(in SuiteInput) Suite {
 			continue
 		}
 		sp := Spec{Container: strings.Join(sr.ContainerHierarchyTexts, " / "), Text: sr.LeafNodeText,
-			State: sr.State.String(), Labels: sr.Labels(), IDs: ItemIDs(sr.LeafNodeText), RunTime: sr.RunTime}
+			State: sr.State.String(), Labels: sr.Labels(), IDs: specIDs(sr), RunTime: sr.RunTime}
 		for _, l := range sp.Labels {
-			if !slices.Contains(metaLabels, l) {
+			if _, isID := labelID(l); !isID && !slices.Contains(metaLabels, l) {
 				sp.Features = append(sp.Features, l)
 				features[l] = true
 			}
@@ -120,6 +120,16 @@ func buildSuite(in SuiteInput) Suite {
 	}
 	sort.Strings(s.Features)
 	return s
+}
+
+// specIDs are the checklist items a spec checks: its id: labels
+// (scenarios/framework.IDs), or for a result file written before specs
+// carried them, the IDs its text names.
+func specIDs(sr types.SpecReport) []string {
+	if ids := LabelIDs(sr.Labels()); len(ids) > 0 {
+		return ids
+	}
+	return ItemIDs(sr.LeafNodeText)
 }
 
 // Coverage is how much of SPEC-CHECKLIST.md the suites' specs name.

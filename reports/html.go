@@ -84,10 +84,8 @@ func shortState(state string) string {
 
 // itemTitle is a checklist item's section and text, for tooltips.
 func itemTitle(id string) string {
-	for _, it := range checklist {
-		if it.ID == id {
-			return it.Section + ": " + it.Title
-		}
+	if it, ok := LookupItem(id); ok {
+		return it.Section + ": " + it.Title
 	}
 	return "not in SPEC-CHECKLIST.md"
 }

@@ -14,7 +14,7 @@ import (
 var _ = Describe("First access", func() {
 	f := fw.New()
 
-	It("FLOW-01 reports a new device and lets it sync", Label(fw.Conformance(fw.FeatureFirstAccess)...), func() {
+	fw.It("reports a new device and lets it sync", fw.IDs("FLOW-01"), fw.Conformance(fw.FeatureFirstAccess), func() {
 		d := f.NewDevice(f.NewUser())
 		f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -31,7 +31,7 @@ var _ = Describe("First access", func() {
 		Expect(p.Provisioned).To(BeTrue())
 	})
 
-	It("FLOW-01 versions 12.1 to 16.1 and every platform reach Exchange", Label(fw.Conformance(fw.FeatureFirstAccess)...), func() {
+	fw.It("versions 12.1 to 16.1 and every platform reach Exchange", fw.IDs("FLOW-01"), fw.Conformance(fw.FeatureFirstAccess), func() {
 		user := f.NewUser()
 		platforms := []device.Platform{device.IOS, device.Android, device.Windows, device.Other, device.IOS}
 		for i, v := range eas.Versions() {
@@ -43,7 +43,7 @@ var _ = Describe("First access", func() {
 		}
 	})
 
-	It("FLOW-08 blocks a device whose managed device violates the security policy, and reinstates it when compliant", Label(fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock)...), func() {
+	fw.It("blocks a device whose managed device violates the security policy, and reinstates it when compliant", fw.IDs("FLOW-08"), fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser())
 		md := f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -63,7 +63,7 @@ var _ = Describe("First access", func() {
 		}
 	})
 
-	It("FLOW-03 a blocked 12.1 device gets HTTP 403 and never reaches Exchange", Label(fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock)...), func() {
+	fw.It("a blocked 12.1 device gets HTTP 403 and never reaches Exchange", fw.IDs("FLOW-03"), fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Version = eas.V121 })
 		md := f.Register(d)
 		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
@@ -74,7 +74,7 @@ var _ = Describe("First access", func() {
 		Expect(f.ReachedExchange(d)).To(BeFalse())
 	})
 
-	It("PREF-03 auto-block blocks new unregistered devices only", Label(fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock)...), func() {
+	fw.It("auto-block blocks new unregistered devices only", fw.IDs("PREF-03"), fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock), func() {
 		user := f.NewUser()
 		before := f.NewDevice(user)
 		Expect(before.Connect(f.Ctx())).To(Succeed())
@@ -97,7 +97,7 @@ var _ = Describe("First access", func() {
 		Expect(f.SyncStatus(before)()).To(Equal("Allowed"))
 	})
 
-	It("ASP-13 the per-mailbox limit blocks the last device to arrive", Label(fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock, fw.FeaturePolicy)...), func() {
+	fw.It("the per-mailbox limit blocks the last device to arrive", fw.IDs("ASP-13"), fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock, fw.FeaturePolicy), func() {
 		user := f.NewUser()
 		limit := uemapi.NewPolicy("Two phones " + user)
 		limit.MaxDevicesPerMailbox, limit.ApplyToMailboxes = 2, []string{"mbx-" + user}
@@ -121,7 +121,7 @@ var _ = Describe("First access", func() {
 var _ = Describe("Manual overrides", func() {
 	f := fw.New()
 
-	It("ACT-03 Block and ACT-02 Allow override the automatic decision and are logged as Block and Reinstate", Label(fw.Conformance(fw.FeatureManual, fw.FeatureBlock)...), func() {
+	fw.It("Block and Allow override the automatic decision and are logged as Block and Reinstate", fw.IDs("ACT-02", "ACT-03"), fw.Conformance(fw.FeatureManual, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser())
 		md := f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -151,7 +151,7 @@ var _ = Describe("Manual overrides", func() {
 		Expect(manual[1].Message).To(Equal("found it"))
 	})
 
-	It("ACT-10 ACT-11 Remove forgets the record and the next access is managed automatically again", Label(fw.Conformance(fw.FeatureManual, fw.FeatureFirstAccess)...), func() {
+	fw.It("Remove forgets the record and the next access is managed automatically again", fw.IDs("ACT-10", "ACT-11"), fw.Conformance(fw.FeatureManual, fw.FeatureFirstAccess), func() {
 		d := f.NewDevice(f.NewUser())
 		md := f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())

@@ -69,7 +69,7 @@ var _ = Describe("Email attachment control", func() {
 		return user
 	}
 
-	It("ATT-04 ATT-07 encrypts attachments for iOS native email under Docs@Work protection", Label(fw.Conformance(fw.FeatureAttachments)...), func() {
+	fw.It("encrypts attachments for iOS native email under Docs@Work protection", fw.IDs("ATT-04", "ATT-07"), fw.Conformance(fw.FeatureAttachments), func() {
 		setControl(control)
 		user := newUserWithReport()
 		Eventually(func() string {
@@ -82,7 +82,7 @@ var _ = Describe("Email attachment control", func() {
 		}).Should(HaveSuffix(".attachctrl"))
 	})
 
-	It("ATT-04 ATT-05 replaces attachments for other platforms by the removal notice", Label(fw.Conformance(fw.FeatureAttachments)...), func() {
+	fw.It("replaces attachments for other platforms by the removal notice", fw.IDs("ATT-04", "ATT-05"), fw.Conformance(fw.FeatureAttachments), func() {
 		setControl(control)
 		user := newUserWithReport()
 		Eventually(func() string {
@@ -95,7 +95,7 @@ var _ = Describe("Email attachment control", func() {
 		}).Should(HaveSuffix(".removed.html"))
 	})
 
-	It("ATT-04 delivers attachments as they are to secure email apps and when control is off (ATT-01)", Label(fw.Conformance(fw.FeatureAttachments)...), func() {
+	fw.It("delivers attachments as they are to secure email apps and when control is off", fw.IDs("ATT-04", "ATT-01"), fw.Conformance(fw.FeatureAttachments), func() {
 		setControl(control)
 		d := f.NewDevice(newUserWithReport(), func(c *device.Config) { c.Platform, c.Class = device.IOS, device.SecureApp })
 		name, data := fetch(d)

@@ -23,7 +23,7 @@ func foreignCertificate(upn string) tls.Certificate {
 var _ = Describe("Device authentication with identity certificates", func() {
 	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.IdentityCerts = true }))
 
-	It("DA-03 DA-11 lets a device with the UEM's identity certificate sync, as the certificate's user", Label(fw.Conformance(fw.FeatureDeviceAuth)...), func() {
+	fw.It("lets a device with the UEM's identity certificate sync, as the certificate's user", fw.IDs("DA-03", "DA-11"), fw.Conformance(fw.FeatureDeviceAuth), func() {
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
 		d := f.NewCertDevice(user, &cert)
@@ -36,7 +36,7 @@ var _ = Describe("Device authentication with identity certificates", func() {
 		Expect(a.SyncStatus).To(Equal("Allowed"))
 	})
 
-	It("DA-03 refuses a device with no certificate, one from another CA, or an expired one", Label(fw.Conformance(fw.FeatureDeviceAuth)...), func() {
+	fw.It("refuses a device with no certificate, one from another CA, or an expired one", fw.IDs("DA-03"), fw.Conformance(fw.FeatureDeviceAuth), func() {
 		user := f.NewUser()
 		stranger := foreignCertificate(user + "@corp.example")
 		past := time.Now().Add(-72 * time.Hour)
@@ -49,7 +49,7 @@ var _ = Describe("Device authentication with identity certificates", func() {
 		}
 	})
 
-	It("DA-08 DA-10 refuses a revoked certificate once the gateway's CRL is refreshed", Label(fw.Introspection(fw.FeatureDeviceAuth)...), func() {
+	fw.It("refuses a revoked certificate once the gateway's CRL is refreshed", fw.IDs("DA-08", "DA-10"), fw.Introspection(fw.FeatureDeviceAuth), func() {
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
 		d := f.NewCertDevice(user, &cert)

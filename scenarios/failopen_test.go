@@ -13,7 +13,7 @@ import (
 var _ = Describe("UEM unreachable", func() {
 	f := fw.New()
 
-	It("FLOW-05 FO-02 lets new devices in with the server's policy; their real state arrives when the UEM is back (DC-06)", Label(fw.Conformance(fw.FeatureFailOpen, fw.FeatureResync)...), func() {
+	fw.It("lets new devices in with the server's policy; their real state arrives when the UEM is back", fw.IDs("FLOW-05", "FO-02", "DC-06"), fw.Conformance(fw.FeatureFailOpen, fw.FeatureResync), func() {
 		user := f.NewUser()
 		clean, violating := f.NewDevice(user), f.NewDevice(user)
 		f.Register(clean)
@@ -37,7 +37,7 @@ var _ = Describe("UEM unreachable", func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("FO-04 fail-closed blocks new devices while the UEM is down and caches nothing", Label(fw.Introspection(fw.FeatureFailOpen)...), func() {
+	fw.It("fail-closed blocks new devices while the UEM is down and caches nothing", fw.IDs("FO-04"), fw.Introspection(fw.FeatureFailOpen), func() {
 		_, err := f.Gateway().SetFailOpen(f.Ctx(), false)
 		Expect(err).NotTo(HaveOccurred())
 		known := f.NewDevice(f.NewUser())
@@ -56,7 +56,7 @@ var _ = Describe("UEM unreachable", func() {
 		Expect(f.SyncStatus(d)()).To(Equal("Allowed"))
 	})
 
-	It("FLOW-13 a dropped block notification is repaired by the periodic resync", Label(fw.Conformance(fw.FeatureResync, fw.FeatureBlock)...), func() {
+	fw.It("a dropped block notification is repaired by the periodic resync", fw.IDs("FLOW-13"), fw.Conformance(fw.FeatureResync, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		f.DropNotifications(true)

@@ -83,7 +83,7 @@ func kerberosAuthErrors(f *fw.Framework, deviceID, user string) int64 {
 var _ = Describe("Kerberos constrained delegation", func() {
 	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.Kerberos = true }))
 
-	It("KRB-09 KRB-08 a device with an identity certificate syncs mail; Exchange sees its user in a Negotiate ticket", Label(fw.Conformance(fw.FeatureKerberos, fw.FeatureDeviceAuth)...), func() {
+	fw.It("a device with an identity certificate syncs mail; Exchange sees its user in a Negotiate ticket", fw.IDs("KRB-09", "KRB-08"), fw.Conformance(fw.FeatureKerberos, fw.FeatureDeviceAuth), func() {
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
 		d := f.NewCertDevice(user, &cert)
@@ -94,7 +94,7 @@ var _ = Describe("Kerberos constrained delegation", func() {
 		Expect(f.Lab.KDC.Stats().S4U2Proxy).To(BeNumerically(">=", 1))
 	})
 
-	It("KRB-02 KRB-16 a target outside the delegation list fails with a clear error and kerberos-auth-error", Label(fw.Introspection(fw.FeatureKerberos)...), func() {
+	fw.It("a target outside the delegation list fails with a clear error and kerberos-auth-error", fw.IDs("KRB-02", "KRB-16"), fw.Introspection(fw.FeatureKerberos), func() {
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
 		Expect(f.Lab.SetGatewayConfig(func(gc *uemapi.GatewayConfig) {
@@ -110,7 +110,7 @@ var _ = Describe("Kerberos constrained delegation", func() {
 		Expect(f.Lab.KerberosClients()).To(HaveLen(seen), "nothing more reached Exchange")
 	})
 
-	It("KDC-01 KDC-07 DEF-07 finds the KDC of a second realm through DNS SRV records", Label(fw.Conformance(fw.FeatureKerberos)...), func() {
+	fw.It("finds the KDC of a second realm through DNS SRV records", fw.IDs("KDC-01", "KDC-07", "DEF-07"), fw.Conformance(fw.FeatureKerberos), func() {
 		const east = "EAST.EXAMPLE"
 		ek, err := kdc.New(kdc.Config{Realm: east, Logger: slog.New(slog.DiscardHandler)})
 		Expect(err).NotTo(HaveOccurred())
@@ -134,7 +134,7 @@ var _ = Describe("Kerberos constrained delegation", func() {
 		Expect(f.Lab.DNS.Stats()).NotTo(Equal(dns.Stats{}), "through DNS")
 	})
 
-	It("KDC-05 KDC-08 with discovery disabled and no KDC configured, no ticket is had and the device gets an error", Label(fw.Introspection(fw.FeatureKerberos)...), func() {
+	fw.It("with discovery disabled and no KDC configured, no ticket is had and the device gets an error", fw.IDs("KDC-05", "KDC-08"), fw.Introspection(fw.FeatureKerberos), func() {
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
 		Expect(f.Lab.SetGatewayConfig(func(gc *uemapi.GatewayConfig) {

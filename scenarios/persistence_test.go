@@ -81,7 +81,7 @@ func expectBlocked(f *fw.Framework, blocked []*device.Device) {
 var _ = Describe("Gateway restarts", func() {
 	f := fw.New()
 
-	It("DC-03 with the UEM down at start, runs on the persistent list: a known-blocked device stays blocked", Label(fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen)...), func() {
+	fw.It("with the UEM down at start, runs on the persistent list: a known-blocked device stays blocked", fw.IDs("DC-03"), fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen), func() {
 		allowed, blocked := connectAndBlock(f, 3, 1)
 		f.UEMDown(true)
 		f.RestartGateway()
@@ -96,7 +96,7 @@ var _ = Describe("Gateway restarts", func() {
 		Eventually(func() error { _, err := blocked[0].Sync(f.Ctx()); return err }).Should(Succeed())
 	})
 
-	It("DC-02 a graceful restart in the middle of traffic loses nothing", Label(fw.Disruptive(fw.FeaturePersistence)...), func() {
+	fw.It("a graceful restart in the middle of traffic loses nothing", fw.IDs("DC-02"), fw.Disruptive(fw.FeaturePersistence), func() {
 		allowed, blocked := connectAndBlock(f, 4, 1)
 		ids := map[string]string{}
 		for _, d := range append(allowed, blocked...) {
@@ -130,7 +130,7 @@ var _ = Describe("Gateway restarts", func() {
 var _ = Describe("Gateway crash", func() {
 	f := fw.New(fw.WithSubprocessGateway())
 
-	It("DC-02 DC-03 kill -9 during traffic, restart with the UEM down: no blocked device is let in", Label(fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen)...), func() {
+	fw.It("kill -9 during traffic, restart with the UEM down: no blocked device is let in", fw.IDs("DC-02", "DC-03"), fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen), func() {
 		allowed, blocked := connectAndBlock(f, 3, 2)
 		// The list is written every persist interval (DEF-03: at least
 		// 10 s): traffic runs for one interval so the blocks are on disk.
@@ -158,7 +158,7 @@ var _ = Describe("Gateway crash", func() {
 var _ = Describe("Purge", func() {
 	f := fw.New()
 
-	It("DC-21 DC-22 a purged entry's next access is a first access", Label(fw.Introspection(fw.FeaturePurge, fw.FeatureFirstAccess)...), func() {
+	fw.It("a purged entry's next access is a first access", fw.IDs("DC-21", "DC-22"), fw.Introspection(fw.FeaturePurge, fw.FeatureFirstAccess), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		Expect(f.Gateway().ByDevice(f.Ctx(), d.ID())).To(HaveLen(1))

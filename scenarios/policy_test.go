@@ -13,7 +13,7 @@ import (
 var _ = Describe("ActiveSync policies", func() {
 	f := fw.New()
 
-	It("ACT-13 FLOW-09 an assigned policy replaces the server's and a change to it is re-provisioned", Label(fw.Conformance(fw.FeaturePolicy)...), func() {
+	fw.It("an assigned policy replaces the server's and a change to it is re-provisioned", fw.IDs("ACT-13", "FLOW-09"), fw.Conformance(fw.FeaturePolicy), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		Expect(d.Policy().MinDevicePasswordLength).To(HaveValue(Equal("4")), "DEF-02: Apply AS server policy by default")
@@ -38,7 +38,7 @@ var _ = Describe("ActiveSync policies", func() {
 		Expect(p2.Provisioned).To(BeTrue(), "Exchange still holds the device provisioned")
 	})
 
-	It("PREF-09 Remove AS server policy sends no restrictions; Apply passes the server's policy", Label(fw.Conformance(fw.FeaturePolicy)...), func() {
+	fw.It("Remove AS server policy sends no restrictions; Apply passes the server's policy", fw.IDs("PREF-09"), fw.Conformance(fw.FeaturePolicy), func() {
 		user := f.NewUser()
 		apply := f.NewDevice(user)
 		Expect(apply.Connect(f.Ctx())).To(Succeed())

@@ -11,7 +11,7 @@ import (
 var _ = Describe("ActiveSync services and 451 redirects", func() {
 	f := fw.New(fw.WithExtraExchanges(1))
 
-	It("ASC-01 ASC-03 routes a device by its Host header to the named service, anything else to default", Label(fw.Conformance(fw.FeatureRouting)...), func() {
+	fw.It("routes a device by its Host header to the named service, anything else to default", fw.IDs("ASC-01", "ASC-03"), fw.Conformance(fw.FeatureRouting), func() {
 		user := f.NewUser()
 		named := f.NewDevice(user, func(c *device.Config) { c.Host = f.Lab.ServiceName(0) })
 		Expect(named.Connect(f.Ctx())).To(Succeed())
@@ -24,7 +24,7 @@ var _ = Describe("ActiveSync services and 451 redirects", func() {
 		Expect(f.ReachedServer(f.Lab.Extra[0], other)).To(BeFalse())
 	})
 
-	It("RDR-01 RDR-02 follows a server's 451 itself: the device never sees it and syncs from the new server", Label(fw.Conformance(fw.FeatureRedirect)...), func() {
+	fw.It("follows a server's 451 itself: the device never sees it and syncs from the new server", fw.IDs("RDR-01", "RDR-02"), fw.Conformance(fw.FeatureRedirect), func() {
 		user := f.NewUser()
 		d := f.NewDevice(user)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -38,7 +38,7 @@ var _ = Describe("ActiveSync services and 451 redirects", func() {
 		Expect(d.Messages()).NotTo(BeEmpty())
 	})
 
-	It("RDR-04 RDR-05 remembers the redirect per device and clear-redirect-url forgets it", Label(fw.Introspection(fw.FeatureRedirect)...), func() {
+	fw.It("remembers the redirect per device and clear-redirect-url forgets it", fw.IDs("RDR-04", "RDR-05"), fw.Introspection(fw.FeatureRedirect), func() {
 		user := f.NewUser()
 		d := f.NewDevice(user)
 		Expect(d.Connect(f.Ctx())).To(Succeed())

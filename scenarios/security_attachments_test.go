@@ -117,7 +117,7 @@ func smimeEncrypted(subject string) (raw, p7m []byte) {
 var _ = Describe("Security: attachment control", func() {
 	f := fw.New()
 
-	It("ATT-21 S/MIME encrypted mail passes untouched on every path: Sync attachment lists (plain and HTML bodies), MIME bodies, ItemOperations", Label(fw.Security(fw.FeatureAttachments)...), func() {
+	fw.It("S/MIME encrypted mail passes untouched on every path: Sync attachment lists (plain and HTML bodies), MIME bodies, ItemOperations", fw.IDs("ATT-21"), fw.Security(fw.FeatureAttachments), func() {
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.AttachmentControl = securityControl })
 		user := f.NewUser()
 		subject := "Sealed offer " + f.FreshDeviceID()
@@ -162,7 +162,7 @@ var _ = Describe("Security: attachment control", func() {
 		}
 	})
 
-	It("ATT-05 ATT-07 a response the gateway cannot rewrite (gzip-compressed by the server) never reaches the device with the original attachment", Label(fw.Security(fw.FeatureAttachments)...), func() {
+	fw.It("a response the gateway cannot rewrite (gzip-compressed by the server) never reaches the device with the original attachment", fw.IDs("ATT-05", "ATT-07"), fw.Security(fw.FeatureAttachments), func() {
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.AttachmentControl = securityControl })
 		user := f.NewUser()
 		devices := map[string]*device.Device{}

@@ -110,7 +110,7 @@ func junkKDC(reply []byte) (string, func() int) {
 var _ = Describe("Security: KDC proxy relay limits", func() {
 	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.Kerberos = true }))
 
-	It("KKD-01 relays KDC requests of the gateway's realm, and refuses with 400 anything that is not a KDC request; the KDC never sees it", Label(fw.Security(fw.FeatureKerberos)...), func() {
+	fw.It("relays KDC requests of the gateway's realm, and refuses with 400 anything that is not a KDC request; the KDC never sees it", fw.IDs("KKD-01"), fw.Security(fw.FeatureKerberos), func() {
 		u := f.UserInfo(f.NewUser())
 		Expect(kdcProxyLogin(f.Ctx(), f.DeviceURL()+"/KdcProxy", f.HTTPClient(), u.Name, f.Lab.Realm(), u.Password)).To(Succeed(),
 			"an AS and TGS exchange of the gateway's realm goes through")
@@ -127,7 +127,7 @@ var _ = Describe("Security: KDC proxy relay limits", func() {
 		Expect(kdcSeen(f.Lab.KDC)).To(Equal(before), "none of them reached the KDC")
 	})
 
-	It("KKD-01 relays only to the gateway's configured realms: a realm found only in DNS is refused (400 or 403) and its KDC sees nothing", Label(fw.Security(fw.FeatureKerberos)...), func() {
+	fw.It("relays only to the gateway's configured realms: a realm found only in DNS is refused (400 or 403) and its KDC sees nothing", fw.IDs("KKD-01"), fw.Security(fw.FeatureKerberos), func() {
 		const rogue = "ROGUE.EXAMPLE"
 		k := startRealmKDC(f, rogue, "kdc1.rogue.example", "mallory", "mallory-pw")
 		code, _ := postKKDCP(f, rogue, asReq("mallory", rogue))
@@ -135,7 +135,7 @@ var _ = Describe("Security: KDC proxy relay limits", func() {
 		Expect(kdcSeen(k)).To(BeZero(), "the gateway did not talk to %s's KDC", rogue)
 	})
 
-	It("KKD-01 relays back only Kerberos replies: a KDC answering something else gives the device an error, not the bytes", Label(fw.Security(fw.FeatureKerberos)...), func() {
+	fw.It("relays back only Kerberos replies: a KDC answering something else gives the device an error, not the bytes", fw.IDs("KKD-01"), fw.Security(fw.FeatureKerberos), func() {
 		const realm = "JUNK.EXAMPLE"
 		junk := []byte("<html><body>this is not Kerberos</body></html>")
 		addr, requests := junkKDC(junk)

@@ -116,7 +116,7 @@ func deviceStateDeliveries(f *fw.Framework) []string {
 var _ = Describe("Security: UEM notifications", func() {
 	f := fw.New()
 
-	It("unsigned, wrongly signed and altered notifications are refused and not applied", Label(fw.Security(fw.FeatureBlock)...), func() {
+	fw.It("unsigned, wrongly signed and altered notifications are refused and not applied", fw.Security(fw.FeatureBlock), func() {
 		nt := newNotifier(f)
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -126,7 +126,7 @@ var _ = Describe("Security: UEM notifications", func() {
 		staysAllowed(f, d, "no forged block was applied")
 	})
 
-	It("a notification replayed within its timestamp window is not applied again, however many came in between; a stale one is refused", Label(fw.Security(fw.FeatureBlock, fw.FeatureManual)...), func() {
+	fw.It("a notification replayed within its timestamp window is not applied again, however many came in between; a stale one is refused", fw.Security(fw.FeatureBlock, fw.FeatureManual), func() {
 		nt := newNotifier(f)
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())

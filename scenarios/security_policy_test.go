@@ -13,7 +13,7 @@ import (
 var _ = Describe("Security: policy enforcement", func() {
 	f := fw.New()
 
-	It("ACT-13 a Provision answer the server compressed still carries the UEM's policy, not the server's", Label(fw.Security(fw.FeaturePolicy)...), func() {
+	fw.It("a Provision answer the server compressed still carries the UEM's policy, not the server's", fw.IDs("ACT-13"), fw.Security(fw.FeaturePolicy), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		Expect(d.Policy().MinDevicePasswordLength).To(HaveValue(Equal("4")), "the server's own policy (DEF-02)")

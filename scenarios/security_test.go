@@ -80,7 +80,7 @@ func rawFolderSyncAs(f *fw.Framework, deviceID, user, authUser, password string)
 var _ = Describe("Security: identity binding", func() {
 	f := fw.New()
 
-	It("a query User that is not the authenticated user is refused with HTTP 400; the UEM and Exchange hear nothing", Label(fw.Security(fw.FeatureFirstAccess)...), func() {
+	fw.It("a query User that is not the authenticated user is refused with HTTP 400; the UEM and Exchange hear nothing", fw.Security(fw.FeatureFirstAccess), func() {
 		alice, bob := f.NewUser(), f.NewUser()
 		liar := f.NewDeviceAs("", alice, bob, f.UserInfo(bob).Password)
 		err := liar.Provision(f.Ctx())
@@ -93,7 +93,7 @@ var _ = Describe("Security: identity binding", func() {
 		Expect(partnershipsOf(f, liar.ID())).To(BeEmpty(), "Exchange never saw the device")
 	})
 
-	It("other spellings of the authenticated user are that user: the UEM knows the device under the plain logon name", Label(fw.Security(fw.FeatureFirstAccess)...), func() {
+	fw.It("other spellings of the authenticated user are that user: the UEM knows the device under the plain logon name", fw.Security(fw.FeatureFirstAccess), func() {
 		u := f.UserInfo(f.NewUser())
 		for _, s := range spellings(u) {
 			d := f.NewDeviceAs("", s, s, u.Password)
@@ -107,7 +107,7 @@ var _ = Describe("Security: identity binding", func() {
 		Expect(d.Connect(f.Ctx())).To(Succeed(), "query %s with Basic %s is one user", u.Email, u.Name)
 	})
 
-	It("a device blocked for a user stays blocked when it signs in with another spelling of that user", Label(fw.Security(fw.FeatureBlock)...), func() {
+	fw.It("a device blocked for a user stays blocked when it signs in with another spelling of that user", fw.Security(fw.FeatureBlock), func() {
 		u := f.UserInfo(f.NewUser())
 		d := f.NewDevice(u.Name)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -125,7 +125,7 @@ var _ = Describe("Security: identity binding", func() {
 		Expect(after[0].LastSync).To(BeTemporally("~", before[0].LastSync, 0), "nothing reached Exchange")
 	})
 
-	It("a blocked user's password cannot sync under another user's allowed device record", Label(fw.Security(fw.FeatureBlock)...), func() {
+	fw.It("a blocked user's password cannot sync under another user's allowed device record", fw.Security(fw.FeatureBlock), func() {
 		alice, bob := f.UserInfo(f.NewUser()), f.NewUser()
 		hers := f.NewDevice(alice.Name)
 		Expect(hers.Connect(f.Ctx())).To(Succeed())
@@ -142,7 +142,7 @@ var _ = Describe("Security: identity binding", func() {
 		}
 	})
 
-	It("an unauthenticated flood (300 requests, random device ids, wrong or no credentials) is answered 401 and leaves nothing at the UEM", Label(fw.Security(fw.FeatureFirstAccess)...), func() {
+	fw.It("an unauthenticated flood (300 requests, random device ids, wrong or no credentials) is answered 401 and leaves nothing at the UEM", fw.Security(fw.FeatureFirstAccess), func() {
 		const n, workers = 300, 6
 		u := f.NewUser()
 		type probe struct{ id, user, auth, password string }

@@ -74,7 +74,7 @@ func dribble(f *fw.Framework, d *device.Device, size int, gap, patience time.Dur
 var _ = Describe("Security: transport", func() {
 	f := fw.New()
 
-	It("ASC-20 a device request body that stalls longer than the socket read/write timeout is cut", Label(fw.Security()...), func() {
+	fw.It("a device request body that stalls longer than the socket read/write timeout is cut", fw.IDs("ASC-20"), fw.Security(), func() {
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.Timeouts.SocketReadWriteMs = 1000 })
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
@@ -85,7 +85,7 @@ var _ = Describe("Security: transport", func() {
 		Expect(status).NotTo(Equal(http.StatusOK), "no answer but an error for a request that never arrived whole")
 	})
 
-	It("RDR-02 a 451 to an http:// location is not followed: nothing is sent in clear, the device gets an error", Label(fw.Security(fw.FeatureRedirect)...), func() {
+	fw.It("a 451 to an http:// location is not followed: nothing is sent in clear, the device gets an error", fw.IDs("RDR-02"), fw.Security(fw.FeatureRedirect), func() {
 		var hits atomic.Int64
 		clear := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
@@ -103,7 +103,7 @@ var _ = Describe("Security: transport", func() {
 		Expect(hits.Load()).To(BeZero(), "requests (with the device's credentials) sent to %s", clear.URL)
 	})
 
-	It("FO-01 a UEM that refuses the gateway's credential (401) or access (403) is not unreachable: new devices are blocked, not let in by fail-open", Label(fw.Security(fw.FeatureFailOpen)...), func() {
+	fw.It("a UEM that refuses the gateway's credential (401) or access (403) is not unreachable: new devices are blocked, not let in by fail-open", fw.IDs("FO-01"), fw.Security(fw.FeatureFailOpen), func() {
 		var last *device.Device
 		for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 			Expect(f.UEM.SetFaults(uem.Faults{AuthStatus: status})).To(Succeed())

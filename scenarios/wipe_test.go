@@ -14,7 +14,7 @@ import (
 var _ = Describe("Wipe", func() {
 	f := fw.New()
 
-	It("ACT-05 ACT-07 is delivered when the device next syncs, acknowledged, and then only Remove is valid (ACT-06)", Label(fw.Conformance(fw.FeatureWipe)...), func() {
+	fw.It("is delivered when the device next syncs, acknowledged, and then only Remove is valid", fw.IDs("ACT-05", "ACT-06", "ACT-07"), fw.Conformance(fw.FeatureWipe), func() {
 		d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Platform = device.Android })
 		f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())

@@ -100,6 +100,7 @@ func New(opts ...Option) *Framework {
 }
 
 func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
+	checkDeclared()
 	labels := ginkgo.CurrentSpecReport().Labels()
 	f.ctx = context.Background()
 	f.nextUser = 0
