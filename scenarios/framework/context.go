@@ -39,6 +39,7 @@ var TestContext struct {
 	GatewayToken  string // conformance: the gateway's UEM credential
 	NotifySecret  string // conformance: the notification secret
 	Timeout       time.Duration
+	SpecTimeout   time.Duration // a spec's default timeout (framework.It)
 	ReadyTimeout  time.Duration // conformance: wait for the gateway under test to relay
 
 	// Remote fakes (RemoteFakes): the UEM and Exchange run elsewhere,
@@ -84,6 +85,11 @@ func RegisterFlags() {
 		d = 15 * time.Second
 	}
 	flag.DurationVar(&c.Timeout, "eventually-timeout", d, "how long Eventually waits for a state (env GATEHOUSE_EVENTUALLY_TIMEOUT)")
+	st, err := time.ParseDuration(env("GATEHOUSE_SPEC_TIMEOUT", "5m"))
+	if err != nil {
+		st = 5 * time.Minute
+	}
+	flag.DurationVar(&c.SpecTimeout, "spec-timeout", st, "how long a spec may run before Ginkgo cancels its context and fails it (env GATEHOUSE_SPEC_TIMEOUT)")
 	flag.DurationVar(&c.ReadyTimeout, "ready-timeout", time.Minute, "conformance: how long to wait for the gateway under test to relay to Exchange")
 }
 

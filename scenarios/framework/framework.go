@@ -62,7 +62,6 @@ type Framework struct {
 	subprocess     bool
 	extraExchanges int
 	labEdit        func(*lab.Config) // WithLabConfig
-	ctx            context.Context
 	nextUser       int
 	w              world
 	devices        int // made in the current spec (attachOnFailure)
@@ -102,7 +101,6 @@ func New(opts ...Option) *Framework {
 func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	checkDeclared()
 	labels := ginkgo.CurrentSpecReport().Labels()
-	f.ctx = context.Background()
 	f.nextUser = 0
 	f.devices = 0
 	gomega.SetDefaultEventuallyTimeout(TestContext.Timeout)
@@ -423,7 +421,7 @@ func (f *Framework) Gateway() *admin.Client {
 
 // RestartGateway restarts the gateway gracefully (disruptive specs).
 func (f *Framework) RestartGateway() {
-	gomega.Expect(f.w.RestartGateway(f.ctx)).To(gomega.Succeed())
+	gomega.Expect(f.w.RestartGateway(f.Ctx())).To(gomega.Succeed())
 }
 
 // KillGateway kills the gateway without letting it write anything:
@@ -438,12 +436,15 @@ func (f *Framework) KillGateway() {
 
 // StartGateway starts a stopped or killed gateway.
 func (f *Framework) StartGateway() {
-	gomega.Expect(f.w.StartGateway(f.ctx)).To(gomega.Succeed())
+	gomega.Expect(f.w.StartGateway(f.Ctx())).To(gomega.Succeed())
 }
 
 // GatewayID is the gateway's entry id in the UEM (the Domain of the
 // associations it reports).
 func (f *Framework) GatewayID() string { return f.w.GatewayID() }
 
-// Ctx is the spec's context for device calls.
-func (f *Framework) Ctx() context.Context { return f.ctx }
+// Ctx is the spec's context for device calls: cancelled when the spec
+// times out (TestContext.SpecTimeout, or its own SpecTimeout) or the run
+// is interrupted. Outside a spec body (setup, cleanups) it is
+// context.Background().
+func (f *Framework) Ctx() context.Context { return specContext() }

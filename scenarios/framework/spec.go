@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -27,15 +28,35 @@ func IDs(ids ...string) Items { return Items(ids) }
 // An ID that is not in the checklist, given twice, or an ID left in the
 // text panics: inside a Describe, Ginkgo turns that into a failure of the
 // suite while it builds the spec tree, before any spec runs.
+//
+// The body may be a func(), a func(context.Context) or a
+// func(ginkgo.SpecContext). Either way the spec runs with a context that
+// Ginkgo cancels on its timeout or an interrupt, which Framework.Ctx
+// returns while the body runs. Without a SpecTimeout or NodeTimeout
+// decorator, a spec gets TestContext.SpecTimeout.
 func It(text string, args ...any) bool {
-	var ids Items
-	rest := make([]any, 0, len(args)+2)
+	var (
+		ids     Items
+		body    func(context.Context)
+		timeout bool
+	)
+	rest := make([]any, 0, len(args)+3)
 	for _, a := range args {
-		if v, ok := a.(Items); ok {
+		switch v := a.(type) {
+		case Items:
 			ids = append(ids, v...)
-			continue
+		case func():
+			body = func(context.Context) { v() }
+		case func(context.Context):
+			body = v
+		case func(ginkgo.SpecContext):
+			body = func(ctx context.Context) { v(ctx.(ginkgo.SpecContext)) }
+		case ginkgo.SpecTimeout, ginkgo.NodeTimeout:
+			timeout = true
+			rest = append(rest, a)
+		default:
+			rest = append(rest, a)
 		}
-		rest = append(rest, a)
 	}
 	labels, err := checkSpec(text, ids)
 	if err != nil {
@@ -44,8 +65,51 @@ func It(text string, args ...any) bool {
 	if _, file, line, ok := runtime.Caller(1); ok {
 		declared.Store(location(file, line), true)
 	}
+	if body != nil {
+		rest = append(rest, func(ctx ginkgo.SpecContext) {
+			defer enterSpec(ctx)()
+			body(ctx)
+		})
+	}
+	if !timeout && TestContext.SpecTimeout > 0 {
+		rest = append(rest, ginkgo.SpecTimeout(TestContext.SpecTimeout))
+	}
 	rest = append(rest, labels, ginkgo.Offset(1))
 	return ginkgo.It(text, rest...)
+}
+
+// running is the context of the spec body running in this process
+// (Ginkgo runs one spec at a time per process), for Framework.Ctx.
+var running struct {
+	sync.Mutex
+	ctx context.Context
+}
+
+// enterSpec makes ctx the running spec's context and returns the
+// function that ends it. A body that outlived its spec's timeout and
+// returns late does not end its successor's context.
+func enterSpec(ctx context.Context) (leave func()) {
+	running.Lock()
+	running.ctx = ctx
+	running.Unlock()
+	return func() {
+		running.Lock()
+		if running.ctx == ctx {
+			running.ctx = nil
+		}
+		running.Unlock()
+	}
+}
+
+// specContext is the running spec body's context; outside one (setup,
+// DeferCleanup after the body), context.Background().
+func specContext() context.Context {
+	running.Lock()
+	defer running.Unlock()
+	if running.ctx == nil {
+		return context.Background()
+	}
+	return running.ctx
 }
 
 // checkSpec validates a spec's items and text and returns its id: labels.

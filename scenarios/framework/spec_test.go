@@ -1,7 +1,9 @@
 package framework
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -59,6 +62,29 @@ func TestSpecSuites(t *testing.T) {
 		ginkgo.Describe("a container", func() {
 			It("checks fail-open", IDs("FLOW-05", "FO-02"), Conformance(FeatureFailOpen), func() {})
 			It("checks nothing of the checklist", Security(), func() {})
+		})
+	case "spec-context":
+		TestContext.SpecTimeout = 300 * time.Millisecond
+		f := &Framework{}
+		ginkgo.Describe("a container", func() {
+			It("runs past its default timeout", func() {
+				select {
+				case <-f.Ctx().Done():
+					fmt.Println("MARK ctx cancelled by the timeout")
+				case <-time.After(10 * time.Second):
+					fmt.Println("MARK ctx never cancelled")
+				}
+			})
+			It("takes its context as an argument", func(ctx context.Context) {
+				if ctx == f.Ctx() && ctx.Err() == nil {
+					fmt.Println("MARK the argument is f.Ctx()")
+				}
+				ginkgo.DeferCleanup(func() {
+					if f.Ctx().Err() == nil {
+						fmt.Println("MARK cleanups get a live context")
+					}
+				})
+			})
 		})
 	case "raw-it":
 		ginkgo.Describe("a container", func() {
@@ -129,6 +155,26 @@ func TestIDsBecomeLabels(t *testing.T) {
 	}
 	if want := []string{"conformance", "security"}; !slices.Equal(got["checks nothing of the checklist"], want) {
 		t.Errorf("labels %q, want %q", got["checks nothing of the checklist"], want)
+	}
+}
+
+// Every spec body runs with a context Ginkgo cancels on the spec's
+// timeout (TestContext.SpecTimeout unless the spec sets one); f.Ctx() is
+// that context while the body runs.
+func TestSpecContextIsCancelledOnTimeout(t *testing.T) {
+	out, specs, passed := runSuite(t, "spec-context")
+	if passed {
+		t.Fatalf("the suite passed; the first spec should have timed out:\n%s", out)
+	}
+	for _, want := range []string{"MARK ctx cancelled by the timeout", "MARK the argument is f.Ctx()", "MARK cleanups get a live context"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, s := range specs {
+		if s.LeafNodeText == "runs past its default timeout" && s.State != types.SpecStateTimedout {
+			t.Errorf("first spec %s, want timedout", s.State)
+		}
 	}
 }
 
