@@ -1,7 +1,3 @@
-// Package scenarios holds the Ginkgo conformance suites: black-box specs
-// acting through simulated devices, the fake UEM and the fake Exchange
-// (scenarios/framework), runnable against our gateway or another build.
-// See docs/conformance.md.
 package scenarios_test
 
 import (
