@@ -1,0 +1,217 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
+	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// DemoCheckInterval and DemoResyncInterval are the gateway intervals
+// `gatehouse lab --demo` runs with: short enough that the demo shows a
+// resync within a minute.
+const (
+	DemoCheckInterval  = 2 * time.Second
+	DemoResyncInterval = 5 * time.Second
+)
+
+// RunDemo drives devices of the lab's first three users through first
+// access, attachment encryption, block, wipe and fail-open, narrating on
+// w what the gateway and the UEM do. It returns when the demo is over
+// (the lab keeps running) or ctx ends.
+func RunDemo(ctx context.Context, l *Lab, w io.Writer) error {
+	users := l.Users()
+	if len(users) < 3 {
+		return errors.New("demo: the demo needs at least 3 users")
+	}
+	d := &demo{ctx: ctx, l: l, w: w}
+	alice, bob, carol := users[0].Name, users[1].Name, users[2].Name
+	for _, step := range []func() error{
+		func() error { return d.firstAccess(alice) },
+		d.block,
+		func() error { return d.wipe(bob) },
+		func() error { return d.failOpen(carol) },
+	} {
+		if err := step(); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	d.say("done; the lab keeps running (Ctrl-C to stop)")
+	return nil
+}
+
+// demo is one run of RunDemo.
+type demo struct {
+	ctx   context.Context
+	l     *Lab
+	w     io.Writer
+	phone *device.Device  // alice's iPhone, from firstAccess on
+	assoc uem.Association // its association
+}
+
+func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.w, "demo: "+format+"\n", a...) }
+
+// waitFor polls cond for at most 30 s.
+func (d *demo) waitFor(what string, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for %s", what)
+		}
+		select {
+		case <-d.ctx.Done():
+			return d.ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// firstAccess: alice's phone, managed by the UEM (registered with its
+// EAS id), connects; then attachment control encrypts its attachments.
+func (d *demo) firstAccess(alice string) error {
+	l, ctx := d.l, d.ctx
+	if _, err := l.UEM.AddDevice(uem.Device{UUID: "demo-alice-iphone", UserID: alice, Platform: "iOS", Model: "iPhone", EASDeviceIDs: []string{"DEMOALICEIPHONE"}}); err != nil {
+		return err
+	}
+	d.say("1. first access: %s's managed iPhone connects through the gateway", alice)
+	d.phone, _ = l.NewDevice(device.Config{ID: "DEMOALICEIPHONE", User: alice, Platform: device.IOS})
+	if err := d.phone.Connect(ctx); err != nil {
+		return err
+	}
+	d.assoc, _ = l.UEM.FindAssociation(d.phone.ID(), alice)
+	d.say("   the gateway reported it to the UEM: %s, %s; the phone provisioned and synced %d mails", d.assoc.Status, d.assoc.SyncStatus, len(d.phone.Messages()))
+	for _, m := range d.phone.Messages() {
+		if len(m.Attachments) > 0 {
+			data, ct, err := d.phone.FetchAttachment(ctx, m.Attachments[0].FileReference)
+			if err == nil {
+				d.say("   fetched attachment %q (%s, %d bytes) from %q", m.Attachments[0].Name, ct, len(data), m.Subject)
+				break
+			}
+		}
+	}
+	return d.attachmentControl()
+}
+
+// attachmentControl turns on "encrypt for iOS native email", shows an
+// attachment reaching the phone encrypted and turns it off again.
+func (d *demo) attachmentControl() error {
+	l := d.l
+	d.say("   attachment control: the admin turns on \"Open only with Docs@Work and protect with encryption\" for iOS native email")
+	entry, err := l.UEM.Gateway(l.GatewayID())
+	if err != nil {
+		return err
+	}
+	gc := entry.Config
+	gc.AttachmentControl = uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachEncrypt,
+		SecureApps: uemapi.AttachSecureApp, OtherPlatforms: uemapi.AttachDeliverAsIs, WorkDomains: []string{"corp.example"}}
+	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), gc); err != nil {
+		return err
+	}
+	key := l.UEM.AttachmentKey()
+	k, err := attachments.KeyFromUEM(&key)
+	if err != nil {
+		return err
+	}
+	ring, _ := attachments.NewKeyring(k)
+	var shown bool
+	if err := d.waitFor("encrypted attachments", func() bool {
+		for _, m := range d.phone.Messages() {
+			for _, att := range m.Attachments {
+				data, _, err := d.phone.FetchAttachment(d.ctx, att.FileReference)
+				if err != nil || !bytes.HasPrefix(data, []byte("GHAC")) {
+					continue
+				}
+				var plain bytes.Buffer
+				if err := attachments.DecryptStream(&plain, bytes.NewReader(data), ring); err != nil {
+					continue
+				}
+				d.say("   %q now reaches the phone encrypted (%d bytes, GHAC format); the UEM's key %s opens it again (%d bytes)",
+					att.Name, len(data), k.ID, plain.Len())
+				shown = true
+				return true
+			}
+		}
+		return false
+	}); err != nil || !shown {
+		d.say("   attachment encryption could not be shown: %v", err)
+	}
+	gc.AttachmentControl.Enabled = false
+	_, err = l.UEM.SetGatewayConfig(l.GatewayID(), gc)
+	return err
+}
+
+// block: the admin blocks alice's phone, then allows it again.
+func (d *demo) block() error {
+	l, ctx, phone := d.l, d.ctx, d.phone
+	d.say("2. block: the admin blocks the phone in the UEM")
+	if _, err := l.UEM.Act(d.assoc.ID, uem.Action{Action: uem.ActBlock, Note: "demo: lost phone"}); err != nil {
+		return err
+	}
+	if err := d.waitFor("the block", func() bool { _, err := phone.Sync(ctx); return errors.Is(err, device.ErrBlocked) }); err != nil {
+		return err
+	}
+	d.say("   the UEM notified the gateway; the phone's next Sync got HTTP %d, Status %d (blocked)", phone.Last().HTTPStatus, phone.Last().Status)
+	if _, err := l.UEM.Act(d.assoc.ID, uem.Action{Action: uem.ActAllow, Note: "demo: found"}); err != nil {
+		return err
+	}
+	if err := d.waitFor("the allow", func() bool { _, err := phone.Sync(ctx); return err == nil }); err != nil {
+		return err
+	}
+	d.say("   allowed again: the phone syncs")
+	return nil
+}
+
+// wipe: bob's Android phone is wiped from the UEM.
+func (d *demo) wipe(bob string) error {
+	l, ctx := d.l, d.ctx
+	d.say("3. wipe: %s's Android phone is wiped from the UEM", bob)
+	droid, _ := l.NewDevice(device.Config{ID: "DEMOBOBANDROID", User: bob, Platform: device.Android})
+	if err := droid.Connect(ctx); err != nil {
+		return err
+	}
+	b, _ := l.UEM.FindAssociation(droid.ID(), bob)
+	if _, err := l.UEM.Act(b.ID, uem.Action{Action: uem.ActWipe, Note: "demo: stolen"}); err != nil {
+		return err
+	}
+	if err := d.waitFor("the wipe", func() bool {
+		_, err := droid.Sync(ctx)
+		return droid.State() == device.Wiped || errors.Is(err, device.ErrWiped)
+	}); err != nil {
+		return err
+	}
+	if err := d.waitFor("the wipe acknowledgement", func() bool { b, _ = l.UEM.FindAssociation(droid.ID(), bob); return !b.WipeAcked.IsZero() }); err != nil {
+		return err
+	}
+	d.say("   the phone was told to wipe on its next request, acknowledged and forgot its mail; the UEM shows %s, acknowledged %s", b.SyncStatus, b.WipeAcked.Format(time.TimeOnly))
+	return nil
+}
+
+// failOpen: the UEM goes down and carol's new tablet is let in.
+func (d *demo) failOpen(carol string) error {
+	l := d.l
+	d.say("4. fail-open: the UEM goes down and %s's new tablet connects", carol)
+	if err := l.SetUEMDown(true); err != nil {
+		return err
+	}
+	tab, _ := l.NewDevice(device.Config{ID: "DEMOCAROLTABLET", User: carol, Platform: device.Windows})
+	if err := tab.Connect(d.ctx); err != nil {
+		return err
+	}
+	d.say("   the gateway could not ask the UEM and let it in (fail-open): %d mails synced", len(tab.Messages()))
+	if err := l.SetUEMDown(false); err != nil {
+		return err
+	}
+	if err := d.waitFor("the UEM to learn the tablet", func() bool { _, err := l.UEM.FindAssociation(tab.ID(), carol); return err == nil }); err != nil {
+		return err
+	}
+	d.say("   the UEM is back; the gateway reported the tablet and now holds its real state")
+	return nil
+}

@@ -1,0 +1,41 @@
+package lab_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-lab/gatehouse/lab"
+)
+
+// The demo `gatehouse lab --demo` runs goes through its four flows and
+// narrates each; with attachments in the mailboxes it shows one
+// reaching the phone encrypted.
+func TestRunDemoNarratesEveryFlow(t *testing.T) {
+	l := startLab(t, lab.Config{Users: 3, MessagesPerUser: 12,
+		CheckInterval: lab.DemoCheckInterval, ResyncInterval: lab.DemoResyncInterval})
+	var out bytes.Buffer
+	if err := lab.RunDemo(t.Context(), l, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"demo: 1. first access: alice's managed iPhone",
+		"now reaches the phone encrypted",
+		"demo: 2. block", "allowed again: the phone syncs",
+		"demo: 3. wipe", "acknowledged and forgot its mail",
+		"demo: 4. fail-open", "the UEM is back; the gateway reported the tablet",
+		"demo: done",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo did not say %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRunDemoNeedsThreeUsers(t *testing.T) {
+	l := startLab(t, lab.Config{Users: 2})
+	if err := lab.RunDemo(context.Background(), l, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "at least 3 users") {
+		t.Fatalf("error %v", err)
+	}
+}
