@@ -15,9 +15,8 @@ import (
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 )
 
-// Presets are built-in specs for the preset runs (gatehouse loadgen run
-// --preset NAME); a --spec replaces the preset's spec but keeps its logic.
-var Presets = map[string]string{
+// presetSpecs are the presets' built-in specs, by name.
+var presetSpecs = map[string]string{
 	// capacity: distinct devices arrive ever faster; the run stops when
 	// the p99 of the non-Ping commands or the error rate of a second
 	// breaks the thresholds three seconds in a row.
@@ -103,16 +102,81 @@ thresholds:
 `,
 }
 
-// PresetNames lists the presets, sorted.
-func PresetNames() []string { return sortedKeys(Presets) }
+// Preset is a built-in run (gatehouse loadgen run --preset NAME): a spec
+// to start from and the logic around the fleet. A --spec replaces the
+// preset's spec but keeps its logic.
+type Preset struct {
+	Name string
+	Spec string // the built-in spec (YAML)
+	// NeedsLab: the run drives the lab's UEM and gateway, so it runs only
+	// against an in-process lab.
+	NeedsLab bool
+	run      func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, p PresetParams) (*Results, error)
+}
 
-// PresetSpec returns a preset's spec.
-func PresetSpec(name string) (*Spec, error) {
-	src, ok := Presets[name]
+// PresetParams are the knobs of the preset runs that are not in a spec.
+type PresetParams struct {
+	Blocked      int             // failopen: devices blocked at the UEM before the outage
+	ColdStart    ColdStartConfig // coldstart
+	Generate     int             // resync: synthetic associations added at the UEM
+	SoakInterval time.Duration   // soak: how often latency and memory are sampled
+}
+
+// presets is the registry, by name.
+var presets = map[string]Preset{
+	"capacity": {run: func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, _ PresetParams) (*Results, error) {
+		if l != nil { // the gateway's memory per device too
+			return RunCapacityLab(ctx, l, spec, opt)
+		}
+		return RunCapacity(ctx, spec, opt)
+	}},
+	"failopen": {NeedsLab: true, run: func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, p PresetParams) (*Results, error) {
+		res, _, err := RunFailOpen(ctx, l, spec, opt, p.Blocked)
+		return res, err
+	}},
+	"coldstart": {NeedsLab: true, run: func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, p PresetParams) (*Results, error) {
+		res, _, err := RunColdStart(ctx, l, spec, opt, p.ColdStart)
+		return res, err
+	}},
+	"resync": {NeedsLab: true, run: func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, p PresetParams) (*Results, error) {
+		res, _, err := RunResync(ctx, l, spec, opt, p.Generate)
+		return res, err
+	}},
+	"soak": {run: func(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, p PresetParams) (*Results, error) {
+		res, _, err := RunSoak(ctx, l, spec, opt, p.SoakInterval)
+		return res, err
+	}},
+}
+
+// LookupPreset returns the preset of that name, or an error listing them.
+func LookupPreset(name string) (Preset, error) {
+	p, ok := presets[name]
 	if !ok {
-		return nil, fmt.Errorf("loadgen: unknown preset %q (%s)", name, strings.Join(PresetNames(), ", "))
+		return Preset{}, fmt.Errorf("loadgen: unknown preset %q (%s)", name, strings.Join(PresetNames(), ", "))
 	}
-	return ParseSpec([]byte(src))
+	p.Name, p.Spec = name, presetSpecs[name]
+	return p, nil
+}
+
+// Run runs the preset with spec (its own or a --spec) and opt; l is the
+// in-process lab, nil against a --target.
+func (p Preset) Run(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, params PresetParams) (*Results, error) {
+	if p.NeedsLab && l == nil {
+		return nil, fmt.Errorf("loadgen: the %s preset needs --lab (it drives the lab's UEM and gateway)", p.Name)
+	}
+	return p.run(ctx, l, spec, opt, params)
+}
+
+// PresetNames lists the presets, sorted.
+func PresetNames() []string { return sortedKeys(presets) }
+
+// PresetSpec returns a preset's built-in spec, parsed.
+func PresetSpec(name string) (*Spec, error) {
+	p, err := LookupPreset(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSpec([]byte(p.Spec))
 }
 
 // CapacityPoint is one second of the capacity curve.

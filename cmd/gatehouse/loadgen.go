@@ -38,137 +38,143 @@ The exit code is 99 when a threshold of the spec breaks.`,
 	return cmd
 }
 
+// loadgenRun is one `gatehouse loadgen run`: its flags.
+type loadgenRun struct {
+	specPath, target, preset, shard, out, runID, labDir string
+	cpuProfile                                          string
+	useLab, quiet, labSubprocess, labHTTP2              bool
+	sources, labMessages, maxConns                      int
+	duration, statsInterval                             time.Duration
+	params                                              loadgen.PresetParams
+}
+
 func newLoadgenRunCmd() *cobra.Command {
-	var (
-		specPath, target, preset, shard, out, runID, labDir string
-		cpuProfile                                          string
-		useLab, quiet, labSubprocess, labHTTP2              bool
-		sources, blocked, labMessages, maxConns             int
-		duration, soakInterval, statsInterval               time.Duration
-		cold                                                loadgen.ColdStartConfig
-		generate                                            int
-	)
+	var r loadgenRun
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a fleet (--spec or --preset) against --target URL or an in-process --lab",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			spec, err := loadSpec(specPath, preset)
-			if err != nil {
-				return err
-			}
-			if useLab == (target != "") {
-				return errors.New("loadgen: give exactly one of --target URL or --lab")
-			}
-			switch preset {
-			case "failopen", "coldstart", "resync":
-				if !useLab {
-					return fmt.Errorf("loadgen: the %s preset needs --lab (it drives the lab's UEM and gateway)", preset)
-				}
-			}
-			if duration > 0 {
-				spec.Duration = loadgen.Duration(duration)
-			}
-			if cpuProfile != "" {
-				// The whole process: the load generator, and with --lab the
-				// gateway and fakes in it, to find what bounds a fleet.
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			opt := loadgen.Options{Target: target, SourceAddrs: sources, RunID: runID, MaxConns: maxConns}
-			if shard != "" {
-				if opt.Shard, err = loadgen.ParseShard(shard); err != nil {
-					return err
-				}
-			}
-			if !quiet {
-				opt.Progress = cmd.ErrOrStderr()
-			}
-			var l *lab.Lab
-			if useLab {
-				lc := lab.Config{Users: spec.Users, MessagesPerUser: labMessages, Dir: labDir,
-					CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: statsInterval, HTTP2: labHTTP2}
-				if labSubprocess {
-					// This binary is the gateway: restarts are real, and its
-					// memory is its own.
-					if lc.Binary, err = os.Executable(); err != nil {
-						return err
-					}
-					lc.Mode = lab.Subprocess
-				}
-				l, err = lab.Start(ctx, lc)
-				if err != nil {
-					return err
-				}
-				defer func() {
-					sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					defer cancel()
-					l.Close(sctx)
-				}()
-				opt.Target = l.DeviceURL()
-				for _, u := range l.Users() {
-					opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "lab gateway at %s\n", opt.Target)
-			}
-			var res *loadgen.Results
-			switch preset {
-			case "capacity":
-				if l != nil {
-					res, err = loadgen.RunCapacityLab(ctx, l, spec, opt)
-				} else {
-					res, err = loadgen.RunCapacity(ctx, spec, opt)
-				}
-			case "failopen":
-				res, _, err = loadgen.RunFailOpen(ctx, l, spec, opt, blocked)
-			case "coldstart":
-				res, _, err = loadgen.RunColdStart(ctx, l, spec, opt, cold)
-			case "resync":
-				res, _, err = loadgen.RunResync(ctx, l, spec, opt, generate)
-			case "soak":
-				res, _, err = loadgen.RunSoak(ctx, l, spec, opt, soakInterval)
-			default:
-				res, err = loadgen.Run(ctx, spec, opt)
-			}
-			if res == nil {
-				return err
-			}
-			return report(cmd.OutOrStdout(), res, out, err)
+			return r.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&specPath, "spec", "", "fleet spec (YAML)")
-	f.StringVar(&preset, "preset", "", "preset run: "+strings.Join(loadgen.PresetNames(), ", ")+" (its built-in spec unless --spec)")
-	f.DurationVar(&duration, "duration", 0, "override the spec's duration (soak: --duration 8h for a long run)")
-	f.BoolVar(&labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (go tool pprof)")
-	f.BoolVar(&labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
-	f.BoolVar(&cold.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
-	f.BoolVar(&cold.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
-	f.BoolVar(&cold.Unregistered, "unregistered", false, "coldstart: do not register the devices at the UEM (init from the UEM loads registered devices only)")
-	f.IntVar(&generate, "generate", 20000, "resync: synthetic associations added at the UEM so that a resync lists that many devices more")
-	f.DurationVar(&soakInterval, "interval", 5*time.Second, "soak: sample latency and the gateway's memory this often")
-	f.StringVar(&target, "target", "", "the gateway's device-facing base URL (https://127.0.0.1:8443)")
-	f.BoolVar(&useLab, "lab", false, "boot an in-process lab (fake UEM, fake Exchange, gateway) and aim at its gateway")
-	f.IntVar(&labMessages, "lab-messages", 4, "mails per lab mailbox")
-	f.StringVar(&labDir, "lab-dir", "", "keep the lab's files here (the gateway's global-stats.csv is in DIR/gateway-data); a temporary directory when empty")
-	f.DurationVar(&statsInterval, "lab-stats-interval", time.Minute, "how often the lab gateway appends to global-stats.csv (gatehouse report charts it)")
-	f.StringVar(&shard, "shard", "", "i/n: run this process's slice of the fleet (device ids and arrival rate)")
-	f.StringVarP(&out, "out", "o", "", "results file (JSON with HDR histograms)")
-	f.StringVar(&runID, "run-id", "", "run id in new devices' ids (random by default)")
-	f.IntVar(&sources, "sources", 8, "loopback source addresses 127.0.0.2... to spread connections over")
-	f.IntVar(&maxConns, "max-conns", 0, "bound the open connections (keep under ulimit -n); 0: no bound")
-	f.IntVar(&blocked, "blocked", 5, "failopen: devices blocked at the UEM before the outage")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	f.StringVar(&r.specPath, "spec", "", "fleet spec (YAML)")
+	f.StringVar(&r.preset, "preset", "", "preset run: "+strings.Join(loadgen.PresetNames(), ", ")+" (its built-in spec unless --spec)")
+	f.DurationVar(&r.duration, "duration", 0, "override the spec's duration (soak: --duration 8h for a long run)")
+	f.BoolVar(&r.labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
+	f.StringVar(&r.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (go tool pprof)")
+	f.BoolVar(&r.labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
+	f.BoolVar(&r.params.ColdStart.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
+	f.BoolVar(&r.params.ColdStart.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
+	f.BoolVar(&r.params.ColdStart.Unregistered, "unregistered", false, "coldstart: do not register the devices at the UEM (init from the UEM loads registered devices only)")
+	f.IntVar(&r.params.Generate, "generate", 20000, "resync: synthetic associations added at the UEM so that a resync lists that many devices more")
+	f.DurationVar(&r.params.SoakInterval, "interval", 5*time.Second, "soak: sample latency and the gateway's memory this often")
+	f.StringVar(&r.target, "target", "", "the gateway's device-facing base URL (https://127.0.0.1:8443)")
+	f.BoolVar(&r.useLab, "lab", false, "boot an in-process lab (fake UEM, fake Exchange, gateway) and aim at its gateway")
+	f.IntVar(&r.labMessages, "lab-messages", 4, "mails per lab mailbox")
+	f.StringVar(&r.labDir, "lab-dir", "", "keep the lab's files here (the gateway's global-stats.csv is in DIR/gateway-data); a temporary directory when empty")
+	f.DurationVar(&r.statsInterval, "lab-stats-interval", time.Minute, "how often the lab gateway appends to global-stats.csv (gatehouse report charts it)")
+	f.StringVar(&r.shard, "shard", "", "i/n: run this process's slice of the fleet (device ids and arrival rate)")
+	f.StringVarP(&r.out, "out", "o", "", "results file (JSON with HDR histograms)")
+	f.StringVar(&r.runID, "run-id", "", "run id in new devices' ids (random by default)")
+	f.IntVar(&r.sources, "sources", 8, "loopback source addresses 127.0.0.2... to spread connections over")
+	f.IntVar(&r.maxConns, "max-conns", 0, "bound the open connections (keep under ulimit -n); 0: no bound")
+	f.IntVar(&r.params.Blocked, "blocked", 5, "failopen: devices blocked at the UEM before the outage")
+	f.BoolVarP(&r.quiet, "quiet", "q", false, "no progress line")
 	return cmd
+}
+
+// run checks the flags, starts the lab if asked, runs the fleet or the
+// preset and reports.
+func (r *loadgenRun) run(ctx context.Context, stdout, stderr io.Writer) error {
+	spec, err := loadSpec(r.specPath, r.preset)
+	if err != nil {
+		return err
+	}
+	if r.useLab == (r.target != "") {
+		return errors.New("loadgen: give exactly one of --target URL or --lab")
+	}
+	var preset loadgen.Preset
+	if r.preset != "" {
+		if preset, err = loadgen.LookupPreset(r.preset); err != nil {
+			return err
+		}
+		if preset.NeedsLab && !r.useLab {
+			return fmt.Errorf("loadgen: the %s preset needs --lab (it drives the lab's UEM and gateway)", preset.Name)
+		}
+	}
+	if r.duration > 0 {
+		spec.Duration = loadgen.Duration(r.duration)
+	}
+	if r.cpuProfile != "" {
+		// The whole process: the load generator, and with --lab the
+		// gateway and fakes in it, to find what bounds a fleet.
+		f, err := os.Create(r.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	opt := loadgen.Options{Target: r.target, SourceAddrs: r.sources, RunID: r.runID, MaxConns: r.maxConns}
+	if r.shard != "" {
+		if opt.Shard, err = loadgen.ParseShard(r.shard); err != nil {
+			return err
+		}
+	}
+	if !r.quiet {
+		opt.Progress = stderr
+	}
+	var l *lab.Lab
+	if r.useLab {
+		if l, err = r.startLab(ctx, spec.Users, &opt, stderr); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			l.Close(sctx)
+		}()
+	}
+	var res *loadgen.Results
+	if r.preset != "" {
+		res, err = preset.Run(ctx, l, spec, opt, r.params)
+	} else {
+		res, err = loadgen.Run(ctx, spec, opt)
+	}
+	if res == nil {
+		return err
+	}
+	return report(stdout, res, r.out, err)
+}
+
+// startLab boots the in-process lab and aims opt at its gateway and users.
+func (r *loadgenRun) startLab(ctx context.Context, users int, opt *loadgen.Options, stderr io.Writer) (*lab.Lab, error) {
+	lc := lab.Config{Users: users, MessagesPerUser: r.labMessages, Dir: r.labDir,
+		CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: r.statsInterval, HTTP2: r.labHTTP2}
+	if r.labSubprocess {
+		// This binary is the gateway: restarts are real, and its memory
+		// is its own.
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		lc.Mode, lc.Binary = lab.Subprocess, exe
+	}
+	l, err := lab.Start(ctx, lc)
+	if err != nil {
+		return nil, err
+	}
+	opt.Target = l.DeviceURL()
+	for _, u := range l.Users() {
+		opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
+	}
+	fmt.Fprintf(stderr, "lab gateway at %s\n", opt.Target)
+	return l, nil
 }
 
 func loadSpec(path, preset string) (*loadgen.Spec, error) {
@@ -179,8 +185,8 @@ func loadSpec(path, preset string) (*loadgen.Spec, error) {
 		return loadgen.PresetSpec(preset)
 	}
 	if preset != "" {
-		if _, ok := loadgen.Presets[preset]; !ok {
-			return nil, fmt.Errorf("loadgen: unknown preset %q", preset)
+		if _, err := loadgen.LookupPreset(preset); err != nil {
+			return nil, err
 		}
 	}
 	data, err := os.ReadFile(path)
@@ -276,11 +282,11 @@ func newLoadgenPresetCmd() *cobra.Command {
 		Short: "Print a preset's spec (" + strings.Join(loadgen.PresetNames(), ", ") + ") to start your own from",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, ok := loadgen.Presets[args[0]]
-			if !ok {
-				return fmt.Errorf("loadgen: unknown preset %q (%s)", args[0], strings.Join(loadgen.PresetNames(), ", "))
+			p, err := loadgen.LookupPreset(args[0])
+			if err != nil {
+				return err
 			}
-			_, err := io.WriteString(cmd.OutOrStdout(), src)
+			_, err = io.WriteString(cmd.OutOrStdout(), p.Spec)
 			return err
 		},
 	}

@@ -64,3 +64,14 @@ func TestLoadgenPresetsParse(t *testing.T) {
 		t.Errorf("unknown preset: %v, want the list of presets", err)
 	}
 }
+
+// The presets that drive the lab are refused against a --target, before
+// anything runs.
+func TestLoadgenLabPresetsNeedTheLab(t *testing.T) {
+	for _, name := range []string{"failopen", "coldstart", "resync"} {
+		err := runCmd(t, "loadgen", "run", "--preset", name, "--target", "https://127.0.0.1:1", "-q")
+		if err == nil || !strings.Contains(err.Error(), "the "+name+" preset needs --lab") {
+			t.Errorf("%s against a target: %v", name, err)
+		}
+	}
+}
