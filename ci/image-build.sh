@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the gatehouse:dev image without network access: a static binary
-# (go build, CGO_ENABLED=0) and the host's CA bundle in a scratch image
-# (see the Dockerfile and docs/containers.md).
+# (go build, CGO_ENABLED=0), the compiled conformance suite beside it
+# (go test -c: `gatehouse conformance` runs /scenarios.test) and the host's
+# CA bundle in a scratch image (see the Dockerfile and docs/containers.md).
 #
 #   ci/image-build.sh [TAG]      default TAG: gatehouse:dev
 set -euo pipefail
@@ -12,6 +13,7 @@ trap 'rm -rf "$ctx"' EXIT
 
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$rev" -o "$ctx/gatehouse" ./cmd/gatehouse
+CGO_ENABLED=0 go test -c -trimpath -ldflags "-s -w" -o "$ctx/scenarios.test" ./scenarios
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
 printf 'root:x:0:0:root:/:/sbin/nologin\ngatehouse:x:65532:65532:gatehouse:/data:/sbin/nologin\n' >"$ctx/passwd"
 printf 'root:x:0:\ngatehouse:x:65532:\n' >"$ctx/group"

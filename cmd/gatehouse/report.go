@@ -121,16 +121,16 @@ func newReportDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [-o DIR]",
 		Short: "Run a short conformance suite and a short load run against the lab, then write the report",
-		Long: `Run the conformance specs selected by --label-filter (go test of ./scenarios:
-run it from the source tree), then a 300-device load run against an in-process
+		Long: `Run the conformance specs selected by --label-filter (scenarios.test beside
+this binary, or go test of ./scenarios in the source tree), then a 300-device load run against an in-process
 lab whose gateway writes its statistics every second, and write the report of
 both into DIR (report.html, junit.xml, summary.md, CSVs). About a minute.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			if _, err := os.Stat("scenarios"); err != nil {
-				return errors.New("report demo: run it from the gatehouse source tree (it runs go test ./scenarios/)")
+			if _, err := findSuite(ctx, "", nil); err != nil {
+				return fmt.Errorf("report demo: %w", err)
 			}
 			inputs := []string{}
 			fmt.Fprintf(stderr, "== conformance (%s)\n", labels)

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctr"
 	"github.com/gatehouse-lab/gatehouse/containers/internal/ctrtest"
 	"github.com/gatehouse-lab/gatehouse/containers/labstack"
+	"github.com/gatehouse-lab/gatehouse/scenarios/framework/settings"
 )
 
 // DefaultLabels are the specs the issue asks for against a containerised
@@ -61,11 +62,9 @@ func TestScenariosAgainstGatewayContainer(t *testing.T) {
 	}
 	t.Logf("gateway %s (container %.12s): device URL %s, notifications %s", img, gw.GetContainerID(), deviceURL, notifyURL)
 
-	runSuite(t, gw, labels, results,
-		"GATEHOUSE_GATEWAY_URL="+deviceURL, "GATEHOUSE_NOTIFY_URL="+notifyURL,
-		"GATEHOUSE_RESTART_CMD="+restartCmd(gw), "GATEHOUSE_KILL_CMD="+killCmd(gw), "GATEHOUSE_START_CMD="+startCmd(gw),
-		"GATEHOUSE_UEM_LISTEN="+uemAddr, "GATEHOUSE_UEM_ADMIN_LISTEN="+uemAdmin, "GATEHOUSE_EXCHANGE_LISTEN="+exchangeAddr,
-		"GATEHOUSE_UEM_TOKEN="+token, "GATEHOUSE_UEM_NOTIFY_SECRET="+secret)
+	runSuite(t, gw, labels, settings.Settings{ResultsDir: results,
+		GatewayURL: deviceURL, NotifyURL: notifyURL, RestartCmd: restartCmd(gw), KillCmd: killCmd(gw), StartCmd: startCmd(gw),
+		UEMListen: uemAddr, UEMAdmin: uemAdmin, ExchangeAddr: exchangeAddr, GatewayToken: token, NotifySecret: secret})
 }
 
 // TestScenariosAgainstContainerisedWorld runs the same specs with the
@@ -101,24 +100,23 @@ func TestScenariosAgainstContainerisedWorld(t *testing.T) {
 	}
 	t.Logf("stack: gateway %s (container %.12s) at %s; UEM admin %s; Exchange admin %s",
 		gatewayImage(), s.Gateway.GetContainerID(), e.Gateway.DeviceURL, e.UEM.AdminURL, e.Exchange.AdminURL)
-	runSuite(t, s.Gateway, labels, results,
-		"GATEHOUSE_GATEWAY_URL="+e.Gateway.DeviceURL, "GATEHOUSE_NOTIFY_URL="+e.Gateway.NotifyURL,
-		"GATEHOUSE_RESTART_CMD="+restartCmd(s.Gateway), "GATEHOUSE_KILL_CMD="+killCmd(s.Gateway), "GATEHOUSE_START_CMD="+startCmd(s.Gateway),
-		"GATEHOUSE_GATEWAY_ID="+e.UEM.GatewayID,
-		"GATEHOUSE_UEM_ADMIN_URL="+e.UEM.AdminURL, "GATEHOUSE_UEM_ADMIN_TOKEN="+e.UEM.AdminToken,
-		"GATEHOUSE_EXCHANGE_ADMIN_URL="+e.Exchange.AdminURL, "GATEHOUSE_EXCHANGE_ADMIN_TOKEN="+e.Exchange.AdminToken)
+	runSuite(t, s.Gateway, labels, settings.Settings{ResultsDir: results,
+		GatewayURL: e.Gateway.DeviceURL, NotifyURL: e.Gateway.NotifyURL,
+		RestartCmd: restartCmd(s.Gateway), KillCmd: killCmd(s.Gateway), StartCmd: startCmd(s.Gateway), GatewayID: e.UEM.GatewayID,
+		UEMAdminURL: e.UEM.AdminURL, UEMAdminToken: e.UEM.AdminToken, ExchangeAdminURL: e.Exchange.AdminURL, ExchangeAdminToken: e.Exchange.AdminToken})
 }
 
-// runSuite runs `go test ./scenarios` with the given environment and
-// the label filter, fails with the gateway's log if the suite fails and,
-// for the default filter, unless each of its features has a passed spec.
-func runSuite(t *testing.T, gw testcontainers.Container, labels, results string, suiteEnv ...string) {
+// runSuite runs `go test ./scenarios` with the suite's settings s (as
+// its environment) and the label filter, fails with the gateway's log if
+// the suite fails and, for the default filter, unless each of its
+// features has a passed spec.
+func runSuite(t *testing.T, gw testcontainers.Container, labels string, s settings.Settings) {
 	t.Helper()
 	ctx := context.Background()
-	cmd := exec.CommandContext(ctx, "go", "test", "-v", "-count=1", "-timeout=20m", "github.com/gatehouse-lab/gatehouse/scenarios", "-args",
+	results := s.ResultsDir
+	cmd := exec.CommandContext(ctx, "go", "test", "-v", "-count=1", "-timeout=20m", "-run=^TestScenarios$", "github.com/gatehouse-lab/gatehouse/scenarios", "-args",
 		"-ginkgo.label-filter="+labels, "-ginkgo.no-color", "-ginkgo.json-report="+filepath.Join(results, "report.json"))
-	cmd.Env = append(os.Environ(), "GATEHOUSE_RESULTS_DIR="+results)
-	cmd.Env = append(cmd.Env, suiteEnv...)
+	cmd.Env = append(os.Environ(), s.Environ()...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
