@@ -268,36 +268,29 @@ type FailOpenReport struct {
 	GatewayLearnedMs int64   `json:"block_seen_after_ms"`
 }
 
-// RunFailOpen runs the spec against the lab's gateway and takes the UEM
-// down for the middle third of the run. Before the run it connects
-// `blocked` extra devices and blocks them at the UEM; during the outage
-// they keep trying (every 500ms) and each success is a wrong-allow.
-// Every "blocked" answer to a fleet device is a wrong-block (the lab's
-// gateway is fail-open: new devices are let in while the UEM is down).
-func RunFailOpen(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, blocked int) (*Results, *FailOpenReport, error) {
-	rep := &FailOpenReport{BlockedDevices: blocked}
+// blockVictims connects n devices, blocks them at the UEM and waits
+// (bounded) until the gateway enforces every block.
+func blockVictims(ctx context.Context, l *lab.Lab, n int, runID string) ([]*device.Device, error) {
 	users := l.Users()
 	var victims []*device.Device
-	t0 := time.Now()
-	for i := range blocked {
+	for i := range n {
 		u := users[i%len(users)]
-		d, err := l.NewDevice(device.Config{ID: fmt.Sprintf("LGBLOCK%s%d", opt.RunID, i), User: u.Name})
+		d, err := l.NewDevice(device.Config{ID: fmt.Sprintf("LGBLOCK%s%d", runID, i), User: u.Name})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := d.Connect(ctx); err != nil {
-			return nil, nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
+			return nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
 		}
 		a, err := l.UEM.FindAssociation(d.ID(), u.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
+			return nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
 		}
 		if _, err := l.UEM.Act(a.ID, uem.Action{Action: uem.ActBlock, Note: "loadgen failopen"}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		victims = append(victims, d)
 	}
-	// Wait (bounded) until the gateway enforces every block.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, d := range victims {
 		for {
@@ -306,10 +299,26 @@ func RunFailOpen(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, block
 				break
 			}
 			if time.Now().After(deadline) {
-				return nil, nil, fmt.Errorf("failopen: the gateway did not block %s within 30s", d.ID())
+				return nil, fmt.Errorf("failopen: the gateway did not block %s within 30s", d.ID())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	}
+	return victims, nil
+}
+
+// RunFailOpen runs the spec against the lab's gateway and takes the UEM
+// down for the middle third of the run. Before the run it connects
+// `blocked` extra devices and blocks them at the UEM; during the outage
+// they keep trying (every 500ms) and each success is a wrong-allow.
+// Every "blocked" answer to a fleet device is a wrong-block (the lab's
+// gateway is fail-open: new devices are let in while the UEM is down).
+func RunFailOpen(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, blocked int) (*Results, *FailOpenReport, error) {
+	rep := &FailOpenReport{BlockedDevices: blocked}
+	t0 := time.Now()
+	victims, err := blockVictims(ctx, l, blocked, opt.RunID)
+	if err != nil {
+		return nil, nil, err
 	}
 	rep.GatewayLearnedMs = time.Since(t0).Milliseconds()
 
