@@ -135,13 +135,17 @@ var _ = Describe("Security: UEM notifications", func() {
 		seen := deviceStateDeliveries(f)
 		f.Act(d, uem.ActBlock, "suspicious")
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(MatchError(device.ErrBlocked))
+		// The gateway applies the block before the UEM has read its answer
+		// and recorded the delivery: wait for the record.
 		var blockID string
-		for _, id := range deviceStateDeliveries(f) {
-			if !slices.Contains(seen, id) {
-				blockID = id
+		Eventually(func() string {
+			for _, id := range deviceStateDeliveries(f) {
+				if !slices.Contains(seen, id) {
+					blockID = id
+				}
 			}
-		}
-		Expect(blockID).NotTo(BeEmpty(), "the UEM delivered the block")
+			return blockID
+		}).ShouldNot(BeEmpty(), "the UEM delivered the block")
 		f.Act(d, uem.ActAllow, "false alarm")
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(Succeed())
 
