@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 )
 
 // InjectAttachment is an attachment in an inject request; Data is base64
@@ -65,7 +67,7 @@ type UserView struct {
 }
 
 func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
+	mux := httpapi.NewMux()
 	mux.HandleFunc("GET /admin/v1/users", s.adminUsers)
 	mux.HandleFunc("GET /admin/v1/mailboxes", s.adminMailboxes)
 	mux.HandleFunc("GET /admin/v1/mailboxes/{user}", s.adminMailbox)
@@ -78,9 +80,6 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("DELETE /admin/v1/devices/{user}/{device}", s.adminRemoveDevice)
 	mux.HandleFunc("GET /admin/v1/faults", s.adminGetFaults)
 	mux.HandleFunc("PUT /admin/v1/faults", s.adminSetFaults)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, apiErr(http.StatusNotFound, "not_found", "no endpoint %s %s", r.Method, r.URL.Path))
-	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.checkAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-exchange-admin"`)

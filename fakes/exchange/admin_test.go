@@ -55,6 +55,7 @@ func TestAdminErrors(t *testing.T) {
 		{"bad redirect", "PUT", "/admin/v1/mailboxes/user1/redirect", "", RedirectRequest{URL: "ftp://x"}, 400, "invalid_field"},
 		{"unknown device", "POST", "/admin/v1/devices/user1/NODEV/wipe", "", nil, 404, "no_such_device"},
 		{"no endpoint", "GET", "/admin/v1/nothing", "", nil, 404, "not_found"},
+		{"wrong method", "PATCH", "/admin/v1/faults", "", nil, 405, "method_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e errorBody

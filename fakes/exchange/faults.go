@@ -1,12 +1,12 @@
 package exchange
 
 import (
-	"context"
-	"math/rand/v2"
-	"net"
+	"fmt"
 	"net/http"
 	"sync"
-	"time"
+	"sync/atomic"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 )
 
 // Faults is the fault injection state of the ActiveSync listener (the
@@ -48,6 +48,32 @@ func (f Faults) validate() error {
 	return nil
 }
 
+// specs are f in the shared fault layer (fakes/faults), in the order
+// they act on a request; Gzip is Exchange's own.
+func (f Faults) specs() []faults.Spec {
+	var out []faults.Spec
+	if f.Down {
+		out = append(out, faults.Spec{Name: "down", Toxic: faults.Down{Mode: faults.Refuse}})
+	}
+	if f.ResetRate > 0 {
+		out = append(out, faults.Spec{Name: "reset", Direction: faults.Upstream, Toxicity: f.ResetRate, Toxic: faults.Reset{}})
+	}
+	if f.LatencyMs > 0 {
+		out = append(out, faults.Spec{Name: "latency", Direction: faults.Upstream, Toxic: faults.Latency{DelayMs: f.LatencyMs}})
+	}
+	if f.ErrorRate > 0 {
+		status := f.ErrorStatus
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		out = append(out, faults.Spec{Name: "error", Direction: faults.Upstream, Toxicity: f.ErrorRate, Toxic: faults.ErrorStatus{Status: status}})
+	}
+	if f.SlowBodyBytesPerSec > 0 {
+		out = append(out, faults.Spec{Name: "slow_body", Direction: faults.Downstream, Toxic: faults.SlowBody{BytesPerSec: f.SlowBodyBytesPerSec}})
+	}
+	return out
+}
+
 // FaultCounters count what the faults did, so tests can observe them.
 type FaultCounters struct {
 	Delayed  int64 `json:"delayed"`
@@ -58,18 +84,15 @@ type FaultCounters struct {
 	Compressed int64 `json:"compressed"`
 }
 
+// faultState is the current Faults, applied through the shared layer.
 type faultState struct {
-	mu      sync.Mutex
-	cur     Faults
-	counts  FaultCounters
-	rng     *rand.Rand
-	stopped chan struct{}
-	once    sync.Once
+	inj        *faults.Injector
+	mu         sync.Mutex
+	cur        Faults
+	compressed atomic.Int64
 }
 
-func newFaultState(seed uint64) *faultState {
-	return &faultState{rng: rand.New(rand.NewPCG(seed, seed^0x3c6ef372fe94f82b)), stopped: make(chan struct{})}
-}
+func newFaultState(seed uint64) *faultState { return &faultState{inj: faults.New(seed)} }
 
 func (f *faultState) get() Faults {
 	f.mu.Lock()
@@ -77,148 +100,37 @@ func (f *faultState) get() Faults {
 	return f.cur
 }
 
-func (f *faultState) set(nf Faults) {
+// set replaces the faults; Down takes the listener down (or up again)
+// before it returns.
+func (f *faultState) set(nf Faults) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cur = nf
+	if err := f.inj.Set(nf.specs()...); err != nil {
+		return fmt.Errorf("exchange: %w", err)
+	}
+	return nil
 }
 
 func (f *faultState) counters() FaultCounters {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.counts
+	c := f.inj.Counters()
+	return FaultCounters{Delayed: c["latency"], Errors: c["error"], Resets: c["reset"], Throttle: c["slow_body"],
+		Compressed: f.compressed.Load()}
 }
 
-func (f *faultState) stop() { f.once.Do(func() { close(f.stopped) }) }
+// stop ends the waits faults impose, for good (shutdown).
+func (f *faultState) stop() { f.inj.Stop() }
 
-func (f *faultState) roll(rate float64, counter *int64) bool {
-	if rate <= 0 {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.rng.Float64() < rate {
-		*counter++
-		return true
-	}
-	return false
-}
-
-func (f *faultState) count(counter *int64) {
-	f.mu.Lock()
-	*counter++
-	f.mu.Unlock()
-}
-
-// middleware applies the faults to the ActiveSync listener.
+// middleware applies the faults to the ActiveSync listener (injected
+// errors are plain text with Retry-After: 1), then compression, the
+// innermost: a slow body is the compressed one.
 func (f *faultState) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cur := f.get()
-		if f.roll(cur.ResetRate, &f.counts.Resets) {
-			reset(w)
-			return
-		}
-		if cur.LatencyMs > 0 {
-			f.count(&f.counts.Delayed)
-			if !f.sleep(r.Context(), time.Duration(cur.LatencyMs)*time.Millisecond) {
-				return
-			}
-		}
-		if f.roll(cur.ErrorRate, &f.counts.Errors) {
-			st := cur.ErrorStatus
-			if st == 0 {
-				st = http.StatusServiceUnavailable
-			}
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "injected fault", st)
-			return
-		}
-		if cur.SlowBodyBytesPerSec > 0 {
-			f.count(&f.counts.Throttle)
-			w = &slowWriter{ResponseWriter: w, rate: cur.SlowBodyBytesPerSec, ctx: r.Context(), stopped: f.stopped}
-		}
-		if cur.Gzip && r.Method == http.MethodPost && acceptsGzip(r) {
-			gw := &gzipWriter{ResponseWriter: w, compressed: func() { f.count(&f.counts.Compressed) }}
+	return f.inj.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.get().Gzip && r.Method == http.MethodPost && acceptsGzip(r) {
+			gw := &gzipWriter{ResponseWriter: w, compressed: func() { f.compressed.Add(1) }}
 			defer gw.close()
 			w = gw
 		}
 		next.ServeHTTP(w, r)
-	})
+	}))
 }
-
-func (f *faultState) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-f.stopped:
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// reset closes the connection with a TCP RST (SO_LINGER 0) and no answer.
-func reset(w http.ResponseWriter) {
-	rc := http.NewResponseController(w)
-	conn, _, err := rc.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if nc := underlyingTCP(conn); nc != nil {
-		_ = nc.SetLinger(0)
-	}
-	_ = conn.Close()
-}
-
-func underlyingTCP(c net.Conn) *net.TCPConn {
-	for {
-		switch v := c.(type) {
-		case *net.TCPConn:
-			return v
-		case interface{ NetConn() net.Conn }: // *tls.Conn
-			c = v.NetConn()
-		default:
-			return nil
-		}
-	}
-}
-
-// slowWriter writes the body in small chunks at a limited rate.
-type slowWriter struct {
-	http.ResponseWriter
-	rate    int
-	ctx     context.Context
-	stopped chan struct{}
-}
-
-func (s *slowWriter) Write(p []byte) (int, error) {
-	chunk := max(1, s.rate/10) // ten writes a second
-	n := 0
-	for len(p) > 0 {
-		c := min(chunk, len(p))
-		m, err := s.ResponseWriter.Write(p[:c])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		_ = http.NewResponseController(s.ResponseWriter).Flush()
-		p = p[c:]
-		if len(p) == 0 {
-			break
-		}
-		t := time.NewTimer(time.Duration(c) * time.Second / time.Duration(s.rate))
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			t.Stop()
-			return n, s.ctx.Err()
-		case <-s.stopped:
-			t.Stop()
-		}
-	}
-	return n, nil
-}
-
-func (s *slowWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
@@ -25,6 +24,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 )
 
 // Server is a fake Exchange ActiveSync server.
@@ -200,11 +202,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.started {
 		return errors.New("exchange: already started")
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	// Down closes this listener and listens again on the same address
+	// when cleared.
+	ln, err := s.faults.inj.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("exchange: listener: %w", err)
 	}
+	var lc net.ListenConfig
 	adminLn, err := lc.Listen(ctx, "tcp", s.cfg.AdminAddr)
 	if err != nil {
 		_ = ln.Close()
@@ -238,7 +242,7 @@ func (s *Server) serve(srv *http.Server, ln net.Listener) {
 	go func() {
 		defer s.serveWG.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("exchange: serve", "err", err)
+			s.log.Error("exchange: serve", "error", err)
 		}
 	}()
 }
@@ -256,11 +260,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.stopping)
 	s.mu.Unlock()
 	s.faults.stop()
-	var errs []error
-	if srv != nil {
-		errs = append(errs, srv.Shutdown(ctx))
-	}
-	errs = append(errs, admin.Shutdown(ctx))
+	errs := []error{srv.Shutdown(ctx), admin.Shutdown(ctx)}
 	s.serveWG.Wait()
 	return errors.Join(errs...)
 }
@@ -300,26 +300,12 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	was := s.faults.get()
-	s.faults.set(f)
-	if !s.started || was.Down == f.Down {
-		return nil
-	}
-	if f.Down {
-		err := s.srv.Close()
-		s.srv = nil
-		return err
-	}
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("exchange: re-listening on %s: %w", s.addr, err)
-	}
-	s.srv = s.newHTTPServer(s.faults.middleware(s.easHandler()))
-	s.serve(s.srv, ln)
-	return nil
+	return s.faults.set(f)
 }
+
+// FaultInjector is the shared fault layer of the ActiveSync listener, for
+// a chaos driver's faults.Specs; SetFaults replaces what it holds.
+func (s *Server) FaultInjector() *faults.Injector { return s.faults.inj }
 
 func (s *Server) checkAdmin(r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

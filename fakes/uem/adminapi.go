@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -13,153 +14,12 @@ const AdminPrefix = "/admin/v1"
 // adminHandler is the admin API: JSON, bearer-token authenticated, never
 // affected by faults.
 func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	p := AdminPrefix
-	mux.HandleFunc("/", notFound)
-	mux.Handle(p+"/users", methods{"POST": create(s.AddUser)})
-	mux.Handle(p+"/users/{id}", methods{"GET": get(s.User)})
-	mux.Handle(p+"/devices", methods{"POST": create(s.AddDevice)})
-	mux.Handle(p+"/devices/{id}", methods{"GET": get(s.Device)})
-	mux.Handle(p+"/devices/{id}/security-violation", methods{"POST": s.adminViolation})
-	mux.Handle(p+"/devices/{id}/apptunnels", methods{"POST": s.adminDeviceTunnels})
-	mux.Handle(p+"/devices/{id}/retire", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK)(s.RetireDevice(r.PathValue("id")))
-	}})
-	mux.Handle(p+"/devices/{id}/certificate", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		var req CertRequest
-		if err := decodeBody(w, r, maxAdminBody, &req); err != nil {
-			writeErr(w, err)
-			return
-		}
-		req.DeviceUUID = r.PathValue("id")
-		reply(w, http.StatusCreated)(s.IssueDeviceCertificate(req))
-	}})
-	mux.Handle(p+"/certificates/{serial}/revoke", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK)(s.RevokeCertificate(r.PathValue("serial")))
-	}})
-	mux.Handle(p+"/ca", methods{"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.CA()) }})
-	mux.Handle(p+"/associations", methods{"GET": s.adminAssociations})
-	mux.Handle(p+"/associations/{id}", methods{"GET": get(s.Association)})
-	mux.Handle(p+"/associations/{id}/actions", methods{"POST": s.adminAct})
-	mux.Handle(p+"/apptunnels", methods{"GET": s.adminTunnels})
-	mux.Handle(p+"/apptunnels/{id}/actions", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		var a TunnelAction
-		if err := decodeBody(w, r, maxAdminBody, &a); err != nil {
-			writeErr(w, err)
-			return
-		}
-		reply(w, http.StatusOK)(s.ActOnTunnel(r.PathValue("id"), a))
-	}})
-	mux.Handle(p+"/events", methods{"GET": s.adminEvents})
-	mux.Handle(p+"/preferences", methods{
-		"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Preferences()) },
-		"PUT": func(w http.ResponseWriter, r *http.Request) {
-			pr := s.Preferences()
-			if err := decodeBody(w, r, maxAdminBody, &pr); err != nil {
-				writeErr(w, err)
-				return
-			}
-			reply(w, http.StatusOK)(s.SetPreferences(pr))
-		},
-	})
-	mux.Handle(p+"/attachment-key", methods{"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.AttachmentKey()) }})
-	mux.Handle(p+"/attachment-key/regenerate", methods{"POST": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.RegenerateKey()) }})
-	mux.Handle(p+"/policies", methods{
-		"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Policies()) },
-		"POST": func(w http.ResponseWriter, r *http.Request) {
-			pol := uemapi.NewPolicy("")
-			if err := decodeBody(w, r, maxAdminBody, &pol); err != nil {
-				writeErr(w, err)
-				return
-			}
-			reply(w, http.StatusCreated)(s.CreatePolicy(pol))
-		},
-	})
-	mux.Handle(p+"/policies/{id}", methods{
-		"GET": get(s.Policy),
-		"PUT": func(w http.ResponseWriter, r *http.Request) {
-			pol, err := s.Policy(r.PathValue("id"))
-			if err != nil {
-				writeErr(w, err)
-				return
-			}
-			if err := decodeBody(w, r, maxAdminBody, &pol); err != nil {
-				writeErr(w, err)
-				return
-			}
-			reply(w, http.StatusOK)(s.UpdatePolicy(r.PathValue("id"), pol))
-		},
-		"DELETE": func(w http.ResponseWriter, r *http.Request) {
-			if err := s.DeletePolicy(r.PathValue("id")); err != nil {
-				writeErr(w, err)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		},
-	})
-	mux.Handle(p+"/gateways", methods{
-		"GET":  func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Gateways()) },
-		"POST": create(s.AddGateway),
-	})
-	mux.Handle(p+"/gateways/{id}", methods{
-		"GET": get(s.Gateway),
-		"DELETE": func(w http.ResponseWriter, r *http.Request) {
-			if err := s.DeleteGateway(r.PathValue("id")); err != nil {
-				writeErr(w, err)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		},
-	})
-	mux.Handle(p+"/gateways/{id}/config", methods{"PUT": func(w http.ResponseWriter, r *http.Request) {
-		var c uemapi.GatewayConfig
-		if err := decodeBody(w, r, maxAdminBody, &c); err != nil {
-			writeErr(w, err)
-			return
-		}
-		reply(w, http.StatusOK)(s.SetGatewayConfig(r.PathValue("id"), c))
-	}})
-	mux.Handle(p+"/gateways/{id}/enable", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK)(s.SetGatewayEnabled(r.PathValue("id"), true))
-	}})
-	mux.Handle(p+"/gateways/{id}/disable", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK)(s.SetGatewayEnabled(r.PathValue("id"), false))
-	}})
-	mux.Handle(p+"/notifications", methods{"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Deliveries()) }})
-	mux.Handle(p+"/faults", methods{
-		"GET": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) },
-		"PUT": func(w http.ResponseWriter, r *http.Request) {
-			var f Faults
-			if err := decodeBody(w, r, maxAdminBody, &f); err != nil {
-				writeErr(w, err)
-				return
-			}
-			if err := s.SetFaults(f); err != nil {
-				writeErr(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, s.Faults())
-		},
-		"DELETE": func(w http.ResponseWriter, r *http.Request) {
-			if err := s.SetFaults(Faults{}); err != nil {
-				writeErr(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, s.Faults())
-		},
-	})
-	mux.Handle(p+"/generate", methods{"POST": func(w http.ResponseWriter, r *http.Request) {
-		var g Generate
-		if err := decodeBody(w, r, maxAdminBody, &g); err != nil {
-			writeErr(w, err)
-			return
-		}
-		if err := s.Generate(g); err != nil {
-			writeErr(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}})
+	mux := httpapi.NewMux()
+	s.adminDeviceRoutes(mux)
+	s.adminAssociationRoutes(mux)
+	s.adminPolicyRoutes(mux)
+	s.adminGatewayRoutes(mux)
+	s.adminFaultRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.checkAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-uem-admin"`)
@@ -168,6 +28,161 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// adminDeviceRoutes: users, managed devices and their certificates.
+func (s *Server) adminDeviceRoutes(mux *httpapi.Mux) {
+	p := AdminPrefix
+	mux.HandleFunc("POST "+p+"/users", create(s.AddUser))
+	mux.HandleFunc("GET "+p+"/users/{id}", get(s.User))
+	mux.HandleFunc("POST "+p+"/devices", create(s.AddDevice))
+	mux.HandleFunc("GET "+p+"/devices/{id}", get(s.Device))
+	mux.HandleFunc("POST "+p+"/devices/{id}/security-violation", s.adminViolation)
+	mux.HandleFunc("POST "+p+"/devices/{id}/apptunnels", s.adminDeviceTunnels)
+	mux.HandleFunc("POST "+p+"/devices/{id}/retire", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK)(s.RetireDevice(r.PathValue("id")))
+	})
+	mux.HandleFunc("POST "+p+"/devices/{id}/certificate", func(w http.ResponseWriter, r *http.Request) {
+		var req CertRequest
+		if err := decodeBody(w, r, maxAdminBody, &req); err != nil {
+			writeErr(w, err)
+			return
+		}
+		req.DeviceUUID = r.PathValue("id")
+		reply(w, http.StatusCreated)(s.IssueDeviceCertificate(req))
+	})
+	mux.HandleFunc("POST "+p+"/certificates/{serial}/revoke", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK)(s.RevokeCertificate(r.PathValue("serial")))
+	})
+	mux.HandleFunc("GET "+p+"/ca", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.CA()) })
+	mux.HandleFunc("POST "+p+"/generate", func(w http.ResponseWriter, r *http.Request) {
+		var g Generate
+		if err := decodeBody(w, r, maxAdminBody, &g); err != nil {
+			writeErr(w, err)
+			return
+		}
+		noContent(w, s.Generate(g))
+	})
+}
+
+// adminAssociationRoutes: associations, app tunnels, the event log and
+// the preferences.
+func (s *Server) adminAssociationRoutes(mux *httpapi.Mux) {
+	p := AdminPrefix
+	mux.HandleFunc("GET "+p+"/associations", s.adminAssociations)
+	mux.HandleFunc("GET "+p+"/associations/{id}", get(s.Association))
+	mux.HandleFunc("POST "+p+"/associations/{id}/actions", s.adminAct)
+	mux.HandleFunc("GET "+p+"/apptunnels", s.adminTunnels)
+	mux.HandleFunc("POST "+p+"/apptunnels/{id}/actions", func(w http.ResponseWriter, r *http.Request) {
+		var a TunnelAction
+		if err := decodeBody(w, r, maxAdminBody, &a); err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, http.StatusOK)(s.ActOnTunnel(r.PathValue("id"), a))
+	})
+	mux.HandleFunc("GET "+p+"/events", s.adminEvents)
+	mux.HandleFunc("GET "+p+"/preferences", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Preferences()) })
+	mux.HandleFunc("PUT "+p+"/preferences", func(w http.ResponseWriter, r *http.Request) {
+		pr := s.Preferences()
+		if err := decodeBody(w, r, maxAdminBody, &pr); err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, http.StatusOK)(s.SetPreferences(pr))
+	})
+}
+
+// adminPolicyRoutes: ActiveSync policies and the attachment key.
+func (s *Server) adminPolicyRoutes(mux *httpapi.Mux) {
+	p := AdminPrefix
+	mux.HandleFunc("GET "+p+"/attachment-key", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.AttachmentKey()) })
+	mux.HandleFunc("POST "+p+"/attachment-key/regenerate", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.RegenerateKey()) })
+	mux.HandleFunc("GET "+p+"/policies", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Policies()) })
+	mux.HandleFunc("POST "+p+"/policies", func(w http.ResponseWriter, r *http.Request) {
+		pol := uemapi.NewPolicy("")
+		if err := decodeBody(w, r, maxAdminBody, &pol); err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, http.StatusCreated)(s.CreatePolicy(pol))
+	})
+	mux.HandleFunc("GET "+p+"/policies/{id}", get(s.Policy))
+	mux.HandleFunc("PUT "+p+"/policies/{id}", func(w http.ResponseWriter, r *http.Request) {
+		pol, err := s.Policy(r.PathValue("id"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if err := decodeBody(w, r, maxAdminBody, &pol); err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, http.StatusOK)(s.UpdatePolicy(r.PathValue("id"), pol))
+	})
+	mux.HandleFunc("DELETE "+p+"/policies/{id}", func(w http.ResponseWriter, r *http.Request) {
+		noContent(w, s.DeletePolicy(r.PathValue("id")))
+	})
+}
+
+// adminGatewayRoutes: gateway entries and their notification deliveries.
+func (s *Server) adminGatewayRoutes(mux *httpapi.Mux) {
+	p := AdminPrefix
+	mux.HandleFunc("GET "+p+"/gateways", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Gateways()) })
+	mux.HandleFunc("POST "+p+"/gateways", create(s.AddGateway))
+	mux.HandleFunc("GET "+p+"/gateways/{id}", get(s.Gateway))
+	mux.HandleFunc("DELETE "+p+"/gateways/{id}", func(w http.ResponseWriter, r *http.Request) {
+		noContent(w, s.DeleteGateway(r.PathValue("id")))
+	})
+	mux.HandleFunc("PUT "+p+"/gateways/{id}/config", func(w http.ResponseWriter, r *http.Request) {
+		var c uemapi.GatewayConfig
+		if err := decodeBody(w, r, maxAdminBody, &c); err != nil {
+			writeErr(w, err)
+			return
+		}
+		reply(w, http.StatusOK)(s.SetGatewayConfig(r.PathValue("id"), c))
+	})
+	mux.HandleFunc("POST "+p+"/gateways/{id}/enable", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK)(s.SetGatewayEnabled(r.PathValue("id"), true))
+	})
+	mux.HandleFunc("POST "+p+"/gateways/{id}/disable", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK)(s.SetGatewayEnabled(r.PathValue("id"), false))
+	})
+	mux.HandleFunc("GET "+p+"/notifications", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Deliveries()) })
+}
+
+// adminFaultRoutes: fault injection on the gateway-facing side.
+func (s *Server) adminFaultRoutes(mux *httpapi.Mux) {
+	p := AdminPrefix
+	mux.HandleFunc("GET "+p+"/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
+	mux.HandleFunc("PUT "+p+"/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Faults
+		if err := decodeBody(w, r, maxAdminBody, &f); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if err := s.SetFaults(f); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+	mux.HandleFunc("DELETE "+p+"/faults", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.SetFaults(Faults{}); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+}
+
+// noContent answers 204, or err.
+func noContent(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // reply writes a (value, error) result.

@@ -1,12 +1,11 @@
 package uem
 
 import (
-	"context"
-	"math/rand/v2"
+	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -51,17 +50,39 @@ func (f Faults) validate() error {
 	return nil
 }
 
-type faultState struct {
-	mu      sync.Mutex
-	cur     Faults
-	rng     *rand.Rand
-	release chan struct{} // closed when a hang ends
-	closed  bool
+// specs are the faults of the shared layer (fakes/faults) in f, in the
+// order they act on a request; the notifications and partitions are the
+// UEM's own.
+func (f Faults) specs() []faults.Spec {
+	var out []faults.Spec
+	if f.Down {
+		out = append(out, faults.Spec{Name: "down", Toxic: faults.Down{Mode: faults.Refuse}})
+	}
+	if f.Hang {
+		out = append(out, faults.Spec{Name: "hang", Direction: faults.Upstream, Toxic: faults.Hang{}})
+	}
+	if f.LatencyMs > 0 {
+		out = append(out, faults.Spec{Name: "latency", Direction: faults.Upstream, Toxic: faults.Latency{DelayMs: f.LatencyMs}})
+	}
+	if f.AuthStatus != 0 {
+		out = append(out, faults.Spec{Name: "auth", Direction: faults.Upstream, Toxic: faults.ErrorStatus{Status: f.AuthStatus}})
+	}
+	if f.ErrorRate > 0 {
+		out = append(out, faults.Spec{Name: "error", Direction: faults.Upstream, Toxicity: f.ErrorRate,
+			Toxic: faults.ErrorStatus{Status: http.StatusServiceUnavailable}})
+	}
+	return out
 }
 
-func newFaultState(seed uint64) *faultState {
-	return &faultState{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), release: make(chan struct{})}
+// faultState is the current Faults: the shared layer's injector (down,
+// hang, latency, error rate) and the UEM's own.
+type faultState struct {
+	inj *faults.Injector
+	mu  sync.Mutex
+	cur Faults
 }
+
+func newFaultState(seed uint64) *faultState { return &faultState{inj: faults.New(seed)} }
 
 func (f *faultState) get() Faults {
 	f.mu.Lock()
@@ -69,104 +90,49 @@ func (f *faultState) get() Faults {
 	return f.cur
 }
 
-func (f *faultState) set(nf Faults) {
+// set replaces the faults; Down takes the gateway-facing listener down
+// (or up again) before it returns.
+func (f *faultState) set(nf Faults) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.cur.Hang && !nf.Hang && !f.closed {
-		close(f.release)
-		f.release = make(chan struct{})
-	}
 	f.cur = nf
+	if err := f.inj.Set(nf.specs()...); err != nil {
+		return fmt.Errorf("uem: %w", err)
+	}
+	return nil
 }
 
 // stop releases hung requests for good (shutdown).
-func (f *faultState) stop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.closed {
-		f.closed = true
-		close(f.release)
-	}
-}
+func (f *faultState) stop() { f.inj.Stop() }
 
-func (f *faultState) roll(rate float64) bool {
-	if rate <= 0 {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.rng.Float64() < rate
-}
-
-func (f *faultState) snapshot() (Faults, <-chan struct{}) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cur, f.release
-}
-
-// middleware applies hang, latency, error rate, the refused credential
-// and the gateway → UEM partition to the gateway-facing API.
+// middleware applies the gateway → UEM partition, then hang, latency, the
+// refused credential and error rate, to the gateway-facing API.
 func (f *faultState) middleware(next http.Handler) http.Handler {
+	shared := f.inj.Middleware(next, faults.WithErrorWriter(writeInjectedError))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cur, release := f.snapshot()
-		if cur.PartitionGatewayToUEM {
-			abort(w)
+		if f.get().PartitionGatewayToUEM {
+			faults.Abort(w)
 			return
 		}
-		if cur.Hang {
-			select {
-			case <-r.Context().Done():
-				abort(w) // never an empty answer
-				return
-			case <-release:
-			}
-		}
-		if cur.LatencyMs > 0 {
-			if !sleepCtx(r.Context(), time.Duration(cur.LatencyMs)*time.Millisecond) {
-				abort(w)
-				return
-			}
-		}
-		switch cur.AuthStatus {
-		case http.StatusUnauthorized:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-uem", error="invalid_token"`)
-			writeErr(w, uemapi.Errorf(uemapi.CodeUnauthorized, "injected fault: the gateway credential is refused"))
-			return
-		case http.StatusForbidden:
-			writeJSON(w, http.StatusForbidden, uemapi.ErrorBody{Error: &uemapi.Error{Code: codeForbidden, Message: "injected fault: the gateway is not allowed"}})
-			return
-		}
-		if f.roll(cur.ErrorRate) {
-			writeErr(w, uemapi.Errorf(uemapi.CodeUnavailable, "injected fault: error rate %.2f", cur.ErrorRate))
-			return
-		}
-		next.ServeHTTP(w, r)
+		shared.ServeHTTP(w, r)
 	})
+}
+
+// writeInjectedError answers an injected error in the contract's shape:
+// a refused credential (401, 403) or the error rate (503).
+func writeInjectedError(w http.ResponseWriter, _ *http.Request, status int, env faults.Env) {
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-uem", error="invalid_token"`)
+		writeErr(w, uemapi.Errorf(uemapi.CodeUnauthorized, "injected fault: the gateway credential is refused"))
+	case http.StatusForbidden:
+		writeJSON(w, http.StatusForbidden, uemapi.ErrorBody{Error: &uemapi.Error{Code: codeForbidden, Message: "injected fault: the gateway is not allowed"}})
+	default:
+		writeErr(w, uemapi.Errorf(uemapi.CodeUnavailable, "injected fault: error rate %.2f", env.Toxicity))
+	}
 }
 
 // codeForbidden is the error code of an injected 403; the contract has no
 // code of its own for it, as the real UEM answers it only to a gateway it
 // no longer serves.
 const codeForbidden uemapi.Code = "forbidden"
-
-// abort closes the connection without an answer.
-func abort(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			_ = c.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -18,17 +19,16 @@ func gatewayFrom(ctx context.Context) *GatewayEntry {
 // gatewayHandler is the gateway-facing API (/api/v1), behind the fault
 // middleware and per-gateway bearer authentication.
 func (s *Server) gatewayHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", notFound)
-	mux.Handle(uemapi.PathConnectivity, methods{"GET": s.apiConnectivity})
-	mux.Handle(uemapi.PathDeviceReport, methods{"POST": s.apiReportDevice})
-	mux.Handle(uemapi.PathDevices, methods{"GET": s.apiDevices})
-	mux.Handle(uemapi.PathLastSeen, methods{"POST": s.apiLastSeen})
-	mux.Handle(uemapi.PathWipeAck, methods{"POST": s.apiWipeAck})
-	mux.Handle(uemapi.PathAppTunnels, methods{"GET": s.apiAppTunnels})
-	mux.Handle(uemapi.PathAppTunnelRep, methods{"POST": s.apiReportTunnel})
-	mux.Handle(uemapi.PathConfig, methods{"GET": s.apiConfig})
-	mux.Handle(uemapi.PathAttachmentKey, methods{"GET": s.apiKey})
+	mux := httpapi.NewMux()
+	mux.HandleFunc("GET "+uemapi.PathConnectivity, s.apiConnectivity)
+	mux.HandleFunc("POST "+uemapi.PathDeviceReport, s.apiReportDevice)
+	mux.HandleFunc("GET "+uemapi.PathDevices, s.apiDevices)
+	mux.HandleFunc("POST "+uemapi.PathLastSeen, s.apiLastSeen)
+	mux.HandleFunc("POST "+uemapi.PathWipeAck, s.apiWipeAck)
+	mux.HandleFunc("GET "+uemapi.PathAppTunnels, s.apiAppTunnels)
+	mux.HandleFunc("POST "+uemapi.PathAppTunnelRep, s.apiReportTunnel)
+	mux.HandleFunc("GET "+uemapi.PathConfig, s.apiConfig)
+	mux.HandleFunc("GET "+uemapi.PathAttachmentKey, s.apiKey)
 	return s.faults.middleware(s.gatewayAuth(mux))
 }
 

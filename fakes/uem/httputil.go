@@ -1,11 +1,11 @@
 package uem
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -13,69 +13,22 @@ import (
 // keytab and certificates fits easily).
 const maxAdminBody = 8 << 20
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpapi.WriteJSON(w, status, v) }
 
-// writeErr writes the contract's one error shape.
+// writeErr writes the contract's one error shape (the shared one:
+// uemapi.Error and httpapi.Error are the same on the wire).
 func writeErr(w http.ResponseWriter, err error) {
 	var e *uemapi.Error
-	if !errors.As(err, &e) {
-		e = uemapi.Errorf(uemapi.CodeInternal, "%v", err)
+	if errors.As(err, &e) {
+		err = &httpapi.Error{Status: e.Code.HTTPStatus(), Code: string(e.Code), Message: e.Message, Field: e.Field}
 	}
-	writeJSON(w, e.Code.HTTPStatus(), uemapi.ErrorBody{Error: e})
+	httpapi.WriteError(w, err)
 }
 
 // decodeBody reads a size-limited JSON body into v; unknown fields are
-// rejected so that typos surface as errors.
+// rejected so that typos surface as errors naming them.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		var ute *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &mbe):
-			return uemapi.Errorf(uemapi.CodeBodyTooLarge, "request body larger than %d bytes", limit)
-		case errors.As(err, &ute) && ute.Field != "":
-			return uemapi.FieldError(ute.Field, "must be a JSON %s", ute.Type)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return uemapi.FieldError(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
-		}
-		return uemapi.Errorf(uemapi.CodeInvalidJSON, "request body: %v", err)
-	}
-	if dec.More() {
-		return uemapi.Errorf(uemapi.CodeInvalidJSON, "request body holds more than one JSON value")
-	}
-	return nil
-}
-
-// methods routes one path by HTTP method and answers others with the JSON
-// 405 error.
-type methods map[string]http.HandlerFunc
-
-func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, ok := m[r.Method]
-	if !ok && r.Method == http.MethodHead {
-		h, ok = m[http.MethodGet]
-	}
-	if !ok {
-		allow := make([]string, 0, len(m))
-		for k := range m {
-			allow = append(allow, k)
-		}
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeErr(w, uemapi.Errorf(uemapi.CodeMethodNotAllowed, "method %s not allowed", r.Method))
-		return
-	}
-	h(w, r)
-}
-
-func notFound(w http.ResponseWriter, r *http.Request) {
-	writeErr(w, uemapi.Errorf(uemapi.CodeNotFound, "no endpoint %s", r.URL.Path))
+	return httpapi.Decode(w, r, limit, v)
 }
 
 // bearer extracts the credential of an Authorization header: Bearer

@@ -13,13 +13,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 )
 
 // Server is a fake UEM.
@@ -43,7 +45,6 @@ type Server struct {
 	started   bool
 	gwAddr    string // bound address of the gateway-facing listener
 	gwSrv     *http.Server
-	gwDone    <-chan struct{}
 	adminSrv  *http.Server
 	adminAddr string
 	crlSrv    *http.Server
@@ -122,7 +123,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("uem: admin listener: %w", err)
 	}
-	gwLn, err := net.Listen("tcp", s.cfg.GatewayAddr)
+	// Down (set before Start too) closes this listener and listens again
+	// on the same address when cleared.
+	gwLn, err := s.faults.inj.Listen(ctx, "tcp", s.cfg.GatewayAddr)
 	if err != nil {
 		_ = adminLn.Close()
 		return fmt.Errorf("uem: gateway listener: %w", err)
@@ -141,7 +144,7 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer s.serveWG.Done()
 		if err := s.crlSrv.Serve(crlLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("uem: serve CRL", "err", err)
+			s.log.Error("uem: serve CRL", "error", err)
 		}
 	}()
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -150,13 +153,8 @@ func (s *Server) Start(ctx context.Context) error {
 	s.gwAddr = gwLn.Addr().String()
 	s.adminSrv = s.newHTTPServer(s.adminHandler())
 	s.serve(s.adminSrv, adminLn)
-	if s.faults.get().Down {
-		// Down was set before Start: keep the address, refuse connections.
-		_ = gwLn.Close()
-	} else {
-		s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-		s.gwDone = s.serve(s.gwSrv, gwLn)
-	}
+	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
+	s.serve(s.gwSrv, gwLn)
 	s.notifier.start(ctx)
 	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
 	return nil
@@ -172,22 +170,18 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// serve runs srv on ln in a goroutine; the returned channel closes when
-// Serve has returned, i.e. the listening socket is really closed.
-func (s *Server) serve(srv *http.Server, ln net.Listener) <-chan struct{} {
+// serve runs srv on ln in a goroutine.
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
 	if s.tlsConf != nil {
 		ln = tls.NewListener(ln, s.tlsConf)
 	}
-	done := make(chan struct{})
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
-		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("uem: serve", "err", err)
+			s.log.Error("uem: serve", "error", err)
 		}
 	}()
-	return done
 }
 
 // Shutdown stops both listeners gracefully (waiting for in-flight requests
@@ -203,11 +197,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	gw, admin, crl := s.gwSrv, s.adminSrv, s.crlSrv
 	s.mu.Unlock()
 	s.faults.stop()
-	var errs []error
-	if gw != nil {
-		errs = append(errs, gw.Shutdown(ctx))
-	}
-	errs = append(errs, admin.Shutdown(ctx), crl.Shutdown(ctx))
+	errs := []error{gw.Shutdown(ctx), admin.Shutdown(ctx), crl.Shutdown(ctx)}
 	s.cancel()
 	s.notifier.wait()
 	s.serveWG.Wait()
@@ -243,27 +233,12 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	was := s.faults.get()
-	s.faults.set(f)
-	if !s.started || was.Down == f.Down {
-		return nil
-	}
-	if f.Down {
-		err := s.gwSrv.Close()
-		<-s.gwDone // connections are refused from here on
-		s.gwSrv = nil
-		return err
-	}
-	ln, err := net.Listen("tcp", s.gwAddr)
-	if err != nil {
-		return fmt.Errorf("uem: re-listening on %s: %w", s.gwAddr, err)
-	}
-	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.gwDone = s.serve(s.gwSrv, ln)
-	return nil
+	return s.faults.set(f)
 }
+
+// FaultInjector is the shared fault layer of the gateway-facing side,
+// for a chaos driver's faults.Specs; SetFaults replaces what it holds.
+func (s *Server) FaultInjector() *faults.Injector { return s.faults.inj }
 
 // checkAdmin authenticates an admin request in constant time.
 func (s *Server) checkAdmin(r *http.Request) bool {
