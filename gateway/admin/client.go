@@ -5,14 +5,29 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
-	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 )
+
+// APIError is an error answer of the admin API. It prints as `gatehouse
+// ctl` shows it, "admin: 400 Bad Request: <message>"; errors.As finds
+// the *httpapi.Error with its code and field.
+type APIError struct {
+	Status string // status line, "400 Bad Request"
+	Err    *httpapi.Error
+}
+
+func (e *APIError) Error() string { return "admin: " + e.Status + ": " + e.Err.Message }
+
+// Unwrap returns the error body.
+func (e *APIError) Unwrap() error { return e.Err }
 
 // Client calls a gateway's admin API.
 type Client struct {
@@ -57,9 +72,8 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("admin: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		var e Error
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return fmt.Errorf("admin: %s: %s", resp.Status, e.Error)
+		if e := httpapi.ParseError(resp.StatusCode, data); e != nil && e.Message != "" {
+			return &APIError{Status: resp.Status, Err: e}
 		}
 		return fmt.Errorf("admin: %s", resp.Status)
 	}

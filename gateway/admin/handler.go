@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 )
 
@@ -52,7 +52,7 @@ func Handler(d Deps) http.Handler {
 		d.Now = time.Now
 	}
 	a := &api{d: d}
-	mux := http.NewServeMux()
+	mux := httpapi.NewMux()
 	mux.HandleFunc("GET "+Prefix+"device-cache", a.dump)
 	mux.HandleFunc("GET "+Prefix+"device-cache/device/{id}", a.byDevice)
 	mux.HandleFunc("GET "+Prefix+"device-cache/user/{id}", a.byUser)
@@ -111,15 +111,16 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, v any) { httpapi.WriteJSON(w, http.StatusOK, v) }
 
-func writeErr(w http.ResponseWriter, code int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(Error{Error: err.Error()})
+// writeErr answers err in the one error shape; an *httpapi.Error keeps its
+// code and field, any other error gets the code of status.
+func writeErr(w http.ResponseWriter, status int, err error) {
+	var e *httpapi.Error
+	if !errors.As(err, &e) {
+		e = httpapi.Errorf(status, httpapi.CodeFor(status), "%s", err.Error())
+	}
+	httpapi.WriteError(w, e)
 }
 
 // rows collects the entries matching keep, in a stable order (user, then

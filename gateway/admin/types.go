@@ -5,7 +5,11 @@
 // them, and the text tables `gatehouse ctl` prints.
 package admin
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
+)
 
 // Entry is one device-cache row (DC-08).
 type Entry struct {
@@ -83,7 +87,6 @@ type Peak struct {
 	At    time.Time `json:"at,omitzero"`
 }
 
-// Error is the JSON error body.
-type Error struct {
-	Error string `json:"error"`
-}
+// Error is the JSON error body, the one shape of gatehouse's APIs:
+// {"error":{"code":"...","message":"...","field":"..."}}.
+type Error = httpapi.ErrorBody
