@@ -48,13 +48,13 @@ var _ = Describe("First access", func() {
 		md := f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 
-		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(MatchError(device.ErrBlocked))
 		Expect(d.Last().Status).To(Equal(int(eas.StatusDeviceIsBlockedForThisUser)))
 		Expect(f.SyncStatus(d)()).To(Equal("Blocked"))
 
-		_, err = f.UEM.SetSecurityViolation(md.UUID, false)
+		_, err = f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, false)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(Succeed())
 		Expect(f.EventActions(d)).To(ContainElements(uem.EventBlock, uem.EventReinstate))
@@ -66,7 +66,7 @@ var _ = Describe("First access", func() {
 	fw.It("a blocked 12.1 device gets HTTP 403 and never reaches Exchange", fw.IDs("FLOW-03"), fw.Conformance(fw.FeatureFirstAccess, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Version = eas.V121 })
 		md := f.Register(d)
-		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Provision(f.Ctx())).To(MatchError(device.ErrBlocked))
 		Expect(d.Last().HTTPStatus).To(Equal(403))
@@ -130,7 +130,7 @@ var _ = Describe("Manual overrides", func() {
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(MatchError(device.ErrBlocked))
 
 		// A violation and its end change nothing while the override holds.
-		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 		f.Act(d, uem.ActAllow, "found it")
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(Succeed())
@@ -155,7 +155,7 @@ var _ = Describe("Manual overrides", func() {
 		d := f.NewDevice(f.NewUser())
 		md := f.Register(d)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 		f.Act(d, uem.ActAllow, "exec override")
 		Eventually(f.SyncStatus(d)).Should(Equal("Allowed"))

@@ -19,16 +19,16 @@ var _ = Describe("Email attachment control", func() {
 	// setControl changes the gateway's attachment control in the UEM and
 	// puts the old one back after the spec.
 	setControl := func(ac uemapi.AttachmentControl) {
-		entry, err := f.UEM.Gateway(f.GatewayID())
+		entry, err := f.UEM.Gateway(f.Ctx(), f.GatewayID())
 		Expect(err).NotTo(HaveOccurred())
 		old := entry.Config
 		cfg := entry.Config
 		cfg.AttachmentControl = ac
-		_, err = f.UEM.SetGatewayConfig(f.GatewayID(), cfg)
+		_, err = f.UEM.SetGatewayConfig(f.Ctx(), f.GatewayID(), cfg)
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _, _ = f.UEM.SetGatewayConfig(f.GatewayID(), old) })
+		DeferCleanup(func() { _, _ = f.UEM.SetGatewayConfig(f.Ctx(), f.GatewayID(), old) })
 		// ENT-01: the gateway took the configuration (the UEM shows Success, not View Errors).
-		Eventually(func() string { e, _ := f.UEM.Gateway(f.GatewayID()); return e.Status }).Should(Equal("Success"))
+		Eventually(func() string { e, _ := f.UEM.Gateway(f.Ctx(), f.GatewayID()); return e.Status }).Should(Equal("Success"))
 	}
 
 	// fetch connects a device and fetches the first document attachment
@@ -62,7 +62,7 @@ var _ = Describe("Email attachment control", func() {
 	newUserWithReport := func() string {
 		user := f.NewUser()
 		pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("quarterly figures "), 500)...)
-		_, err := f.Exchange.Inject(user, exchange.InjectRequest{From: "cfo@corp.example", To: []string{user + "@corp.example"},
+		_, err := f.Exchange.Inject(f.Ctx(), user, exchange.InjectRequest{From: "cfo@corp.example", To: []string{user + "@corp.example"},
 			Subject: "Quarterly report", Body: "See the attached report.",
 			Attachments: []exchange.InjectAttachment{{Name: "report.pdf", ContentType: "application/pdf", Data: pdf}}})
 		Expect(err).NotTo(HaveOccurred())

@@ -18,7 +18,7 @@ var _ = Describe("UEM unreachable", func() {
 		clean, violating := f.NewDevice(user), f.NewDevice(user)
 		f.Register(clean)
 		md := f.Register(violating)
-		_, err := f.UEM.SetSecurityViolation(md.UUID, true)
+		_, err := f.UEM.SetSecurityViolation(f.Ctx(), md.UUID, true)
 		Expect(err).NotTo(HaveOccurred())
 
 		f.UEMDown(true)
@@ -62,7 +62,7 @@ var _ = Describe("UEM unreachable", func() {
 		f.DropNotifications(true)
 		f.Act(d, uem.ActBlock, "notification lost")
 		Eventually(func() string {
-			ds, err := f.UEM.Deliveries()
+			ds, err := f.UEM.Deliveries(f.Ctx())
 			if err != nil || len(ds) == 0 {
 				return ""
 			}

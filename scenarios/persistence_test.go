@@ -113,14 +113,14 @@ var _ = Describe("Gateway restarts", func() {
 		expectBlocked(f, blocked)
 		for _, d := range allowed {
 			before := len(d.Messages())
-			Expect(f.Exchange.Inject(d.User(), injectMail("after restart"))).Error().NotTo(HaveOccurred())
+			Expect(f.Exchange.Inject(f.Ctx(), d.User(), injectMail("after restart"))).Error().NotTo(HaveOccurred())
 			added, err := d.Sync(f.Ctx())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(added).To(Equal(1), "the sync state survived: only the new mail arrives")
 			Expect(d.Messages()).To(HaveLen(before + 1))
 		}
 		for id, assoc := range ids {
-			a, err := f.UEM.FindAssociation(id, userOf(append(allowed, blocked...), id))
+			a, err := f.UEM.FindAssociation(f.Ctx(), id, userOf(append(allowed, blocked...), id))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(a.ID).To(Equal(assoc), "no device was re-created as a first access")
 		}

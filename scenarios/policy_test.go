@@ -22,7 +22,7 @@ var _ = Describe("ActiveSync policies", func() {
 		p.PasswordRequired, p.MinPasswordLength, p.PasswordType = true, 11, uemapi.PasswordAlphanumeric
 		p = f.CreatePolicy(p)
 		a, _ := f.Association(d)
-		_, err := f.UEM.Act(a.ID, uem.Action{Action: uem.ActAssignPolicy, PolicyID: p.ID, Note: "vip"})
+		_, err := f.UEM.Act(f.Ctx(), a.ID, uem.Action{Action: uem.ActAssignPolicy, PolicyID: p.ID, Note: "vip"})
 		Expect(err).NotTo(HaveOccurred())
 		provs := d.Provisionings()
 		Eventually(func() int { _, _ = d.Sync(f.Ctx()); return d.Provisionings() }).Should(BeNumerically(">", provs), "told to provision again")
@@ -31,7 +31,7 @@ var _ = Describe("ActiveSync policies", func() {
 		Expect(d.Policy().AlphanumericDevicePasswordRequired).To(HaveValue(BeTrue()))
 
 		p.MinPasswordLength = 14
-		_, err = f.UEM.UpdatePolicy(p.ID, p)
+		_, err = f.UEM.UpdatePolicy(f.Ctx(), p.ID, p)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() *string { _, _ = d.Sync(f.Ctx()); return d.Policy().MinDevicePasswordLength }).Should(HaveValue(Equal("14")))
 		p2, _ := f.Partnership(d)

@@ -122,7 +122,7 @@ var _ = Describe("Security: attachment control", func() {
 		user := f.NewUser()
 		subject := "Sealed offer " + f.FreshDeviceID()
 		raw, p7m := smimeEncrypted(subject)
-		_, err := f.Exchange.Inject(user, exchange.InjectRequest{RawMIME: raw})
+		_, err := f.Exchange.Inject(f.Ctx(), user, exchange.InjectRequest{RawMIME: raw})
 		Expect(err).NotTo(HaveOccurred())
 
 		for class, opt := range controlled {
@@ -172,12 +172,12 @@ var _ = Describe("Security: attachment control", func() {
 		}
 		subject := "Board figures " + f.FreshDeviceID()
 		pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("confidential board figures "), 400)...)
-		_, err := f.Exchange.Inject(user, exchange.InjectRequest{From: "cfo@corp.example", Subject: subject, Body: "See the attached figures.",
+		_, err := f.Exchange.Inject(f.Ctx(), user, exchange.InjectRequest{From: "cfo@corp.example", Subject: subject, Body: "See the attached figures.",
 			Attachments: []exchange.InjectAttachment{{Name: "figures.pdf", ContentType: "application/pdf", Data: pdf}}})
 		Expect(err).NotTo(HaveOccurred())
 		// From here on Exchange compresses what it answers, as IIS does.
-		Expect(f.Exchange.SetFaults(exchange.Faults{Gzip: true})).To(Succeed())
-		DeferCleanup(func() { Expect(f.Exchange.SetFaults(exchange.Faults{})).To(Succeed()) })
+		Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{Gzip: true})).To(Succeed())
+		DeferCleanup(func() { Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{})).To(Succeed()) })
 		secret := []byte("confidential board figures confidential board figures")
 		b64 := base64.StdEncoding.EncodeToString(pdf[:57]) // the first base64 line of the attachment in MIME
 

@@ -102,7 +102,7 @@ func staysAllowed(f *fw.Framework, d *device.Device, why string) {
 // deviceStateDeliveries are the ids of the device.state notifications the
 // UEM delivered to the gateway.
 func deviceStateDeliveries(f *fw.Framework) []string {
-	ds, err := f.UEM.Deliveries()
+	ds, err := f.UEM.Deliveries(f.Ctx())
 	Expect(err).NotTo(HaveOccurred())
 	var ids []string
 	for _, d := range ds {

@@ -22,11 +22,11 @@ var _ = Describe("Security: policy enforcement", func() {
 		p = f.CreatePolicy(p)
 		a, err := f.Association(d)
 		Expect(err).NotTo(HaveOccurred())
-		_, err = f.UEM.Act(a.ID, uem.Action{Action: uem.ActAssignPolicy, PolicyID: p.ID, Note: "vip"})
+		_, err = f.UEM.Act(f.Ctx(), a.ID, uem.Action{Action: uem.ActAssignPolicy, PolicyID: p.ID, Note: "vip"})
 		Expect(err).NotTo(HaveOccurred())
 		// From here on Exchange compresses what it answers, as IIS does.
-		Expect(f.Exchange.SetFaults(exchange.Faults{Gzip: true})).To(Succeed())
-		DeferCleanup(func() { Expect(f.Exchange.SetFaults(exchange.Faults{})).To(Succeed()) })
+		Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{Gzip: true})).To(Succeed())
+		DeferCleanup(func() { Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{})).To(Succeed()) })
 
 		Eventually(func() string {
 			d.Reset()

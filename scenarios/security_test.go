@@ -39,7 +39,7 @@ func spellings(u lab.User) []string {
 // partnershipsOf lists what Exchange recorded for a device id, whoever
 // authenticated.
 func partnershipsOf(f *fw.Framework, deviceID string) []exchange.Partnership {
-	ps, err := f.Exchange.Partnerships()
+	ps, err := f.Exchange.Partnerships(f.Ctx())
 	Expect(err).NotTo(HaveOccurred(), "reading Exchange's partnerships")
 	var out []exchange.Partnership
 	for _, p := range ps {
@@ -88,7 +88,7 @@ var _ = Describe("Security: identity binding", func() {
 		Expect(errors.As(err, &se)).To(BeTrue(), "a device claiming %s while signing in as %s is refused, got %v", alice, bob, err)
 		Expect(se.HTTPStatus).To(Equal(http.StatusBadRequest))
 		for _, u := range []string{alice, bob} {
-			Expect(f.UEM.FindAssociation(liar.ID(), u)).Error().To(HaveOccurred(), "the UEM has no association of the device for %s", u)
+			Expect(f.UEM.FindAssociation(f.Ctx(), liar.ID(), u)).Error().To(HaveOccurred(), "the UEM has no association of the device for %s", u)
 		}
 		Expect(partnershipsOf(f, liar.ID())).To(BeEmpty(), "Exchange never saw the device")
 	})
@@ -98,7 +98,7 @@ var _ = Describe("Security: identity binding", func() {
 		for _, s := range spellings(u) {
 			d := f.NewDeviceAs("", s, s, u.Password)
 			Expect(d.Connect(f.Ctx())).To(Succeed(), "signing in as %s", s)
-			a, err := f.UEM.FindAssociation(d.ID(), u.Name)
+			a, err := f.UEM.FindAssociation(f.Ctx(), d.ID(), u.Name)
 			Expect(err).NotTo(HaveOccurred(), "the UEM has the device of %s under %s", s, u.Name)
 			Expect(a.User).To(Equal(u.Name), "reported as %s, not as spelt (%s)", u.Name, s)
 		}
@@ -191,7 +191,7 @@ var _ = Describe("Security: identity binding", func() {
 
 		var reported []string
 		for _, p := range probes {
-			if _, err := f.UEM.FindAssociation(p.id, p.user); err == nil {
+			if _, err := f.UEM.FindAssociation(f.Ctx(), p.id, p.user); err == nil {
 				reported = append(reported, p.id+"/"+p.user)
 			}
 		}

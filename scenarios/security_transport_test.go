@@ -95,8 +95,8 @@ var _ = Describe("Security: transport", func() {
 		user := f.NewUser()
 		d := f.NewDevice(user)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		Expect(f.Exchange.SetRedirect(user, clear.URL+"/Microsoft-Server-ActiveSync")).To(Succeed())
-		DeferCleanup(func() { _ = f.Exchange.SetRedirect(user, "") })
+		Expect(f.Exchange.SetRedirect(f.Ctx(), user, clear.URL+"/Microsoft-Server-ActiveSync")).To(Succeed())
+		DeferCleanup(func() { _ = f.Exchange.SetRedirect(f.Ctx(), user, "") })
 
 		d.Reset()
 		Expect(d.Connect(f.Ctx())).NotTo(Succeed(), "the device is not served through a plain-HTTP redirect")
@@ -106,13 +106,13 @@ var _ = Describe("Security: transport", func() {
 	fw.It("a UEM that refuses the gateway's credential (401) or access (403) is not unreachable: new devices are blocked, not let in by fail-open", fw.IDs("FO-01"), fw.Security(fw.FeatureFailOpen), func() {
 		var last *device.Device
 		for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
-			Expect(f.UEM.SetFaults(uem.Faults{AuthStatus: status})).To(Succeed())
+			Expect(f.UEM.SetFaults(f.Ctx(), uem.Faults{AuthStatus: status})).To(Succeed())
 			d := f.NewDevice(f.NewUser())
 			Expect(d.Connect(f.Ctx())).To(MatchError(device.ErrBlocked), "a new device while the UEM answers %d", status)
 			Expect(f.ReachedExchange(d)).To(BeFalse())
 			last = d
 		}
-		Expect(f.UEM.SetFaults(uem.Faults{})).To(Succeed())
+		Expect(f.UEM.SetFaults(f.Ctx(), uem.Faults{})).To(Succeed())
 		Eventually(func() error { return last.Connect(f.Ctx()) }).Should(Succeed(), "decided by the UEM once it accepts the gateway again")
 		Expect(f.SyncStatus(last)()).To(Equal("Allowed"))
 	})

@@ -76,12 +76,12 @@ func ExampleStack_UEMAdmin() {
 		log.Printf("connect: %v", err)
 		return
 	}
-	a, err := admin.FindAssociation(d.ID(), alice.Name)
+	a, err := admin.FindAssociation(ctx, d.ID(), alice.Name)
 	if err != nil {
 		log.Printf("association: %v", err)
 		return
 	}
-	if _, err := admin.Act(a.ID, uem.Action{Action: uem.ActBlock, Note: "lost phone"}); err != nil {
+	if _, err := admin.Act(ctx, a.ID, uem.Action{Action: uem.ActBlock, Note: "lost phone"}); err != nil {
 		log.Printf("block: %v", err)
 		return
 	}

@@ -145,7 +145,7 @@ func (s *Stack) registerGateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := admin.AddGateway(entry); err != nil {
+	if _, err := admin.AddGateway(ctx, entry); err != nil {
 		return fmt.Errorf("labstack: register the gateway in the UEM: %w", err)
 	}
 	return nil

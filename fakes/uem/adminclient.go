@@ -1,21 +1,23 @@
 package uem
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 
-	"github.com/gatehouse-lab/gatehouse/internal/adminapi"
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // AdminClient drives a fake UEM over its admin API (/admin/v1): what a
 // test does with a *Server in-process, it does with an AdminClient when
-// the UEM runs elsewhere (a container). Its methods mirror the Server's;
-// API errors come back as *uemapi.Error, so uemapi.IsCode works on both.
-type AdminClient struct{ api adminapi.Caller }
+// the UEM runs elsewhere (a container). Its methods mirror the Server's,
+// each with a context first that bounds the call; API errors come back as
+// *uemapi.Error, so uemapi.IsCode works on both.
+type AdminClient struct{ api httpapi.Caller }
 
 // NewAdminClient returns a client of the admin API at baseURL (what
 // Server.AdminURL returns, without /admin/v1) with its bearer token; hc
@@ -24,7 +26,7 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &AdminClient{api: adminapi.Caller{
+	return &AdminClient{api: httpapi.Caller{
 		Name: "uem admin", Base: baseURL + AdminPrefix, Token: token, HC: hc, MaxAnswer: maxAdminBody,
 		APIError: func(status int, raw []byte) error {
 			var eb uemapi.ErrorBody
@@ -39,32 +41,32 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 
 // call sends one admin request; in (if not nil) is the JSON body, out
 // (if not nil) receives the JSON answer.
-func (c *AdminClient) call(method, path string, in, out any) error {
-	return c.api.Call(method, path, in, out)
+func (c *AdminClient) call(ctx context.Context, method, path string, in, out any) error {
+	return c.api.Call(ctx, method, path, in, out)
 }
 
 // AddDevice enrols a managed device (POST /devices).
-func (c *AdminClient) AddDevice(d Device) (Device, error) {
+func (c *AdminClient) AddDevice(ctx context.Context, d Device) (Device, error) {
 	var out Device
-	return out, c.call(http.MethodPost, "/devices", d, &out)
+	return out, c.call(ctx, http.MethodPost, "/devices", d, &out)
 }
 
 // Device returns a managed device by UUID.
-func (c *AdminClient) Device(uuid string) (Device, error) {
+func (c *AdminClient) Device(ctx context.Context, uuid string) (Device, error) {
 	var out Device
-	return out, c.call(http.MethodGet, "/devices/"+url.PathEscape(uuid), nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/devices/"+url.PathEscape(uuid), nil, &out)
 }
 
 // SetSecurityViolation records a check-in finding the device out of (or
 // back in) compliance (FLOW-08).
-func (c *AdminClient) SetSecurityViolation(uuid string, violation bool) (Device, error) {
+func (c *AdminClient) SetSecurityViolation(ctx context.Context, uuid string, violation bool) (Device, error) {
 	var out Device
-	return out, c.call(http.MethodPost, "/devices/"+url.PathEscape(uuid)+"/security-violation",
+	return out, c.call(ctx, http.MethodPost, "/devices/"+url.PathEscape(uuid)+"/security-violation",
 		map[string]bool{"violation": violation}, &out)
 }
 
 // Associations lists the associations matching f, following the pages.
-func (c *AdminClient) Associations(f AssociationFilter) ([]Association, error) {
+func (c *AdminClient) Associations(ctx context.Context, f AssociationFilter) ([]Association, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -86,7 +88,7 @@ func (c *AdminClient) Associations(f AssociationFilter) ([]Association, error) {
 	var out []Association
 	for {
 		var page AssociationPage
-		if err := c.call(http.MethodGet, "/associations?"+q.Encode(), nil, &page); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/associations?"+q.Encode(), nil, &page); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Items...)
@@ -98,15 +100,15 @@ func (c *AdminClient) Associations(f AssociationFilter) ([]Association, error) {
 }
 
 // Association returns an association by id.
-func (c *AdminClient) Association(id string) (Association, error) {
+func (c *AdminClient) Association(ctx context.Context, id string) (Association, error) {
 	var out Association
-	return out, c.call(http.MethodGet, "/associations/"+url.PathEscape(id), nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/associations/"+url.PathEscape(id), nil, &out)
 }
 
 // FindAssociation returns the association of an EAS device id and user,
 // a CodeNotFound error when there is none (as Server.FindAssociation).
-func (c *AdminClient) FindAssociation(easDeviceID, user string) (Association, error) {
-	as, err := c.Associations(AssociationFilter{EASDeviceID: easDeviceID, User: user})
+func (c *AdminClient) FindAssociation(ctx context.Context, easDeviceID, user string) (Association, error) {
+	as, err := c.Associations(ctx, AssociationFilter{EASDeviceID: easDeviceID, User: user})
 	if err != nil {
 		return Association{}, err
 	}
@@ -117,74 +119,74 @@ func (c *AdminClient) FindAssociation(easDeviceID, user string) (Association, er
 }
 
 // Act applies an admin action to an association (ACT).
-func (c *AdminClient) Act(id string, a Action) (Association, error) {
+func (c *AdminClient) Act(ctx context.Context, id string, a Action) (Association, error) {
 	var out Association
-	return out, c.call(http.MethodPost, "/associations/"+url.PathEscape(id)+"/actions", a, &out)
+	return out, c.call(ctx, http.MethodPost, "/associations/"+url.PathEscape(id)+"/actions", a, &out)
 }
 
 // Events returns the event log entries with Seq > after, oldest first.
-func (c *AdminClient) Events(after int64) ([]Event, error) {
+func (c *AdminClient) Events(ctx context.Context, after int64) ([]Event, error) {
 	var out []Event
-	return out, c.call(http.MethodGet, "/events?after="+strconv.FormatInt(after, 10), nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/events?after="+strconv.FormatInt(after, 10), nil, &out)
 }
 
 // Preferences returns the UEM preferences.
-func (c *AdminClient) Preferences() (Preferences, error) {
+func (c *AdminClient) Preferences(ctx context.Context) (Preferences, error) {
 	var out Preferences
-	return out, c.call(http.MethodGet, "/preferences", nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/preferences", nil, &out)
 }
 
 // SetPreferences replaces the preferences.
-func (c *AdminClient) SetPreferences(p Preferences) (Preferences, error) {
+func (c *AdminClient) SetPreferences(ctx context.Context, p Preferences) (Preferences, error) {
 	var out Preferences
-	return out, c.call(http.MethodPut, "/preferences", p, &out)
+	return out, c.call(ctx, http.MethodPut, "/preferences", p, &out)
 }
 
 // CreatePolicy adds an ActiveSync policy.
-func (c *AdminClient) CreatePolicy(p uemapi.ActiveSyncPolicy) (uemapi.ActiveSyncPolicy, error) {
+func (c *AdminClient) CreatePolicy(ctx context.Context, p uemapi.ActiveSyncPolicy) (uemapi.ActiveSyncPolicy, error) {
 	var out uemapi.ActiveSyncPolicy
-	return out, c.call(http.MethodPost, "/policies", p, &out)
+	return out, c.call(ctx, http.MethodPost, "/policies", p, &out)
 }
 
 // UpdatePolicy replaces a policy.
-func (c *AdminClient) UpdatePolicy(id string, p uemapi.ActiveSyncPolicy) (uemapi.ActiveSyncPolicy, error) {
+func (c *AdminClient) UpdatePolicy(ctx context.Context, id string, p uemapi.ActiveSyncPolicy) (uemapi.ActiveSyncPolicy, error) {
 	var out uemapi.ActiveSyncPolicy
-	return out, c.call(http.MethodPut, "/policies/"+url.PathEscape(id), p, &out)
+	return out, c.call(ctx, http.MethodPut, "/policies/"+url.PathEscape(id), p, &out)
 }
 
 // Gateway returns a gateway entry by id.
-func (c *AdminClient) Gateway(id string) (GatewayEntry, error) {
+func (c *AdminClient) Gateway(ctx context.Context, id string) (GatewayEntry, error) {
 	var out GatewayEntry
-	return out, c.call(http.MethodGet, "/gateways/"+url.PathEscape(id), nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/gateways/"+url.PathEscape(id), nil, &out)
 }
 
 // AddGateway creates a gateway entry (its token, notification URL and
 // secret, and its configuration).
-func (c *AdminClient) AddGateway(g GatewayEntry) (GatewayEntry, error) {
+func (c *AdminClient) AddGateway(ctx context.Context, g GatewayEntry) (GatewayEntry, error) {
 	var out GatewayEntry
-	return out, c.call(http.MethodPost, "/gateways", g, &out)
+	return out, c.call(ctx, http.MethodPost, "/gateways", g, &out)
 }
 
 // SetGatewayConfig replaces a gateway's configuration.
-func (c *AdminClient) SetGatewayConfig(id string, cfg uemapi.GatewayConfig) (GatewayEntry, error) {
+func (c *AdminClient) SetGatewayConfig(ctx context.Context, id string, cfg uemapi.GatewayConfig) (GatewayEntry, error) {
 	var out GatewayEntry
-	return out, c.call(http.MethodPut, "/gateways/"+url.PathEscape(id)+"/config", cfg, &out)
+	return out, c.call(ctx, http.MethodPut, "/gateways/"+url.PathEscape(id)+"/config", cfg, &out)
 }
 
 // Deliveries lists the notification deliveries.
-func (c *AdminClient) Deliveries() ([]Delivery, error) {
+func (c *AdminClient) Deliveries(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery
-	return out, c.call(http.MethodGet, "/notifications", nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/notifications", nil, &out)
 }
 
 // Faults returns the fault injection state.
-func (c *AdminClient) Faults() (Faults, error) {
+func (c *AdminClient) Faults(ctx context.Context) (Faults, error) {
 	var out Faults
-	return out, c.call(http.MethodGet, "/faults", nil, &out)
+	return out, c.call(ctx, http.MethodGet, "/faults", nil, &out)
 }
 
 // SetFaults replaces the fault injection state (Faults{Down: true} takes
 // the gateway API down; Faults{} clears everything).
-func (c *AdminClient) SetFaults(f Faults) error {
-	return c.call(http.MethodPut, "/faults", f, nil)
+func (c *AdminClient) SetFaults(ctx context.Context, f Faults) error {
+	return c.call(ctx, http.MethodPut, "/faults", f, nil)
 }

@@ -208,8 +208,8 @@ func waitGatewayReady(l world, timeout time.Duration) error {
 
 // resetShared undoes what a spec may have changed in the shared world.
 func (f *Framework) resetShared() {
-	gomega.Expect(f.UEM.SetFaults(uem.Faults{})).To(gomega.Succeed(), "clearing the UEM's faults")
-	_, err := f.UEM.SetPreferences(uem.DefaultPreferences())
+	gomega.Expect(f.UEM.SetFaults(f.Ctx(), uem.Faults{})).To(gomega.Succeed(), "clearing the UEM's faults")
+	_, err := f.UEM.SetPreferences(f.Ctx(), uem.DefaultPreferences())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "resetting the UEM's preferences")
 }
 
@@ -290,7 +290,7 @@ func (f *Framework) NewDevice(user string, opts ...func(*device.Config)) *device
 // Register enrols the device in the UEM (a managed device carrying its
 // EAS id), so that its association is Registered(Linked).
 func (f *Framework) Register(d *device.Device) uem.Device {
-	md, err := f.UEM.AddDevice(uem.Device{UUID: "uuid-" + d.ID(), UserID: d.User(), Platform: string(d.Config().Platform),
+	md, err := f.UEM.AddDevice(f.Ctx(), uem.Device{UUID: "uuid-" + d.ID(), UserID: d.User(), Platform: string(d.Config().Platform),
 		Model: d.Config().Model, EASDeviceIDs: []string{d.ID()}})
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return md
@@ -299,7 +299,7 @@ func (f *Framework) Register(d *device.Device) uem.Device {
 // Association returns the UEM's association of the device (an error
 // until the gateway reported it).
 func (f *Framework) Association(d *device.Device) (uem.Association, error) {
-	return f.UEM.FindAssociation(d.ID(), d.User())
+	return f.UEM.FindAssociation(f.Ctx(), d.ID(), d.User())
 }
 
 // SyncStatus is the UEM's Sync Status of the device ("" while unknown),
@@ -318,7 +318,7 @@ func (f *Framework) SyncStatus(d *device.Device) func() string {
 func (f *Framework) Act(d *device.Device, action, note string) uem.Association {
 	a, err := f.Association(d)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "the UEM has no association for %s", d.ID())
-	a, err = f.UEM.Act(a.ID, uem.Action{Action: action, Note: note})
+	a, err = f.UEM.Act(f.Ctx(), a.ID, uem.Action{Action: action, Note: note})
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return a
 }
@@ -329,14 +329,14 @@ func (f *Framework) TryAct(d *device.Device, action string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.UEM.Act(a.ID, uem.Action{Action: action})
+	_, err = f.UEM.Act(f.Ctx(), a.ID, uem.Action{Action: action})
 	return err
 }
 
 // Events returns the UEM event log entries about the device.
 func (f *Framework) Events(d *device.Device) []uem.Event {
 	var out []uem.Event
-	all, err := f.UEM.Events(0)
+	all, err := f.UEM.Events(f.Ctx(), 0)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "reading the UEM event log")
 	for _, e := range all {
 		if e.DeviceID == d.ID() {
@@ -357,34 +357,34 @@ func (f *Framework) EventActions(d *device.Device) []string {
 
 // SetPreferences changes UEM preferences (unset fields keep their values).
 func (f *Framework) SetPreferences(change func(*uem.Preferences)) {
-	p, err := f.UEM.Preferences()
+	p, err := f.UEM.Preferences(f.Ctx())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	change(&p)
-	_, err = f.UEM.SetPreferences(p)
+	_, err = f.UEM.SetPreferences(f.Ctx(), p)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 }
 
 // CreatePolicy adds an ActiveSync policy to the UEM.
 func (f *Framework) CreatePolicy(p uemapi.ActiveSyncPolicy) uemapi.ActiveSyncPolicy {
-	p, err := f.UEM.CreatePolicy(p)
+	p, err := f.UEM.CreatePolicy(f.Ctx(), p)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	return p
 }
 
 // UEMDown takes the UEM's gateway API down (true) or brings it back.
 func (f *Framework) UEMDown(down bool) {
-	gomega.Expect(f.UEM.SetFaults(uem.Faults{Down: down})).To(gomega.Succeed())
+	gomega.Expect(f.UEM.SetFaults(f.Ctx(), uem.Faults{Down: down})).To(gomega.Succeed())
 }
 
 // DropNotifications makes the UEM lose its notifications (or stop).
 func (f *Framework) DropNotifications(drop bool) {
-	gomega.Expect(f.UEM.SetFaults(uem.Faults{DropNotifications: drop})).To(gomega.Succeed())
+	gomega.Expect(f.UEM.SetFaults(f.Ctx(), uem.Faults{DropNotifications: drop})).To(gomega.Succeed())
 }
 
 // Partnership is what Exchange recorded about the device; ok is false
 // when the device never reached Exchange.
 func (f *Framework) Partnership(d *device.Device) (exchange.Partnership, bool) {
-	ps, err := f.Exchange.Partnerships()
+	ps, err := f.Exchange.Partnerships(f.Ctx())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "reading Exchange's partnerships")
 	for _, p := range ps {
 		if p.DeviceID == d.ID() && p.User == d.User() {

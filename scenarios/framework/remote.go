@@ -108,12 +108,13 @@ func startRemoteWorld() (world, UEM, Exchange, error) {
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the fakes and the gateway use throwaway certificates
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
 	}}
+	ctx := context.Background() // the shared world outlives any one spec
 	u := uem.NewAdminClient(c.UEMAdminURL, c.UEMAdminToken, hc)
 	x := exchange.NewAdminClient(c.ExchangeAdminURL, c.ExchangeAdminToken, hc)
-	if _, err := u.Gateway(c.GatewayID); err != nil {
+	if _, err := u.Gateway(ctx, c.GatewayID); err != nil {
 		return nil, nil, nil, fmt.Errorf("remote fakes: the UEM has no entry for the gateway under test (--gateway-id %q): %w", c.GatewayID, err)
 	}
-	views, err := x.Users()
+	views, err := x.Users(ctx)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("remote fakes: %w", err)
 	}

@@ -60,26 +60,26 @@ func TestRemoteWorldDrivesRunningFakes(t *testing.T) {
 	}
 
 	local := InProcessUEM(l.UEM)
-	remote, _ := u.FindAssociation(d.ID(), "alice")
-	want, err := local.FindAssociation(d.ID(), "alice")
+	remote, _ := u.FindAssociation(ctx, d.ID(), "alice")
+	want, err := local.FindAssociation(ctx, d.ID(), "alice")
 	if err != nil || remote.ID != want.ID || remote.SyncStatus != "Allowed" {
 		t.Fatalf("remote association %+v, in-process %+v (%v)", remote, want, err)
 	}
-	if _, err := u.Act(remote.ID, uem.Action{Action: uem.ActWipe}); err != nil {
+	if _, err := u.Act(ctx, remote.ID, uem.Action{Action: uem.ActWipe}); err != nil {
 		t.Fatal(err)
 	}
-	_, rerr := u.Act(remote.ID, uem.Action{Action: uem.ActAllow})
-	_, lerr := local.Act(remote.ID, uem.Action{Action: uem.ActAllow})
+	_, rerr := u.Act(ctx, remote.ID, uem.Action{Action: uem.ActAllow})
+	_, lerr := local.Act(ctx, remote.ID, uem.Action{Action: uem.ActAllow})
 	if !uemapi.IsCode(rerr, uemapi.CodeActionNotAllowed) || !uemapi.IsCode(lerr, uemapi.CodeActionNotAllowed) {
 		t.Fatalf("allow after wipe: remote %v, in-process %v; want action_not_allowed from both", rerr, lerr)
 	}
-	ps, err := x.Partnerships()
-	lps, _ := InProcessExchange(l.Exchange).Partnerships()
+	ps, err := x.Partnerships(ctx)
+	lps, _ := InProcessExchange(l.Exchange).Partnerships(ctx)
 	if err != nil || len(ps) != 1 || len(lps) != 1 || ps[0].DeviceID != lps[0].DeviceID {
 		t.Fatalf("partnerships: remote %+v (%v), in-process %+v", ps, err, lps)
 	}
 
-	if err := u.SetFaults(uem.Faults{Down: true}); err != nil {
+	if err := u.SetFaults(ctx, uem.Faults{Down: true}); err != nil {
 		t.Fatal(err)
 	}
 	if f := l.UEM.Faults(); !f.Down {

@@ -93,7 +93,7 @@ func (a authAs) RoundTrip(r *http.Request) (*http.Response, error) {
 // them; --notify-url, when given, names the URL as this process reaches
 // it (the UEM may know the gateway by another name, in containers).
 func (f *Framework) NotificationTarget() (url string, secret []byte) {
-	e, err := f.UEM.Gateway(f.GatewayID())
+	e, err := f.UEM.Gateway(f.Ctx(), f.GatewayID())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "reading the gateway's entry in the UEM")
 	url = e.NotificationURL
 	if TestContext.NotifyURL != "" {
@@ -108,7 +108,7 @@ func (f *Framework) NotificationTarget() (url string, secret []byte) {
 // until the gateway took it (the UEM delivered its config.changed), and
 // puts the previous configuration back after the spec.
 func (f *Framework) EditGatewayConfig(edit func(*uemapi.GatewayConfig)) {
-	e, err := f.UEM.Gateway(f.GatewayID())
+	e, err := f.UEM.Gateway(f.Ctx(), f.GatewayID())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	old, c := e.Config, e.Config
 	edit(&c)
@@ -118,7 +118,7 @@ func (f *Framework) EditGatewayConfig(edit func(*uemapi.GatewayConfig)) {
 
 func (f *Framework) setGatewayConfig(c uemapi.GatewayConfig) {
 	seen := f.configDeliveries()
-	_, err := f.UEM.SetGatewayConfig(f.GatewayID(), c)
+	_, err := f.UEM.SetGatewayConfig(f.Ctx(), f.GatewayID(), c)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "changing the gateway's configuration at the UEM")
 	gomega.Eventually(func() []string {
 		var fresh []string
@@ -134,7 +134,7 @@ func (f *Framework) setGatewayConfig(c uemapi.GatewayConfig) {
 // configDeliveries are the ids of the delivered config.changed
 // notifications of the UEM's log.
 func (f *Framework) configDeliveries() []string {
-	ds, err := f.UEM.Deliveries()
+	ds, err := f.UEM.Deliveries(f.Ctx())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	var ids []string
 	for _, d := range ds {
