@@ -56,7 +56,7 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 		}
 	}
 	if err := w.WriteMsg(m); err != nil {
-		s.log.Debug("dns write", "err", err)
+		s.log.Debug("dns write", "error", err)
 	}
 }
 

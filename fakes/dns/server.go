@@ -113,7 +113,7 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() {
 			defer s.serving.Done()
 			if err := srv.ActivateAndServe(); err != nil {
-				s.log.Debug("dns server stopped", "err", err)
+				s.log.Debug("dns server stopped", "error", err)
 			}
 		}()
 	}

@@ -107,7 +107,7 @@ func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
 	}
 	ri, err := eas.ParseRequest(r)
 	if err != nil {
-		s.log.Info("eas: bad request", "user", mb.user.Name, "err", err)
+		s.log.Info("eas: bad request", "user", mb.user.Name, "error", err)
 		http.Error(w, "bad ActiveSync request", http.StatusBadRequest)
 		return
 	}
@@ -216,7 +216,7 @@ func (s *Server) decode(rc *reqCtx, v any) (empty, ok bool) {
 		err = wbxml.NodeToStruct(doc.Root, v)
 	}
 	if err != nil {
-		s.log.Info("eas: undecodable body", "cmd", rc.ri.Query.Cmd, "user", rc.mb.user.Name, "err", err)
+		s.log.Info("eas: undecodable body", "cmd", rc.ri.Query.Cmd, "user", rc.mb.user.Name, "error", err)
 		http.Error(rc.w, "invalid WBXML", http.StatusBadRequest)
 		return false, false
 	}
@@ -226,7 +226,7 @@ func (s *Server) decode(rc *reqCtx, v any) (empty, ok bool) {
 func (s *Server) writeWBXML(rc *reqCtx, msg any) {
 	b, err := eas.EncodeMessage(msg)
 	if err != nil {
-		s.log.Error("eas: encode response", "cmd", rc.ri.Query.Cmd, "err", err)
+		s.log.Error("eas: encode response", "cmd", rc.ri.Query.Cmd, "error", err)
 		http.Error(rc.w, "encode", http.StatusInternalServerError)
 		return
 	}

@@ -89,7 +89,7 @@ func (s *Server) errorReply(e *kdcError, cname types.PrincipalName, crealm strin
 	}
 	b, err := ke.Marshal()
 	if err != nil {
-		s.log.Error("marshal KRB-ERROR", "err", err)
+		s.log.Error("marshal KRB-ERROR", "error", err)
 		return nil
 	}
 	return b

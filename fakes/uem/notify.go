@@ -141,7 +141,7 @@ func (n *notifier) deliver(ctx context.Context, gatewayID string, msg uemapi.Not
 			return
 		}
 		rec.LastError = err.Error()
-		n.log.Warn("notification push failed", "gateway", gatewayID, "type", msg.Type, "id", msg.ID, "attempt", rec.Attempts, "err", err)
+		n.log.Warn("notification push failed", "gateway", gatewayID, "type", msg.Type, "id", msg.ID, "attempt", rec.Attempts, "error", err)
 		if rec.Attempts >= n.cfg.Attempts || ctx.Err() != nil {
 			rec.Status = DeliveryFailed
 			n.record(rec)
