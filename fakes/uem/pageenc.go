@@ -1,6 +1,7 @@
 package uem
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -103,4 +104,73 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendDevicePage appends one page of the device list as JSON (the
+// encoding of uemapi.DevicePage) to b, straight from the store: the list
+// moves a million records in capacity tests. The cursor is the last
+// sequence number scanned, opaque to clients.
+func (s *store) appendDevicePage(b []byte, filter uemapi.DeviceFilter, cursor string, limit int) ([]byte, error) {
+	if filter == "" {
+		filter = uemapi.FilterAllowed
+	}
+	if filter != uemapi.FilterAllowed && filter != uemapi.FilterAll {
+		return b, uemapi.FieldError("filter", "must be allowed or all")
+	}
+	from, err := parseCursor(cursor)
+	if err != nil {
+		return b, err
+	}
+	if limit == 0 {
+		limit = uemapi.DefaultPageSize
+	}
+	if limit < 1 || limit > uemapi.MaxPageSize {
+		return b, uemapi.FieldError("limit", "must be 1-%d", uemapi.MaxPageSize)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	policies := map[string]*uemapi.ActiveSyncPolicy{}
+	b = append(b, `{"items":[`...)
+	n := 0
+	i := from
+	for ; i < int64(len(s.assocs)) && n < limit; i++ {
+		a := s.assocs[i]
+		if a == nil || filter == uemapi.FilterAllowed && (a.State() != uemapi.StateAllowed || a.device == nil) {
+			continue
+		}
+		behavior, p := s.policyFor(a)
+		policyID := ""
+		if p != nil {
+			policyID = p.ID
+			policies[p.ID] = p
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendDeviceEntry(b, a, behavior, policyID)
+		n++
+	}
+	b = append(b, `],"policies":`...)
+	pol, err := json.Marshal(policies)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, pol...)
+	if i < int64(len(s.assocs)) {
+		b = append(b, `,"next_cursor":"`...)
+		b = strconv.AppendInt(b, i, 10)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...), nil
+}
+
+func parseCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n < 0 {
+		return 0, uemapi.FieldError("cursor", "is not a cursor this server issued")
+	}
+	return n, nil
 }
