@@ -310,7 +310,7 @@ func (s *Server) adminRemoveDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminGetFaults(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, FaultsView{Faults: s.faults.get(), Counters: s.faults.counters()})
+	writeJSON(w, http.StatusOK, FaultsView{Faults: s.faults.Get(), Counters: s.faults.counters()})
 }
 
 func (s *Server) adminSetFaults(w http.ResponseWriter, r *http.Request) {
@@ -323,5 +323,5 @@ func (s *Server) adminSetFaults(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, FaultsView{Faults: s.faults.get(), Counters: s.faults.counters()})
+	writeJSON(w, http.StatusOK, FaultsView{Faults: s.faults.Get(), Counters: s.faults.counters()})
 }

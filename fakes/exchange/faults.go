@@ -1,9 +1,7 @@
 package exchange
 
 import (
-	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
@@ -48,9 +46,9 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// specs are f in the shared fault layer (fakes/faults), in the order
+// Specs are f in the shared fault layer (fakes/faults), in the order
 // they act on a request; Gzip is Exchange's own.
-func (f Faults) specs() []faults.Spec {
+func (f Faults) Specs() []faults.Spec {
 	var out []faults.Spec
 	if f.Down {
 		out = append(out, faults.Spec{Name: "down", Toxic: faults.Down{Mode: faults.Refuse}})
@@ -84,49 +82,27 @@ type FaultCounters struct {
 	Compressed int64 `json:"compressed"`
 }
 
-// faultState is the current Faults, applied through the shared layer.
+// faultState is the current Faults, applied through the shared layer but
+// for Gzip, Exchange's own.
 type faultState struct {
-	inj        *faults.Injector
-	mu         sync.Mutex
-	cur        Faults
+	*faults.State[Faults]
 	compressed atomic.Int64
 }
 
-func newFaultState(seed uint64) *faultState { return &faultState{inj: faults.New(seed)} }
-
-func (f *faultState) get() Faults {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cur
-}
-
-// set replaces the faults; Down takes the listener down (or up again)
-// before it returns.
-func (f *faultState) set(nf Faults) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cur = nf
-	if err := f.inj.Set(nf.specs()...); err != nil {
-		return fmt.Errorf("exchange: %w", err)
-	}
-	return nil
-}
+func newFaultState(seed uint64) *faultState { return &faultState{State: faults.NewState[Faults](seed)} }
 
 func (f *faultState) counters() FaultCounters {
-	c := f.inj.Counters()
+	c := f.Injector().Counters()
 	return FaultCounters{Delayed: c["latency"], Errors: c["error"], Resets: c["reset"], Throttle: c["slow_body"],
 		Compressed: f.compressed.Load()}
 }
-
-// stop ends the waits faults impose, for good (shutdown).
-func (f *faultState) stop() { f.inj.Stop() }
 
 // middleware applies the faults to the ActiveSync listener (injected
 // errors are plain text with Retry-After: 1), then compression, the
 // innermost: a slow body is the compressed one.
 func (f *faultState) middleware(next http.Handler) http.Handler {
-	return f.inj.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.get().Gzip && r.Method == http.MethodPost && acceptsGzip(r) {
+	return f.Injector().Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.Get().Gzip && r.Method == http.MethodPost && acceptsGzip(r) {
 			gw := &gzipWriter{ResponseWriter: w, compressed: func() { f.compressed.Add(1) }}
 			defer gw.close()
 			w = gw

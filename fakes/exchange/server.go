@@ -204,7 +204,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	// Down closes this listener and listens again on the same address
 	// when cleared.
-	ln, err := s.faults.inj.Listen(ctx, "tcp", s.cfg.Addr)
+	ln, err := s.faults.Injector().Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("exchange: listener: %w", err)
 	}
@@ -259,7 +259,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	srv, admin := s.srv, s.adminSrv
 	close(s.stopping)
 	s.mu.Unlock()
-	s.faults.stop()
+	s.faults.Injector().Stop() // hung requests go on, delays end
 	errs := []error{srv.Shutdown(ctx), admin.Shutdown(ctx)}
 	s.serveWG.Wait()
 	return errors.Join(errs...)
@@ -291,7 +291,7 @@ func (s *Server) AdminToken() string { return s.adminToken }
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
 // Faults returns the current fault injection state.
-func (s *Server) Faults() Faults { return s.faults.get() }
+func (s *Server) Faults() Faults { return s.faults.Get() }
 
 // SetFaults replaces the fault injection state. Down closes the ActiveSync
 // listener (connections are refused); clearing it listens again on the same
@@ -300,12 +300,15 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	return s.faults.set(f)
+	if err := s.faults.Set(f); err != nil {
+		return fmt.Errorf("exchange: %w", err)
+	}
+	return nil
 }
 
 // FaultInjector is the shared fault layer of the ActiveSync listener, for
 // a chaos driver's faults.Specs; SetFaults replaces what it holds.
-func (s *Server) FaultInjector() *faults.Injector { return s.faults.inj }
+func (s *Server) FaultInjector() *faults.Injector { return s.faults.Injector() }
 
 func (s *Server) checkAdmin(r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -1,9 +1,7 @@
 package uem
 
 import (
-	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -50,10 +48,10 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// specs are the faults of the shared layer (fakes/faults) in f, in the
+// Specs are the faults of the shared layer (fakes/faults) in f, in the
 // order they act on a request; the notifications and partitions are the
 // UEM's own.
-func (f Faults) specs() []faults.Spec {
+func (f Faults) Specs() []faults.Spec {
 	var out []faults.Spec
 	if f.Down {
 		out = append(out, faults.Spec{Name: "down", Toxic: faults.Down{Mode: faults.Refuse}})
@@ -74,43 +72,18 @@ func (f Faults) specs() []faults.Spec {
 	return out
 }
 
-// faultState is the current Faults: the shared layer's injector (down,
-// hang, latency, error rate) and the UEM's own.
-type faultState struct {
-	inj *faults.Injector
-	mu  sync.Mutex
-	cur Faults
-}
+// faultState is the current Faults: the shared layer's (down, hang,
+// latency, refused credential, error rate) and the UEM's own.
+type faultState struct{ *faults.State[Faults] }
 
-func newFaultState(seed uint64) *faultState { return &faultState{inj: faults.New(seed)} }
-
-func (f *faultState) get() Faults {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cur
-}
-
-// set replaces the faults; Down takes the gateway-facing listener down
-// (or up again) before it returns.
-func (f *faultState) set(nf Faults) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cur = nf
-	if err := f.inj.Set(nf.specs()...); err != nil {
-		return fmt.Errorf("uem: %w", err)
-	}
-	return nil
-}
-
-// stop releases hung requests for good (shutdown).
-func (f *faultState) stop() { f.inj.Stop() }
+func newFaultState(seed uint64) *faultState { return &faultState{faults.NewState[Faults](seed)} }
 
 // middleware applies the gateway → UEM partition, then hang, latency, the
 // refused credential and error rate, to the gateway-facing API.
 func (f *faultState) middleware(next http.Handler) http.Handler {
-	shared := f.inj.Middleware(next, faults.WithErrorWriter(writeInjectedError))
+	shared := f.Injector().Middleware(next, faults.WithErrorWriter(writeInjectedError))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.get().PartitionGatewayToUEM {
+		if f.Get().PartitionGatewayToUEM {
 			faults.Abort(w)
 			return
 		}

@@ -127,7 +127,7 @@ func (n *notifier) deliver(ctx context.Context, gatewayID string, msg uemapi.Not
 			n.record(rec)
 			return
 		}
-		if n.faults.get().DropNotifications {
+		if n.faults.Get().DropNotifications {
 			rec.Status = DeliveryDropped
 			n.record(rec)
 			return
@@ -159,7 +159,7 @@ func (n *notifier) deliver(ctx context.Context, gatewayID string, msg uemapi.Not
 }
 
 func (n *notifier) post(ctx context.Context, url string, secret []byte, msg uemapi.Notification) error {
-	if n.faults.get().PartitionUEMToGateway {
+	if n.faults.Get().PartitionUEMToGateway {
 		return errPartition
 	}
 	body, err := json.Marshal(msg)

@@ -125,7 +125,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	// Down (set before Start too) closes this listener and listens again
 	// on the same address when cleared.
-	gwLn, err := s.faults.inj.Listen(ctx, "tcp", s.cfg.GatewayAddr)
+	gwLn, err := s.faults.Injector().Listen(ctx, "tcp", s.cfg.GatewayAddr)
 	if err != nil {
 		_ = adminLn.Close()
 		return fmt.Errorf("uem: gateway listener: %w", err)
@@ -196,7 +196,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.started = false
 	gw, admin, crl := s.gwSrv, s.adminSrv, s.crlSrv
 	s.mu.Unlock()
-	s.faults.stop()
+	s.faults.Injector().Stop() // hung requests go on, delays end
 	errs := []error{gw.Shutdown(ctx), admin.Shutdown(ctx), crl.Shutdown(ctx)}
 	s.cancel()
 	s.notifier.wait()
@@ -224,7 +224,7 @@ func (s *Server) AdminToken() string { return s.adminToken }
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
 // Faults returns the current fault injection state.
-func (s *Server) Faults() Faults { return s.faults.get() }
+func (s *Server) Faults() Faults { return s.faults.Get() }
 
 // SetFaults replaces the fault injection state. Down closes the
 // gateway-facing listener (connections refused); clearing it listens again
@@ -233,12 +233,15 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	return s.faults.set(f)
+	if err := s.faults.Set(f); err != nil {
+		return fmt.Errorf("uem: %w", err)
+	}
+	return nil
 }
 
 // FaultInjector is the shared fault layer of the gateway-facing side,
 // for a chaos driver's faults.Specs; SetFaults replaces what it holds.
-func (s *Server) FaultInjector() *faults.Injector { return s.faults.inj }
+func (s *Server) FaultInjector() *faults.Injector { return s.faults.Injector() }
 
 // checkAdmin authenticates an admin request in constant time.
 func (s *Server) checkAdmin(r *http.Request) bool {
