@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
+	"github.com/gatehouse-lab/gatehouse/fakes/internal/servers"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 )
 
@@ -54,10 +55,8 @@ type Server struct {
 	started   bool
 	addr      string
 	adminAddr string
-	srv       *http.Server
-	adminSrv  *http.Server
+	servers   servers.Group // ActiveSync, admin API
 	stopping  chan struct{} // closed by Shutdown: releases hanging Pings
-	serveWG   sync.WaitGroup
 }
 
 // New validates cfg, creates the users and generates their mail. Nothing
@@ -76,16 +75,7 @@ func New(cfg Config) (*Server, error) {
 		s.adminToken = hex.EncodeToString(b[:])
 	}
 	if !cfg.PlainHTTP {
-		var cert tls.Certificate
-		var err error
-		switch {
-		case cfg.Certificate != nil:
-			cert = *cfg.Certificate
-		case cfg.TLSCertFile != "":
-			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
-		default:
-			cert, err = selfsigned.Generate("gatehouse fake Exchange", cfg.Now())
-		}
+		cert, err := selfsigned.ServerCert(cfg.Certificate, cfg.TLSCertFile, cfg.TLSKeyFile, "gatehouse fake Exchange", cfg.Now())
 		if err != nil {
 			return nil, fmt.Errorf("exchange: TLS certificate: %w", err)
 		}
@@ -93,13 +83,9 @@ func New(cfg Config) (*Server, error) {
 		if cfg.HTTP2 {
 			s.tlsConf.NextProtos = []string{"h2", "http/1.1"}
 		}
-		s.certPool = x509.NewCertPool()
-		for _, der := range cert.Certificate {
-			if c, err := x509.ParseCertificate(der); err == nil {
-				s.certPool.AddCert(c)
-			}
-		}
+		s.certPool = selfsigned.Pool(cert)
 	}
+	s.servers.TLS, s.servers.Log, s.servers.Name, s.servers.IdleTimeout = s.tlsConf, s.log, "exchange", 5*time.Minute
 	s.seed()
 	s.auth = cfg.Authenticator
 	if s.auth == nil {
@@ -216,35 +202,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr, s.adminAddr = ln.Addr().String(), adminLn.Addr().String()
-	s.srv = s.newHTTPServer(s.faults.middleware(s.easHandler()))
-	s.serve(s.srv, ln)
-	s.adminSrv = s.newHTTPServer(s.adminHandler())
-	s.serve(s.adminSrv, adminLn)
+	s.servers.Serve(ln, s.faults.middleware(s.easHandler()))
+	s.servers.Serve(adminLn, s.adminHandler())
 	s.log.Info("fake Exchange started", "url", s.URL(), "admin_url", s.AdminURL(), "users", len(s.mailboxes))
 	return nil
-}
-
-func (s *Server) newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		TLSConfig:         s.tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-}
-
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
-	if s.tlsConf != nil {
-		ln = tls.NewListener(ln, s.tlsConf)
-	}
-	s.serveWG.Add(1)
-	go func() {
-		defer s.serveWG.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("exchange: serve", "error", err)
-		}
-	}()
 }
 
 // Shutdown answers hanging Pings (Status 1), then stops both listeners
@@ -256,13 +217,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
-	srv, admin := s.srv, s.adminSrv
 	close(s.stopping)
 	s.mu.Unlock()
 	s.faults.Injector().Stop() // hung requests go on, delays end
-	errs := []error{srv.Shutdown(ctx), admin.Shutdown(ctx)}
-	s.serveWG.Wait()
-	return errors.Join(errs...)
+	return s.servers.Shutdown(ctx)
 }
 
 func (s *Server) scheme() string {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
+	"github.com/gatehouse-lab/gatehouse/fakes/internal/servers"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 )
 
@@ -44,12 +45,9 @@ type Server struct {
 	mu        sync.Mutex
 	started   bool
 	gwAddr    string // bound address of the gateway-facing listener
-	gwSrv     *http.Server
-	adminSrv  *http.Server
 	adminAddr string
-	crlSrv    *http.Server
+	servers   servers.Group // gateway API, admin API, CRL
 	cancel    context.CancelFunc
-	serveWG   sync.WaitGroup
 }
 
 // New validates cfg, loads the seed and prepares TLS material. Nothing
@@ -69,27 +67,14 @@ func New(cfg Config) (*Server, error) {
 		s.adminToken = randomHex(24)
 	}
 	if !cfg.PlainHTTP {
-		var cert tls.Certificate
-		var err error
-		switch {
-		case cfg.Certificate != nil:
-			cert = *cfg.Certificate
-		case cfg.TLSCertFile != "":
-			cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
-		default:
-			cert, err = selfsigned.Generate("gatehouse fake UEM", cfg.Now())
-		}
+		cert, err := selfsigned.ServerCert(cfg.Certificate, cfg.TLSCertFile, cfg.TLSKeyFile, "gatehouse fake UEM", cfg.Now())
 		if err != nil {
 			return nil, fmt.Errorf("uem: TLS certificate: %w", err)
 		}
 		s.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-		s.certPool = x509.NewCertPool()
-		for _, der := range cert.Certificate {
-			if c, err := x509.ParseCertificate(der); err == nil {
-				s.certPool.AddCert(c)
-			}
-		}
+		s.certPool = selfsigned.Pool(cert)
 	}
+	s.servers.TLS, s.servers.Log, s.servers.Name, s.servers.IdleTimeout = s.tlsConf, s.log, "uem", 2*time.Minute
 	hc := cfg.Notify.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -139,49 +124,16 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ca.mu.Lock()
 	s.ca.crlURL = "http://" + crlLn.Addr().String() + CRLPath
 	s.ca.mu.Unlock()
-	s.crlSrv = &http.Server{Handler: http.HandlerFunc(s.ca.serveCRL), ReadHeaderTimeout: 10 * time.Second}
-	s.serveWG.Add(1)
-	go func() {
-		defer s.serveWG.Done()
-		if err := s.crlSrv.Serve(crlLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("uem: serve CRL", "error", err)
-		}
-	}()
+	s.servers.ServePlain(crlLn, http.HandlerFunc(s.ca.serveCRL))
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.started = true
 	s.adminAddr = adminLn.Addr().String()
 	s.gwAddr = gwLn.Addr().String()
-	s.adminSrv = s.newHTTPServer(s.adminHandler())
-	s.serve(s.adminSrv, adminLn)
-	s.gwSrv = s.newHTTPServer(s.gatewayHandler())
-	s.serve(s.gwSrv, gwLn)
+	s.servers.Serve(adminLn, s.adminHandler())
+	s.servers.Serve(gwLn, s.gatewayHandler())
 	s.notifier.start(ctx)
 	s.log.Info("fake UEM started", "gateway_api", s.GatewayURL(), "admin_api", s.AdminURL())
 	return nil
-}
-
-func (s *Server) newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		TLSConfig:         s.tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-}
-
-// serve runs srv on ln in a goroutine.
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
-	if s.tlsConf != nil {
-		ln = tls.NewListener(ln, s.tlsConf)
-	}
-	s.serveWG.Add(1)
-	go func() {
-		defer s.serveWG.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("uem: serve", "error", err)
-		}
-	}()
 }
 
 // Shutdown stops both listeners gracefully (waiting for in-flight requests
@@ -194,14 +146,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
-	gw, admin, crl := s.gwSrv, s.adminSrv, s.crlSrv
 	s.mu.Unlock()
 	s.faults.Injector().Stop() // hung requests go on, delays end
-	errs := []error{gw.Shutdown(ctx), admin.Shutdown(ctx), crl.Shutdown(ctx)}
+	err := s.servers.Shutdown(ctx)
 	s.cancel()
 	s.notifier.wait()
-	s.serveWG.Wait()
-	return errors.Join(errs...)
+	return err
 }
 
 func (s *Server) scheme() string {

@@ -85,6 +85,18 @@ func LoadOrCreate(dir, cn string, now time.Time) (tls.Certificate, error) {
 	return c, nil
 }
 
+// ServerCert is the certificate a server uses: the one given, else the
+// pair in certFile and keyFile, else a new self-signed one named cn.
+func ServerCert(given *tls.Certificate, certFile, keyFile, cn string, now time.Time) (tls.Certificate, error) {
+	switch {
+	case given != nil:
+		return *given, nil
+	case certFile != "":
+		return tls.LoadX509KeyPair(certFile, keyFile)
+	}
+	return Generate(cn, now)
+}
+
 // Pool returns a certificate pool trusting c, for clients of a server
 // that uses it.
 func Pool(c tls.Certificate) *x509.CertPool {

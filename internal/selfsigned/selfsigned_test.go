@@ -30,3 +30,38 @@ func TestLoadOrCreateKeepsTheCertificate(t *testing.T) {
 	}
 	var _ tls.Certificate = b
 }
+
+// ServerCert prefers the certificate given, then the files, then makes one.
+func TestServerCertOrder(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	onDisk, err := LoadOrCreate(dir, "on disk", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given, _ := Generate("given", now)
+	cn := func(c tls.Certificate, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Subject.CommonName
+	}
+	certFile, keyFile := dir+"/cert.pem", dir+"/key.pem"
+	if got := cn(ServerCert(&given, certFile, keyFile, "new", now)); got != "given" {
+		t.Errorf("with a certificate given: %s", got)
+	}
+	if got := cn(ServerCert(nil, certFile, keyFile, "new", now)); got != "on disk" || cn(onDisk, nil) != "on disk" {
+		t.Errorf("with files: %s", got)
+	}
+	if got := cn(ServerCert(nil, "", "", "new", now)); got != "new" {
+		t.Errorf("with nothing: %s", got)
+	}
+	if _, err := ServerCert(nil, dir+"/missing.pem", keyFile, "new", now); err == nil {
+		t.Error("a missing certificate file was not an error")
+	}
+}
