@@ -2,25 +2,11 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"regexp"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
-	"github.com/gatehouse-lab/gatehouse/gateway/admin"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
-	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
-	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
-	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // state is where a Server is in its life. It only moves forward:
@@ -82,14 +68,42 @@ func (s *Server) Start(ctx context.Context) error {
 	defer cancel()
 	defer context.AfterFunc(s.runCtx, cancel)()
 
+	if err := s.initCache(ctx); err != nil {
+		return s.startFailed(err)
+	}
+	s.loadConfig(ctx)
+	control, device := s.listenerTLS()
+	handlers := s.handlers()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateStarting { // Shutdown began while the cache loaded
+		return fmt.Errorf("gateway: start: %w", ErrStopped)
+	}
+	s.serve(handlers, control, device)
+	s.state, s.runStarted = stateRunning, true
+	s.runBackground(s.runCtx)
+	s.log.Info("gateway started", "device", "https://"+s.addrs["device"], "admin", "https://"+s.addrs["admin"], "notify", "https://"+s.addrs["notify"]+NotificationPath)
+	return nil
+}
+
+// initCache fills the device cache from the UEM, else from the
+// persistent list; from then on the cache may be written to disk.
+func (s *Server) initCache(ctx context.Context) error {
 	res, err := s.link.Init(ctx)
 	if err != nil {
-		return s.startFailed(err)
+		return err
 	}
 	s.mu.Lock()
 	s.cacheLoaded = true
 	s.mu.Unlock()
 	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
+	return nil
+}
+
+// loadConfig fetches the UEM's configuration (else keeps the cached or
+// bootstrap settings) and archives the statistics of the previous run.
+func (s *Server) loadConfig(ctx context.Context) {
 	if err := s.refreshConfig(ctx); err != nil {
 		s.log.Warn("configuration not fetched from the UEM; using bootstrap settings", "error", err)
 	}
@@ -99,105 +113,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if _, err := (stats.Files{Dir: s.cfg.DataDir}).Archive(time.Now()); err != nil {
 		s.log.Warn("archiving statistics", "error", err)
 	}
+}
 
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
-	if s.incoming.Load() == nil {
-		s.incoming.Store(s.buildIncoming(uemapi.TLSSettings{}))
-	}
-	// The device listener's TLS follows the UEM's settings of the moment
-	// (versions, cipher suites), and asks for a client certificate only
-	// while device authentication needs one; the handler verifies it
-	// against the roots of the moment, so a new trust file needs no restart.
-	deviceTLS := tlsCfg.Clone()
-	deviceTLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		in := s.incoming.Load()
-		if s.wantCert.Load() {
-			return in.cert, nil
-		}
-		return in.plain, nil
-	}
-	paths := http.NewServeMux()
-	for _, p := range activesync.Paths {
-		paths.Handle(p, s.as)
-	}
-	paths.HandleFunc(kcd.ProxyPath, s.serveKKDCP)
-	device := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := s.hsts.Load(); v != nil && *v != "" {
-			w.Header().Set("Strict-Transport-Security", *v) // TLS-13
-		}
-		paths.ServeHTTP(w, r)
-	})
-	notify := http.NewServeMux()
-	notify.Handle("POST "+NotificationPath, httplimit.Body(uemapi.MaxNotificationBody, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret))))
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(stats.NewCollector(s.stats, s.peaks), collectors.NewGoCollector(
-		// The live heap after the last collection (go_gc_heap_live_bytes):
-		// what devices really cost, where the heap in use also counts the
-		// garbage the collector's heap floor lets pile up.
-		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|cycles/total:gc-cycles)$`)})),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	adm := admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
-		Servers: func() []upstream.ServiceStatus {
-			if r := s.currentRouter(); r != nil {
-				return r.Status()
-			}
-			return nil
-		},
-		Diagnose: func(ctx context.Context) upstream.Diagnosis {
-			if r := s.currentRouter(); r != nil {
-				return r.VerifyEAS(ctx)
-			}
-			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
-		},
-		Kerberos: s.Kerberos,
-		Token:    s.cfg.AdminToken, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
-
-	handlers := map[string]http.Handler{
-		"device": s.limits.Handler(deviceBodyDeadlines(func() time.Duration { return time.Duration(s.socketRW.Load()) }, device)),
-		"notify": notify,
-		"admin":  adm,
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateStarting { // Shutdown began while the cache loaded
-		return fmt.Errorf("gateway: start: %w", ErrStopped)
-	}
-	for name, ln := range s.lns {
-		srvTLS := tlsCfg.Clone()
-		srv := &http.Server{Handler: handlers[name], TLSConfig: srvTLS, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-			ConnState: s.fresh.track,
-			// The control plane: a whole request (headers 10 s) within
-			// ControlReadTimeout; net/http lifts the deadline once the
-			// body is in, so a long admin operation is not cut.
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ControlReadTimeout, IdleTimeout: controlIdleTimeout}
-		if name == "device" {
-			srv.ReadTimeout = 0 // bodies: deviceBodyDeadlines
-			srv.TLSConfig = deviceTLS
-			// Until the UEM names servers, the seeds' Device request
-			// timeout; an idle connection is never kept forever.
-			deviceRequest := msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)
-			srv.ReadHeaderTimeout, srv.IdleTimeout = deviceRequest, deviceRequest
-			if s.router != nil {
-				// The device side of the advanced timeouts (ASC-20, ASC-23):
-				// the Device request timeout bounds waiting for a request,
-				// and writes to the device are bounded and counted.
-				srv.ReadHeaderTimeout, srv.IdleTimeout = s.router.DeviceRequestTimeout(), s.router.DeviceRequestTimeout()
-				ln = s.router.DeviceListener(ln)
-			}
-		}
-		s.servers = append(s.servers, srv)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("listener stopped", "listener", name, "error", err)
-			}
-		}()
-	}
-
-	runCtx := s.runCtx
-	s.state, s.runStarted = stateRunning, true
+// runBackground starts the UEM link and the statistics loop; s.mu is
+// held, so that Shutdown cannot cancel runCtx in between.
+func (s *Server) runBackground(runCtx context.Context) {
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -211,8 +131,6 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.statsLoop(runCtx)
 	}()
-	s.log.Info("gateway started", "device", "https://"+s.addrs["device"], "admin", "https://"+s.addrs["admin"], "notify", "https://"+s.addrs["notify"]+NotificationPath)
-	return nil
 }
 
 // beginStart moves the Server from listening (binding the listeners

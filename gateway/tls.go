@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 
@@ -80,4 +81,49 @@ func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
 	}
 	c.RootCAs, c.InsecureSkipVerify = pool, false
 	return c, nil
+}
+
+// listenerTLS is the TLS of the listeners: control for the notification
+// and admin listeners, device for the device listener. The device
+// listener's TLS follows the UEM's settings of the moment (versions,
+// cipher suites), and asks for a client certificate only while device
+// authentication needs one; the handler verifies it against the roots of
+// the moment, so a new trust file needs no restart.
+func (s *Server) listenerTLS() (control, device *tls.Config) {
+	control = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
+	if s.incoming.Load() == nil {
+		s.incoming.Store(s.buildIncoming(uemapi.TLSSettings{}))
+	}
+	device = control.Clone()
+	device.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		in := s.incoming.Load()
+		if s.wantCert.Load() {
+			return in.cert, nil
+		}
+		return in.plain, nil
+	}
+	return control, device
+}
+
+// hstsHeader is the Strict-Transport-Security value the UEM's settings
+// ask for (TLS-13), "" for none.
+func hstsHeader(t uemapi.TLSSettings) string {
+	if !t.HSTS {
+		return ""
+	}
+	if t.HSTSPreload {
+		return "max-age=31536000; includeSubDomains; preload"
+	}
+	return "max-age=31536000; includeSubDomains"
+}
+
+// withHSTS sets the Strict-Transport-Security header of the moment on
+// every device response (TLS-13).
+func (s *Server) withHSTS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := s.hsts.Load(); v != nil && *v != "" {
+			w.Header().Set("Strict-Transport-Security", *v)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

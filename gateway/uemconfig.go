@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
-	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -52,12 +51,11 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 	return nil
 }
 
+// applyConfig puts a validated configuration document to use: device
+// authentication, attachment control, Kerberos, incoming TLS, timeouts,
+// the default policy behaviour and the ActiveSync servers.
 func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
-	var fronts []netip.Prefix
-	for _, fe := range s.cfg.FrontEnds {
-		fronts = append(fronts, netip.MustParsePrefix(fe)) // validated in Config.Validate
-	}
-	auth, err := deviceauth.New(doc.Config.DeviceAuth, deviceauth.Options{FrontEnds: fronts, CRLs: s.crls})
+	auth, err := s.deviceAuth(doc.Config.DeviceAuth)
 	if err != nil {
 		return err
 	}
@@ -70,51 +68,24 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	s.as.SetDeviceAuth(auth)
 	s.wantCert.Store(auth.WantsClientCert())
 	s.incoming.Store(s.buildIncoming(doc.Config.TLS))
-	hsts := ""
-	if doc.Config.TLS.HSTS {
-		hsts = "max-age=31536000; includeSubDomains"
-		if doc.Config.TLS.HSTSPreload {
-			hsts += "; preload"
-		}
-	}
+	hsts := hstsHeader(doc.Config.TLS)
 	s.hsts.Store(&hsts)
 	s.socketRW.Store(int64(msDuration(doc.Config.Timeouts.SocketReadWriteMs)))
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
 	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
 		return nil // a bootstrap --upstream wins over the UEM's services
 	}
-	c := doc.Config
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sameTLS := sameOutgoing(c.TLS, s.outTLS)
-	if s.router != nil && sameTLS {
-		return s.router.Update(c.ActiveSync, c.Servers, c.Timeouts)
+	return s.applyServers(doc.Config)
+}
+
+// deviceAuth builds the device authentication the UEM configured, with
+// the bootstrap's front ends and the gateway's CRL cache.
+func (s *Server) deviceAuth(c uemapi.DeviceAuth) (*deviceauth.Authenticator, error) {
+	var fronts []netip.Prefix
+	for _, fe := range s.cfg.FrontEnds {
+		fronts = append(fronts, netip.MustParsePrefix(fe)) // validated in Config.Validate
 	}
-	if s.runCtx.Err() != nil {
-		return ErrStopped // Shutdown is waiting for the background work: start none
-	}
-	out, err := s.outgoingTLS(c.TLS)
-	if err != nil {
-		return err
-	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log})
-	if err != nil {
-		return err
-	}
-	if s.routerStop != nil {
-		s.routerStop() // the outgoing TLS settings changed: a new pool replaces the old
-	}
-	s.router, s.outTLS = r, c.TLS
-	s.as.SetRouter(r)
-	runCtx, stop := context.WithCancel(s.runCtx)
-	s.routerStop = stop
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = r.Run(runCtx)
-	}()
-	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
-	return nil
+	return deviceauth.New(c, deviceauth.Options{FrontEnds: fronts, CRLs: s.crls})
 }
 
 func msDuration(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
