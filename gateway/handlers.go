@@ -7,7 +7,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -28,7 +28,7 @@ func (s *Server) deviceHandler() http.Handler {
 	for _, p := range activesync.Paths {
 		paths.Handle(p, s.as)
 	}
-	paths.HandleFunc(kcd.ProxyPath, s.serveKKDCP)
+	paths.HandleFunc(delegation.ProxyPath, s.serveKKDCP)
 	return s.withHSTS(paths)
 }
 

@@ -7,27 +7,27 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
-// applyKerberos starts using the UEM's Kerberos configuration: a new KCD
+// applyKerberos starts using the UEM's Kerberos configuration: a new Delegator
 // whose initialisation (with its retry, KRB-06) runs in the background.
-// An unchanged configuration keeps the KCD, its TGT and ticket cache.
+// An unchanged configuration keeps the Delegator, its TGT and ticket cache.
 func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
 	s.kkdcp.Store(kc != nil && kc.KDCProxy)
 	var raw []byte
 	if kc != nil {
 		// Switching the KDC proxy on or off, or changing the realms it
-		// serves, keeps the KCD and its tickets.
+		// serves, keeps the Delegator and its tickets.
 		c := *kc
 		c.KDCProxy, c.KDCProxyRealms = false, nil
 		raw, _ = json.Marshal(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if string(raw) == string(s.kcdCfg) && (kc == nil) == (s.kcd.Load() == nil) {
-		if k := s.kcd.Load(); k != nil {
+	if string(raw) == string(s.krbCfg) && (kc == nil) == (s.krb.Load() == nil) {
+		if k := s.krb.Load(); k != nil {
 			k.SetProxyRealms(kc.KDCProxyRealms)
 		}
 		return nil
@@ -35,32 +35,32 @@ func (s *Server) applyKerberos(kc *uemapi.KerberosConfig) error {
 	if s.runCtx.Err() != nil {
 		return ErrStopped // Shutdown is waiting for the background work: start none
 	}
-	var k *kcd.KCD
+	var k *delegation.Delegator
 	if kc != nil {
 		first := s.cfg.KerberosRetry
 		if first <= 0 {
 			first = time.Minute
 		}
 		var err error
-		k, err = kcd.New(*kc, kcd.Options{Resolver: s.resolver(), Retry: kcd.Backoff{Initial: first, Max: 60 * first, Jitter: 0.2},
+		k, err = delegation.New(*kc, delegation.Options{Resolver: s.resolver(), Retry: delegation.Backoff{Initial: first, Max: 60 * first, Jitter: 0.2},
 			Peaks: s.peaks, Log: s.log.With("component", "kerberos")})
 		if err != nil {
 			return err
 		}
 	}
-	if s.kcdStop != nil {
-		s.kcdStop()
-		s.kcdStop = nil
+	if s.krbStop != nil {
+		s.krbStop()
+		s.krbStop = nil
 	}
-	s.kcd.Store(k)
-	s.kcdCfg = raw
+	s.krb.Store(k)
+	s.krbCfg = raw
 	if k == nil {
 		s.as.SetKerberos(nil)
 		return nil
 	}
 	s.as.SetKerberos(k)
 	ctx, cancel := context.WithCancel(s.runCtx)
-	s.kcdStop = cancel
+	s.krbStop = cancel
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -84,7 +84,7 @@ func (s *Server) resolver() *net.Resolver {
 
 // Kerberos returns the Kerberos configuration in use, nil when the UEM
 // configured none.
-func (s *Server) Kerberos() *kcd.KCD { return s.kcd.Load() }
+func (s *Server) Kerberos() *delegation.Delegator { return s.krb.Load() }
 
 // serveKKDCP is the KDC proxy (KKD-01) on the device listener; it needs
 // the Kerberos configuration to know the realms' KDCs.
@@ -93,7 +93,7 @@ func (s *Server) serveKKDCP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the Kerberos proxy is not enabled (Enable Kerberos Proxy)", http.StatusNotFound)
 		return
 	}
-	k := s.kcd.Load()
+	k := s.krb.Load()
 	if k == nil {
 		http.Error(w, "Kerberos is not configured", http.StatusServiceUnavailable)
 		return

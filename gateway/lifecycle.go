@@ -211,7 +211,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.cancel() // under mu: no goroutine is added to wg after this (runCtx is checked under mu)
 	s.mu.Unlock()
-	s.wg.Wait() // Run (its final write of the list), statistics, routers, KCD, a Start under way
+	s.wg.Wait() // Run (its final write of the list), statistics, routers, the Delegator, a Start under way
 	s.closeListeners()
 	s.mu.Lock()
 	errs = append(errs, s.runErr)

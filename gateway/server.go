@@ -21,7 +21,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -65,11 +65,11 @@ type Server struct {
 	outTLS     uemapi.TLSSettings
 	incoming   atomic.Pointer[incomingTLS] // device-facing TLS of the moment
 	hsts       atomic.Pointer[string]      // Strict-Transport-Security value, "" for off
-	// kcd is the Kerberos configuration in use (nil: none); kcdStop ends
+	// krb is the Kerberos configuration in use (nil: none); krbStop ends
 	// its initialisation loop when the configuration changes.
-	kcd     atomic.Pointer[kcd.KCD]
-	kcdStop context.CancelFunc
-	kcdCfg  []byte      // the JSON of the Kerberos configuration in use
+	krb     atomic.Pointer[delegation.Delegator]
+	krbStop context.CancelFunc
+	krbCfg  []byte      // the JSON of the Kerberos configuration in use
 	kkdcp   atomic.Bool // Enable Kerberos Proxy (KKD-01)
 	// socketRW is the socket read/write timeout of the moment (ASC-20),
 	// which also bounds each read of a device's request body.
