@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sort"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/discovery"
@@ -34,7 +34,8 @@ import (
 const DefaultIdleTimeout = 48 * time.Minute
 
 // Backoff is the initialisation retry schedule (DEF-06): Initial, doubling,
-// capped at Max, each delay moved by up to ±Jitter of itself.
+// capped at Max, each delay moved by up to ±Jitter of itself (the cap
+// applies before the jitter, so a capped delay is Max ± Jitter).
 type Backoff struct {
 	Initial, Max time.Duration
 	Jitter       float64
@@ -43,18 +44,10 @@ type Backoff struct {
 // DefaultBackoff is DEF-06: 1 minute doubling to 1 hour, ±20 % jitter.
 var DefaultBackoff = Backoff{Initial: time.Minute, Max: time.Hour, Jitter: 0.2}
 
-// Delay is the wait after the n-th failed attempt (n from 0); rnd returns
-// a number in [0, 1).
-func (b Backoff) Delay(n int, rnd func() float64) time.Duration {
-	d := b.Initial
-	for i := 0; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	if b.Jitter > 0 && rnd != nil {
-		d += time.Duration((rnd()*2 - 1) * b.Jitter * float64(d))
-	}
-	return max(d, time.Millisecond)
+// BackOff returns a fresh schedule: its NextBackOff is the wait after
+// each failed attempt in turn.
+func (b Backoff) BackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: b.Initial, Multiplier: 2, MaxInterval: b.Max, RandomizationFactor: b.Jitter}
 }
 
 // Options are the parts that do not come from the UEM.
@@ -68,7 +61,6 @@ type Options struct {
 	// a fake clock).
 	After  func(time.Duration) <-chan time.Time
 	Now    func() time.Time // time.Now when nil
-	Rand   func() float64   // rand.Float64 when nil
 	Peaks  *stats.Peaks     // peak-kerb-servtkt-cache-size; nil: none
 	Log    *slog.Logger
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error) // net.Dialer when nil
@@ -134,9 +126,6 @@ func New(cfg uemapi.KerberosConfig, opts Options) (*Delegator, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -219,13 +208,14 @@ func (k *Delegator) Initialised() bool {
 // Run initialises Kerberos at start (KRB-06): on failure it logs a warning
 // and retries after Options.Retry's delays until it succeeds or ctx ends.
 func (k *Delegator) Run(ctx context.Context) error {
-	for n := 0; ; n++ {
+	retry := k.opts.Retry.BackOff()
+	for {
 		_, err := k.Init(ctx)
 		if err == nil {
 			k.opts.Log.Info("Kerberos initialised", "principal", k.spn, "realm", k.realm)
 			return nil
 		}
-		d := k.opts.Retry.Delay(n, k.opts.Rand)
+		d := retry.NextBackOff()
 		k.opts.Log.Warn("Kerberos initialisation failed; retrying", "principal", k.spn, "realm", k.realm, "retry_in", d, "error", err)
 		select {
 		case <-ctx.Done():

@@ -63,18 +63,38 @@ func newDelegator(t testing.TB, cfg uemapi.KerberosConfig, opts delegation.Optio
 }
 
 func TestDEF06_BackoffDoublesToAnHourWithJitter(t *testing.T) {
-	b := delegation.DefaultBackoff
-	half := func() float64 { return 0.5 } // no jitter
-	for n, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour} {
-		if got := b.Delay(n, half); got != want {
+	schedule := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour, time.Hour}
+	exact := delegation.DefaultBackoff
+	exact.Jitter = 0
+	b := exact.BackOff()
+	for n, want := range schedule {
+		if got := b.NextBackOff(); got != want {
 			t.Fatalf("delay %d = %v, want %v", n, got, want)
 		}
 	}
-	if lo, hi := b.Delay(0, func() float64 { return 0 }), b.Delay(0, func() float64 { return 0.999999 }); lo != 48*time.Second || hi < 71*time.Second || hi > 72*time.Second {
-		t.Fatalf("jittered first delay in [%v, %v], want ±20%% of 1m", lo, hi)
+	// ±20 % around each step, the cap applying before the jitter: a
+	// capped delay is at most 72 minutes. 200 schedules, bounded.
+	if j := delegation.DefaultBackoff; j.Initial != time.Minute || j.Max != time.Hour || j.Jitter != 0.2 {
+		t.Fatalf("DefaultBackoff %+v, want 1m doubling to 1h with 20%% jitter", j)
 	}
-	if got := b.Delay(100, func() float64 { return 0.999999 }); got > 72*time.Minute {
-		t.Fatalf("capped delay with jitter %v", got)
+	var spread [2]time.Duration // the lowest and highest first delay seen
+	for range 200 {
+		b := delegation.DefaultBackoff.BackOff()
+		for n, want := range schedule {
+			got := b.NextBackOff()
+			if lo, hi := want*8/10, want*12/10+time.Nanosecond; got < lo || got > hi {
+				t.Fatalf("jittered delay %d = %v, want within [%v, %v]", n, got, lo, hi)
+			}
+			if n == 0 && (spread[0] == 0 || got < spread[0]) {
+				spread[0] = got
+			}
+			if n == 0 && got > spread[1] {
+				spread[1] = got
+			}
+		}
+	}
+	if spread[0] == spread[1] {
+		t.Fatalf("first delay always %v: no jitter", spread[0])
 	}
 }
 
@@ -84,7 +104,9 @@ func TestKRB06_InitRetriesUntilTheKDCKnowsTheGateway(t *testing.T) {
 	cfg.ServicePrincipal = "HTTP/late"
 	var mu sync.Mutex
 	var delays []time.Duration
-	k := newDelegator(t, cfg, delegation.Options{Rand: func() float64 { return 0.5 }, After: func(d time.Duration) <-chan time.Time {
+	noJitter := delegation.DefaultBackoff
+	noJitter.Jitter = 0
+	k := newDelegator(t, cfg, delegation.Options{Retry: noJitter, After: func(d time.Duration) <-chan time.Time {
 		mu.Lock()
 		delays = append(delays, d)
 		if len(delays) == 3 { // the administrator fixes the KDC
