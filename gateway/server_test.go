@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway"
@@ -279,19 +281,6 @@ func (w *world) association(dev, user string) map[string]any {
 	return page.Items[0]
 }
 
-// eventually polls cond for up to five seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func TestFirstAccessBlockByNotificationAndRemove(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
@@ -306,20 +295,20 @@ func TestFirstAccessBlockByNotificationAndRemove(t *testing.T) {
 	}
 	// ACT-03 + notification: blocked at once, told with 129 (DEF-08).
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "lost phone"}, nil)
-	eventually(t, "block notification", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdSync)
 		return st == "129"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "block notification")
 	rows, err := w.adm.ByDevice(ctx, "ALICEPHONE")
 	if err != nil || len(rows) != 1 || rows[0].State != "B" || rows[0].Validated != "Y" {
 		t.Fatalf("gateway cache %+v %v", rows, err)
 	}
 	// ACT-10/11: Remove; the next access is a first access decided by policy again.
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "remove", "note": "found"}, nil)
-	eventually(t, "purge notification", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		rows, _ := w.adm.ByDevice(ctx, "ALICEPHONE")
 		return len(rows) == 0
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "purge notification")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("after Remove: %d %q", code, st)
 	}
@@ -332,7 +321,7 @@ func TestFailOpenAndReconnectAndRestartWithUEMDown(t *testing.T) {
 	w.provision("BOBPHONE", "bob")
 	a := w.association("BOBPHONE", "bob")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
-	eventually(t, "bob blocked", func() bool { _, st := w.device("BOBPHONE", "bob", eas.CmdSync); return st == "129" })
+	gomega.NewWithT(t).Eventually(func() bool { _, st := w.device("BOBPHONE", "bob", eas.CmdSync); return st == "129" }).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "bob blocked")
 
 	// FLOW-05 / FO-01: UEM down, a new device is let in, not validated.
 	w.setFaults(uem.Faults{Down: true})
@@ -390,10 +379,10 @@ func TestAssignedPolicyAndPolicyChangeReProvision(t *testing.T) {
 		"password_type": "alphanumeric", "min_complex_chars": 2, "max_failed_attempts": 6}, &pol)
 	a := w.association("ALICEPHONE", "alice")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "assign_policy", "policy_id": pol.ID, "note": "vip"}, nil)
-	eventually(t, "Status 144 after the assignment", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "144"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Status 144 after the assignment")
 	doc, _ = w.provision("ALICEPHONE", "alice")
 	if doc.MinDevicePasswordLength == nil || *doc.MinDevicePasswordLength != "11" || doc.AlphanumericDevicePasswordRequired == nil || !*doc.AlphanumericDevicePasswordRequired {
 		t.Fatalf("device got %+v, want the Executives policy", doc)
@@ -403,10 +392,10 @@ func TestAssignedPolicyAndPolicyChangeReProvision(t *testing.T) {
 	}
 	// A change to the policy itself re-provisions too.
 	w.uemAdmin(http.MethodPut, "/policies/"+pol.ID, map[string]any{"min_password_length": 14}, nil)
-	eventually(t, "Status 144 after the policy change", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "144"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Status 144 after the policy change")
 	if doc, _ = w.provision("ALICEPHONE", "alice"); *doc.MinDevicePasswordLength != "14" {
 		t.Fatalf("changed policy not delivered: %s", *doc.MinDevicePasswordLength)
 	}
@@ -416,10 +405,10 @@ func TestDefaultPolicyBehaviourRemove(t *testing.T) {
 	// PREF-09: "Remove AS server policy" sends no restrictions.
 	w := newWorld(t)
 	w.uemAdmin(http.MethodPut, "/preferences", map[string]any{"default_policy_behavior": "remove_server_policy"}, nil)
-	eventually(t, "configuration with the new behaviour", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		doc, _ := w.provision("BOBPHONE", "bob")
 		return doc.DevicePasswordEnabled != nil && !*doc.DevicePasswordEnabled && doc.MinDevicePasswordLength == nil
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "configuration with the new behaviour")
 }
 
 func TestWipeEndToEnd(t *testing.T) {
@@ -430,16 +419,16 @@ func TestWipeEndToEnd(t *testing.T) {
 	w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 	a := w.association("ALICEPHONE", "alice")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "wipe", "note": "stolen"}, nil)
-	eventually(t, "Status 142 for the pending wipe", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "142"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Status 142 for the pending wipe")
 	if _, wiped := w.provision("ALICEPHONE", "alice"); !wiped {
 		t.Fatal("Provision did not carry RemoteWipe")
 	}
-	eventually(t, "wipe acknowledged in the UEM", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		return w.association("ALICEPHONE", "alice")["wipe_acknowledged"] != nil
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "wipe acknowledged in the UEM")
 	if _, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); st != "129" {
 		t.Fatalf("wiped device got %q, want 129", st)
 	}
@@ -462,10 +451,10 @@ func TestDroppedNotificationRepairedByResync(t *testing.T) {
 	if len(deliveries) == 0 || deliveries[len(deliveries)-1]["status"] != "dropped" {
 		t.Fatalf("the block notification was not dropped: %v", deliveries)
 	}
-	eventually(t, "block applied by resync", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "129"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "block applied by resync")
 }
 
 func TestIdentityCertificateNamesTheUser(t *testing.T) {
@@ -684,10 +673,10 @@ func TestTLSSettingsFromTheUEM(t *testing.T) {
 	gc.ActiveSync.Services[0].ServerTLS = true
 	gc.TLS = uemapi.TLSSettings{IncomingMinVersion: "1.3", StrictOutgoing: true}
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", gc, nil)
-	eventually(t, "strict TLS in force", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("STRICTPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusBadGateway
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "strict TLS in force")
 }
 
 // The admin listener's Prometheus metrics include the live heap, which
