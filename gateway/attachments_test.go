@@ -12,6 +12,9 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
@@ -133,7 +136,7 @@ func TestAttachmentControlEncryptAndRemove(t *testing.T) {
 	gc.ActiveSync.Services[0].ServerTLS = true
 	gc.AttachmentControl = uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachRemove, SecureApps: uemapi.AttachSecureApp, OtherPlatforms: uemapi.AttachDeliverAsIs}
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", gc, nil)
-	eventually(t, "Remove in force", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		w.keys["BOBPHONE"] = ""
 		w.provision("BOBPHONE", "bob")
 		for _, m := range w.syncInbox("BOBPHONE", "bob") {
@@ -142,7 +145,7 @@ func TestAttachmentControlEncryptAndRemove(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Remove in force")
 	_ = context.Background()
 }
 

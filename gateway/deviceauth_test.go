@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/internal/testca"
@@ -133,10 +135,10 @@ func TestDA08_CRLRefreshedWhenItsNextUpdatePasses(t *testing.T) {
 	if _, err := w.uem.RevokeCertificate(ic.Serial); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the revocation to take effect", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusForbidden
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "the revocation to take effect")
 }
 
 func TestDA02_GroupCertificateModeOverTLS(t *testing.T) {

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
@@ -62,7 +65,7 @@ func TestIdentityBindingEndToEnd(t *testing.T) {
 	w.provision("ALICEPHONE", "alice")
 	a := w.association("ALICEPHONE", "alice")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "lost phone"}, nil)
-	eventually(t, "block notification", func() bool { _, st := w.device("ALICEPHONE", "alice", eas.CmdSync); return st == "129" })
+	gomega.NewWithT(t).Eventually(func() bool { _, st := w.device("ALICEPHONE", "alice", eas.CmdSync); return st == "129" }).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "block notification")
 	for _, login := range []string{"alice@corp.example", `CORP\alice`, "Alice"} {
 		if code, st := w.sendAs("ALICEPHONE", login, login, "alice-pw"); code != http.StatusOK || st != "129" {
 			t.Errorf("%s: HTTP %d status %q, want blocked (129)", login, code, st)

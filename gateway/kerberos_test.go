@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
@@ -100,10 +101,10 @@ func TestKRB09_IdentityCertificateSyncsThroughKerberosDelegation(t *testing.T) {
 	k := startCorpKDC(t)
 	w, neg := kcdWorld(t, k, mailSPN)
 	ctx := context.Background()
-	eventually(t, "Kerberos initialised at start (KRB-06)", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.Initialised
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Kerberos initialised at start (KRB-06)")
 	// The device sends Basic credentials; Exchange accepts only Negotiate,
 	// so it syncs only if the gateway replaced them (KRB-09).
 	w.provision("ALICEPHONE", "alice")
@@ -413,10 +414,10 @@ func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
 		kc.KDCs, kc.DNSDiscovery, kc.KDCProxy = "", false, false
 	})
 	ctx := context.Background()
-	eventually(t, "a failed Kerberos initialisation", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.InitAttempts >= 2 && !i.Initialised && strings.Contains(i.LastError, "DNS discovery is disabled")
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "a failed Kerberos initialisation")
 	code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil)
 	if code != http.StatusBadGateway {
 		t.Fatalf("Provision without a KDC: HTTP %d, want 502", code)
@@ -439,10 +440,10 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 	k := startCorpKDC(t)
 	w, _ := kcdWorld(t, k, mailSPN)
 	ctx := context.Background()
-	eventually(t, "Kerberos initialised", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.Initialised
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Kerberos initialised")
 	w.provision("ALICEPHONE", "alice")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("FolderSync through KCD: %d %q", code, st)
@@ -468,7 +469,7 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 	}
 	before := k.Stats()
 	setProxy(false)
-	eventually(t, "the KDC proxy switched off", func() bool { return kkdcp() == http.StatusNotFound })
+	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(5*time.Second).Should(gomega.Equal(http.StatusNotFound), "the KDC proxy switched off")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("FolderSync with the proxy off: %d %q", code, st)
 	}
@@ -476,7 +477,7 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 		t.Fatalf("KDC stats %+v, before the switch %+v: it re-initialised Kerberos", st, before)
 	}
 	setProxy(true)
-	eventually(t, "the KDC proxy switched on", func() bool { return kkdcp() == http.StatusBadRequest })
+	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(5*time.Second).Should(gomega.Equal(http.StatusBadRequest), "the KDC proxy switched on")
 }
 
 // mitKinitOverHTTPS returns MIT kinit and klist, after checking for the

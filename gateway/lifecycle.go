@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
 // state is where a Server is in its life. It only moves forward:
@@ -48,4 +52,182 @@ func errState(call string, st state) error {
 		return fmt.Errorf("gateway: %s: %w", call, ErrStopped)
 	}
 	return fmt.Errorf("gateway: %s while %s", call, st)
+}
+
+// Start initialises the device cache (from the UEM, else from disk),
+// fetches the configuration, and serves the listeners and background work.
+// A Start that fails leaves the Server failed: call Shutdown, which then
+// leaves the persistent device list as it was.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.beginStart(); err != nil {
+		return err
+	}
+	defer s.wg.Done()
+	// Shutdown during Start ends what Start waits for.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.runCtx, cancel)()
+
+	if err := s.initCache(ctx); err != nil {
+		return s.startFailed(err)
+	}
+	s.loadConfig(ctx)
+	control, device := s.listenerTLS()
+	handlers := s.handlers()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateStarting { // Shutdown began while the cache loaded
+		return fmt.Errorf("gateway: start: %w", ErrStopped)
+	}
+	s.serve(handlers, control, device)
+	s.state, s.runStarted = stateRunning, true
+	s.runBackground(s.runCtx)
+	s.log.Info("gateway started", "device", "https://"+s.addrs["device"], "admin", "https://"+s.addrs["admin"], "notify", "https://"+s.addrs["notify"]+NotificationPath)
+	return nil
+}
+
+// initCache fills the device cache from the UEM, else from the
+// persistent list; from then on the cache may be written to disk.
+func (s *Server) initCache(ctx context.Context) error {
+	res, err := s.link.Init(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cacheLoaded = true
+	s.mu.Unlock()
+	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
+	return nil
+}
+
+// loadConfig fetches the UEM's configuration (else keeps the cached or
+// bootstrap settings) and archives the statistics of the previous run.
+func (s *Server) loadConfig(ctx context.Context) {
+	if err := s.refreshConfig(ctx); err != nil {
+		s.log.Warn("configuration not fetched from the UEM; using bootstrap settings", "error", err)
+	}
+	if u := s.as.Upstream(); u.Host == "unconfigured.invalid" {
+		s.log.Warn("no ActiveSync server configured yet; requests fail until the UEM sends one")
+	}
+	if _, err := (stats.Files{Dir: s.cfg.DataDir}).Archive(time.Now()); err != nil {
+		s.log.Warn("archiving statistics", "error", err)
+	}
+}
+
+// runBackground starts the UEM link and the statistics loop; s.mu is
+// held, so that Shutdown cannot cancel runCtx in between.
+func (s *Server) runBackground(runCtx context.Context) {
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.link.Run(runCtx); err != nil {
+			s.mu.Lock()
+			s.runErr = err
+			s.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.statsLoop(runCtx)
+	}()
+}
+
+// beginStart moves the Server from listening (binding the listeners
+// first if it was just created) to starting, and counts the Start in wg
+// so that a Shutdown under way waits for it.
+func (s *Server) beginStart() error {
+	s.mu.Lock()
+	created := s.state == stateCreated
+	s.mu.Unlock()
+	if created {
+		if err := s.Listen(); err != nil {
+			s.mu.Lock()
+			if s.state == stateCreated {
+				s.state = stateFailed
+			}
+			s.mu.Unlock()
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateListening {
+		return errState("Start", s.state)
+	}
+	s.state = stateStarting
+	s.wg.Add(1)
+	return nil
+}
+
+// startFailed marks a Start that could not finish and closes the
+// listeners it will never serve.
+func (s *Server) startFailed(err error) error {
+	s.mu.Lock()
+	if s.state == stateStarting {
+		s.state = stateFailed
+	}
+	s.mu.Unlock()
+	s.closeListeners()
+	return err
+}
+
+// Shutdown stops the listeners gracefully, ends the background work
+// (the UEM link's included: nothing calls the UEM or writes the cache
+// or the list once it returns), writes the persistent device list
+// (DC-02) if the cache was ever loaded, and closes the files. It may be
+// called in any state, and more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.state >= stateStopping {
+		s.mu.Unlock()
+		select {
+		case <-s.stopDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.state = stateStopping
+	servers := s.servers
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.stopDone)
+	}()
+
+	s.as.Drain() // hanging Pings are answered now, not at the deadline
+	var errs []error
+	for _, srv := range servers {
+		if err := s.fresh.shutdown(ctx, srv); err != nil {
+			errs = append(errs, err)
+			srv.Close()
+		}
+	}
+	// The reconnect work first, so that Run's final write holds its result.
+	s.link.Stop()
+	s.mu.Lock()
+	s.cancel() // under mu: no goroutine is added to wg after this (runCtx is checked under mu)
+	s.mu.Unlock()
+	s.wg.Wait() // Run (its final write of the list), statistics, routers, the Delegator, a Start under way
+	s.closeListeners()
+	s.mu.Lock()
+	errs = append(errs, s.runErr)
+	// A cache loaded by a Start that did not reach running is written
+	// here; one never loaded (a failed start) never is: writing the empty
+	// cache would erase the list, and with it every blocked device.
+	persist := s.cacheLoaded && !s.runStarted
+	s.mu.Unlock()
+	if persist {
+		if _, err := s.link.Persist(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, s.store.Close())
+	if s.auditF != nil {
+		errs = append(errs, s.auditF.Close())
+	}
+	return errors.Join(errs...)
 }

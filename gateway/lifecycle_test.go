@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
@@ -33,7 +35,7 @@ func (w *world) blockDevice(dev, user string) {
 	w.provision(dev, user)
 	a := w.association(dev, user)
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
-	eventually(w.t, dev+" blocked", func() bool { _, st := w.device(dev, user, eas.CmdSync); return st == "129" })
+	gomega.NewWithT(w.t).Eventually(func() bool { _, st := w.device(dev, user, eas.CmdSync); return st == "129" }).WithTimeout(5*time.Second).Should(gomega.BeTrue(), dev+" blocked")
 }
 
 // onDiskState reads the persistent device list as a restarted gateway

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -100,21 +103,21 @@ func TestTLS07_OutgoingSNIAndVersionFromTheUEM(t *testing.T) {
 		t.Fatalf("SNI off by default, but the server saw %q", got)
 	}
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", config(rec.hostport(), uemapi.TLSSettings{OutgoingSNI: true}), nil)
-	eventually(t, "SNI switched on", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		got := rec.names()
 		return got[len(got)-1] == "localhost"
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "SNI switched on")
 	// The TLS 1.2 server is fine with the default minimum (1.2) ...
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", config(old.hostport(), uemapi.TLSSettings{}), nil)
-	eventually(t, "the TLS 1.2 server in use", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusOK && len(old.names()) > 0
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "the TLS 1.2 server in use")
 	// ... and refused with the outgoing minimum at 1.3.
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", config(old.hostport(), uemapi.TLSSettings{OutgoingMinVersion: "1.3"}), nil)
-	eventually(t, "TLS 1.3 required towards a TLS 1.2 server", func() bool {
+	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusBadGateway
-	})
+	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "TLS 1.3 required towards a TLS 1.2 server")
 }

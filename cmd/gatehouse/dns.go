@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/dns"
-	"github.com/gatehouse-lab/gatehouse/gateway/kdcdiscovery"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/discovery"
 )
 
 // newDNSCmd runs the fake authoritative DNS server until interrupted.
@@ -55,7 +55,7 @@ func newDNSCmd() *cobra.Command {
 				if !ok {
 					return fmt.Errorf("--kdc %q: want REALM=host[:port]", k)
 				}
-				host, port, err := kdcdiscovery.ParseKDC(target)
+				host, port, err := discovery.ParseKDC(target)
 				if err != nil {
 					return fmt.Errorf("--kdc %q: %w", k, err)
 				}

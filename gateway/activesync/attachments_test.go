@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
@@ -241,7 +244,8 @@ func TestAttachUndecodableResponseIsRefused(t *testing.T) {
 				if n := r.counter(stats.AttachmentRewriteFailed); n != 1 {
 					t.Fatalf("attachment-rewrite-failed = %d, want 1", n)
 				}
-				if !r.log.waitFor("attachment control refused") || strings.Contains(r.log.String(), pdfMarker) {
+				gomega.NewWithT(t).Eventually(r.log.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring("attachment control refused"), "the refusal logged")
+				if strings.Contains(r.log.String(), pdfMarker) {
 					t.Fatalf("log:\n%s", r.log.String())
 				}
 			})

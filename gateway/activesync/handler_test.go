@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -192,9 +194,7 @@ func TestBlockedDeviceIsToldAsExchangeWould(t *testing.T) {
 	if d.Get(stats.Blocks) != 3 || d.Get(stats.DHTTPRequests) != 3 || d.Get(stats.SHTTPRequests) != 0 {
 		t.Fatalf("counters blocks=%d d-req=%d s-req=%d", d.Get(stats.Blocks), d.Get(stats.DHTTPRequests), d.Get(stats.SHTTPRequests))
 	}
-	if !r.audit.waitFor(`"action":"BLOCK"`) {
-		t.Fatal("audit has no BLOCK entry")
-	}
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"action":"BLOCK"`), "audit BLOCK entry")
 }
 
 func TestAllowedDeviceIsRelayedWithItsCredentials(t *testing.T) {
@@ -215,7 +215,8 @@ func TestAllowedDeviceIsRelayedWithItsCredentials(t *testing.T) {
 		t.Fatalf("cache entry %+v", e)
 	}
 	// The RESPONSE entry is written once the answer has gone out.
-	if !r.audit.waitFor(`"httpStatus":"200"`) || strings.Count(r.audit.String(), "SENTRY_AUDIT") != 2 {
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
+	if strings.Count(r.audit.String(), "SENTRY_AUDIT") != 2 {
 		t.Fatalf("audit:\n%s", r.audit.String())
 	}
 }
@@ -367,15 +368,3 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
-// waitFor polls for s for at most two seconds.
-func (b *syncBuffer) waitFor(s string) bool {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(b.String(), s) {
-			return true
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return false
-}

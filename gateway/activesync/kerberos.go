@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -14,13 +14,13 @@ import (
 
 // Delegation gives the Negotiate header that authenticates a user (by
 // UPN) to a server (by SPN), and forgets a ticket a server refused:
-// *kcd.KCD.
+// *delegation.Delegator.
 type Delegation interface {
 	NegotiateHeader(ctx context.Context, upn, spn string) (string, error)
 	Forget(upn, spn string) bool
 }
 
-var _ Delegation = (*kcd.KCD)(nil)
+var _ Delegation = (*delegation.Delegator)(nil)
 
 // SetKerberos sets the Kerberos constrained delegation used by services
 // whose server authentication is Kerberos (KRB-01); nil: none configured.
@@ -74,7 +74,7 @@ type kerberosAuth struct {
 var _ upstream.Authorizer = (*kerberosAuth)(nil)
 
 func (k *kerberosAuth) Authorize(ctx context.Context, out *http.Request, hostport string) error {
-	spn, err := kcd.SPNFor(k.svc, hostport)
+	spn, err := delegation.SPNFor(k.svc, hostport)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (k *kerberosAuth) Refused(_ context.Context, hostport string) bool {
 	k.refused++
 	n := k.refused
 	k.mu.Unlock()
-	if spn, err := kcd.SPNFor(k.svc, hostport); err == nil {
+	if spn, err := delegation.SPNFor(k.svc, hostport); err == nil {
 		k.d.Forget(k.upn, spn)
 	}
 	if n > 1 {

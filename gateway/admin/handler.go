@@ -14,7 +14,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -40,7 +40,7 @@ type Deps struct {
 	Diagnose func(ctx context.Context) upstream.Diagnosis
 	// Kerberos returns the Kerberos module in use, nil when none (or
 	// Kerberos itself nil).
-	Kerberos func() *kcd.KCD
+	Kerberos func() *delegation.Delegator
 	Token    string       // bearer token every request must carry
 	Metrics  http.Handler // served at /metrics behind the same token; nil for none
 	Now      func() time.Time

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 )
 
 // KerberosInit is the answer of `debug kerberos init` (KRB-07).
@@ -23,7 +23,7 @@ type KerberosInit struct {
 
 var errNoKerberos = errors.New("no Kerberos configuration from the UEM")
 
-func (a *api) kerberos() (*kcd.KCD, bool) {
+func (a *api) kerberos() (*delegation.Delegator, bool) {
 	if a.d.Kerberos == nil {
 		return nil, false
 	}
@@ -45,19 +45,19 @@ func (a *api) kerberosShow(w http.ResponseWriter, r *http.Request) {
 func (a *api) kerberosCache(w http.ResponseWriter, r *http.Request) {
 	k, ok := a.kerberos()
 	if !ok {
-		writeJSON(w, []kcd.CacheEntry{})
+		writeJSON(w, []delegation.CacheEntry{})
 		return
 	}
 	out := k.Cache(r.URL.Query().Get("filter"))
 	if out == nil {
-		out = []kcd.CacheEntry{}
+		out = []delegation.CacheEntry{}
 	}
 	writeJSON(w, out)
 }
 
 // kerberosCacheUPN is `show kerberos cache upn <upn>` (KRB-13): exact UPN.
 func (a *api) kerberosCacheUPN(w http.ResponseWriter, r *http.Request) {
-	out := []kcd.CacheEntry{}
+	out := []delegation.CacheEntry{}
 	if k, ok := a.kerberos(); ok {
 		upn := r.PathValue("upn")
 		for _, e := range k.Cache(upn) {
@@ -96,11 +96,11 @@ func (a *api) kerberosKDC(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"host": "<kdc>", "port": <0-65535, 0 for 88>}`))
 		return
 	}
-	var c kcd.KDCCheck
+	var c delegation.KDCCheck
 	if k, ok := a.kerberos(); ok {
-		c = kcd.CheckKDC(r.Context(), body.Host, body.Port, k.Resolver(), 5*time.Second)
+		c = delegation.CheckKDC(r.Context(), body.Host, body.Port, k.Resolver(), 5*time.Second)
 	} else {
-		c = kcd.CheckKDC(r.Context(), body.Host, body.Port, nil, 5*time.Second)
+		c = delegation.CheckKDC(r.Context(), body.Host, body.Port, nil, 5*time.Second)
 	}
 	writeJSON(w, c)
 }
@@ -128,20 +128,20 @@ func (a *api) kerberosInit(w http.ResponseWriter, r *http.Request) {
 }
 
 // KerberosInfo is `show kerberos`.
-func (c *Client) KerberosInfo(ctx context.Context) (*kcd.Info, error) {
-	var out kcd.Info
+func (c *Client) KerberosInfo(ctx context.Context) (*delegation.Info, error) {
+	var out delegation.Info
 	return &out, c.do(ctx, http.MethodGet, "kerberos", nil, &out)
 }
 
 // KerberosCache is `show kerberos cache dump [filter]`.
-func (c *Client) KerberosCache(ctx context.Context, filter string) ([]kcd.CacheEntry, error) {
-	var out []kcd.CacheEntry
+func (c *Client) KerberosCache(ctx context.Context, filter string) ([]delegation.CacheEntry, error) {
+	var out []delegation.CacheEntry
 	return out, c.do(ctx, http.MethodGet, "kerberos/cache?filter="+url.QueryEscape(filter), nil, &out)
 }
 
 // KerberosCacheUPN is `show kerberos cache upn <upn>`.
-func (c *Client) KerberosCacheUPN(ctx context.Context, upn string) ([]kcd.CacheEntry, error) {
-	var out []kcd.CacheEntry
+func (c *Client) KerberosCacheUPN(ctx context.Context, upn string) ([]delegation.CacheEntry, error) {
+	var out []delegation.CacheEntry
 	return out, c.do(ctx, http.MethodGet, "kerberos/cache/upn/"+url.PathEscape(upn), nil, &out)
 }
 
@@ -152,8 +152,8 @@ func (c *Client) KerberosPurge(ctx context.Context, upn string) (*Count, error) 
 }
 
 // KerberosKDC is `debug kerberos kdc <host> [port]` (port 0: 88).
-func (c *Client) KerberosKDC(ctx context.Context, host string, port int) (*kcd.KDCCheck, error) {
-	var out kcd.KDCCheck
+func (c *Client) KerberosKDC(ctx context.Context, host string, port int) (*delegation.KDCCheck, error) {
+	var out delegation.KDCCheck
 	return &out, c.do(ctx, http.MethodPost, "kerberos/kdc", map[string]any{"host": host, "port": port}, &out)
 }
 
@@ -164,7 +164,7 @@ func (c *Client) KerberosInit(ctx context.Context) (*KerberosInit, error) {
 }
 
 // RenderKerberosInfo prints `show kerberos` as the seed does (KRB-11).
-func RenderKerberosInfo(w io.Writer, i *kcd.Info) error {
+func RenderKerberosInfo(w io.Writer, i *delegation.Info) error {
 	_, err := fmt.Fprintf(w, "sentry-spn = %s\nrealm = %s\ncache-ticket-idle-timeout = %d\ncache-size = %d\ninitialized = %t\n",
 		Printable(i.SentrySPN), Printable(i.Realm), i.CacheTicketIdleTimeout, i.CacheSize, i.Initialised)
 	if err == nil && i.LastError != "" {
@@ -174,7 +174,7 @@ func RenderKerberosInfo(w io.Writer, i *kcd.Info) error {
 }
 
 // RenderKerberosCache prints the cache dump columns (KRB-12).
-func RenderKerberosCache(w io.Writer, es []kcd.CacheEntry) error {
+func RenderKerberosCache(w io.Writer, es []delegation.CacheEntry) error {
 	if _, err := fmt.Fprintf(w, "%-5s %-40s %-12s %-12s %s\n", "Indx", "User-UPN", "Created (m)", "IdleTime (m)", "SPN"); err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func RenderKerberosCache(w io.Writer, es []kcd.CacheEntry) error {
 }
 
 // RenderKerberosUPN prints `show kerberos cache upn` (KRB-13).
-func RenderKerberosUPN(w io.Writer, upn string, es []kcd.CacheEntry) error {
+func RenderKerberosUPN(w io.Writer, upn string, es []delegation.CacheEntry) error {
 	if _, err := fmt.Fprintf(w, "Kerberos Cache for UPN: %s\n", Printable(upn)); err != nil {
 		return err
 	}

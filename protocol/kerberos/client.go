@@ -14,7 +14,7 @@ import (
 )
 
 // Transport carries one Kerberos message (no TCP length prefix) to a KDC of
-// realm and returns its reply. gateway/kdcdiscovery provides one over UDP/TCP.
+// realm and returns its reply. gateway/kerberos/discovery provides one over UDP/TCP.
 type Transport interface {
 	RoundTrip(ctx context.Context, realm string, msg []byte) ([]byte, error)
 }

@@ -4,5 +4,5 @@
 // logic that chains them into a service ticket and an SPNEGO header.
 //
 // It is layer 0: pure codecs and request logic. Bytes reach a KDC through the
-// Transport interface, which callers implement (gateway/kdcdiscovery, tests).
+// Transport interface, which callers implement (gateway/kerberos/discovery, tests).
 package kerberos

@@ -1,4 +1,4 @@
-package kdcdiscovery
+package discovery
 
 import (
 	"context"

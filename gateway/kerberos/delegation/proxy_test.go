@@ -1,4 +1,4 @@
-package kcd_test
+package delegation_test
 
 // The KDC proxy is not an open relay (issue 18): it relays only Kerberos
 // requests, only to realms the gateway is configured for, and only
@@ -24,7 +24,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -110,10 +110,10 @@ func TestKKD01_ProxyRelaysOnlyToConfiguredRealms(t *testing.T) {
 	cfg.DNSDiscovery = true
 	cfg.KDCProxyRealms = []string{"east.example"}
 	cfg.AdditionalRealms = []uemapi.RealmKDCs{{Realm: "EMEA.EXAMPLE", KDCs: emea.Addr()}}
-	k := newKCD(t, cfg, kcd.Options{Resolver: dnsFor(t, map[string]*kdc.Server{"EVIL.EXAMPLE": evil, "EAST.EXAMPLE": east})})
+	k := newDelegator(t, cfg, delegation.Options{Resolver: dnsFor(t, map[string]*kdc.Server{"EVIL.EXAMPLE": evil, "EAST.EXAMPLE": east})})
 
 	for _, r := range []string{"EVIL.EXAMPLE", "evil.example", "INTRANET.CORP.EXAMPLE"} {
-		w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, asReq(t, r), r))
+		w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, asReq(t, r), r))
 		if w.Code != http.StatusForbidden {
 			t.Errorf("realm %s: HTTP %d, want 403", r, w.Code)
 		}
@@ -126,7 +126,7 @@ func TestKKD01_ProxyRelaysOnlyToConfiguredRealms(t *testing.T) {
 		kdc   *kdc.Server
 	}{{realm, own}, {"EAST.EXAMPLE", east}, {"EMEA.EXAMPLE", emea}} {
 		before := c.kdc.Stats().AS
-		if w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, asReq(t, c.realm), c.realm)); w.Code != http.StatusOK {
+		if w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, asReq(t, c.realm), c.realm)); w.Code != http.StatusOK {
 			t.Errorf("configured realm %s: HTTP %d %s", c.realm, w.Code, w.Body)
 		}
 		if c.kdc.Stats().AS == before {
@@ -135,7 +135,7 @@ func TestKKD01_ProxyRelaysOnlyToConfiguredRealms(t *testing.T) {
 	}
 	// The list can change without a new KCD (kdc_proxy_realms edited).
 	k.SetProxyRealms(nil)
-	if w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, asReq(t, "EAST.EXAMPLE"), "EAST.EXAMPLE")); w.Code != http.StatusForbidden {
+	if w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, asReq(t, "EAST.EXAMPLE"), "EAST.EXAMPLE")); w.Code != http.StatusForbidden {
 		t.Fatalf("realm removed from kdc_proxy_realms: HTTP %d", w.Code)
 	}
 }
@@ -144,7 +144,7 @@ func TestKKD01_ProxyRelaysOnlyToConfiguredRealms(t *testing.T) {
 // or a KPASSWD request is refused (400) and nothing reaches the KDC.
 func TestKKD01_ProxyRelaysOnlyKerberosRequests(t *testing.T) {
 	s := startKDC(t)
-	k := newKCD(t, config(s), kcd.Options{})
+	k := newDelegator(t, config(s), delegation.Options{})
 	as := asReq(t, realm)
 	for name, msg := range map[string][]byte{
 		"HTTP request":     []byte("GET /admin HTTP/1.1\r\nHost: intranet\r\n\r\n"),
@@ -152,7 +152,7 @@ func TestKKD01_ProxyRelaysOnlyKerberosRequests(t *testing.T) {
 		"truncated AS-REQ": as[:len(as)-3],
 		"AS-REQ + junk":    append(append([]byte(nil), as...), "GET / HTTP/1.1\r\n\r\n"...),
 	} {
-		if w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, msg, realm)); w.Code != http.StatusBadRequest {
+		if w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, msg, realm)); w.Code != http.StatusBadRequest {
 			t.Errorf("%s: HTTP %d, want 400", name, w.Code)
 		}
 	}
@@ -217,8 +217,8 @@ func TestKKD01_ProxyRelaysOnlyKerberosReplies(t *testing.T) {
 	} {
 		addr, _ := rawKDC(t, func([]byte) []byte { return c.answer })
 		cfg := uemapi.KerberosConfig{Realm: realm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: addr}
-		k := newKCD(t, cfg, kcd.Options{PerKDC: 2 * time.Second})
-		w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, asReq(t, realm), realm))
+		k := newDelegator(t, cfg, delegation.Options{PerKDC: 2 * time.Second})
+		w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, asReq(t, realm), realm))
 		if w.Code != c.want {
 			t.Errorf("%s: HTTP %d, want %d", name, w.Code, c.want)
 		}
@@ -253,8 +253,8 @@ func TestKKD01_ProxyRelaysKpasswdToThePasswordServer(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, a)
 	}
-	k := newKCD(t, cfg, kcd.Options{Dialer: dial})
-	w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, proxyBody(t, req, realm))
+	k := newDelegator(t, cfg, delegation.Options{Dialer: dial})
+	w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, proxyBody(t, req, realm))
 	if w.Code != http.StatusOK {
 		t.Fatalf("KPASSWD: HTTP %d %s", w.Code, w.Body)
 	}

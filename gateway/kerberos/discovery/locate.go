@@ -1,8 +1,8 @@
-// Package kdcdiscovery decides which KDCs to ask for a realm: the configured
+// Package discovery decides which KDCs to ask for a realm: the configured
 // KDC list, the Additional Trusted Realms table and DNS SRV discovery, with
 // the seeds' rules (KDC-01..08, INC-10, DEF-07), and sends Kerberos messages
 // to them (Transport, a protocol/kerberos.Transport).
-package kdcdiscovery
+package discovery
 
 import (
 	"cmp"
@@ -70,7 +70,7 @@ type Target struct {
 func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // ErrNoKDC means no KDC could be found for the realm.
-var ErrNoKDC = errors.New("kdcdiscovery: no KDC for realm")
+var ErrNoKDC = errors.New("discovery: no KDC for realm")
 
 // Locator applies the rules. Safe for concurrent use.
 type Locator struct {
@@ -84,10 +84,10 @@ type Locator struct {
 // New validates cfg (KDC lists, ports) and returns a Locator using res.
 func New(cfg Config, res Resolver) (*Locator, error) {
 	if cfg.Realm == "" {
-		return nil, errors.New("kdcdiscovery: Config.Realm is required")
+		return nil, errors.New("discovery: Config.Realm is required")
 	}
 	if res == nil {
-		return nil, errors.New("kdcdiscovery: a Resolver is required")
+		return nil, errors.New("discovery: a Resolver is required")
 	}
 	if cfg.MaxTargets <= 0 {
 		cfg.MaxTargets = DefaultMaxTargets
@@ -95,15 +95,15 @@ func New(cfg Config, res Resolver) (*Locator, error) {
 	l := &Locator{cfg: cfg, res: res, additional: map[string][]Target{}, rnd: rand.IntN}
 	var err error
 	if l.own, err = parseKDCList(cfg.KDCs, Configured); err != nil {
-		return nil, fmt.Errorf("kdcdiscovery: Config.KDCs: %w", err)
+		return nil, fmt.Errorf("discovery: Config.KDCs: %w", err)
 	}
 	for i, r := range cfg.AdditionalRealms {
 		if r.Name == "" {
-			return nil, fmt.Errorf("kdcdiscovery: Config.AdditionalRealms[%d].Name is empty", i)
+			return nil, fmt.Errorf("discovery: Config.AdditionalRealms[%d].Name is empty", i)
 		}
 		ts, err := parseKDCList(r.KDCs, Additional)
 		if err != nil {
-			return nil, fmt.Errorf("kdcdiscovery: Config.AdditionalRealms[%d] (%s): %w", i, r.Name, err)
+			return nil, fmt.Errorf("discovery: Config.AdditionalRealms[%d] (%s): %w", i, r.Name, err)
 		}
 		l.additional[strings.ToUpper(r.Name)] = ts
 	}

@@ -1,4 +1,4 @@
-package kcd_test
+package delegation_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -52,10 +52,10 @@ func config(s *kdc.Server) uemapi.KerberosConfig {
 	return uemapi.KerberosConfig{Realm: realm, ServicePrincipal: sentrySPN, Password: sentryPass, KDCs: s.Addr(), DNSDiscovery: false}
 }
 
-func newKCD(t testing.TB, cfg uemapi.KerberosConfig, opts kcd.Options) *kcd.KCD {
+func newDelegator(t testing.TB, cfg uemapi.KerberosConfig, opts delegation.Options) *delegation.Delegator {
 	t.Helper()
 	opts.Log = slog.New(slog.DiscardHandler)
-	k, err := kcd.New(cfg, opts)
+	k, err := delegation.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,18 +63,38 @@ func newKCD(t testing.TB, cfg uemapi.KerberosConfig, opts kcd.Options) *kcd.KCD 
 }
 
 func TestDEF06_BackoffDoublesToAnHourWithJitter(t *testing.T) {
-	b := kcd.DefaultBackoff
-	half := func() float64 { return 0.5 } // no jitter
-	for n, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour} {
-		if got := b.Delay(n, half); got != want {
+	schedule := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour, time.Hour}
+	exact := delegation.DefaultBackoff
+	exact.Jitter = 0
+	b := exact.BackOff()
+	for n, want := range schedule {
+		if got := b.NextBackOff(); got != want {
 			t.Fatalf("delay %d = %v, want %v", n, got, want)
 		}
 	}
-	if lo, hi := b.Delay(0, func() float64 { return 0 }), b.Delay(0, func() float64 { return 0.999999 }); lo != 48*time.Second || hi < 71*time.Second || hi > 72*time.Second {
-		t.Fatalf("jittered first delay in [%v, %v], want ±20%% of 1m", lo, hi)
+	// ±20 % around each step, the cap applying before the jitter: a
+	// capped delay is at most 72 minutes. 200 schedules, bounded.
+	if j := delegation.DefaultBackoff; j.Initial != time.Minute || j.Max != time.Hour || j.Jitter != 0.2 {
+		t.Fatalf("DefaultBackoff %+v, want 1m doubling to 1h with 20%% jitter", j)
 	}
-	if got := b.Delay(100, func() float64 { return 0.999999 }); got > 72*time.Minute {
-		t.Fatalf("capped delay with jitter %v", got)
+	var spread [2]time.Duration // the lowest and highest first delay seen
+	for range 200 {
+		b := delegation.DefaultBackoff.BackOff()
+		for n, want := range schedule {
+			got := b.NextBackOff()
+			if lo, hi := want*8/10, want*12/10+time.Nanosecond; got < lo || got > hi {
+				t.Fatalf("jittered delay %d = %v, want within [%v, %v]", n, got, lo, hi)
+			}
+			if n == 0 && (spread[0] == 0 || got < spread[0]) {
+				spread[0] = got
+			}
+			if n == 0 && got > spread[1] {
+				spread[1] = got
+			}
+		}
+	}
+	if spread[0] == spread[1] {
+		t.Fatalf("first delay always %v: no jitter", spread[0])
 	}
 }
 
@@ -84,7 +104,9 @@ func TestKRB06_InitRetriesUntilTheKDCKnowsTheGateway(t *testing.T) {
 	cfg.ServicePrincipal = "HTTP/late"
 	var mu sync.Mutex
 	var delays []time.Duration
-	k := newKCD(t, cfg, kcd.Options{Rand: func() float64 { return 0.5 }, After: func(d time.Duration) <-chan time.Time {
+	noJitter := delegation.DefaultBackoff
+	noJitter.Jitter = 0
+	k := newDelegator(t, cfg, delegation.Options{Retry: noJitter, After: func(d time.Duration) <-chan time.Time {
 		mu.Lock()
 		delays = append(delays, d)
 		if len(delays) == 3 { // the administrator fixes the KDC
@@ -113,7 +135,7 @@ func TestKRB06_InitRetriesUntilTheKDCKnowsTheGateway(t *testing.T) {
 }
 
 func TestKRB06_RunStopsWithItsContext(t *testing.T) {
-	k := newKCD(t, uemapi.KerberosConfig{Realm: realm, ServicePrincipal: sentrySPN, Password: "x", KDCs: "127.0.0.1:1"}, kcd.Options{PerKDC: 200 * time.Millisecond})
+	k := newDelegator(t, uemapi.KerberosConfig{Realm: realm, ServicePrincipal: sentrySPN, Password: "x", KDCs: "127.0.0.1:1"}, delegation.Options{PerKDC: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- k.Run(ctx) }()
@@ -144,7 +166,7 @@ func TestKRB16_NegotiateHeaderAndTicketCache(t *testing.T) {
 	}
 	s := startKDC(t)
 	// Idle timeout and clock jump stay within the 5-minute Kerberos skew.
-	k := newKCD(t, config(s), kcd.Options{IdleTimeout: 2 * time.Minute, Now: tick})
+	k := newDelegator(t, config(s), delegation.Options{IdleTimeout: 2 * time.Minute, Now: tick})
 	kt, err := s.Keytab(mailSPN)
 	if err != nil {
 		t.Fatal(err)
@@ -228,11 +250,11 @@ func TestKRB02_SPNFor(t *testing.T) {
 		{uemapi.ActiveSyncService{Servers: "cas1;cas2", SPNs: "http/a.corp.example;http/b.corp.example"}, "cas2:443", "http/b.corp.example"},
 		{uemapi.ActiveSyncService{DeriveSPN: true, Servers: "cas1.corp.example:443"}, "cas1.corp.example:443", "http/cas1.corp.example"},
 	} {
-		if got, err := kcd.SPNFor(tc.svc, tc.host); err != nil || got != tc.want {
+		if got, err := delegation.SPNFor(tc.svc, tc.host); err != nil || got != tc.want {
 			t.Errorf("SPNFor(%+v, %s) = %q, %v; want %q", tc.svc, tc.host, got, err, tc.want)
 		}
 	}
-	if _, err := kcd.SPNFor(uemapi.ActiveSyncService{Name: "x"}, "h"); err == nil {
+	if _, err := delegation.SPNFor(uemapi.ActiveSyncService{Name: "x"}, "h"); err == nil {
 		t.Error("no SPN list and no derivation: no error")
 	}
 }
@@ -243,7 +265,7 @@ func TestKRB03_KeytabConfigNamesRealmAndPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newKCD(t, uemapi.KerberosConfig{UseKeytab: true, Keytab: kt, KDCs: s.Addr()}, kcd.Options{})
+	k := newDelegator(t, uemapi.KerberosConfig{UseKeytab: true, Keytab: kt, KDCs: s.Addr()}, delegation.Options{})
 	if k.Realm() != realm || k.ServicePrincipal() != sentrySPN {
 		t.Fatalf("from the keytab: %s@%s", k.ServicePrincipal(), k.Realm())
 	}
@@ -254,7 +276,7 @@ func TestKRB03_KeytabConfigNamesRealmAndPrincipal(t *testing.T) {
 
 func post(t *testing.T, h http.HandlerFunc, method, ct string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
-	r := httptest.NewRequest(method, kcd.ProxyPath, bytes.NewReader(body))
+	r := httptest.NewRequest(method, delegation.ProxyPath, bytes.NewReader(body))
 	if ct != "" {
 		r.Header.Set("Content-Type", ct)
 	}
@@ -265,15 +287,15 @@ func post(t *testing.T, h http.HandlerFunc, method, ct string, body []byte) *htt
 
 func TestKKD01_ProxyRefusesBadRequests(t *testing.T) {
 	s := startKDC(t)
-	k := newKCD(t, config(s), kcd.Options{})
+	k := newDelegator(t, config(s), delegation.Options{})
 	for _, tc := range []struct {
 		name, method, ct string
 		body             []byte
 		want             int
 	}{
 		{"GET", http.MethodGet, "", nil, http.StatusMethodNotAllowed},
-		{"too large", http.MethodPost, kcd.ContentType, make([]byte, kerberos.MaxProxyMessageSize+1), http.StatusRequestEntityTooLarge},
-		{"not DER", http.MethodPost, kcd.ContentType, []byte("hello"), http.StatusBadRequest},
+		{"too large", http.MethodPost, delegation.ContentType, make([]byte, kerberos.MaxProxyMessageSize+1), http.StatusRequestEntityTooLarge},
+		{"not DER", http.MethodPost, delegation.ContentType, []byte("hello"), http.StatusBadRequest},
 		{"media type", http.MethodPost, "text/plain", []byte("hello"), http.StatusUnsupportedMediaType},
 	} {
 		if w := post(t, k.ServeKKDCP, tc.method, tc.ct, tc.body); w.Code != tc.want {
@@ -284,15 +306,15 @@ func TestKKD01_ProxyRefusesBadRequests(t *testing.T) {
 
 func TestKKD01_ProxyForwardsToTheRealmKDC(t *testing.T) {
 	s := startKDC(t)
-	k := newKCD(t, config(s), kcd.Options{})
+	k := newDelegator(t, config(s), delegation.Options{})
 	req, err := kerberos.NewASReq(kerberos.PrincipalFromSPN("alice"), realm, nil, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	inner, _ := req.Marshal()
 	body, _ := kerberos.ProxyMessage{Message: inner, TargetDomain: realm}.Marshal()
-	w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, body)
-	if w.Code != 200 || w.Header().Get("Content-Type") != kcd.ContentType {
+	w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, body)
+	if w.Code != 200 || w.Header().Get("Content-Type") != delegation.ContentType {
 		t.Fatalf("HTTP %d %s", w.Code, w.Body)
 	}
 	b, _ := io.ReadAll(w.Body)
@@ -309,7 +331,7 @@ func TestKKD01_ProxyForwardsToTheRealmKDC(t *testing.T) {
 	}
 	// A realm the gateway is not configured for: 403 (proxy_test.go).
 	body, _ = kerberos.ProxyMessage{Message: inner, TargetDomain: "OTHER.EXAMPLE"}.Marshal()
-	if w := post(t, k.ServeKKDCP, http.MethodPost, kcd.ContentType, body); w.Code != http.StatusForbidden {
+	if w := post(t, k.ServeKKDCP, http.MethodPost, delegation.ContentType, body); w.Code != http.StatusForbidden {
 		t.Fatalf("unknown realm: %d", w.Code)
 	}
 }
@@ -321,11 +343,11 @@ func kerberosParse(b []byte, nonce int) error {
 
 func TestKRB15_CheckKDC(t *testing.T) {
 	s := startKDC(t)
-	c := kcd.CheckKDC(context.Background(), "127.0.0.1", s.Port(), nil, time.Second)
+	c := delegation.CheckKDC(context.Background(), "127.0.0.1", s.Port(), nil, time.Second)
 	if !c.OK || c.Lines[0] != "Connecting to KDC 127.0.0.1, port "+itoa(s.Port()) || c.Lines[1] != "Connection successful." || c.Lines[2] != "Address: 127.0.0.1/127.0.0.1:"+itoa(s.Port()) {
 		t.Fatalf("%+v", c)
 	}
-	if c := kcd.CheckKDC(context.Background(), "no-such-kdc.invalid", 0, nil, time.Second); c.OK || c.Port != 88 || c.Lines[1] != "Connection failed." {
+	if c := delegation.CheckKDC(context.Background(), "no-such-kdc.invalid", 0, nil, time.Second); c.OK || c.Port != 88 || c.Lines[1] != "Connection failed." {
 		t.Fatalf("%+v", c)
 	}
 }

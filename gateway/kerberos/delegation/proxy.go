@@ -1,4 +1,4 @@
-package kcd
+package delegation
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kdcdiscovery"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/discovery"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
@@ -32,7 +32,7 @@ const proxyTimeout = 15 * time.Second
 
 // SetProxyRealms sets the realms the KDC proxy relays to besides the
 // gateway's own and its Additional Trusted Realms (kdc_proxy_realms).
-func (k *KCD) SetProxyRealms(extra []string) {
+func (k *Delegator) SetProxyRealms(extra []string) {
 	m := map[string]bool{strings.ToUpper(k.realm): true}
 	for _, r := range k.cfg.AdditionalRealms {
 		m[strings.ToUpper(r.Realm)] = true
@@ -45,7 +45,7 @@ func (k *KCD) SetProxyRealms(extra []string) {
 
 // ProxyRealm reports whether the KDC proxy relays to realm (realm names
 // compare case-insensitively, INC-10).
-func (k *KCD) ProxyRealm(realm string) bool {
+func (k *Delegator) ProxyRealm(realm string) bool {
 	m := k.proxyRealms.Load()
 	return m != nil && (*m)[strings.ToUpper(realm)]
 }
@@ -61,7 +61,7 @@ func (k *KCD) ProxyRealm(realm string) bool {
 // 405: not POST; 413: too large; 415: another media type; 400: not a
 // KDC-PROXY-MESSAGE, or not a request the proxy relays; 403: a realm the
 // gateway is not configured for; 502: no KDC gave a Kerberos reply.
-func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
+func (k *Delegator) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "KKDCP takes POST", http.StatusMethodNotAllowed)
@@ -126,7 +126,7 @@ func (k *KCD) ServeKKDCP(w http.ResponseWriter, r *http.Request) {
 // KPASSWD) in Locate order, each over TCP then UDP (a DNS target found
 // only under _udp is tried over UDP only), until one gives a Kerberos
 // reply to a request of that kind; other answers count as failures.
-func (k *KCD) forward(ctx context.Context, realm string, kind kerberos.MessageKind, msg []byte) ([]byte, error) {
+func (k *Delegator) forward(ctx context.Context, realm string, kind kerberos.MessageKind, msg []byte) ([]byte, error) {
 	locate := k.loc.Locate
 	if kind == kerberos.KindKpasswdReq {
 		locate = k.loc.LocateKpasswd
@@ -158,7 +158,7 @@ func (k *KCD) forward(ctx context.Context, realm string, kind kerberos.MessageKi
 	return nil, errors.Join(errs...)
 }
 
-func (k *KCD) exchange(ctx context.Context, network string, t kdcdiscovery.Target, msg []byte) ([]byte, error) {
+func (k *Delegator) exchange(ctx context.Context, network string, t discovery.Target, msg []byte) ([]byte, error) {
 	d := k.opts.PerKDC
 	if d <= 0 {
 		d = 3 * time.Second
@@ -200,7 +200,7 @@ func (k *KCD) exchange(ctx context.Context, network string, t kdcdiscovery.Targe
 	return kerberos.ReadFrame(c, maxReply)
 }
 
-func (k *KCD) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (k *Delegator) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if k.opts.Dialer != nil {
 		return k.opts.Dialer(ctx, network, addr)
 	}
@@ -221,9 +221,9 @@ type KDCCheck struct {
 // CheckKDC opens a TCP connection to host:port (88 when port is 0) and
 // closes it at once, sending and receiving nothing (KRB-15). res resolves
 // names (net.DefaultResolver when nil); dial is net.Dialer's when nil.
-func CheckKDC(ctx context.Context, host string, port int, res kdcdiscovery.Resolver, timeout time.Duration) KDCCheck {
+func CheckKDC(ctx context.Context, host string, port int, res discovery.Resolver, timeout time.Duration) KDCCheck {
 	if port <= 0 {
-		port = kdcdiscovery.DefaultPort
+		port = discovery.DefaultPort
 	}
 	if res == nil {
 		res = net.DefaultResolver
@@ -260,4 +260,4 @@ func CheckKDC(ctx context.Context, host string, port int, res kdcdiscovery.Resol
 }
 
 // Resolver is the resolver the module uses (static hosts first).
-func (k *KCD) Resolver() kdcdiscovery.Resolver { return k.res }
+func (k *Delegator) Resolver() discovery.Resolver { return k.res }

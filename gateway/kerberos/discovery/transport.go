@@ -1,4 +1,4 @@
-package kdcdiscovery
+package discovery
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func (t *Transport) RoundTrip(ctx context.Context, realm string, msg []byte) ([]
 			break
 		}
 	}
-	return nil, fmt.Errorf("kdcdiscovery: no KDC of %s answered: %w", realm, errors.Join(errs...))
+	return nil, fmt.Errorf("discovery: no KDC of %s answered: %w", realm, errors.Join(errs...))
 }
 
 func (t *Transport) try(ctx context.Context, tg Target, msg []byte) ([]byte, error) {

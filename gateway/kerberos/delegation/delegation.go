@@ -1,18 +1,17 @@
-// Package kcd is the gateway's Kerberos Constrained Delegation for
+// Package delegation is the gateway's Kerberos Constrained Delegation for
 // ActiveSync (KRB-01 to KRB-16): it logs the gateway's service principal
 // in at start (retrying as DEF-06 says), obtains service tickets for a
 // device's UPN to the ActiveSync server's SPN with S4U2Self + S4U2Proxy,
 // caches them per (UPN, SPN) with an idle timeout, and builds the
 // "Authorization: Negotiate" header. It also serves KKDCP (proxy.go) and
 // the KDC connectivity check of the admin CLI.
-package kcd
+package delegation
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sort"
 	"strings"
@@ -20,9 +19,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kdcdiscovery"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/discovery"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -34,7 +34,8 @@ import (
 const DefaultIdleTimeout = 48 * time.Minute
 
 // Backoff is the initialisation retry schedule (DEF-06): Initial, doubling,
-// capped at Max, each delay moved by up to ±Jitter of itself.
+// capped at Max, each delay moved by up to ±Jitter of itself (the cap
+// applies before the jitter, so a capped delay is Max ± Jitter).
 type Backoff struct {
 	Initial, Max time.Duration
 	Jitter       float64
@@ -43,46 +44,38 @@ type Backoff struct {
 // DefaultBackoff is DEF-06: 1 minute doubling to 1 hour, ±20 % jitter.
 var DefaultBackoff = Backoff{Initial: time.Minute, Max: time.Hour, Jitter: 0.2}
 
-// Delay is the wait after the n-th failed attempt (n from 0); rnd returns
-// a number in [0, 1).
-func (b Backoff) Delay(n int, rnd func() float64) time.Duration {
-	d := b.Initial
-	for i := 0; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	if b.Jitter > 0 && rnd != nil {
-		d += time.Duration((rnd()*2 - 1) * b.Jitter * float64(d))
-	}
-	return max(d, time.Millisecond)
+// BackOff returns a fresh schedule: its NextBackOff is the wait after
+// each failed attempt in turn.
+func (b Backoff) BackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: b.Initial, Multiplier: 2, MaxInterval: b.Max, RandomizationFactor: b.Jitter}
 }
 
 // Options are the parts that do not come from the UEM.
 type Options struct {
-	Resolver    kdcdiscovery.Resolver // net.DefaultResolver when nil
-	StaticHosts map[string][]string   // the static hosts file (KDC-10)
-	PerKDC      time.Duration         // timeout for one KDC, 3 s when zero
-	IdleTimeout time.Duration         // DefaultIdleTimeout when zero
-	Retry       Backoff               // DefaultBackoff when Initial is zero
+	Resolver    discovery.Resolver  // net.DefaultResolver when nil
+	StaticHosts map[string][]string // the static hosts file (KDC-10)
+	PerKDC      time.Duration       // timeout for one KDC, 3 s when zero
+	IdleTimeout time.Duration       // DefaultIdleTimeout when zero
+	Retry       Backoff             // DefaultBackoff when Initial is zero
 	// After waits for the retry delay; time.After when nil (tests inject
 	// a fake clock).
 	After  func(time.Duration) <-chan time.Time
 	Now    func() time.Time // time.Now when nil
-	Rand   func() float64   // rand.Float64 when nil
 	Peaks  *stats.Peaks     // peak-kerb-servtkt-cache-size; nil: none
 	Log    *slog.Logger
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error) // net.Dialer when nil
 }
 
-// KCD is one Kerberos configuration in use. Safe for concurrent use.
-type KCD struct {
+// Delegator is one Kerberos configuration in use: it obtains and caches
+// the tickets of Kerberos Constrained Delegation. Safe for concurrent use.
+type Delegator struct {
 	cfg     uemapi.KerberosConfig
 	opts    Options
 	realm   string
 	spn     string // the gateway's service principal
-	loc     *kdcdiscovery.Locator
-	res     kdcdiscovery.Resolver
-	tr      *kdcdiscovery.Transport
+	loc     *discovery.Locator
+	res     discovery.Resolver
+	tr      *discovery.Transport
 	client  *kerberos.S4UClient
 	initMu  sync.Mutex // one initialisation at a time
 	mu      sync.Mutex
@@ -112,12 +105,12 @@ type entry struct {
 }
 
 // New checks cfg and prepares the client; it does no I/O (see Run, Init).
-func New(cfg uemapi.KerberosConfig, opts Options) (*KCD, error) {
+func New(cfg uemapi.KerberosConfig, opts Options) (*Delegator, error) {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
 	if len(opts.StaticHosts) > 0 {
-		opts.Resolver = kdcdiscovery.StaticHosts(opts.Resolver, opts.StaticHosts)
+		opts.Resolver = discovery.StaticHosts(opts.Resolver, opts.StaticHosts)
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
@@ -134,21 +127,18 @@ func New(cfg uemapi.KerberosConfig, opts Options) (*KCD, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
-	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	k := &KCD{cfg: cfg, opts: opts, realm: cfg.Realm, spn: cfg.ServicePrincipal, res: opts.Resolver, cache: map[cacheKey]*entry{}, calls: map[cacheKey]*call{}}
+	k := &Delegator{cfg: cfg, opts: opts, realm: cfg.Realm, spn: cfg.ServicePrincipal, res: opts.Resolver, cache: map[cacheKey]*entry{}, calls: map[cacheKey]*call{}}
 	var secret kerberos.Secret
 	if cfg.UseKeytab {
 		kt := new(keytab.Keytab)
 		if err := kt.Unmarshal(cfg.Keytab); err != nil {
-			return nil, fmt.Errorf("kcd: keytab: %w", err)
+			return nil, fmt.Errorf("delegation: keytab: %w", err)
 		}
 		if len(kt.Entries) == 0 {
-			return nil, errors.New("kcd: keytab has no entries")
+			return nil, errors.New("delegation: keytab has no entries")
 		}
 		e := kt.Entries[0].Principal
 		if k.realm == "" {
@@ -162,36 +152,36 @@ func New(cfg uemapi.KerberosConfig, opts Options) (*KCD, error) {
 		secret.Password = cfg.Password
 	}
 	if k.realm == "" || k.spn == "" {
-		return nil, errors.New("kcd: realm and service principal are required")
+		return nil, errors.New("delegation: realm and service principal are required")
 	}
-	lc := kdcdiscovery.Config{Realm: k.realm, DisableDiscovery: !cfg.DNSDiscovery}
+	lc := discovery.Config{Realm: k.realm, DisableDiscovery: !cfg.DNSDiscovery}
 	if cfg.KDCs != "" {
 		lc.KDCs = []string{cfg.KDCs}
 	}
 	for _, r := range cfg.AdditionalRealms {
-		lc.AdditionalRealms = append(lc.AdditionalRealms, kdcdiscovery.Realm{Name: r.Realm, KDCs: []string{r.KDCs}})
+		lc.AdditionalRealms = append(lc.AdditionalRealms, discovery.Realm{Name: r.Realm, KDCs: []string{r.KDCs}})
 	}
-	loc, err := kdcdiscovery.New(lc, opts.Resolver)
+	loc, err := discovery.New(lc, opts.Resolver)
 	if err != nil {
-		return nil, fmt.Errorf("kcd: %w", err)
+		return nil, fmt.Errorf("delegation: %w", err)
 	}
 	k.loc = loc
-	k.tr = &kdcdiscovery.Transport{Locator: loc, PerTarget: opts.PerKDC, DialContext: opts.Dialer}
+	k.tr = &discovery.Transport{Locator: loc, PerTarget: opts.PerKDC, DialContext: opts.Dialer}
 	k.client = &kerberos.S4UClient{Principal: k.spn, Realm: k.realm, Secret: secret, Transport: k.tr, Now: opts.Now}
 	k.SetProxyRealms(cfg.KDCProxyRealms)
 	return k, nil
 }
 
 // Realm is the gateway's realm; ServicePrincipal its principal.
-func (k *KCD) Realm() string { return k.realm }
+func (k *Delegator) Realm() string { return k.realm }
 
 // ServicePrincipal is the gateway's service principal (sentry-spn).
-func (k *KCD) ServicePrincipal() string { return k.spn }
+func (k *Delegator) ServicePrincipal() string { return k.spn }
 
 // Init initialises Kerberos by hand (KRB-07, `debug kerberos init`): it
 // gets the gateway's TGT, and does nothing when already initialised.
 // already reports that case.
-func (k *KCD) Init(ctx context.Context) (already bool, err error) {
+func (k *Delegator) Init(ctx context.Context) (already bool, err error) {
 	k.initMu.Lock()
 	defer k.initMu.Unlock()
 	if k.Initialised() {
@@ -209,7 +199,7 @@ func (k *KCD) Init(ctx context.Context) (already bool, err error) {
 }
 
 // Initialised reports whether the gateway holds its TGT.
-func (k *KCD) Initialised() bool {
+func (k *Delegator) Initialised() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.inited
@@ -217,14 +207,15 @@ func (k *KCD) Initialised() bool {
 
 // Run initialises Kerberos at start (KRB-06): on failure it logs a warning
 // and retries after Options.Retry's delays until it succeeds or ctx ends.
-func (k *KCD) Run(ctx context.Context) error {
-	for n := 0; ; n++ {
+func (k *Delegator) Run(ctx context.Context) error {
+	retry := k.opts.Retry.BackOff()
+	for {
 		_, err := k.Init(ctx)
 		if err == nil {
 			k.opts.Log.Info("Kerberos initialised", "principal", k.spn, "realm", k.realm)
 			return nil
 		}
-		d := k.opts.Retry.Delay(n, k.opts.Rand)
+		d := retry.NextBackOff()
 		k.opts.Log.Warn("Kerberos initialisation failed; retrying", "principal", k.spn, "realm", k.realm, "retry_in", d, "error", err)
 		select {
 		case <-ctx.Done():
@@ -237,7 +228,7 @@ func (k *KCD) Run(ctx context.Context) error {
 // NegotiateHeader returns the "Negotiate …" Authorization value that
 // authenticates upn to the server spn, using a cached service ticket when
 // one is fresh (KRB-16) and S4U2Self + S4U2Proxy otherwise.
-func (k *KCD) NegotiateHeader(ctx context.Context, upn, spn string) (string, error) {
+func (k *Delegator) NegotiateHeader(ctx context.Context, upn, spn string) (string, error) {
 	cred, err := k.Ticket(ctx, upn, spn)
 	if err != nil {
 		return "", err
@@ -248,7 +239,7 @@ func (k *KCD) NegotiateHeader(ctx context.Context, upn, spn string) (string, err
 // Ticket returns the service ticket for (upn, spn), cached or new.
 // Concurrent misses for one key share one request to the KDC, so that
 // devices reconnecting together do not multiply S4U exchanges.
-func (k *KCD) Ticket(ctx context.Context, upn, spn string) (kerberos.Credential, error) {
+func (k *Delegator) Ticket(ctx context.Context, upn, spn string) (kerberos.Credential, error) {
 	now := k.opts.Now()
 	key := cacheKey{upn, spn}
 	k.mu.Lock()
@@ -300,12 +291,12 @@ func (k *KCD) Ticket(ctx context.Context, upn, spn string) (kerberos.Credential,
 
 // fresh reports whether a cached ticket may be used: used within the
 // idle timeout and valid for at least another minute.
-func (k *KCD) fresh(e *entry, now time.Time) bool {
+func (k *Delegator) fresh(e *entry, now time.Time) bool {
 	return now.Sub(e.lastUsed) < k.opts.IdleTimeout && e.cred.EndTime.After(now.Add(time.Minute))
 }
 
 // prune drops the tickets that may no longer be used; k.mu is held.
-func (k *KCD) prune(now time.Time) {
+func (k *Delegator) prune(now time.Time) {
 	k.pruned = now
 	for key, e := range k.cache {
 		if !k.fresh(e, now) {
@@ -316,13 +307,13 @@ func (k *KCD) prune(now time.Time) {
 
 // RequestTicket obtains a new ticket without caching it (KRB-10's test
 // tickets, which are not cached or reused).
-func (k *KCD) RequestTicket(ctx context.Context, upn, spn string) (kerberos.Credential, error) {
+func (k *Delegator) RequestTicket(ctx context.Context, upn, spn string) (kerberos.Credential, error) {
 	if spn == "" {
-		return kerberos.Credential{}, errors.New("kcd: no SPN for the ActiveSync server")
+		return kerberos.Credential{}, errors.New("delegation: no SPN for the ActiveSync server")
 	}
 	cred, err := k.client.ServiceCredential(ctx, upn, spn)
 	if err != nil {
-		return kerberos.Credential{}, fmt.Errorf("kcd: ticket for %s to %s: %w", upn, spn, err)
+		return kerberos.Credential{}, fmt.Errorf("delegation: ticket for %s to %s: %w", upn, spn, err)
 	}
 	return cred, nil
 }
@@ -339,7 +330,7 @@ type Info struct {
 }
 
 // Info reports the module's state.
-func (k *KCD) Info() Info {
+func (k *Delegator) Info() Info {
 	now := k.opts.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -364,7 +355,7 @@ type CacheEntry struct {
 
 // Cache lists the cached tickets whose UPN contains filter (a full or
 // partial UPN, case-insensitive; "" for all), by UPN then SPN.
-func (k *KCD) Cache(filter string) []CacheEntry {
+func (k *Delegator) Cache(filter string) []CacheEntry {
 	now := k.opts.Now()
 	filter = strings.ToLower(filter)
 	k.mu.Lock()
@@ -394,7 +385,7 @@ func (k *KCD) Cache(filter string) []CacheEntry {
 // (a 401: the service's key changed, or the ticket is otherwise stale),
 // so that the next request for it gets a new one. It reports whether
 // there was one.
-func (k *KCD) Forget(upn, spn string) bool {
+func (k *Delegator) Forget(upn, spn string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key := cacheKey{upn, spn}
@@ -405,7 +396,7 @@ func (k *KCD) Forget(upn, spn string) bool {
 
 // Purge drops the cached tickets of upn (exact, case-insensitive) and
 // returns how many (KRB-14).
-func (k *KCD) Purge(upn string) int {
+func (k *Delegator) Purge(upn string) int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	n := 0
@@ -432,13 +423,13 @@ func SPNFor(svc uemapi.ActiveSyncService, hostport string) (string, error) {
 	}
 	if svc.DeriveSPN {
 		if host == "" {
-			return "", errors.New("kcd: no server host to derive the SPN from")
+			return "", errors.New("delegation: no server host to derive the SPN from")
 		}
 		return "http/" + host, nil
 	}
 	list := splitList(svc.SPNs)
 	if len(list) == 0 {
-		return "", fmt.Errorf("kcd: service %s has no SPN", svc.Name)
+		return "", fmt.Errorf("delegation: service %s has no SPN", svc.Name)
 	}
 	if servers := splitList(svc.Servers); len(servers) == len(list) {
 		if i := serverIndex(servers, hostport, host); i >= 0 {

@@ -1,11 +1,11 @@
-package kcd_test
+package delegation_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/gateway/kcd"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
 )
 
 // BenchmarkNegotiateHeader compares a Negotiate header per request from the
@@ -14,7 +14,7 @@ import (
 // Compare the ns/op of the two sub-benchmarks of one run.
 func BenchmarkNegotiateHeader(b *testing.B) {
 	s := startKDC(b)
-	k := newKCD(b, config(s), kcd.Options{})
+	k := newDelegator(b, config(s), delegation.Options{})
 	ctx := context.Background()
 	if _, err := k.Init(ctx); err != nil {
 		b.Fatal(err)

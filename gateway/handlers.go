@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// handlers is what each listener serves, by listener name.
+func (s *Server) handlers() map[string]http.Handler {
+	return map[string]http.Handler{
+		"device": s.limits.Handler(deviceBodyDeadlines(func() time.Duration { return time.Duration(s.socketRW.Load()) }, s.deviceHandler())),
+		"notify": s.notifyHandler(),
+		"admin":  s.adminHandler(),
+	}
+}
+
+// deviceHandler serves the devices: ActiveSync and the KDC proxy.
+func (s *Server) deviceHandler() http.Handler {
+	paths := http.NewServeMux()
+	for _, p := range activesync.Paths {
+		paths.Handle(p, s.as)
+	}
+	paths.HandleFunc(delegation.ProxyPath, s.serveKKDCP)
+	return s.withHSTS(paths)
+}
+
+// notifyHandler receives the UEM's notifications.
+func (s *Server) notifyHandler() http.Handler {
+	notify := http.NewServeMux()
+	notify.Handle("POST "+NotificationPath, httplimit.Body(uemapi.MaxNotificationBody, s.link.NotificationHandler([]byte(s.cfg.UEM.NotifySecret))))
+	return notify
+}
+
+// adminHandler is the admin API, metrics included.
+func (s *Server) adminHandler() http.Handler {
+	return admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
+		Servers: func() []upstream.ServiceStatus {
+			if r := s.currentRouter(); r != nil {
+				return r.Status()
+			}
+			return nil
+		},
+		Diagnose: func(ctx context.Context) upstream.Diagnosis {
+			if r := s.currentRouter(); r != nil {
+				return r.VerifyEAS(ctx)
+			}
+			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
+		},
+		Kerberos: s.Kerberos,
+		Token:    s.cfg.AdminToken, Metrics: s.metricsHandler()})
+}

@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+)
+
+// Listen binds the three listeners without serving yet, so that their
+// addresses (ports chosen by the system for ":0") are known before Start,
+// e.g. to register the notification URL with the UEM. Start calls it if
+// it was not called; a second call does nothing.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateCreated:
+	case stateListening:
+		return nil
+	default:
+		return errState("Listen", s.state)
+	}
+	lns := map[string]net.Listener{}
+	for _, l := range []struct{ name, addr string }{{"device", s.cfg.Listen}, {"notify", s.cfg.NotifyListen}, {"admin", s.cfg.AdminListen}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, o := range lns {
+				o.Close()
+			}
+			return fmt.Errorf("gateway: %s listener: %w", l.name, err)
+		}
+		if l.name == "device" {
+			ln = s.limits.Listener(ln) // connections per minute per source
+		}
+		lns[l.name] = ln
+		s.addrs[l.name] = ln.Addr().String()
+	}
+	s.lns = lns
+	s.state = stateListening
+	return nil
+}
+
+// controlIdleTimeout is how long the notification and admin listeners
+// keep an idle keep-alive connection.
+const controlIdleTimeout = 2 * time.Minute
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+}
+
+// serve starts an http.Server on each bound listener; s.mu is held.
+func (s *Server) serve(handlers map[string]http.Handler, control, device *tls.Config) {
+	for name, ln := range s.lns {
+		srv := &http.Server{Handler: handlers[name], TLSConfig: control.Clone(), ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			ConnState: s.fresh.track,
+			// The control plane: a whole request (headers 10 s) within
+			// ControlReadTimeout; net/http lifts the deadline once the
+			// body is in, so a long admin operation is not cut.
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ControlReadTimeout, IdleTimeout: controlIdleTimeout}
+		if name == "device" {
+			ln = s.deviceServer(srv, ln, device)
+		}
+		s.servers = append(s.servers, srv)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("listener stopped", "listener", name, "error", err)
+			}
+		}()
+	}
+}
+
+// deviceServer sets the device listener's TLS and timeouts on srv and
+// returns the listener to serve; s.mu is held.
+func (s *Server) deviceServer(srv *http.Server, ln net.Listener, device *tls.Config) net.Listener {
+	srv.ReadTimeout = 0 // bodies: deviceBodyDeadlines
+	srv.TLSConfig = device
+	// Until the UEM names servers, the seeds' Device request
+	// timeout; an idle connection is never kept forever.
+	deviceRequest := msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)
+	srv.ReadHeaderTimeout, srv.IdleTimeout = deviceRequest, deviceRequest
+	if s.router != nil {
+		// The device side of the advanced timeouts (ASC-20, ASC-23):
+		// the Device request timeout bounds waiting for a request,
+		// and writes to the device are bounded and counted.
+		srv.ReadHeaderTimeout, srv.IdleTimeout = s.router.DeviceRequestTimeout(), s.router.DeviceRequestTimeout()
+		ln = s.router.DeviceListener(ln)
+	}
+	return ln
+}
