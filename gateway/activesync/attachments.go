@@ -345,13 +345,19 @@ func (h *Handler) refuse(resp *http.Response, x *exchange, reason string) error 
 	x.count(stats.AttachmentRewriteFailed)
 	h.cfg.Log.Warn("attachment control refused a server response it could not rewrite",
 		"device", x.key.DeviceID, "command", string(x.info.Query.Cmd), "reason", reason)
+	badGateway(resp, "attachment control could not process the server's response\n")
+	return nil
+}
+
+// badGateway replaces a server response the device must not get with a
+// 502 carrying msg.
+func badGateway(resp *http.Response, msg string) {
 	if resp.Body != nil {
 		resp.Body.Close()
 	}
 	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
 	resp.Header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
-	setBody(resp, []byte("attachment control could not process the server's response\n"))
-	return nil
+	setBody(resp, []byte(msg))
 }
 
 func readBounded(r io.Reader, max int64) ([]byte, error) {

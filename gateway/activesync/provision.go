@@ -154,11 +154,6 @@ func (h *Handler) policyFor(x *exchange) *eas.EASProvisionDoc {
 func (h *Handler) refuseProvision(resp *http.Response, x *exchange, cause error) error {
 	h.cfg.Log.Warn("server Provision unreadable; the UEM's policy could not be applied",
 		"device", x.key.DeviceID, "error", cause)
-	if resp.Body != nil {
-		resp.Body.Close()
-	}
-	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
-	resp.Header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
-	setBody(resp, []byte("the server's Provision answer could not be read\n"))
+	badGateway(resp, "the server's Provision answer could not be read\n")
 	return nil
 }
