@@ -56,110 +56,142 @@ func parseBase64(raw string) (*Query, error) {
 // decodeFields parses the byte sequence of MS-ASHTTP 2.2.1.1.1.1. Every
 // length is checked against what remains before it is used.
 func decodeFields(b []byte) (*Query, error) {
-	fail := func(field string, off int, err error) (*Query, error) {
-		return nil, &QueryError{Base64: true, Field: field, Offset: off, Err: err}
-	}
-	truncated := func(need, off int) error {
-		return fmt.Errorf("%w: truncated, %d bytes needed and %d left", ErrMalformedQuery, need, len(b)-off)
-	}
 	if len(b) < 5 {
-		return fail("header", 0, truncated(5, 0))
+		return nil, fieldError("header", 0, truncated(b, 5, 0))
 	}
 	q := &Query{Base64: true}
 	if q.Version = Version(b[0]); !q.Version.Valid() {
-		return fail("protocol version", 0, fmt.Errorf("%w: byte %d", ErrUnsupportedVersion, b[0]))
+		return nil, fieldError("protocol version", 0, fmt.Errorf("%w: byte %d", ErrUnsupportedVersion, b[0]))
 	}
 	cmd, err := CommandForCode(b[1])
 	if err != nil {
-		return fail("command code", 1, fmt.Errorf("%w: code %d", ErrUnknownCommand, b[1]))
+		return nil, fieldError("command code", 1, fmt.Errorf("%w: code %d", ErrUnknownCommand, b[1]))
 	}
 	q.Cmd = cmd
 	q.Locale = binary.LittleEndian.Uint16(b[2:4])
 
-	// lengthPrefixed reads a length byte at off and the non-empty value after it.
-	lengthPrefixed := func(field string, off int) (string, int, error) {
-		if off >= len(b) {
-			return "", off, &QueryError{Base64: true, Field: field + " length", Offset: off, Err: truncated(1, off)}
-		}
-		n := int(b[off])
-		if n == 0 {
-			return "", off, &QueryError{Base64: true, Field: field + " length", Offset: off, Err: fmt.Errorf("%w: zero", ErrMissingParameter)}
-		}
-		if off+1+n > len(b) {
-			return "", off, &QueryError{Base64: true, Field: field + " length", Offset: off, Err: truncated(n, off+1)}
-		}
-		return string(b[off+1 : off+1+n]), off + 1 + n, nil
-	}
-
-	pos := 4
-	if q.DeviceID, pos, err = lengthPrefixed("device ID", pos); err != nil {
+	pos, err := q.decodeDevice(b, 4)
+	if err != nil {
 		return nil, err
 	}
+	if err := q.decodeParams(b, pos); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// fieldError is a base64-form *QueryError.
+func fieldError(field string, off int, err error) error {
+	return &QueryError{Base64: true, Field: field, Offset: off, Err: err}
+}
+
+// truncated says that need bytes were needed at off and fewer are left.
+func truncated(b []byte, need, off int) error {
+	return fmt.Errorf("%w: truncated, %d bytes needed and %d left", ErrMalformedQuery, need, len(b)-off)
+}
+
+// lengthPrefixed reads a length byte at off and the non-empty value after
+// it, returning the offset after the value.
+func lengthPrefixed(b []byte, field string, off int) (string, int, error) {
+	if off >= len(b) {
+		return "", off, fieldError(field+" length", off, truncated(b, 1, off))
+	}
+	n := int(b[off])
+	if n == 0 {
+		return "", off, fieldError(field+" length", off, fmt.Errorf("%w: zero", ErrMissingParameter))
+	}
+	if off+1+n > len(b) {
+		return "", off, fieldError(field+" length", off, truncated(b, n, off+1))
+	}
+	return string(b[off+1 : off+1+n]), off + 1 + n, nil
+}
+
+// decodeDevice reads the device ID, the policy key and the device type
+// from pos and returns the offset of the command parameters.
+func (q *Query) decodeDevice(b []byte, pos int) (int, error) {
+	var err error
+	idOff := pos
+	if q.DeviceID, pos, err = lengthPrefixed(b, "device ID", pos); err != nil {
+		return pos, err
+	}
 	if q.DeviceID, q.BinaryDeviceID, err = deviceIDText(q.DeviceID); err != nil {
-		return fail("device ID", 5, err)
+		return pos, fieldError("device ID", idOff+1, err)
 	}
 	if pos >= len(b) {
-		return fail("policy key length", pos, truncated(1, pos))
+		return pos, fieldError("policy key length", pos, truncated(b, 1, pos))
 	}
 	switch b[pos] {
 	case 0:
 		pos++
 	case 4:
 		if pos+5 > len(b) {
-			return fail("policy key", pos+1, truncated(4, pos+1))
+			return pos, fieldError("policy key", pos+1, truncated(b, 4, pos+1))
 		}
 		q.PolicyKey = binary.LittleEndian.Uint32(b[pos+1 : pos+5])
 		q.HasPolicyKey = true
 		pos += 5
 	default:
-		return fail("policy key length", pos, fmt.Errorf("%w: %d, want 0 or 4", ErrInvalidValue, b[pos]))
+		return pos, fieldError("policy key length", pos, fmt.Errorf("%w: %d, want 0 or 4", ErrInvalidValue, b[pos]))
 	}
 	typeOff := pos
-	if q.DeviceType, pos, err = lengthPrefixed("device type", pos); err != nil {
-		return nil, err
+	if q.DeviceType, pos, err = lengthPrefixed(b, "device type", pos); err != nil {
+		return pos, err
 	}
 	if err := checkText(q.DeviceType, MaxValueLen, false); err != nil {
-		return fail("device type", typeOff+1, err)
+		return pos, fieldError("device type", typeOff+1, err)
 	}
+	return pos, nil
+}
 
+// decodeParams reads the tagged command parameters from pos to the end,
+// each at most once.
+func (q *Query) decodeParams(b []byte, pos int) error {
 	var seen uint16
 	for pos < len(b) {
 		if pos+2 > len(b) {
-			return fail("command parameter", pos, truncated(2, pos))
+			return fieldError("command parameter", pos, truncated(b, 2, pos))
 		}
 		tag, n := b[pos], int(b[pos+1])
 		valueOff := pos + 2
 		if valueOff+n > len(b) {
-			return fail("command parameter length", pos+1, truncated(n, valueOff))
+			return fieldError("command parameter length", pos+1, truncated(b, n, valueOff))
 		}
 		value := b[valueOff : valueOff+n]
 		field := tagName(tag)
 		if field == "" {
-			return fail("command parameter tag", pos, fmt.Errorf("%w: unknown tag %d", ErrMalformedQuery, tag))
+			return fieldError("command parameter tag", pos, fmt.Errorf("%w: unknown tag %d", ErrMalformedQuery, tag))
 		}
 		if seen&(1<<tag) != 0 {
-			return fail(field, pos, fmt.Errorf("%w %s", ErrDuplicateParameter, field))
+			return fieldError(field, pos, fmt.Errorf("%w %s", ErrDuplicateParameter, field))
 		}
 		seen |= 1 << tag
 		if tag == tagOptions {
-			if n != 1 {
-				return fail(field, pos+1, fmt.Errorf("%w: length %d, want 1", ErrInvalidValue, n))
+			if err := q.setOptions(field, value, pos+1); err != nil {
+				return err
 			}
-			if value[0]&^(optSaveInSent|optAcceptMultiPart) != 0 {
-				return fail(field, valueOff, fmt.Errorf("%w: unknown bits %#02x", ErrInvalidValue, value[0]))
-			}
-			q.SaveInSent = value[0]&optSaveInSent != 0
-			q.AcceptMultiPart = value[0]&optAcceptMultiPart != 0
 		} else {
 			s := string(value)
 			if err := checkText(s, MaxValueLen, false); err != nil {
-				return fail(field, valueOff, err)
+				return fieldError(field, valueOff, err)
 			}
 			q.setText(field, s)
 		}
 		pos = valueOff + n
 	}
-	return q, nil
+	return nil
+}
+
+// setOptions applies the Options parameter, whose length byte is at lenOff.
+func (q *Query) setOptions(field string, value []byte, lenOff int) error {
+	if len(value) != 1 {
+		return fieldError(field, lenOff, fmt.Errorf("%w: length %d, want 1", ErrInvalidValue, len(value)))
+	}
+	if value[0]&^(optSaveInSent|optAcceptMultiPart) != 0 {
+		return fieldError(field, lenOff+1, fmt.Errorf("%w: unknown bits %#02x", ErrInvalidValue, value[0]))
+	}
+	q.SaveInSent = value[0]&optSaveInSent != 0
+	q.AcceptMultiPart = value[0]&optAcceptMultiPart != 0
+	return nil
 }
 
 // tagName returns the parameter a base64 tag carries, or "" for none.
