@@ -8,9 +8,11 @@ import (
 	"sync"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 )
@@ -81,7 +83,6 @@ func coldStartBackOff() *backoff.ExponentialBackOff {
 // reports how long until 99 % of the devices were served, and whether
 // they were served from the cache (no first-access report, no fail-open).
 func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg ColdStartConfig) (*Results, *ColdStartReport, error) {
-	uemDown := cfg.UEMDown
 	adm := l.GatewayAdmin()
 	if adm == nil {
 		return nil, nil, fmt.Errorf("coldstart: %w (it restarts the bundled gateway)", lab.ErrNotSupported)
@@ -93,15 +94,11 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 	defer done()
 	r.start = time.Now()
 	r.rec = NewRecorder(r.start)
-	rep := &ColdStartReport{UEMDown: uemDown, Purged: cfg.Purge, Registered: !cfg.Unregistered, Served50Ms: -1, Served99Ms: -1, Served100Ms: -1}
+	rep := &ColdStartReport{UEMDown: cfg.UEMDown, Purged: cfg.Purge, Registered: !cfg.Unregistered, Served50Ms: -1, Served99Ms: -1, Served100Ms: -1}
 
 	var register func(*Member) error
 	if !cfg.Unregistered {
-		register = func(m *Member) error {
-			c := m.D.Config()
-			_, err := l.UEM.AddDevice(uem.Device{UUID: "loadgen-" + c.ID, UserID: c.User, Platform: string(c.Platform), EASDeviceIDs: []string{c.ID}})
-			return err
-		}
+		register = func(m *Member) error { return registerAtUEM(l, m) }
 	}
 	members, err := r.connectAll(ctx, spec.Devices, register)
 	if err != nil {
@@ -111,39 +108,83 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 	if rep.Devices == 0 {
 		return nil, nil, errors.New("coldstart: no device could connect before the restart")
 	}
-	if cfg.Purge {
-		if _, err := adm.PurgeAll(ctx); err != nil {
-			return nil, nil, fmt.Errorf("coldstart: purge: %w", err)
-		}
+	if err := persistCache(ctx, adm, cfg.Purge, rep); err != nil {
+		return nil, nil, err
 	}
-	cnt, err := adm.ToDisk(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("coldstart: write the device list: %w", err)
-	}
-	rep.Persisted = cnt.Count
-	if uemDown {
+	if cfg.UEMDown {
 		if err := l.SetUEMDown(true); err != nil {
 			return nil, nil, err
 		}
 		defer func() { _ = l.SetUEMDown(false) }()
 	}
 	reportsBefore := l.UEM.DeviceReports()
+	t0, err := restartGateway(ctx, l, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	served := r.syncUntilServed(ctx, members, t0, t0.Add(time.Duration(spec.Duration)))
+	rep.setServed(served)
+	rep.FirstAccessReports = l.UEM.DeviceReports() - reportsBefore
+	if rep.FailOpenEntries, err = failOpenEntries(ctx, adm, members); err != nil {
+		return nil, nil, err
+	}
+	rep.ServedFromCache = max(0, rep.Served-rep.FailOpenEntries-int(rep.FirstAccessReports))
+
+	res, err := r.coldStartResults(spec, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, rep, ctx.Err()
+}
+
+// registerAtUEM adds m to the UEM's inventory as a managed device.
+func registerAtUEM(l *lab.Lab, m *Member) error {
+	c := m.D.Config()
+	_, err := l.UEM.AddDevice(uem.Device{UUID: "loadgen-" + c.ID, UserID: c.User, Platform: string(c.Platform), EASDeviceIDs: []string{c.ID}})
+	return err
+}
+
+// persistCache has the gateway write its device list to disk, emptying
+// its cache first with purge (the control run).
+func persistCache(ctx context.Context, adm *admin.Client, purge bool, rep *ColdStartReport) error {
+	if purge {
+		if _, err := adm.PurgeAll(ctx); err != nil {
+			return fmt.Errorf("coldstart: purge: %w", err)
+		}
+	}
+	cnt, err := adm.ToDisk(ctx)
+	if err != nil {
+		return fmt.Errorf("coldstart: write the device list: %w", err)
+	}
+	rep.Persisted = cnt.Count
+	return nil
+}
+
+// restartGateway stops and starts the lab's gateway, timing both into
+// rep, and returns when the stop began.
+func restartGateway(ctx context.Context, l *lab.Lab, rep *ColdStartReport) (time.Time, error) {
 	t0 := time.Now()
 	if err := l.StopGateway(ctx); err != nil {
-		return nil, nil, fmt.Errorf("coldstart: stop the gateway: %w", err)
+		return t0, fmt.Errorf("coldstart: stop the gateway: %w", err)
 	}
 	rep.StopMs = time.Since(t0).Milliseconds()
 	if err := l.StartGateway(ctx); err != nil {
-		return nil, nil, fmt.Errorf("coldstart: start the gateway: %w", err)
+		return t0, fmt.Errorf("coldstart: start the gateway: %w", err)
 	}
 	rep.RestartMs = time.Since(t0).Milliseconds()
+	return t0, nil
+}
 
-	// Every device comes back at once (phones reconnect when the gateway
-	// does), at most max_in_flight of them in flight.
-	deadline := t0.Add(time.Duration(spec.Duration))
+// syncUntilServed has every member Sync, retrying until it is served,
+// decided (blocked or wiped) or deadline has passed, and returns the
+// times since t0 at which they were served. Every device comes back at
+// once (phones reconnect when the gateway does), at most max_in_flight
+// of them in flight.
+func (r *runner) syncUntilServed(ctx context.Context, members []*Member, t0, deadline time.Time) *hdr.Histogram {
 	served := newHist()
 	var mu sync.Mutex
-	sem := make(chan struct{}, spec.MaxInFlight)
+	sem := make(chan struct{}, r.spec.MaxInFlight)
 	var wg sync.WaitGroup
 	for _, m := range members {
 		wg.Go(func() {
@@ -175,6 +216,12 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 		})
 	}
 	wg.Wait()
+	return served
+}
+
+// setServed sets Served and the times until 50 %, 99 % and all of the
+// devices had been served (-1: never) from the serving times.
+func (rep *ColdStartReport) setServed(served *hdr.Histogram) {
 	rep.Served = int(served.TotalCount())
 	at := func(q float64) int64 {
 		if float64(rep.Served) < q/100*float64(rep.Devices) {
@@ -183,35 +230,43 @@ func RunColdStart(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, cfg 
 		return served.ValueAtQuantile(min(100, q*float64(rep.Devices)/float64(rep.Served))) / 1000
 	}
 	rep.Served50Ms, rep.Served99Ms, rep.Served100Ms = at(50), at(99), at(100)
-	rep.FirstAccessReports = l.UEM.DeviceReports() - reportsBefore
+}
+
+// failOpenEntries counts the members the gateway let in unvalidated.
+func failOpenEntries(ctx context.Context, adm *admin.Client, members []*Member) (int, error) {
 	pending, err := adm.ValidationPending(ctx, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("coldstart: list unvalidated devices: %w", err)
+		return 0, fmt.Errorf("coldstart: list unvalidated devices: %w", err)
 	}
 	ids := make(map[string]bool, len(members))
 	for _, m := range members {
 		ids[m.D.ID()] = true
 	}
+	n := 0
 	for _, e := range pending {
 		if ids[e.DeviceID] {
-			rep.FailOpenEntries++
+			n++
 		}
 	}
-	rep.ServedFromCache = max(0, rep.Served-rep.FailOpenEntries-int(rep.FirstAccessReports))
+	return n, nil
+}
 
+// coldStartResults is the run's Results with rep as its extra, checked
+// against the thresholds, and a breach when 99 % were not served in time.
+func (r *runner) coldStartResults(spec *Spec, rep *ColdStartReport) (*Results, error) {
 	res := r.rec.Results()
 	res.Name = spec.Name
 	res.DurationS = time.Since(r.start).Seconds()
 	res.DevicesPlanned = int64(spec.Devices)
 	res.Runs = []string{fmt.Sprintf("%s run %s", spec.Name, r.opt.RunID)}
 	if _, err := res.Check(spec.Thresholds); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res.Extra = map[string]any{"preset": "coldstart", "coldstart": rep}
 	if rep.Served99Ms < 0 {
 		res.Breaches = append(res.Breaches, fmt.Sprintf("coldstart: %d of %d devices served within %v of the restart (99 %% must be)", rep.Served, rep.Devices, time.Duration(spec.Duration)))
 	}
-	return res, rep, ctx.Err()
+	return res, nil
 }
 
 // connectAll brings the fleet's first n devices online (first contact:
