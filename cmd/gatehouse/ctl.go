@@ -19,75 +19,122 @@ import (
 // newCtlCmd is the gateway's command line: the seeds' `show sentry …` and
 // `debug sentry …` commands over the admin API.
 func newCtlCmd() *cobra.Command {
-	var addr, token, caFile, output string
-	var insecure bool
-	client := func() (*admin.Client, error) {
-		if token == "" {
-			token = os.Getenv("GATEHOUSE_ADMIN_TOKEN")
-		}
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // opt-in
-		if caFile != "" {
-			c, err := clientTLSFromFile(caFile)
-			if err != nil {
-				return nil, err
-			}
-			tc.RootCAs = c
-		}
-		return admin.NewClient(addr, token, &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}), nil
-	}
-	// emit prints v as JSON with -o json, else with the table printer.
-	emit := func(w io.Writer, v any, table func() error) error {
-		if output == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
-		}
-		return table()
-	}
+	f := &ctlFlags{}
 	root := &cobra.Command{
 		Use:   "ctl",
 		Short: "Query and drive a running gateway through its admin API",
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&addr, "admin", "https://127.0.0.1:9091", "admin API URL")
-	pf.StringVar(&token, "token", "", "admin token (or GATEHOUSE_ADMIN_TOKEN)")
-	pf.StringVar(&caFile, "ca", "", "CA certificate (PEM) to trust for the admin API")
-	pf.BoolVar(&insecure, "insecure", false, "do not verify the admin API certificate")
-	pf.StringVarP(&output, "output", "o", "table", "output: table or json")
+	pf.StringVar(&f.addr, "admin", "https://127.0.0.1:9091", "admin API URL")
+	pf.StringVar(&f.token, "token", "", "admin token (or GATEHOUSE_ADMIN_TOKEN)")
+	pf.StringVar(&f.caFile, "ca", "", "CA certificate (PEM) to trust for the admin API")
+	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the admin API certificate")
+	pf.StringVarP(&f.output, "output", "o", "table", "output: table or json")
 
+	client, emit := f.client, f.emit
+	root.AddCommand(deviceCacheCmd(client, emit),
+		countCmd(client, emit, "clear-redirect-url {all | entry <device-id> <user-id>}", "Forget remembered 451 redirects", cobra.RangeArgs(1, 3), func(ctx context.Context, c *admin.Client, a []string) (*admin.Count, error) {
+			switch {
+			case len(a) == 1 && a[0] == "all":
+				return c.ClearRedirect(ctx, true, "", "")
+			case len(a) == 3 && a[0] == "entry":
+				return c.ClearRedirect(ctx, false, a[1], a[2])
+			}
+			return nil, fmt.Errorf("usage: clear-redirect-url all | clear-redirect-url entry <device-id> <user-id>")
+		}),
+		statusCmd("status", "Show UEM connectivity and fail-open status (FO-05)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Status(ctx) }),
+		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
+		failOpenCmd(client, emit),
+		statisticsCmd(client, emit),
+		crlCmd(client, emit),
+		serversCmd(client, emit),
+	)
+	root.AddCommand(kerberosCmds(client, emit)...)
+	return root
+}
+
+// adminClient returns a client of the admin API the flags name.
+type adminClient = func() (*admin.Client, error)
+
+// emitter prints v as JSON with -o json, else with the table printer.
+type emitter = func(w io.Writer, v any, table func() error) error
+
+// ctlFlags are the flags every ctl command shares.
+type ctlFlags struct {
+	addr, token, caFile, output string
+	insecure                    bool
+}
+
+func (f *ctlFlags) client() (*admin.Client, error) {
+	if f.token == "" {
+		f.token = os.Getenv("GATEHOUSE_ADMIN_TOKEN")
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.insecure} //nolint:gosec // opt-in
+	if f.caFile != "" {
+		c, err := clientTLSFromFile(f.caFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = c
+	}
+	return admin.NewClient(f.addr, f.token, &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}), nil
+}
+
+func (f *ctlFlags) emit(w io.Writer, v any, table func() error) error {
+	if f.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return table()
+}
+
+// entriesCmd is a command that lists the cache entries get returns.
+func entriesCmd(client adminClient, emit emitter, use, short string, args cobra.PositionalArgs, get func(context.Context, *admin.Client, []string) ([]admin.Entry, error)) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		es, err := get(cmd.Context(), c, a)
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), es, func() error { return admin.RenderEntries(cmd.OutOrStdout(), es) })
+	}}
+}
+
+// countCmd is a command that does something to the cache and prints the
+// message of the count it returns.
+func countCmd(client adminClient, emit emitter, use, short string, args cobra.PositionalArgs, do func(context.Context, *admin.Client, []string) (*admin.Count, error)) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		n, err := do(cmd.Context(), c, a)
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), n, func() error {
+			if n.Message != "" {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(n.Message))
+				return err
+			}
+			return nil
+		})
+	}}
+}
+
+// deviceCacheCmd is `ctl device-cache …`: the cache's reports and debug
+// commands.
+func deviceCacheCmd(client adminClient, emit emitter) *cobra.Command {
 	entries := func(use, short string, args cobra.PositionalArgs, get func(context.Context, *admin.Client, []string) ([]admin.Entry, error)) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			es, err := get(cmd.Context(), c, a)
-			if err != nil {
-				return err
-			}
-			return emit(cmd.OutOrStdout(), es, func() error { return admin.RenderEntries(cmd.OutOrStdout(), es) })
-		}}
+		return entriesCmd(client, emit, use, short, args, get)
 	}
 	count := func(use, short string, args cobra.PositionalArgs, do func(context.Context, *admin.Client, []string) (*admin.Count, error)) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			n, err := do(cmd.Context(), c, a)
-			if err != nil {
-				return err
-			}
-			return emit(cmd.OutOrStdout(), n, func() error {
-				if n.Message != "" {
-					_, err := fmt.Fprintln(cmd.OutOrStdout(), admin.Printable(n.Message))
-					return err
-				}
-				return nil
-			})
-		}}
+		return countCmd(client, emit, use, short, args, do)
 	}
-
 	dc := &cobra.Command{Use: "device-cache", Short: "Device cache reports and debug commands (DC items)"}
 	dc.AddCommand(
 		entries("dump {all|active-sync|app-tunnel}", "List cache entries", cobra.MaximumNArgs(1), func(ctx context.Context, c *admin.Client, a []string) ([]admin.Entry, error) {
@@ -147,39 +194,26 @@ func newCtlCmd() *cobra.Command {
 			return nil, fmt.Errorf("usage: purge all | purge entry <device-id> <user-id>")
 		}),
 	)
-	root.AddCommand(dc,
-		count("clear-redirect-url {all | entry <device-id> <user-id>}", "Forget remembered 451 redirects", cobra.RangeArgs(1, 3), func(ctx context.Context, c *admin.Client, a []string) (*admin.Count, error) {
-			switch {
-			case len(a) == 1 && a[0] == "all":
-				return c.ClearRedirect(ctx, true, "", "")
-			case len(a) == 3 && a[0] == "entry":
-				return c.ClearRedirect(ctx, false, a[1], a[2])
+	return dc
+}
+
+// failOpenCmd is `ctl emm-fail-open {on|off}` (FO-04).
+func failOpenCmd(client adminClient, emit emitter) *cobra.Command {
+	return &cobra.Command{Use: "emm-fail-open {on|off}", Short: "Allow (on) or block (off) new devices while the UEM is unreachable (FO-04)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if a[0] != "on" && a[0] != "off" {
+				return fmt.Errorf("emm-fail-open takes on or off")
 			}
-			return nil, fmt.Errorf("usage: clear-redirect-url all | clear-redirect-url entry <device-id> <user-id>")
-		}),
-		statusCmd("status", "Show UEM connectivity and fail-open status (FO-05)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Status(ctx) }),
-		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
-		&cobra.Command{Use: "emm-fail-open {on|off}", Short: "Allow (on) or block (off) new devices while the UEM is unreachable (FO-04)", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, a []string) error {
-				if a[0] != "on" && a[0] != "off" {
-					return fmt.Errorf("emm-fail-open takes on or off")
-				}
-				c, err := client()
-				if err != nil {
-					return err
-				}
-				st, err := c.SetFailOpen(cmd.Context(), a[0] == "on")
-				if err != nil {
-					return err
-				}
-				return emit(cmd.OutOrStdout(), st, func() error { return admin.RenderStatus(cmd.OutOrStdout(), st) })
-			}},
-		statisticsCmd(client, emit),
-		crlCmd(client, emit),
-		serversCmd(client, emit),
-	)
-	root.AddCommand(kerberosCmds(client, emit)...)
-	return root
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			st, err := c.SetFailOpen(cmd.Context(), a[0] == "on")
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), st, func() error { return admin.RenderStatus(cmd.OutOrStdout(), st) })
+		}}
 }
 
 func withAliases(c *cobra.Command, aliases ...string) *cobra.Command {
