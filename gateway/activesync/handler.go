@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,16 +196,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	w = rec
 	rt := h.router.Load()
-	if r.Method == http.MethodOptions {
-		if rt != nil {
-			r = r.WithContext(upstream.WithService(r.Context(), rt.Route(r)))
-		}
-		h.proxy.ServeHTTP(w, r)
-		return
-	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "OPTIONS, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		h.serveNotPost(w, r, rt)
 		return
 	}
 	info, err := eas.ParseRequest(r)
@@ -247,21 +237,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
 	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
-		// The audit names the service's first server; the Router may fail
-		// over to another, which its own status report shows.
-		up := h.upstream.Load()
-		if first := svc.FirstServer(); first != nil {
-			up = &url.URL{Scheme: "https", Host: first.Addr()}
-		}
-		uc := h.cfg.Audit.Begin(audit.Request{
-			User: user, DeviceID: x.key.DeviceID, DeviceType: info.Query.DeviceType,
-			ServiceType: audit.ServiceActiveSync, ServiceName: "ActiveSync", Client: remoteAddr(r),
-			ServerHost: up.Hostname(), ServerPort: port(up),
-			URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
-		})
-		defer func() {
-			uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), HTTPStatus: rec.status()})
-		}()
+		end := h.beginAudit(r, x, svc, rec)
+		defer end()
 	}
 
 	switch {
@@ -269,18 +246,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.count(stats.Blocks)
 		h.block(w, x)
 		return
-	case x.outcome.Entry.State == devicecache.WipePending:
-		x.count(stats.Wipes)
-		if info.Query.Cmd == eas.CmdProvision {
-			h.deliverWipe(w, r, x)
-			return
-		}
-		h.requireProvision(w, x, eas.StatusDeviceNotProvisioned)
-		return
-	case x.outcome.Entry.State == devicecache.PolicyPending:
-		x.count(stats.Pendings)
-		if info.Query.Cmd != eas.CmdProvision {
-			h.requireProvision(w, x, eas.StatusInvalidPolicyKey)
+	case x.outcome.Entry.State == devicecache.WipePending || x.outcome.Entry.State == devicecache.PolicyPending:
+		if h.enforcePending(w, r, x) {
 			return
 		}
 	default:
@@ -316,6 +283,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer stop()
 	}
 	h.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// The rest of ServeHTTP's branches are cold: other methods than POST,
+// the audit (off by default, audit.go) and devices with a wipe or a
+// policy pending. They are kept out of the request path.
+
+// serveNotPost relays OPTIONS (routed by Host like any request) and
+// answers any other method but POST with 405.
+func (h *Handler) serveNotPost(w http.ResponseWriter, r *http.Request, rt *upstream.Router) {
+	if r.Method == http.MethodOptions {
+		if rt != nil {
+			r = r.WithContext(upstream.WithService(r.Context(), rt.Route(r)))
+		}
+		h.proxy.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Allow", "OPTIONS, POST")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// enforcePending handles a device with a wipe or a policy pending: a wipe
+// is delivered on Provision and anything else is told to provision; with
+// a policy pending only Provision goes on. It reports whether it answered.
+func (h *Handler) enforcePending(w http.ResponseWriter, r *http.Request, x *exchange) (answered bool) {
+	if x.outcome.Entry.State == devicecache.WipePending {
+		x.count(stats.Wipes)
+		if x.info.Query.Cmd == eas.CmdProvision {
+			h.deliverWipe(w, r, x)
+			return true
+		}
+		h.requireProvision(w, x, eas.StatusDeviceNotProvisioned)
+		return true
+	}
+	x.count(stats.Pendings)
+	if x.info.Query.Cmd != eas.CmdProvision {
+		h.requireProvision(w, x, eas.StatusInvalidPolicyKey)
+		return true
+	}
+	return false
 }
 
 // kerberosFailed answers a request the gateway could not get a Kerberos
@@ -420,63 +426,3 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	}
 	return h.rewriteInbound(resp, x)
 }
-
-func action(o uemsync.Outcome) string {
-	if o.Blocked {
-		return audit.ActionBlock
-	}
-	return audit.ActionAllow
-}
-
-func remoteAddr(r *http.Request) netip.AddrPort {
-	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
-	return ap
-}
-
-func port(u *url.URL) int {
-	if p := u.Port(); p != "" {
-		n, _ := strconv.Atoi(p)
-		return n
-	}
-	if u.Scheme == "http" {
-		return 80
-	}
-	return 443
-}
-
-// statusRecorder remembers the status written, for the audit log.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.code == 0 {
-		s.code = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusRecorder) status() int {
-	if s.code == 0 {
-		return http.StatusOK
-	}
-	return s.code
-}
-
-// Flush lets long-polled Ping responses through as soon as they arrive.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

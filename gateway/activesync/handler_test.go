@@ -368,3 +368,48 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+func TestAuditNamesTheDeviceAndUser(t *testing.T) {
+	r := newRig(t)
+	if code, _ := r.send(t, "AUD1", eas.CmdFolderSync, "14.1", nil); code != http.StatusOK {
+		t.Fatalf("FolderSync: %d", code)
+	}
+	// The RESPONSE entry is written once the answer has gone out.
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
+	for _, want := range []string{`"deviceId":"AUD1"`, `"userId":"alice"`, `"deviceType":"iPhone"`, `"action":"ALLOW"`, `"requestUrl":"/Microsoft-Server-ActiveSync"`, `"httpMethod":"POST"`} {
+		if !strings.Contains(r.audit.String(), want) {
+			t.Errorf("audit lacks %s:\n%s", want, r.audit.String())
+		}
+	}
+}
+
+func TestOptionsIsRelayedAndOtherMethodsRefused(t *testing.T) {
+	// MS-ASHTTP: a device asks OPTIONS for the protocol versions; the
+	// gateway relays it. Anything but OPTIONS and POST is 405.
+	r := newRig(t)
+	req, _ := http.NewRequest(http.MethodOptions, r.srv.URL+"/Microsoft-Server-ActiveSync", nil)
+	req.SetBasicAuth("alice", "secret")
+	resp, err := r.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(eas.HeaderProtocolVersions) == "" {
+		t.Fatalf("OPTIONS: %d, versions %q", resp.StatusCode, resp.Header.Get(eas.HeaderProtocolVersions))
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		req, _ := http.NewRequest(m, r.srv.URL+"/Microsoft-Server-ActiveSync?Cmd=Sync&User=alice&DeviceId=D1&DeviceType=iPhone", nil)
+		req.SetBasicAuth("alice", "secret")
+		resp, err := r.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "OPTIONS, POST" {
+			t.Errorf("%s: %d, Allow %q; want 405 and OPTIONS, POST", m, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+	if got := r.up.commands(); len(got) != 0 {
+		t.Fatalf("server saw commands %v", got)
+	}
+}
