@@ -1,6 +1,8 @@
 package uem
 
 import (
+	"github.com/onsi/gomega"
+
 	"context"
 	"crypto/tls"
 	"net/http"
@@ -71,16 +73,11 @@ func trustingClient(srv *Server) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually waits with gomega until cond holds, naming what it waits for.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(5*time.Millisecond).
+		Should(gomega.BeTrue(), "waiting for %s", what)
 }
 
 func must[T any](t *testing.T) func(T, error) T {
