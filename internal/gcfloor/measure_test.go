@@ -39,7 +39,7 @@ func TestMeasureMemory(t *testing.T) {
 	t.Logf("floor %s MiB, live heap %s MiB, %s goroutines (%s)", envOr("GCFLOOR_FLOOR_MIB", "256"),
 		envOr("GCFLOOR_LIVE_MIB", "16"), envOr("GCFLOOR_GOROUTINES", "10000"), runtime.Version())
 	t.Logf("%-12s %9s %9s %9s %9s %9s %6s %9s %7s", "mode", "live MiB", "stack MiB", "goal MiB", "heap MiB", "RSS MiB", "GCs", "GC cpu s", "wall s")
-	for _, mode := range []string{"gogc100", "floor-live", "floor-roots", "memlimit"} {
+	for _, mode := range []string{"gogc100", "floor-live", "floor-roots", "floor-limit", "memlimit"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMeasureMemory$", "-test.v")
 		cmd.Env = append(os.Environ(), measureModeEnv+"="+mode, "GOGC=", "GOMEMLIMIT=")
 		out, err := cmd.CombinedOutput()
@@ -99,9 +99,13 @@ func runMeasureChild() {
 	case "gogc100":
 	case "floor-live":
 		// The tuner as it was: GOGC from the live heap alone.
-		stop, _ := startWith(func(s sample) int { return Percent(s.live, 0, floor) })
+		stop, _ := startWith(func(s sample) int { return Percent(s.live, 0, floor) }, nil)
 		defer stop()
 	case "floor-roots":
+		// The tuner as it was next: GOGC from the live heap and roots.
+		stop, _ := startWith(func(s sample) int { return Percent(s.live, s.roots, floor) }, nil)
+		defer stop()
+	case "floor-limit":
 		stop, _ := Start(floor)
 		defer stop()
 	case "memlimit":
