@@ -142,7 +142,7 @@ var _ = Describe("Security: identity binding", func() {
 		}
 	})
 
-	fw.It("an unauthenticated flood (300 requests, random device ids, wrong or no credentials) is answered 401 and leaves nothing at the UEM", fw.Security(fw.FeatureFirstAccess), func() {
+	fw.It("an unauthenticated flood (300 requests, random device ids, wrong or no credentials) is refused (401, or 429 once a source is rate-limited) and leaves nothing at the UEM", fw.Security(fw.FeatureFirstAccess), func() {
 		const n, workers = 300, 6
 		u := f.NewUser()
 		type probe struct{ id, user, auth, password string }
@@ -187,7 +187,12 @@ var _ = Describe("Security: identity binding", func() {
 		}
 		close(next)
 		wg.Wait()
-		Expect(status).To(Equal(map[int]int{http.StatusUnauthorized: n}), "HTTP status → count")
+		// 401 is the answer to bad credentials; a gateway that also limits
+		// each source's request rate may answer part of a flood from one
+		// address with 429 (ours does for non-loopback sources, as in the
+		// containerised world). Nothing else: no request got in.
+		Expect(status[http.StatusUnauthorized]).To(BeNumerically(">", 0), "HTTP status → count: %v", status)
+		Expect(status[http.StatusUnauthorized]+status[http.StatusTooManyRequests]).To(Equal(n), "HTTP status → count: %v", status)
 
 		var reported []string
 		for _, p := range probes {
