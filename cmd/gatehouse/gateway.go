@@ -95,6 +95,10 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.DurationVar(&cfg.KerberosRetry, "kerberos-retry", 0, "first Kerberos initialisation retry delay, doubling to 60 times it (default 1m)")
 	f.BoolVar(&cfg.Audit, "audit", false, "write the audit log to <data-dir>/audit.log")
 	f.DurationVar(&cfg.ControlReadTimeout, "control-read-timeout", cfg.ControlReadTimeout, "longest a request to the notification or admin listener may take to arrive")
+	f.IntVar(&cfg.DeviceLimits.ConnectionsPerMinute, "device-connections-per-minute", cfg.DeviceLimits.ConnectionsPerMinute, "new device connections a minute per remote source address (0: no limit)")
+	f.IntVar(&cfg.DeviceLimits.RequestsPerSecond, "device-requests-per-second", cfg.DeviceLimits.RequestsPerSecond, "device requests a second per remote source address (0: no limit)")
+	f.IntVar(&cfg.DeviceLimits.LoopbackConnectionsPerMinute, "loopback-connections-per-minute", cfg.DeviceLimits.LoopbackConnectionsPerMinute, "the same for loopback and front-end sources (0: no limit)")
+	f.IntVar(&cfg.DeviceLimits.LoopbackRequestsPerSecond, "loopback-requests-per-second", cfg.DeviceLimits.LoopbackRequestsPerSecond, "the same for loopback and front-end sources (0: no limit)")
 	return cmd
 }
 

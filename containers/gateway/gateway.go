@@ -132,7 +132,11 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		}
 	}
 	args := []string{"gateway", "--listen", addrs[0], "--notify-listen", addrs[1], "--admin-listen", addrs[2],
-		"--data-dir", "/data", "--uem-insecure", "--upstream-insecure"}
+		"--data-dir", "/data", "--uem-insecure", "--upstream-insecure",
+		// Every simulated device reaches the container from the Docker
+		// bridge, one remote address: the per-source limits would throttle
+		// a whole fleet as one host. WithArgs can set them again.
+		"--device-connections-per-minute", "0", "--device-requests-per-second", "0"}
 	if o.uemURL != "" {
 		args = append(args, "--uem-url", o.uemURL)
 	}
