@@ -360,13 +360,14 @@ func badGateway(resp *http.Response, msg string) {
 	setBody(resp, []byte(msg))
 }
 
+// readBounded reads all of r, or fails with errBodyTooLarge past max bytes.
 func readBounded(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w: over the attachment control limit", errBodyTooLarge)
+		return nil, fmt.Errorf("%w: over %d bytes", errBodyTooLarge, max)
 	}
 	return b, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -15,13 +14,10 @@ import (
 // readProvision reads the device's Provision request (bounded) so the
 // gateway knows which phase it is, and puts the body back for the server.
 func (h *Handler) readProvision(r *http.Request, x *exchange) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxProvisionBody+1))
+	body, err := readBounded(r.Body, h.cfg.MaxProvisionBody)
 	r.Body.Close()
 	if err != nil {
 		return fmt.Errorf("reading Provision: %w", err)
-	}
-	if int64(len(body)) > h.cfg.MaxProvisionBody {
-		return fmt.Errorf("%w: Provision over %d bytes", errBodyTooLarge, h.cfg.MaxProvisionBody)
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	if len(body) == 0 {
@@ -44,10 +40,7 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 // When the device acknowledges, the entry becomes wiped and the UEM is
 // told (ACT-05, ACT-07).
 func (h *Handler) deliverWipe(w http.ResponseWriter, r *http.Request, x *exchange) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxProvisionBody+1))
-	if err == nil && int64(len(body)) > h.cfg.MaxProvisionBody {
-		err = errBodyTooLarge
-	}
+	body, err := readBounded(r.Body, h.cfg.MaxProvisionBody)
 	if err != nil {
 		http.Error(w, "Provision body unreadable or too large", bodyErrorStatus(err))
 		return
@@ -79,36 +72,29 @@ func (h *Handler) rewriteProvision(resp *http.Response, x *exchange) error {
 	if err := decodeContentEncoding(resp); err != nil {
 		return h.refuseProvision(resp, x, err)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxProvisionBody+1))
+	body, err := readBounded(resp.Body, h.cfg.MaxProvisionBody)
 	resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("reading server Provision: %w", err)
-	}
-	if int64(len(body)) > h.cfg.MaxProvisionBody {
-		return fmt.Errorf("server Provision larger than %d bytes", h.cfg.MaxProvisionBody)
-	}
-	setBody := func(b []byte) {
-		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
 	}
 	var pr eas.ProvisionResponse
 	if err := wbxml.UnmarshalStruct(body, &pr, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
 		if !x.phase2 && h.policyFor(x) != nil {
 			return h.refuseProvision(resp, x, err)
 		}
-		setBody(body) // no policy of ours to put in: relay what the server said
+		setBody(resp, body) // no policy of ours to put in: relay what the server said
 		return nil
 	}
 	if x.phase2 {
 		if pr.Status == 1 && len(pr.Policies) > 0 && pr.Policies[0].Status == 1 {
 			h.cfg.Link.Provisioned(x.key)
 		}
-		setBody(body)
+		setBody(resp, body)
 		return nil
 	}
 	doc := h.policyFor(x)
 	if doc == nil {
-		setBody(body) // Apply AS server policy, or let in by fail-open (INC-01)
+		setBody(resp, body) // Apply AS server policy, or let in by fail-open (INC-01)
 		return nil
 	}
 	replaced := false
@@ -119,14 +105,14 @@ func (h *Handler) rewriteProvision(resp *http.Response, x *exchange) error {
 		}
 	}
 	if !replaced {
-		setBody(body)
+		setBody(resp, body)
 		return nil
 	}
 	out, err := wbxml.MarshalStruct(&pr)
 	if err != nil {
 		return fmt.Errorf("encoding rewritten Provision: %w", err)
 	}
-	setBody(out)
+	setBody(resp, out)
 	return nil
 }
 
