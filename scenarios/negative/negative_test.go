@@ -1,0 +1,239 @@
+package negative
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
+	"github.com/gatehouse-lab/gatehouse/scenarios/framework"
+)
+
+// Settings, from the environment (.ci/negative-control.sh sets them).
+const (
+	envRun      = "GATEHOUSE_NEGATIVE_CONTROL" // "1": run the control
+	envNginx    = "GATEHOUSE_NGINX"            // the nginx binary (default: nginx on PATH, else /usr/sbin/nginx)
+	envSuite    = "GATEHOUSE_SUITE"            // a compiled suite (default: go test -c ../)
+	envResults  = "GATEHOUSE_NEGATIVE_RESULTS" // where report.json, suite.log and nginx's logs go (default: a temporary directory)
+	envTimeout  = "GATEHOUSE_NEGATIVE_EVENTUALLY_TIMEOUT"
+	envFocus    = "GATEHOUSE_NEGATIVE_FOCUS" // a Ginkgo focus regexp, to rerun some specs
+	defaultWait = "2s"
+)
+
+// TestNegativeControl starts nginx as a plain TLS reverse proxy on
+// loopback, runs the decision specs of the compiled suite against it in
+// conformance mode with a short eventually-timeout (nginx never converges,
+// so a decision spec fails at its first check of a decision), and fails
+// when a decision spec passed or did not run its body.
+func TestNegativeControl(t *testing.T) {
+	if os.Getenv(envRun) != "1" {
+		t.Skipf("the negative control runs with %s=1 (.ci/negative-control.sh)", envRun)
+	}
+	nginx := nginxBinary(t)
+	results := os.Getenv(envResults)
+	if results == "" {
+		results = t.TempDir()
+	}
+	results, err := filepath.Abs(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(results, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	suite := os.Getenv(envSuite)
+	if suite == "" {
+		suite = buildSuite(t)
+	}
+
+	ports := freePorts(t, 5)
+	p := proxy{nginx: nginx, dir: filepath.Join(results, "nginx"), DeviceListen: ports[0], NotifyListen: ports[1], Exchange: ports[2]}
+	p.start(t)
+
+	report := filepath.Join(results, "report.json")
+	wait := os.Getenv(envTimeout)
+	if wait == "" {
+		wait = defaultWait
+	}
+	args := []string{
+		"-gateway-url", "https://" + p.DeviceListen,
+		"-notify-url", "https://" + p.NotifyListen + "/uem/v1/notifications",
+		"-exchange-listen", p.Exchange, "-uem-listen", ports[3], "-uem-admin-listen", ports[4],
+		"-restart-cmd", p.command("-s", "reload"),
+		"-kill-cmd", "kill -KILL -- -$(cat " + p.pidFile() + ")", "-start-cmd", p.command(),
+		"-eventually-timeout", wait, "-spec-timeout", "1m", "-ready-timeout", "30s",
+		"-results-dir", results,
+		"-ginkgo.label-filter", framework.DecisionFilter(), "-ginkgo.json-report", report, "-ginkgo.no-color",
+	}
+	if focus := os.Getenv(envFocus); focus != "" {
+		args = append(args, "-ginkgo.focus", focus)
+	}
+	log, err := os.Create(filepath.Join(results, "suite.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, suite, args...)
+	// Nothing of the caller's own run: remote fakes or another gateway.
+	cmd.Env = append(os.Environ(), "GATEHOUSE_UEM_ADMIN_URL=", "GATEHOUSE_GATEWAY_BINARY=")
+	cmd.Stdout, cmd.Stderr = log, log
+	started := time.Now()
+	runErr := cmd.Run() // fails, as it should: the decision specs fail
+	t.Logf("suite against nginx: %v in %s (output: %s)", runErr, time.Since(started).Round(time.Millisecond), log.Name())
+
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatalf("no report from the suite (%v): %v; see %s", runErr, err, log.Name())
+	}
+	var rs []types.Report
+	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("%s: %d reports, %v", report, len(rs), err)
+	}
+	c := framework.NegativeControl(rs[0])
+	t.Logf("decision specs against nginx: %d failed (as they must), %d passed, %d skipped, %d did not run",
+		len(c.Failed), len(c.Passed), len(c.Skipped), len(c.Broken))
+	for _, s := range c.Skipped {
+		t.Logf("skipped: %s", s)
+	}
+	if err := c.Err(); err != nil {
+		t.Errorf("negative control: %v\n(report %s, suite output %s)", err, report, log.Name())
+	}
+}
+
+// proxy is nginx as the gateway under test.
+type proxy struct {
+	nginx, dir                           string
+	DeviceListen, NotifyListen, Exchange string // host:port
+	Dir                                  string // for the template: dir
+}
+
+func (p *proxy) conf() string    { return filepath.Join(p.dir, "nginx.conf") }
+func (p *proxy) pidFile() string { return filepath.Join(p.dir, "nginx.pid") }
+
+// command is the shell command running nginx on this configuration with
+// extra arguments (none: start it; "-s reload": the restart command).
+func (p *proxy) command(extra ...string) string {
+	return strings.Join(append([]string{shellQuote(p.nginx), "-p", shellQuote(p.dir), "-c", shellQuote(p.conf()),
+		"-e", shellQuote(filepath.Join(p.dir, "error.log")), "-g", "'daemon on;'"}, extra...), " ")
+}
+
+// start writes the configuration and a self-signed certificate, starts
+// nginx (it daemonises: the kill command stops its process group), waits
+// until it listens and stops it at the end of the test.
+func (p *proxy) start(t *testing.T) {
+	t.Helper()
+	p.Dir = p.dir
+	for _, d := range []string{"tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"} {
+		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := selfsigned.LoadOrCreate(p.dir, "127.0.0.1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := template.ParseFiles("nginx.conf.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf bytes.Buffer
+	if err := tmpl.Execute(&conf, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.conf(), conf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("sh", "-c", p.command()).CombinedOutput(); err != nil {
+		t.Fatalf("starting nginx: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", p.DeviceListen, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx does not listen on %s: %v (see %s)", p.DeviceListen, err, filepath.Join(p.dir, "error.log"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends nginx's process group (master and workers).
+func (p *proxy) stop(t *testing.T) {
+	b, err := os.ReadFile(p.pidFile())
+	if err != nil {
+		t.Logf("nginx: no pid file: %v", err)
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		t.Logf("nginx: pid file %q", b)
+		return
+	}
+	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil {
+		t.Logf("nginx: stopping process group %d: %v", pid, err)
+	}
+}
+
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(envNginx); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	t.Fatalf("no nginx: install Debian's nginx (apt-get install nginx) or set %s", envNginx)
+	return ""
+}
+
+// buildSuite compiles the conformance suite (this package's parent).
+func buildSuite(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "scenarios.test")
+	cmd := exec.Command("go", "test", "-c", "-o", out, "..")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the suite: %v\n%s", err, b)
+	}
+	return out
+}
+
+// freePorts returns n loopback addresses free a moment ago.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
