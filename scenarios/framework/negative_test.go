@@ -16,7 +16,7 @@ func TestIsDecisionSpec(t *testing.T) {
 		{[]string{"conformance", "wipe", "id:ACT-05"}, true},
 		{[]string{"conformance", "security"}, true},
 		{[]string{"conformance", "disruptive", "persistence"}, true},
-		{[]string{"introspection", "wipe"}, false},      // not run against another gateway
+		{[]string{"introspection", "wipe"}, false},       // not run against another gateway
 		{[]string{"conformance", "transparency"}, false}, // not a decision label
 		{[]string{"conformance"}, false},
 	} {
