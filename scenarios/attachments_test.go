@@ -97,13 +97,21 @@ var _ = Describe("Email attachment control", func() {
 
 	fw.It("delivers attachments as they are to secure email apps and when control is off", fw.IDs("ATT-04", "ATT-01"), fw.Conformance(fw.FeatureAttachments), func() {
 		setControl(control)
-		d := f.NewDevice(newUserWithReport(), func(c *device.Config) { c.Platform, c.Class = device.IOS, device.SecureApp })
+		user := newUserWithReport()
+		// The control is on for this mailbox: iOS native mail gets the
+		// attachment encrypted. Without this, a gateway that rewrites
+		// nothing (a plain proxy) would pass the spec.
+		Eventually(func() string {
+			name, _ := fetch(f.NewDevice(user, func(c *device.Config) { c.Platform, c.Class = device.IOS, device.Native }))
+			return name
+		}).Should(HaveSuffix(".attachctrl"), "iOS native mail under the same control")
+		d := f.NewDevice(user, func(c *device.Config) { c.Platform, c.Class = device.IOS, device.SecureApp })
 		name, data := fetch(d)
 		Expect(name).NotTo(Or(HaveSuffix(".attachctrl"), HaveSuffix(".removed.html")))
 		Expect(bytes.HasPrefix(data, []byte("GHAC"))).To(BeFalse())
 
 		setControl(uemapi.AttachmentControl{})
-		user := newUserWithReport()
+		user = newUserWithReport()
 		Eventually(func() bool {
 			d := f.NewDevice(user, func(c *device.Config) { c.Platform, c.Class = device.IOS, device.Native })
 			_, data := fetch(d)

@@ -124,12 +124,26 @@ var _ = Describe("Security: attachment control", func() {
 		raw, p7m := smimeEncrypted(subject)
 		_, err := f.Exchange.Inject(f.Ctx(), user, exchange.InjectRequest{RawMIME: raw})
 		Expect(err).NotTo(HaveOccurred())
+		// A plain message in the same mailbox, whose attachment the control
+		// rewrites: without it, a gateway that rewrites nothing (a plain
+		// proxy) would pass the spec.
+		plain := "Plain offer " + f.FreshDeviceID()
+		_, err = f.Exchange.Inject(f.Ctx(), user, exchange.InjectRequest{From: "cfo@corp.example", To: []string{user + "@corp.example"},
+			Subject: plain, Body: "See the attached offer.",
+			Attachments: []exchange.InjectAttachment{{Name: "offer.pdf", ContentType: "application/pdf", Data: append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("plain offer "), 200)...)}}})
+		Expect(err).NotTo(HaveOccurred())
 
 		for class, opt := range controlled {
 			d := f.NewDevice(user, opt)
 			Expect(d.Connect(f.Ctx())).To(Succeed(), class)
 			var ref string
+			rewritten := false
 			for _, m := range d.Messages() {
+				if m.Subject == plain {
+					Expect(m.Attachments).To(HaveLen(1), class)
+					name := m.Attachments[0].Name
+					rewritten = strings.HasSuffix(name, ".attachctrl") || strings.HasSuffix(name, ".removed.html")
+				}
 				if m.Subject == subject {
 					Expect(m.Attachments).To(HaveLen(1), class)
 					Expect(m.Attachments[0].Name).To(Equal("smime.p7m"), "%s: the attachment list is untouched", class)
@@ -137,6 +151,7 @@ var _ = Describe("Security: attachment control", func() {
 				}
 			}
 			Expect(ref).NotTo(BeEmpty(), "%s synced the S/MIME message", class)
+			Expect(rewritten).To(BeTrue(), "%s: the plain message's attachment is rewritten (the control is on)", class)
 			data, _, err := d.FetchAttachment(f.Ctx(), ref)
 			Expect(err).NotTo(HaveOccurred(), class)
 			Expect(data).To(Equal(p7m), "%s: ItemOperations by FileReference gives the smime.p7m as sent", class)

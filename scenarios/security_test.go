@@ -145,6 +145,12 @@ var _ = Describe("Security: identity binding", func() {
 	fw.It("an unauthenticated flood (300 requests, random device ids, wrong or no credentials) is refused (401, or 429 once a source is rate-limited) and leaves nothing at the UEM", fw.Security(fw.FeatureFirstAccess), func() {
 		const n, workers = 300, 6
 		u := f.NewUser()
+		// A device that authenticates is reported: without this, a gateway
+		// that reports nothing at all (a plain proxy) would pass the spec.
+		known := f.NewDevice(u)
+		Expect(known.Connect(f.Ctx())).To(Succeed())
+		_, err := f.Association(known)
+		Expect(err).NotTo(HaveOccurred(), "the gateway reported the device that authenticated")
 		type probe struct{ id, user, auth, password string }
 		probes := make([]probe, n)
 		for i := range probes {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -217,21 +219,29 @@ func buildSuite(t *testing.T) string {
 	return out
 }
 
-// freePorts returns n loopback addresses free a moment ago.
+// freePorts returns n loopback addresses free a moment ago, below the
+// kernel's ephemeral range (32768 and up on Linux): a port the kernel hands
+// out for outgoing connections may be taken again before the suite binds
+// it, which a busy machine showed.
 func freePorts(t *testing.T, n int) []string {
 	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	var (
+		out []string
+		ls  []net.Listener
+	)
+	for port := 20000 + rand.IntN(10000); len(out) < n && port < 32768; port++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		ls = append(ls, l)
 		out = append(out, l.Addr().String())
 	}
 	for _, l := range ls {
 		l.Close()
+	}
+	if len(out) < n {
+		t.Fatalf("found %d free loopback ports, need %d", len(out), n)
 	}
 	return out
 }
