@@ -141,6 +141,12 @@ type Coverage struct {
 	// (a typo, or a checklist older than the suite).
 	Unknown  []string
 	Sections []SectionCoverage
+	// Cited are the items named by any spec of the suites, whatever it
+	// did in this run (unselected and skipped specs too).
+	Cited []string
+	// Code is the coverage figure: the cited share of the items the code
+	// implements (docs/spec/implemented.yaml).
+	Code CodeCoverage
 }
 
 // SectionCoverage is one checklist section's share.
@@ -163,7 +169,7 @@ func buildCoverage(suites []Suite) Coverage {
 	for _, it := range checklist {
 		known[it.ID] = it.Section
 	}
-	ran, passed, unknown := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	ran, passed, unknown, cited := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, s := range suites {
 		for _, sp := range s.Specs {
 			for _, id := range sp.IDs {
@@ -171,6 +177,7 @@ func buildCoverage(suites []Suite) Coverage {
 					unknown[id] = true
 					continue
 				}
+				cited[id] = true
 				if sp.State == "passed" || sp.Failed() {
 					ran[id] = true
 				}
@@ -180,7 +187,8 @@ func buildCoverage(suites []Suite) Coverage {
 			}
 		}
 	}
-	c := Coverage{Total: len(checklist), Ran: sortedSet(ran), Passed: sortedSet(passed), Unknown: sortedSet(unknown)}
+	c := Coverage{Total: len(checklist), Ran: sortedSet(ran), Passed: sortedSet(passed), Unknown: sortedSet(unknown), Cited: sortedSet(cited)}
+	c.Code = CoverageOf(c.Cited)
 	var cur *SectionCoverage
 	for _, it := range checklist {
 		if cur == nil || cur.Section != it.Section {

@@ -39,7 +39,8 @@ func (r *Report) WriteSpecsCSV(w io.Writer) error {
 }
 
 // WriteCoverageCSV writes one row per checklist item: whether a spec
-// that ran names it, and whether a passing one does.
+// that ran names it, whether a passing one does, whether the code
+// implements it (docs/spec/implemented.yaml) and whether any spec cites it.
 func (r *Report) WriteCoverageCSV(w io.Writer) error {
 	ran, passed := map[string]bool{}, map[string]bool{}
 	for _, id := range r.Coverage.Ran {
@@ -48,11 +49,20 @@ func (r *Report) WriteCoverageCSV(w io.Writer) error {
 	for _, id := range r.Coverage.Passed {
 		passed[id] = true
 	}
+	impl, cited := map[string]bool{}, map[string]bool{}
+	ids, _ := ImplementedItems()
+	for _, id := range ids {
+		impl[id] = true
+	}
+	for _, id := range r.Coverage.Cited {
+		cited[id] = true
+	}
 	var rows [][]string
 	for _, it := range checklist {
-		rows = append(rows, []string{it.ID, it.Section, strconv.FormatBool(ran[it.ID]), strconv.FormatBool(passed[it.ID])})
+		rows = append(rows, []string{it.ID, it.Section, strconv.FormatBool(ran[it.ID]), strconv.FormatBool(passed[it.ID]),
+			strconv.FormatBool(impl[it.ID]), strconv.FormatBool(cited[it.ID])})
 	}
-	return writeCSV(w, []string{"item", "section", "ran", "passed"}, rows)
+	return writeCSV(w, []string{"item", "section", "ran", "passed", "implemented", "cited"}, rows)
 }
 
 // WriteCommandsCSV writes one row per (run, command, status).

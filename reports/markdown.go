@@ -60,6 +60,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		c := r.Coverage
 		fmt.Fprintf(&b, "**Checklist coverage:** %d of %d items (%.1f%%) named by a spec that ran, %d by a passing spec.",
 			len(c.Ran), c.Total, 100*c.Share(), len(c.Passed))
+		fmt.Fprintf(&b, " **Coverage figure:** the suite's specs cite %s (`docs/spec/implemented.yaml`).", c.Code)
 		if len(c.Unknown) > 0 {
 			fmt.Fprintf(&b, " Not in the checklist: %s.", strings.Join(c.Unknown, ", "))
 		}
