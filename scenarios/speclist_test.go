@@ -33,12 +33,21 @@ func TestSpecListIsUpToDate(t *testing.T) {
 	if _, err := os.Stat("../go.mod"); err != nil {
 		t.Skip("not run from the source tree (a compiled suite): no spec list to compare with")
 	}
-	list, table := dryRunSpecList(t)
+	list, specs := dryRunSpecList(t)
+	if l := framework.UndescribedLabels(specs); len(l) > 0 {
+		t.Errorf("labels missing from framework.LabelTable (say whether they mark decision specs and what a gateway needs for them): %v", l)
+	}
 	doc, err := os.ReadFile(specDocPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newDoc, err := framework.ReplaceSpecTable(string(doc), table)
+	newDoc, err := framework.ReplaceSpecTable(string(doc), framework.SpecTable(specs))
+	if err == nil {
+		newDoc, err = framework.ReplaceBlock(newDoc, framework.LabelTableBegin, framework.LabelTableEnd, framework.LabelDocTable(specs))
+	}
+	if err == nil {
+		newDoc, err = framework.ReplaceBlock(newDoc, framework.CoverageBegin, framework.CoverageEnd, framework.CoverageSummary(specs)+"\n")
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", specDocPath, err)
 	}
@@ -58,13 +67,13 @@ func TestSpecListIsUpToDate(t *testing.T) {
 		t.Errorf("%s differs from the suite's specs: run go generate ./scenarios/... and review the diff", specListPath)
 	}
 	if newDoc != string(doc) {
-		t.Errorf("the spec table of %s differs from the suite's specs: run go generate ./scenarios/... and review the diff", specDocPath)
+		t.Errorf("the generated parts of %s (spec table, label table, coverage) differ from the suite's specs: run go generate ./scenarios/... and review the diff", specDocPath)
 	}
 }
 
-// dryRunSpecList runs this binary's suite dry and returns the spec list
-// and the Markdown table made from it.
-func dryRunSpecList(t *testing.T) ([]byte, string) {
+// dryRunSpecList runs this binary's suite dry and returns the spec list,
+// as the file and as data.
+func dryRunSpecList(t *testing.T) ([]byte, []framework.ListedSpec) {
 	t.Helper()
 	report := filepath.Join(t.TempDir(), "dry-run.json")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestScenarios$", "-ginkgo.dry-run", "-ginkgo.no-color",
@@ -90,5 +99,5 @@ func dryRunSpecList(t *testing.T) ([]byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return list, framework.SpecTable(specs)
+	return list, specs
 }

@@ -79,6 +79,10 @@ const specListHeader = `# The conformance specs of ./scenarios, one entry per sp
 func MarshalSpecList(specs []ListedSpec) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(specListHeader)
+	b.WriteString("#\n")
+	b.WriteString(wrapWords("# ", strings.Fields(CoverageSummary(specs)), 76))
+	b.WriteString("# Cited items:\n")
+	b.WriteString(wrapWords("#   ", CitedItems(specs), 76))
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(specs); err != nil {
