@@ -130,7 +130,10 @@ var _ = Describe("Gateway restarts", func() {
 var _ = Describe("Gateway crash", func() {
 	f := fw.New(fw.WithSubprocessGateway())
 
-	fw.It("kill -9 during traffic, restart with the UEM down: no blocked device is let in", fw.IDs("DC-02", "DC-03"), fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen), func() {
+	// Slow: it lets traffic run one persist interval (10 s) and needs a
+	// subprocess gateway, which the suite builds when such a spec runs;
+	// .ci/run runs the slow specs in a step of their own.
+	fw.It("kill -9 during traffic, restart with the UEM down: no blocked device is let in", fw.IDs("DC-02", "DC-03"), fw.Disruptive(fw.FeaturePersistence, fw.FeatureFailOpen), Label(fw.LabelSlow), func() {
 		allowed, blocked := connectAndBlock(f, 3, 2)
 		// The list is written every persist interval (DEF-03: at least
 		// 10 s): traffic runs for one interval so the blocks are on disk.
