@@ -4,7 +4,8 @@
 # against Debian's nginx as a plain TLS reverse proxy in front of the
 # suite's fake Exchange, a gateway that makes no decisions. Fails when a
 # decision spec passes there (it cannot fail: a defect of the suite) or
-# did not run its body. About 30 s after the build on a 2-core machine.
+# did not run its body. The specs run in 3 shards, each a suite process with
+# its own nginx and fakes. About a minute after the build on a 2-core machine.
 #
 # Environment (all optional):
 #   GATEHOUSE_NGINX              nginx binary (default: nginx on PATH, else /usr/sbin/nginx)
@@ -12,7 +13,8 @@
 #   GATEHOUSE_NEGATIVE_RESULTS   report.json, suite.log and nginx's logs
 #                                (default: negative-control-results)
 #   GATEHOUSE_NEGATIVE_EVENTUALLY_TIMEOUT  the suite's eventually-timeout (default 2s)
-#   GATEHOUSE_NEGATIVE_FOCUS     a Ginkgo focus regexp, to rerun some specs
+#   GATEHOUSE_NEGATIVE_FOCUS     a regexp narrowing the decision specs, to rerun some
+#   GATEHOUSE_NEGATIVE_SHARDS    suite processes, each with its own nginx (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
