@@ -212,6 +212,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel() // under mu: no goroutine is added to wg after this (runCtx is checked under mu)
 	s.mu.Unlock()
 	s.wg.Wait() // Run (its final write of the list), statistics, routers, the Delegator, a Start under way
+	// Nothing calls the UEM any more: close the client's connections. A
+	// connection dialled for a call that was cancelled lands in the idle
+	// pool without ever carrying a request, and the UEM's graceful stop
+	// waits 5 s for such a connection (net/http counts it as new).
+	s.uemTr.CloseIdleConnections()
 	s.closeListeners()
 	s.mu.Lock()
 	errs = append(errs, s.runErr)
