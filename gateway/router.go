@@ -60,6 +60,10 @@ func (s *Server) applyServers(c uemapi.GatewayConfig) error {
 	go func() {
 		defer s.wg.Done()
 		_ = r.Run(runCtx)
+		// Replaced or shut down: close its idle server connections (one
+		// dialled for a cancelled request never carries one, and a server's
+		// graceful stop waits 5 s for it).
+		r.CloseIdleConnections()
 	}()
 	s.log.Info("ActiveSync services from the UEM configuration", "services", len(c.ActiveSync.Services))
 	return nil
