@@ -216,7 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// connection dialled for a call that was cancelled lands in the idle
 	// pool without ever carrying a request, and the UEM's graceful stop
 	// waits 5 s for such a connection (net/http counts it as new).
-	s.uemTr.CloseIdleConnections()
+	s.uem.CloseIdleConnections()
 	s.closeListeners()
 	s.mu.Lock()
 	errs = append(errs, s.runErr)

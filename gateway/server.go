@@ -44,7 +44,6 @@ type Server struct {
 	stats  *stats.Registry
 	peaks  *stats.Peaks
 	uem    *uemapi.Client
-	uemTr  *http.Transport // the UEM client's, whose connections Shutdown closes
 	link   *uemsync.Link
 	as     *activesync.Handler
 	fresh  *freshConns // connections without a request yet, closed at shutdown
@@ -133,9 +132,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem trust: %w", err)
 	}
-	s.uemTr = &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}
 	s.uem, err = uemapi.NewClient(cfg.UEM.URL, cfg.UEM.Token, uemapi.WithHTTPClient(&http.Client{
-		Transport: s.uemTr, Timeout: 2 * time.Minute,
+		Transport: &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}, Timeout: 2 * time.Minute,
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem client: %w", err)

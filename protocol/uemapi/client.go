@@ -52,6 +52,10 @@ func NewClient(baseURL, token string, opts ...ClientOption) (*Client, error) {
 	return c, nil
 }
 
+// CloseIdleConnections closes the idle connections of the client's HTTP
+// client (a gateway that stops calls it: see http.Client.CloseIdleConnections).
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // Connectivity checks that the UEM is reachable and the credential valid.
 func (c *Client) Connectivity(ctx context.Context) (*Connectivity, error) {
 	var out Connectivity
