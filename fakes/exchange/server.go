@@ -109,7 +109,7 @@ func (s *Server) seed() {
 			users = append(users, User{Name: fmt.Sprintf("user%d", i), DisplayName: fmt.Sprintf("%s User%d", first, i), Password: string(pw)})
 		}
 	}
-	gen := NewGenerator(s.cfg.Seed, s.cfg.Domain)
+	next, done := seedStream(seedKey(s.cfg, users), func() *Generator { return NewGenerator(s.cfg.Seed, s.cfg.Domain) })
 	base := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 	for i, u := range users {
 		if u.Email == "" {
@@ -126,11 +126,10 @@ func (s *Server) seed() {
 		}
 		place := func(typ int, n int, read bool) {
 			for j := 0; j < n; j++ {
-				gm := gen.Next(userAddress(u))
+				gm, pm, err := next(userAddress(u))
 				if typ == FolderTypeInbox {
 					s.generated[mb.user.Name] = append(s.generated[mb.user.Name], gm)
 				}
-				pm, err := ParseMIME(gm.Raw)
 				if err != nil {
 					panic(fmt.Sprintf("exchange: generated message does not parse: %v", err))
 				}
@@ -142,6 +141,7 @@ func (s *Server) seed() {
 		place(FolderTypeDeleted, s.cfg.MessagesPerUser/6, true)
 		_ = base
 	}
+	done()
 }
 
 // lookupUser finds a user by logon name, DOMAIN\name or SMTP address.
