@@ -134,7 +134,7 @@ func (d *Device) Messages() []Message {
 // params are the optional query parameters of a request.
 type params struct {
 	collectionID, itemID, attachmentName string
-	saveInSent                           bool
+	saveInSent, acceptMultiPart          bool
 	contentType                          string // default WBXML
 }
 

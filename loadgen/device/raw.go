@@ -25,6 +25,9 @@ type RawRequest struct {
 	// SmartForward, SmartReply, GetAttachment, ...).
 	CollectionID, ItemID, AttachmentName string
 	SaveInSent                           bool
+	// AcceptMultiPart asks for a multipart answer (ItemOperations): the
+	// MS-ASAcceptMultiPart header, or the base64 line's option bit.
+	AcceptMultiPart bool
 	// Header adds or overrides request headers (MS-ASAcceptMultiPart,
 	// Accept-Encoding, ...).
 	Header http.Header
@@ -59,7 +62,7 @@ func (r *RawResponse) Root() *wbxml.Node {
 // as a round trip like any other.
 func (d *Device) Raw(ctx context.Context, rr RawRequest) (*RawResponse, error) {
 	req, err := d.newRequest(ctx, rr.Cmd, rr.Body, params{collectionID: rr.CollectionID, itemID: rr.ItemID,
-		attachmentName: rr.AttachmentName, saveInSent: rr.SaveInSent, contentType: rr.ContentType})
+		attachmentName: rr.AttachmentName, saveInSent: rr.SaveInSent, acceptMultiPart: rr.AcceptMultiPart, contentType: rr.ContentType})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +103,7 @@ func (d *Device) newRequest(ctx context.Context, cmd eas.Command, body []byte, p
 		CollectionID: p.collectionID, ItemID: p.itemID, AttachmentName: p.attachmentName, SaveInSent: p.saveInSent}
 	b64 := d.cfg.Base64Query && d.cfg.Version != eas.V121
 	if b64 {
-		q.Base64, q.Version, q.Locale = true, d.cfg.Version, d.cfg.locale()
+		q.Base64, q.Version, q.Locale, q.AcceptMultiPart = true, d.cfg.Version, d.cfg.locale(), p.acceptMultiPart
 		if k, err := strconv.ParseUint(pk, 10, 32); err == nil && pk != "" {
 			q.PolicyKey, q.HasPolicyKey = uint32(k), true
 		}
@@ -123,6 +126,9 @@ func (d *Device) newRequest(ctx context.Context, cmd eas.Command, body []byte, p
 		req.Header.Set("Content-Type", ct)
 	}
 	if !b64 {
+		if p.acceptMultiPart {
+			req.Header.Set(eas.HeaderAcceptMultiPart, "T")
+		}
 		req.Header.Set(eas.HeaderProtocolVersion, d.cfg.Version.String())
 		if pk != "" {
 			req.Header.Set(eas.HeaderPolicyKey, pk)
