@@ -17,8 +17,11 @@ import (
 // protocol version and policy key), so that a test controls the body
 // byte for byte.
 type RawRequest struct {
-	Cmd  eas.Command
-	Body []byte
+	// Method is POST by default; OPTIONS is sent without a body (with the
+	// request line, as iOS probes the server).
+	Method string
+	Cmd    eas.Command
+	Body   []byte
 	// ContentType defaults to WBXML when Body is not empty.
 	ContentType string
 	// Query parameters of the commands that take them (12.1 SendMail,
@@ -65,6 +68,11 @@ func (d *Device) Raw(ctx context.Context, rr RawRequest) (*RawResponse, error) {
 		attachmentName: rr.AttachmentName, saveInSent: rr.SaveInSent, acceptMultiPart: rr.AcceptMultiPart, contentType: rr.ContentType})
 	if err != nil {
 		return nil, err
+	}
+	if rr.Method == http.MethodOptions {
+		req.Method, req.Body, req.ContentLength, req.GetBody = rr.Method, http.NoBody, 0, nil
+		req.Header.Del("Content-Type")
+		rr.Body = nil
 	}
 	for k, vs := range rr.Header {
 		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
