@@ -1,0 +1,130 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
+	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
+)
+
+// Under attachment control the gateway rewrites what carries attachments
+// to the device (ATT-05: Remove replaces each with <name>.removed.html).
+// What may differ from Exchange's answer is exactly that: in a Sync with
+// MIME bodies, the MIME (and its size); in an ItemOperations fetch of the
+// attachment, its data, content type and size. The request still reaches
+// Exchange unchanged and everything else of the answer is Exchange's.
+
+var _ = Describe("Protocol transparency under attachment control", func() {
+	f := fw.New()
+
+	for i, v := range eas.Versions() {
+		b64 := i%2 == 1
+		fw.It(fmt.Sprintf("with Remove for other platforms, Sync and ItemOperations differ from Exchange's answer only in the attachment, at %s", v),
+			fw.IDs("ATT-05", "ATT-01"), fw.Conformance(fw.FeatureTransparency, fw.FeatureAttachments), func() {
+				tpSetAttachmentControl(f, uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachEncrypt, SecureApps: uemapi.AttachSecureApp,
+					OtherPlatforms: uemapi.AttachRemove})
+				d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Version, c.Base64Query, c.Platform = v, b64, device.Windows })
+				f.Register(d)
+				Expect(d.Provision(f.Ctx())).To(Succeed())
+				pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("confidential figures "), 40)...)
+				res, err := f.Exchange.Inject(f.Ctx(), d.User(), exchange.InjectRequest{From: "cfo@example.org", Subject: "figures", Body: "attached",
+					Attachments: []exchange.InjectAttachment{{Name: "figures.pdf", ContentType: "application/pdf", Data: pdf}}})
+				Expect(err).NotTo(HaveOccurred())
+
+				fs, err := d.Raw(f.Ctx(), tpRaw(eas.CmdFolderSync, `<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>`))
+				Expect(err).NotTo(HaveOccurred())
+				inbox := tpFolderOfType(fs, "2")
+				first, err := d.Raw(f.Ctx(), tpRaw(eas.CmdSync, tpSyncXML(v, inbox, "0", false)))
+				Expect(err).NotTo(HaveOccurred())
+				key := tpText(first.Root(), "AirSync:Collections", "AirSync:Collection", "AirSync:SyncKey")
+
+				got, e := f.Relay(d, tpRaw(eas.CmdSync, tpMIMESyncXML(v, inbox, key)))
+				fw.ExpectRequestUnchanged(got, e)
+				Expect(got.Status).To(Equal(e.Status))
+				server, err := wbxml.Parse(e.ResponseBody, wbxml.Limits{})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(got.Root()).NotTo(BeNil())
+				Expect(wbxml.Diff(tpWithout(tpWithout(server.Root, "AirSyncBase:Body"), "AirSyncBase:Attachments"),
+					tpWithout(tpWithout(got.Root(), "AirSyncBase:Body"), "AirSyncBase:Attachments"))).To(BeEmpty(),
+					"outside the MIME bodies and the attachment lists the device got Exchange's Sync answer")
+				theirs, mine := tpAttachments(server.Root), tpAttachments(got.Root())
+				Expect(mine).To(HaveLen(len(theirs)), "every attachment is listed, replaced")
+				for i, a := range theirs {
+					Expect(wbxml.Diff(tpWithout(tpWithout(a, "AirSyncBase:DisplayName"), "AirSyncBase:EstimatedDataSize"),
+						tpWithout(tpWithout(mine[i], "AirSyncBase:DisplayName"), "AirSyncBase:EstimatedDataSize"))).To(BeEmpty(),
+						"an attachment's entry differs only in its name and size")
+					Expect(tpText(mine[i], "AirSyncBase:DisplayName")).To(Equal(tpText(a, "AirSyncBase:DisplayName") + ".removed.html"))
+				}
+				Expect(string(e.ResponseBody)).To(ContainSubstring("figures.pdf"))
+				Expect(string(got.Body)).To(ContainSubstring("figures.pdf.removed.html"), "the attachment was replaced (ATT-05)")
+
+				got, e = f.Relay(d, tpRaw(eas.CmdItemOperations, `<ItemOperations xmlns="ItemOperations:"><Fetch><Store>Mailbox</Store>`+
+					`<FileReference xmlns="AirSyncBase:">`+res.Message.Attachments[0].FileReference+`</FileReference></Fetch></ItemOperations>`))
+				fw.ExpectRequestUnchanged(got, e)
+				server, err = wbxml.Parse(e.ResponseBody, wbxml.Limits{})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(got.Root()).NotTo(BeNil())
+				Expect(wbxml.Diff(tpWithout(server.Root, "ItemOperations:Properties"), tpWithout(got.Root(), "ItemOperations:Properties"))).To(BeEmpty(),
+					"outside the fetched attachment's properties the device got Exchange's ItemOperations answer")
+				Expect(bytes.Contains(got.Body, pdf)).To(BeFalse(), "the attachment's bytes did not reach the device")
+			})
+	}
+})
+
+// tpSetAttachmentControl sets the gateway's attachment control in the
+// UEM for the spec and puts the old one back after it.
+func tpSetAttachmentControl(f *fw.Framework, ac uemapi.AttachmentControl) {
+	entry, err := f.UEM.Gateway(f.Ctx(), f.GatewayID())
+	Expect(err).NotTo(HaveOccurred())
+	old, cfg := entry.Config, entry.Config
+	cfg.AttachmentControl = ac
+	_, err = f.UEM.SetGatewayConfig(f.Ctx(), f.GatewayID(), cfg)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { _, _ = f.UEM.SetGatewayConfig(f.Ctx(), f.GatewayID(), old) })
+	Eventually(func() string { e, _ := f.UEM.Gateway(f.Ctx(), f.GatewayID()); return e.Status }).Should(Equal("Success"), "the gateway took the configuration")
+}
+
+// tpMIMESyncXML asks for mail with full MIME bodies (MIMESupport 2).
+func tpMIMESyncXML(v eas.Version, coll, key string) string {
+	class := ""
+	if v == eas.V121 {
+		class = `<Class>Email</Class>`
+	}
+	return `<Sync xmlns="AirSync:"><Collections><Collection>` + class + `<SyncKey>` + key + `</SyncKey><CollectionId>` + coll +
+		`</CollectionId><DeletesAsMoves>1</DeletesAsMoves><GetChanges>1</GetChanges><WindowSize>25</WindowSize><Options><FilterType>0</FilterType>` +
+		`<MIMESupport>2</MIMESupport><BodyPreference xmlns="AirSyncBase:"><Type>4</Type></BodyPreference></Options></Collection></Collections></Sync>`
+}
+
+// tpWithout is a copy of the tree with every element of the tag emptied.
+func tpWithout(n *wbxml.Node, tag string) *wbxml.Node {
+	c := *n
+	if c.Tag.String() == tag {
+		c.Children, c.Content = nil, nil
+		return &c
+	}
+	c.Children = make([]*wbxml.Node, len(n.Children))
+	for i, ch := range n.Children {
+		c.Children[i] = tpWithout(ch, tag)
+	}
+	return &c
+}
+
+// tpAttachments lists every AirSyncBase:Attachment in the tree.
+func tpAttachments(n *wbxml.Node) []*wbxml.Node {
+	if n.Tag.String() == "AirSyncBase:Attachment" {
+		return []*wbxml.Node{n}
+	}
+	var out []*wbxml.Node
+	for _, c := range n.Children {
+		out = append(out, tpAttachments(c)...)
+	}
+	return out
+}
