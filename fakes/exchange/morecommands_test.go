@@ -315,3 +315,27 @@ func TestOptionsAdvertisesAddedCommands(t *testing.T) {
 		}
 	}
 }
+
+// An attachment's content type keeps its parameters: a meeting
+// invitation is "text/calendar; method=REQUEST". BuildMIME used to write
+// an empty Content-Type for any type with parameters.
+func TestBuildMIMEKeepsContentTypeParameters(t *testing.T) {
+	raw, err := BuildMIME(Compose{From: "boss@example.test", To: []string{"user1@example.test"}, Subject: "Planning", Text: "come",
+		Attachments: []MailAttachment{{Name: "invite.ics", ContentType: "text/calendar; method=REQUEST", Data: []byte("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := ParseMIME(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pm.Attachments) != 1 || pm.Attachments[0].ContentType != "text/calendar" || !isMeetingRequest(pm) {
+		t.Fatalf("attachments %+v", pm.Attachments)
+	}
+	if !strings.Contains(string(raw), "method=REQUEST") || !strings.Contains(string(raw), `name=invite.ics`) {
+		t.Errorf("the parameters are lost:\n%s", raw)
+	}
+	if _, err := BuildMIME(Compose{Subject: "x", Attachments: []MailAttachment{{Name: "a", ContentType: "not a type;;"}}}); err == nil {
+		t.Error("a malformed content type is accepted")
+	}
+}
