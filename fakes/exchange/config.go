@@ -81,7 +81,7 @@ type Config struct {
 	TrustedCAs *x509.CertPool
 	// JournalEntries bounds the request journal (GET /admin/v1/requests)
 	// by count, default 256; negative turns it off. JournalBodyBytes
-	// bounds each recorded body (request and response), default 64 KiB:
+	// bounds each recorded body (request and response), default 1 MiB:
 	// a longer body is kept truncated and flagged.
 	JournalEntries   int
 	JournalBodyBytes int
@@ -131,7 +131,7 @@ func (c *Config) setDefaults() {
 		c.JournalEntries = 256
 	}
 	if c.JournalBodyBytes == 0 {
-		c.JournalBodyBytes = 64 << 10
+		c.JournalBodyBytes = 1 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
