@@ -28,7 +28,7 @@ var _ = Describe("Protocol transparency under attachment control", func() {
 
 	for i, v := range eas.Versions() {
 		b64 := i%2 == 1
-		fw.It(fmt.Sprintf("with Remove for other platforms, Sync and ItemOperations differ from Exchange's answer only in the attachment, at %s", v),
+		fw.It(fmt.Sprintf("with Remove for other platforms, Sync, ItemOperations (and GetAttachment at 12.1) differ from Exchange's answer only in the attachment, at %s", v),
 			fw.IDs("ATT-05", "ATT-01"), fw.Conformance(fw.FeatureTransparency, fw.FeatureAttachments), func() {
 				restore := tpSetAttachmentControl(f, uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachEncrypt, SecureApps: uemapi.AttachSecureApp,
 					OtherPlatforms: uemapi.AttachRemove})
@@ -98,6 +98,15 @@ var _ = Describe("Protocol transparency under attachment control", func() {
 					"outside the fetched attachment's properties the device got Exchange's ItemOperations answer")
 				Expect(tpFetched(got)).NotTo(BeEmpty(), "the device got the replacement")
 				Expect(tpFetched(got)).NotTo(Equal(pdf), "the attachment's bytes did not reach the device")
+
+				if v == eas.V121 { // GetAttachment: the raw bytes are what may differ, and their type
+					got, e = f.Relay(d, device.RawRequest{Cmd: eas.CmdGetAttachment, AttachmentName: res.Message.Attachments[0].FileReference})
+					fw.ExpectRequestUnchanged(got, e)
+					Expect(got.Status).To(Equal(e.Status))
+					Expect(e.ResponseBody).To(Equal(pdf), "Exchange answered the PDF")
+					Expect(got.Body).NotTo(BeEmpty())
+					Expect(got.Body).NotTo(Equal(pdf), "the device got the replacement")
+				}
 			})
 	}
 })
