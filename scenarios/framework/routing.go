@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -258,4 +259,36 @@ func (f *Framework) AddService(name, servers string, edit func(c *uemapi.Gateway
 		}
 		c.ActiveSync.Services = append(c.ActiveSync.Services, s)
 	})
+}
+
+// DialDevice opens a TLS connection to the gateway's device listener
+// as a device would, trusting any certificate; it is closed after the
+// spec.
+func (f *Framework) DialDevice() *tls.Conn {
+	u, err := url.Parse(f.DeviceURL())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", u.Host,
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) //nolint:gosec // the gateway's throwaway certificate
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "connecting to the gateway")
+	ginkgo.DeferCleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Hangup reads c until the peer closes it or an error ends the read, and
+// then delivers what the peer sent; for Eventually(...).Should(Receive()).
+func Hangup(c net.Conn) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		var got []byte
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil || len(got) > 1<<20 {
+				out <- string(got)
+				return
+			}
+		}
+	}()
+	return out
 }
