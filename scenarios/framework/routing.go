@@ -292,3 +292,9 @@ func Hangup(c net.Conn) <-chan string {
 	}()
 	return out
 }
+
+// Feature labels of the routing, TLS and gateway-entry specs.
+const (
+	FeatureTLS   = "tls"
+	FeatureEntry = "gateway-entry"
+)
