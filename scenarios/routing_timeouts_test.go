@@ -95,6 +95,7 @@ var _ = Describe("ActiveSync timeouts and health checks", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(st).To(Equal(1), "the heartbeat expired without changes: the server's own answer")
 		Expect(d.Last().HTTPStatus).To(Equal(200))
+		Expect(a.Requests()).To(ContainElement(HaveField("Cmd", "Ping")), "the service's server held it")
 	})
 
 	fw.It("cuts a server's answer whose body stalls longer than the Socket read/write timeout", fw.IDs("ASC-20"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
