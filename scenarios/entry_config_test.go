@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -119,6 +120,30 @@ var _ = Describe("The gateway's entry in the UEM", func() {
 		setEnabled(true)
 		Eventually(func() string { return hstsOf(ctx, d) }).ShouldNot(BeEmpty(), "Enable pushed the pending change")
 		Eventually(func() string { return entry().Status }).Should(Equal("Success"))
+	})
+
+	fw.It("keeps letting known devices in, violating ones too, once its entry is deleted from the UEM", fw.IDs("ENT-06"), fw.Conformance(fw.FeatureEntry, fw.FeatureBlock, fw.LabelSlow), func(ctx context.Context) {
+		if fw.ConformanceMode() {
+			// The shared gateway's entry cannot be deleted without breaking
+			// every spec after this one.
+			Skip("deletes the gateway's entry in the UEM: runs only in a world of its own")
+		}
+		d := f.NewDevice(f.NewUser())
+		md := f.Register(d)
+		Expect(d.Connect(ctx)).To(Succeed())
+		_, err := f.UEM.SetSecurityViolation(ctx, md.UUID, true)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() error { _, err := d.Sync(ctx); return err }).Should(MatchError(device.ErrBlocked), "the UEM controls the gateway")
+		_, err = f.UEM.SetSecurityViolation(ctx, md.UUID, false)
+		Expect(err).NotTo(HaveOccurred())
+		d.Reset()
+		Eventually(func() error { return d.Connect(ctx) }).Should(Succeed())
+
+		Expect(f.Lab.UEM.DeleteGateway(f.GatewayID())).To(Succeed())
+		_, err = f.UEM.SetSecurityViolation(ctx, md.UUID, true)
+		Expect(err).NotTo(HaveOccurred())
+		Consistently(func() error { _, err := d.Sync(ctx); return err }, 3*fw.ResyncInterval, 200*time.Millisecond).Should(Succeed(),
+			"the UEM no longer controls the gateway: the violation never reaches it")
 	})
 
 	fw.It("keeps one record per user and device: two users on one device are two associations", fw.IDs("SCOPE-10"), fw.Conformance(fw.FeatureEntry, fw.FeatureFirstAccess), func(ctx context.Context) {

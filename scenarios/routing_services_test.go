@@ -88,7 +88,7 @@ var _ = Describe("ActiveSync services and Exchange settings", func() {
 		Expect(srv.Stats().Queries).To(BeNumerically(">=", 2))
 	})
 
-	fw.It("relays every command as a POST to /Microsoft-Server-ActiveSync with the device's own query", fw.IDs("EXC-03"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
+	fw.It("relays every command as a POST to /Microsoft-Server-ActiveSync with the device's own query and credentials", fw.IDs("EXC-03", "ASC-10"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
 		a := f.NewTap("a")
 		name := f.ServiceName("path")
 		f.AddService(name, fw.ServersList(a), nil)

@@ -161,6 +161,19 @@ var _ = Describe("ActiveSync timeouts and health checks", func() {
 		Expect(b.Requests()).To(BeEmpty(), "no check where it is off")
 	})
 
+	fw.It("sends the health check with SNI once outgoing SNI is on, so that it can be turned off for a server that cannot take it", fw.IDs("ASC-24", "TLS-07"), fw.Conformance(fw.FeatureRouting, fw.FeatureTLS, fw.LabelSlow), func() {
+		a := f.NewTap("a")
+		name := f.ServiceName("hcsni")
+		f.AddService(name, a.LocalhostAddr(), func(c *uemapi.GatewayConfig, s *uemapi.ActiveSyncService) {
+			c.TLS.OutgoingSNI = true
+			s.HealthCheck = uemapi.HealthCheck{Enabled: true, IntervalSeconds: uemapi.HealthIntervalMin, LiveThreshold: 1}
+		})
+		Eventually(a.HealthChecks, 2*uemapi.HealthIntervalMin*time.Second).Should(BeNumerically(">=", 1))
+		for _, r := range a.Requests() {
+			Expect(r.SNI).To(Equal("localhost"), "the check names the server as device traffic does")
+		}
+	})
+
 	fw.It("brings a dead server back after Live Threshold successful checks, a 401 counting as alive", fw.IDs("ASC-13", "ASC-14", "ASC-26"), fw.Conformance(fw.FeatureRouting, fw.LabelSlow), func(ctx context.Context) {
 		a, b := f.NewTap("a"), f.NewTap("b")
 		a.SetFaults(faults.Spec{Name: "reset", Direction: faults.Upstream, Toxic: faults.Reset{}})
