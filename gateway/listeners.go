@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
 )
 
 // Listen binds the three listeners without serving yet, so that their

@@ -47,5 +47,5 @@ func TestASC23_DeviceRequestTimeoutChangeAppliesWithoutRestart(t *testing.T) {
 	}()
 	// Far below the 10 s the gateway started with: only the new
 	// setting closes the connection in this time.
-	g.Eventually(closed).WithTimeout(5 * time.Second).Should(gomega.Receive(gomega.HaveOccurred()), "an idle device connection closed after the new Device request timeout")
+	g.Eventually(closed).WithTimeout(5*time.Second).Should(gomega.Receive(gomega.HaveOccurred()), "an idle device connection closed after the new Device request timeout")
 }

@@ -78,7 +78,7 @@ type Server struct {
 	// which the device listener's connections apply (requesttimeout.go).
 	deviceRequest atomic.Int64
 	runCtx        context.Context // lives from New to Shutdown: background work
-	cancel   context.CancelFunc
+	cancel        context.CancelFunc
 
 	mu    sync.Mutex
 	state state
