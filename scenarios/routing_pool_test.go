@@ -84,6 +84,37 @@ var _ = Describe("ActiveSync server pools", func() {
 		Expect(a.Faults().Counters()["reset"]).To(BeNumerically(">=", n))
 	})
 
+	fw.It("holds a Ping on the next server when the first drops it, the device getting the heartbeat's answer", fw.IDs("ASC-04", "ASC-14"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
+		a, b := f.NewTap("a"), f.NewTap("b")
+		name := f.ServiceName("pingover")
+		m := uemapi.DefaultGatewayConfig().Servers
+		m.DeadThreshold = uemapi.DeadThresholdMax
+		f.AddService(name, fw.ServersList(a, b), management(m))
+		d := poolDevice(name)
+		Expect(d.Connect(ctx)).To(Succeed())
+
+		a.SetFaults(reset)
+		st, _, err := d.Ping(ctx, 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(st).To(Equal(1), "the heartbeat expired on the second server: the Ping was not lost")
+		Expect(a.Requests()).To(ContainElement(HaveField("Cmd", "Ping")), "the first server took it and dropped it")
+		Expect(b.Requests()).To(ContainElement(HaveField("Cmd", "Ping")), "the second held it")
+	})
+
+	fw.It("skips a dead server in a Round Robin list and shares the work among the live ones", fw.IDs("ASC-14", "ASC-15"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
+		a, b, c := f.NewTap("a"), f.NewTap("b"), f.NewTap("c")
+		a.SetFaults(faults.Spec{Toxic: faults.Down{}})
+		name := f.ServiceName("rrdead")
+		m := uemapi.DefaultGatewayConfig().Servers
+		m.Scheduling = uemapi.ScheduleRoundRobin
+		f.AddService(name, fw.ServersList(a, b, c), management(m))
+		d := poolDevice(name)
+		work(ctx, d, 6)
+		Expect(b.DeviceRequests(d.ID())).To(BeNumerically(">=", 2))
+		Expect(c.DeviceRequests(d.ID())).To(BeNumerically(">=", 2))
+		Expect(b.DeviceRequests(d.ID()) + c.DeviceRequests(d.ID())).To(Equal(len(d.Records())), "nothing was lost")
+	})
+
 	fw.It("fails over from a server that refuses connections", fw.IDs("ASC-04", "ASC-14"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
 		a, b := f.NewTap("a"), f.NewTap("b")
 		a.SetFaults(faults.Spec{Toxic: faults.Down{}})
