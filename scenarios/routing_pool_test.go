@@ -112,7 +112,7 @@ var _ = Describe("ActiveSync server pools", func() {
 		work(ctx, d, 6)
 		Expect(b.DeviceRequests(d.ID())).To(BeNumerically(">=", 2))
 		Expect(c.DeviceRequests(d.ID())).To(BeNumerically(">=", 2))
-		Expect(b.DeviceRequests(d.ID()) + c.DeviceRequests(d.ID())).To(Equal(len(d.Records())), "nothing was lost")
+		Expect(b.DeviceRequests(d.ID())+c.DeviceRequests(d.ID())).To(Equal(len(d.Records())), "nothing was lost")
 	})
 
 	fw.It("fails over from a server that refuses connections", fw.IDs("ASC-04", "ASC-14"), fw.Conformance(fw.FeatureRouting), func(ctx context.Context) {
