@@ -122,9 +122,7 @@ var _ = Describe("ActiveSync services and Exchange settings", func() {
 			resp, err := f.DeviceRequest(ctx, d, http.MethodPost, p, eas.CmdFolderSync, nil)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(resp.Status).To(Equal(http.StatusNotFound), "the server's own answer (the fake Exchange serves only Exchange's path)")
-			last := a.Requests()[len(a.Requests())-1]
-			Expect(last.Path).To(Equal(p), "the server got the Traveler path")
-			Expect(last.DeviceID).To(Equal(d.ID()))
+			Expect(a.Requests()).To(ContainElement(And(HaveField("Path", p), HaveField("DeviceID", d.ID()))), "the server got the Traveler path")
 		}
 	})
 

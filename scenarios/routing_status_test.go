@@ -54,7 +54,7 @@ var _ = Describe("Server status and the UEM-facing port", func() {
 		Expect(svc.Servers[1].LastSuccess.IsZero()).To(BeFalse())
 	})
 
-	fw.It("speaks TLS 1.2 and later on the port the UEM reaches it on, and refuses TLS 1.0", fw.IDs("TLS-11"), fw.Conformance(fw.FeatureTLS), func(ctx context.Context) {
+	fw.It("speaks TLS 1.2 and later on the port the UEM reaches it on, refuses TLS 1.0, and takes the UEM's pushes there", fw.IDs("TLS-11"), fw.Conformance(fw.FeatureTLS), func(ctx context.Context) {
 		target, _ := f.NotificationTarget()
 		u, err := url.Parse(target)
 		Expect(err).NotTo(HaveOccurred())
@@ -67,5 +67,8 @@ var _ = Describe("Server status and the UEM-facing port", func() {
 		}
 		Expect(dial(tls.VersionTLS10)).NotTo(Succeed(), "TLSv1 is off")
 		Expect(dial(tls.VersionTLS12)).To(Succeed(), "TLSv1.2 is on")
+		// And it is the gateway's own port: the UEM's push of a saved
+		// configuration (over TLS 1.2 or later, signed) is taken there.
+		f.EditGatewayConfig(func(c *uemapi.GatewayConfig) { c.Timeouts.DeviceRequestMs++ })
 	})
 })

@@ -100,6 +100,7 @@ var _ = Describe("TLS towards ActiveSync servers", func() {
 		f.AddService(name, fw.ServersList(a), nil)
 		d, err := connect(ctx, name)
 		Expect(err).NotTo(HaveOccurred())
+		Expect(a.Requests()).NotTo(BeEmpty(), "the service's server was reached")
 		Expect(a.Requests()[0].TLS).To(Equal(uint16(tls.VersionTLS12)))
 
 		f.EditGatewayConfig(func(c *uemapi.GatewayConfig) { c.TLS.OutgoingMinVersion = "1.3" })
