@@ -74,8 +74,11 @@ type Server struct {
 	// socketRW is the socket read/write timeout of the moment (ASC-20),
 	// which also bounds each read of a device's request body.
 	socketRW atomic.Int64
-	runCtx   context.Context // lives from New to Shutdown: background work
-	cancel   context.CancelFunc
+	// deviceRequest is the Device request timeout of the moment (ASC-23),
+	// which the device listener's connections apply (requesttimeout.go).
+	deviceRequest atomic.Int64
+	runCtx        context.Context // lives from New to Shutdown: background work
+	cancel        context.CancelFunc
 
 	mu    sync.Mutex
 	state state
@@ -123,6 +126,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		s.cfg.ControlReadTimeout = DefaultControlReadTimeout
 	}
 	s.socketRW.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.SocketReadWriteMs)))
+	s.deviceRequest.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)))
 	s.limits = deviceLimiter(cfg, s.stats)
 	s.cache = devicecache.New(nil)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
