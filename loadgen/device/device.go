@@ -69,6 +69,7 @@ type Device struct {
 	records   []RoundTrip
 	nrecords  int // total ever recorded
 	provs     int // completed provisionings
+	wipes     []WipeKind // wipe orders received, in order (wipe.go)
 }
 
 // New makes a device talking to baseURL (scheme and host of the gateway
@@ -275,6 +276,7 @@ func (d *Device) Provision(ctx context.Context) error {
 		return err
 	}
 	if pr.RemoteWipe || pr.AccountOnlyRemoteWipe {
+		d.recordWipe(pr)
 		ack := eas.ProvisionRequest{}
 		if pr.RemoteWipe {
 			ack.RemoteWipe = &eas.WipeAck{Status: 1}
