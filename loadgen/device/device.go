@@ -67,8 +67,8 @@ type Device struct {
 	syncKeys  map[string]string // collection id -> sync key
 	messages  []Message
 	records   []RoundTrip
-	nrecords  int // total ever recorded
-	provs     int // completed provisionings
+	nrecords  int        // total ever recorded
+	provs     int        // completed provisionings
 	wipes     []WipeKind // wipe orders received, in order (wipe.go)
 }
 
