@@ -151,7 +151,7 @@ var _ = Describe("ActiveSync policy fields", func() {
 
 	for _, v := range eas.Versions() {
 		fw.It(fmt.Sprintf("every pushed field of an assigned policy reaches a %s device in its MS-ASPROV element, and each edit of it too", v),
-			fw.IDs("ASP-03", "ASP-04", "ASP-05", "ASP-06", "ASP-07", "ASP-08", "ASP-09", "ASP-10", "ASP-11", "ASP-14", "ASP-17"),
+			fw.IDs("ASP-03", "ASP-04", "ASP-05", "ASP-06", "ASP-07", "ASP-08", "ASP-09", "ASP-10", "ASP-11", "ASP-14", "ASP-17", "ASP-20", "ASP-23"),
 			fw.Conformance(fw.FeaturePolicy), func(ctx context.Context) {
 				user := f.NewUser()
 				d, other := f.NewDevice(user, fw.Versioned(v)), f.NewDevice(user, fw.Versioned(v))
@@ -167,7 +167,9 @@ var _ = Describe("ActiveSync policy fields", func() {
 				awaitPolicy(f, d, minLength("6"))
 				expectPolicy(d, b)
 
-				// ASP-17: the device of the same mailbox without a policy keeps the server's.
+				// ASP-17, ASP-20: the device of the same mailbox without a policy
+				// keeps the server's (Apply AS server policy). ASP-23: both are
+				// unregistered ActiveSync devices, which the ActiveSync policy governs.
 				other.Reset()
 				Expect(other.Connect(ctx)).To(Succeed())
 				Expect(other.Policy().MinDevicePasswordLength).To(HaveValue(Equal("4")), "no policy applied: the server's own (Apply AS server policy)")

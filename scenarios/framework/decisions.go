@@ -145,3 +145,55 @@ func (f *Framework) DeliveryIDs() []string {
 	}
 	return ids
 }
+
+// uemViews are the UEM admin views only some specs read: the filtered
+// association list (ASA-08) and the policy list with "# Phones" (ASP-16).
+type uemViews interface {
+	Associations(ctx context.Context, f uem.AssociationFilter) ([]uem.Association, error)
+	Policies(ctx context.Context) ([]uem.PolicyInfo, error)
+}
+
+// Associations lists every association matching the filter, following
+// the pages, as the admin client does.
+func (u inProcessUEM) Associations(_ context.Context, fl uem.AssociationFilter) ([]uem.Association, error) {
+	var out []uem.Association
+	cursor := ""
+	for range 10000 {
+		page, err := u.s.Associations(fl, cursor, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	return out, nil
+}
+
+// Policies lists the policies with their "# Phones".
+func (u inProcessUEM) Policies(context.Context) ([]uem.PolicyInfo, error) { return u.s.Policies(), nil }
+
+// AssociationsWhere lists the UEM's associations matching the filter.
+func (f *Framework) AssociationsWhere(fl uem.AssociationFilter) []uem.Association {
+	v, ok := f.UEM.(uemViews)
+	gomega.ExpectWithOffset(1, ok).To(gomega.BeTrue(), "this UEM has no association list")
+	out, err := v.Associations(f.Ctx(), fl)
+	gomega.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred())
+	return out
+}
+
+// PolicyPhones is the "# Phones" of the policy with this id (-1: no such policy).
+func (f *Framework) PolicyPhones(id string) int {
+	v, ok := f.UEM.(uemViews)
+	gomega.ExpectWithOffset(1, ok).To(gomega.BeTrue(), "this UEM has no policy list")
+	ps, err := v.Policies(f.Ctx())
+	gomega.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred())
+	for _, p := range ps {
+		if p.ID == id {
+			return p.Phones
+		}
+	}
+	return -1
+}
