@@ -203,7 +203,9 @@ var _ = Describe("Changes by resync alone", func() {
 var _ = Describe("Wipes Exchange orders", func() {
 	f := fw.New()
 
-	fw.It("an account-only wipe Exchange orders reaches a 16.1 device as AccountOnlyRemoteWipe and a full one as RemoteWipe", fw.Conformance(fw.FeatureWipe), func(ctx context.Context) {
+	// A transparency property: the gateway relays Exchange's own wipe orders
+	// unchanged, so a relay that makes no decisions passes it too.
+	fw.It("an account-only wipe Exchange orders reaches a 16.1 device as AccountOnlyRemoteWipe and a full one as RemoteWipe", fw.Conformance(fw.FeatureWipe), Label("transparency"), func(ctx context.Context) {
 		user := f.NewUser()
 		account, full := f.NewDevice(user, fw.Versioned(eas.V161)), f.NewDevice(user, fw.Versioned(eas.V161))
 		Expect(account.Connect(ctx)).To(Succeed())

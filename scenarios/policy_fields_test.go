@@ -269,13 +269,17 @@ var _ = Describe("ActiveSync policy fields", func() {
 		Expect(a.Reason).To(Equal(uemapi.ReasonMailboxLimit))
 	})
 
-	fw.It("a policy mailbox list only limits the device count: the policy is not applied to the mailbox's devices", fw.IDs("ASP-15"), fw.Conformance(fw.FeaturePolicy), func(ctx context.Context) {
+	fw.It("a policy mailbox list only limits the device count: the policy is not applied to the mailbox's devices", fw.IDs("ASP-15", "ASP-13"), fw.Conformance(fw.FeaturePolicy, fw.FeatureBlock), func(ctx context.Context) {
 		user := f.NewUser()
 		p := uemapi.NewPolicy("Mailbox list " + user)
-		p.PasswordRequired, p.MinPasswordLength, p.MaxDevicesPerMailbox, p.ApplyToMailboxes = true, 15, 5, []string{"mbx-" + user}
+		p.PasswordRequired, p.MinPasswordLength, p.MaxDevicesPerMailbox, p.ApplyToMailboxes = true, 15, 1, []string{"mbx-" + user}
 		f.CreatePolicy(p)
-		d := f.NewDevice(user)
+		d, extra := f.NewDevice(user), f.NewDevice(user)
 		Expect(d.Connect(ctx)).To(Succeed())
 		Expect(d.Policy().MinDevicePasswordLength).To(HaveValue(Equal("4")), "the server's policy, not the mailbox list's")
+		Expect(extra.Connect(ctx)).To(MatchError(device.ErrBlocked), "the list's device count applies")
+		a, err := f.Association(d)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a.PolicyID).To(BeEmpty(), "no policy assigned by the list")
 	})
 })
