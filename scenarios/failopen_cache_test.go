@@ -227,3 +227,28 @@ var _ = Describe("Device cache and fail-open switch", func() {
 		Expect(st.PeakTime.IsZero()).To(BeFalse())
 	})
 })
+
+var _ = Describe("Device cache and status as the CLI prints them", func() {
+	f := fw.New()
+
+	fw.It("the cache table starts with the seeds' legend and the status prints its times in the Java date format", fw.IDs("DC-09", "FO-05", "FO-08"), fw.Introspection(fw.FeatureFirstAccess), func(ctx context.Context) {
+		d := f.NewDevice(f.NewUser())
+		Expect(d.Connect(ctx)).To(Succeed())
+		rows, err := f.Gateway().ByDevice(ctx, d.ID())
+		Expect(err).NotTo(HaveOccurred())
+		var table strings.Builder
+		Expect(admin.RenderEntries(&table, rows)).To(Succeed())
+		Expect(table.String()).To(HavePrefix("S: Tunnel State {A:Allowed, B:Blocked, P:Policy Pending, W:Wipe Pending}\n"))
+		Expect(table.String()).To(ContainSubstring("ActiveSync/" + d.ID()))
+		Expect(table.String()).To(MatchRegexp(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT`), "DC-08's time column")
+
+		st, err := f.Gateway().Status(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		var out strings.Builder
+		Expect(admin.RenderStatus(&out, st)).To(Succeed())
+		Expect(out.String()).To(ContainSubstring("EMM server type : Ivanti EPMM"))
+		Expect(out.String()).To(ContainSubstring("EMM server fail-open status : Allow"))
+		Expect(out.String()).To(MatchRegexp(`(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d\d \d\d:\d\d:\d\d UTC \d{4}`),
+			"FO-08: Fri Aug 03 18:55:16 UTC 2012")
+	})
+})

@@ -162,3 +162,29 @@ var _ = Describe("Device cache reports", func() {
 			Expect(many).NotTo(ContainElement(HaveField("DeviceID", quiet.ID())))
 		})
 })
+
+var _ = Describe("A wiped phone that comes back", func() {
+	f := fw.New()
+
+	fw.It("with a new ActiveSync id is a new record; the old one stays wiped and keeps the old id out", fw.IDs("ASA-12", "ACT-06"), fw.Conformance(fw.FeatureWipe, fw.FeatureFirstAccess), func(ctx context.Context) {
+		user := f.NewUser()
+		old := f.NewDevice(user)
+		f.Register(old)
+		Expect(old.Connect(ctx)).To(Succeed())
+		f.Act(old, uem.ActWipe, "lost")
+		Eventually(func() device.State { _, _ = old.Sync(ctx); return old.State() }).Should(Equal(device.Wiped))
+		before, err := f.Association(old)
+		Expect(err).NotTo(HaveOccurred())
+
+		renewed := f.NewDevice(user) // iOS 8: the wipe gave the phone a new DeviceID
+		f.Register(renewed)
+		Expect(renewed.Connect(ctx)).To(Succeed())
+		a, err := f.Association(renewed)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a.ID).NotTo(Equal(before.ID), "a new record")
+		Expect(a.SyncStatus).To(Equal("Allowed"))
+		Expect(f.SyncStatus(old)()).To(Equal("Wiped"))
+		old.Reset()
+		Expect(old.Provision(ctx)).To(MatchError(device.ErrBlocked), "the old id stays out")
+	})
+})
