@@ -129,10 +129,15 @@ var _ = Describe("Association records", func() {
 		p = f.CreatePolicy(p)
 		a, err := f.Association(d)
 		Expect(err).NotTo(HaveOccurred())
+		seen := f.DeliveryIDs()
 		_, err = f.UEM.Act(ctx, a.ID, uem.Action{Action: uem.ActAssignPolicy, PolicyID: p.ID})
 		Expect(err).NotTo(HaveOccurred())
-		Consistently(func() *string { _, _ = d.Sync(ctx); return d.Policy().MinDevicePasswordLength }, 1500*time.Millisecond).
-			Should(HaveValue(Equal("4")), "inactive: the default behaviour (the server's policy)")
+		awaitDelivery(f, uemapi.NotifyDeviceState, seen)
+		for range 3 {
+			d.Reset()
+			Expect(d.Connect(ctx)).To(Succeed())
+			Expect(d.Policy().MinDevicePasswordLength).To(HaveValue(Equal("4")), "inactive: the default behaviour (the server's policy)")
+		}
 		p.Status = uemapi.PolicyActive
 		_, err = f.UEM.UpdatePolicy(ctx, p.ID, p)
 		Expect(err).NotTo(HaveOccurred())
