@@ -43,6 +43,10 @@ var _ = Describe("Association records", func() {
 			Expect(a.Status).To(Equal(uem.StatusUnregistered))
 			Expect(a.Registered).To(BeFalse())
 			Expect(a.SyncStatus).To(Equal("Allowed"))
+			// The 14.1 device described itself in its first Provision.
+			cfg := d.Config()
+			Expect(a.Phone).To(Equal(cfg.Model), "Phone: the model the device gave")
+			Expect(a.OS).To(Equal(cfg.OS()))
 			Expect(a.FirstSyncTime).To(BeTemporally(">=", before), "ASA-05: when the gateway first reported it")
 			Expect(a.FirstSyncTime).To(BeTemporally("<=", after))
 
