@@ -138,7 +138,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.uem, err = uemapi.NewClient(cfg.UEM.URL, cfg.UEM.Token, uemapi.WithHTTPClient(&http.Client{
 		Transport: &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}, Timeout: 2 * time.Minute,
-	}))
+	}), uemapi.WithGatewayVersion(softwareVersion(cfg.Version)))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem client: %w", err)
 	}

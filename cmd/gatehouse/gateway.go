@@ -52,6 +52,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 			if tuned {
 				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB)
 			}
+			cfg.Version = "gatehouse/" + version
 			srv, err := gateway.New(cfg, slog.Default())
 			if err != nil {
 				return err

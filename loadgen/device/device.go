@@ -66,8 +66,9 @@ type Device struct {
 	syncKeys  map[string]string // collection id -> sync key
 	messages  []Message
 	records   []RoundTrip
-	nrecords  int // total ever recorded
-	provs     int // completed provisionings
+	nrecords  int        // total ever recorded
+	provs     int        // completed provisionings
+	wipes     []WipeKind // wipe orders received, in order (wipe.go)
 }
 
 // New makes a device talking to baseURL (scheme and host of the gateway
@@ -243,6 +244,7 @@ func (d *Device) Provision(ctx context.Context) error {
 		return err
 	}
 	if pr.RemoteWipe || pr.AccountOnlyRemoteWipe {
+		d.recordWipe(pr)
 		ack := eas.ProvisionRequest{}
 		if pr.RemoteWipe {
 			ack.RemoteWipe = &eas.WipeAck{Status: 1}
