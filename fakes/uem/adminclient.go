@@ -173,6 +173,17 @@ func (c *AdminClient) SetGatewayConfig(ctx context.Context, id string, cfg uemap
 	return out, c.call(ctx, http.MethodPut, "/gateways/"+url.PathEscape(id)+"/config", cfg, &out)
 }
 
+// SetGatewayEnabled enables or disables a gateway entry (ENT-03, ENT-04):
+// a disabled entry gets no notifications and keeps its changes pending.
+func (c *AdminClient) SetGatewayEnabled(ctx context.Context, id string, enabled bool) (GatewayEntry, error) {
+	action := "/disable"
+	if enabled {
+		action = "/enable"
+	}
+	var out GatewayEntry
+	return out, c.call(ctx, http.MethodPost, "/gateways/"+url.PathEscape(id)+action, nil, &out)
+}
+
 // Deliveries lists the notification deliveries.
 func (c *AdminClient) Deliveries(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery

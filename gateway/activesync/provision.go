@@ -32,6 +32,9 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 			x.phase2 = true
 		}
 	}
+	if di := req.DeviceInformation; di != nil && di.Set != nil {
+		x.devInfo = *di.Set
+	}
 	return nil
 }
 

@@ -165,7 +165,7 @@ func startConformanceWorld() (*lab.Lab, error) {
 	c := TestContext
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
 		KillCmd: c.KillCmd, StartCmd: c.StartCmd, UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
-		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
+		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 1000, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
 	if err != nil {
 		return nil, err
 	}

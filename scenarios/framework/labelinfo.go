@@ -65,13 +65,12 @@ var LabelTable = []LabelInfo{
 		Requires: "TLS client certificates from the UEM's CA mapped to users, CRLs; skipped against another gateway (the suite cannot wire its CA into a gateway it does not start)"},
 	{Name: FeatureKerberos, Decision: true, Meaning: "Kerberos constrained delegation, KDC discovery, KKDCP",
 		Requires: "KCD to an Exchange accepting only Kerberos, KDC discovery through DNS, a KDC proxy; skipped against another gateway (the suite cannot wire its KDC and DNS into it)"},
-	// Labels other specs of issue 27 declare (their constants live in the
-	// framework files beside those specs).
-	{Name: "transparency", Meaning: "the gateway relays a command unchanged, both ways",
+	// Labels declared beside their specs' helpers (routing.go, transparency.go).
+	{Name: FeatureTransparency, Meaning: "the gateway relays a command unchanged, both ways",
 		Requires: "a relay that alters neither what the device sent (request line, body byte for byte, the headers that matter, credentials) nor Exchange's answer, except where the seeds say the gateway rewrites (Provision policy, attachments, blocked answers)"},
-	{Name: "tls", Decision: true, Meaning: "TLS towards devices and towards ActiveSync servers",
+	{Name: FeatureTLS, Decision: true, Meaning: "TLS towards devices and towards ActiveSync servers",
 		Requires: "the TLS settings of the UEM configuration: protocol floor, cipher suites and HSTS towards devices; strict TLS, trust store, host-name verification, SNI and the outgoing protocol floor towards servers"},
-	{Name: "gateway-entry", Decision: true, Meaning: "the gateway's entry at the UEM: configuration pushes and their status",
+	{Name: FeatureEntry, Decision: true, Meaning: "the gateway's entry at the UEM: configuration pushes and their status",
 		Requires: "the configuration fetched again (GET /api/v1/config) and applied on config.changed, invalid configurations refused, the entry's status as the UEM shows it"},
 }
 

@@ -57,7 +57,8 @@ func TestLabelTableIsConsistent(t *testing.T) {
 	}
 	for _, name := range []string{LabelConformance, LabelDisruptive, LabelIntrospection, LabelSlow, LabelSecurity,
 		FeatureFirstAccess, FeatureBlock, FeatureManual, FeatureWipe, FeatureFailOpen, FeatureResync, FeaturePolicy,
-		FeaturePersistence, FeaturePurge, FeatureRouting, FeatureRedirect, FeatureAttachments, FeatureDeviceAuth, FeatureKerberos} {
+		FeaturePersistence, FeaturePurge, FeatureRouting, FeatureRedirect, FeatureAttachments, FeatureDeviceAuth, FeatureKerberos,
+		FeatureTLS, FeatureEntry, FeatureTransparency} {
 		if !seen[name] {
 			t.Errorf("label constant %q is not in LabelTable", name)
 		}
