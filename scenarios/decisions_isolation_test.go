@@ -210,6 +210,10 @@ var _ = Describe("Wipes Exchange orders", func() {
 		account, full := f.NewDevice(user, fw.Versioned(eas.V161)), f.NewDevice(user, fw.Versioned(eas.V161))
 		Expect(account.Connect(ctx)).To(Succeed())
 		Expect(full.Connect(ctx)).To(Succeed())
+		// The gateway let them in (reported, allowed): a relay that decides
+		// nothing passes the rest of the spec, as nginx did.
+		Expect(f.SyncStatus(account)()).To(Equal("Allowed"))
+		Expect(f.SyncStatus(full)()).To(Equal("Allowed"))
 
 		f.ExchangeWipe(account, true)
 		f.ExchangeWipe(full, false)

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -70,5 +71,14 @@ var _ = Describe("Server status and the UEM-facing port", func() {
 		// And it is the gateway's own port: the UEM's push of a saved
 		// configuration (over TLS 1.2 or later, signed) is taken there.
 		f.EditGatewayConfig(func(c *uemapi.GatewayConfig) { c.Timeouts.DeviceRequestMs++ })
+		// And applied: with the gateway's own calls to the UEM cut, a Block
+		// reaches a connected device only as a push to that port. (Any TLS
+		// server answering 204 took the push above: nginx in front of
+		// Exchange did.)
+		d := f.NewDevice(f.NewUser())
+		Expect(d.Connect(ctx)).To(Succeed())
+		f.CutGatewayCalls(true)
+		f.Act(d, uem.ActBlock, "pushed to the notification port")
+		Eventually(func() error { _, err := d.Sync(ctx); return err }).Should(MatchError(device.ErrBlocked), "the pushed Block was applied")
 	})
 })

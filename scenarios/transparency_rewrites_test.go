@@ -38,6 +38,10 @@ var _ = Describe("Protocol transparency where the gateway rewrites", func() {
 				got, e = f.Relay(d, tpProvisionAck(key))
 				fw.ExpectTransparent(got, e)
 				Expect(tpText(got.Root(), "Provision:Status")).To(Equal("1"))
+				// Passing it unchanged was the gateway's decision: it reported
+				// the device, which the UEM allowed with no policy of its own.
+				// (A relay that decides nothing passes the rest: nginx did.)
+				Expect(f.SyncStatus(d)()).To(Equal("Allowed"), "the gateway reported the device at its Provision")
 			})
 
 		fw.It(fmt.Sprintf("Provision with an assigned policy differs from Exchange's answer only in the policy document, at %s", v),
