@@ -5,7 +5,7 @@
 # suite's fake Exchange, a gateway that makes no decisions. Fails when a
 # decision spec passes there (it cannot fail: a defect of the suite) or
 # did not run its body. The specs run in 3 shards, each a suite process with
-# its own nginx and fakes. About a minute after the build on a 2-core machine.
+# its own nginx and fakes. About 90 s with the build on a busy 2-core machine.
 #
 # Environment (all optional):
 #   GATEHOUSE_NGINX              nginx binary (default: nginx on PATH, else /usr/sbin/nginx)
