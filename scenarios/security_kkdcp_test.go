@@ -63,6 +63,11 @@ func krbError(realm string) []byte {
 // kdcSeen counts the messages a fake KDC received, over TCP and UDP.
 func kdcSeen(k *kdc.Server) int { s := k.Stats(); return s.TCP + s.UDP }
 
+// kdcNonRequests counts the messages a KDC got that were neither an AS-REQ
+// nor a TGS-REQ: unlike kdcSeen, the gateway's own Kerberos traffic (its
+// initialisation, which may still run when a spec starts) leaves it alone.
+func kdcNonRequests(k *kdc.Server) int { s := k.Stats(); return s.TCP + s.UDP - s.AS - s.TGS }
+
 // startRealmKDC starts a fake KDC for realm that only DNS knows about
 // (SRV records in the world's DNS), with one principal.
 func startRealmKDC(f *fw.Framework, realm, host, user, password string) *kdc.Server {
@@ -115,7 +120,11 @@ var _ = Describe("Security: KDC proxy relay limits", func() {
 		Expect(kdcProxyLogin(f.Ctx(), f.DeviceURL()+"/KdcProxy", f.HTTPClient(), u.Name, f.Lab.Realm(), u.Password)).To(Succeed(),
 			"an AS and TGS exchange of the gateway's realm goes through")
 
-		before := kdcSeen(f.Lab.KDC)
+		// Counted as non-requests: the gateway's own AS and TGS exchanges
+		// with this KDC (counted by kdcSeen) made the spec fail 1 parallel
+		// run in 12 once worlds started in 10 ms. A message counted (TCP
+		// or UDP) but not yet classified is transient: hence Eventually.
+		before := kdcNonRequests(f.Lab.KDC)
 		for name, msg := range map[string][]byte{
 			"a KRB-ERROR":          krbError(f.Lab.Realm()),
 			"an HTTP request line": []byte("GET / HTTP/1.0\r\nHost: kdc\r\n\r\n"),
@@ -124,7 +133,7 @@ var _ = Describe("Security: KDC proxy relay limits", func() {
 			code, _ := postKKDCP(f, f.Lab.Realm(), msg)
 			Expect(code).To(Equal(http.StatusBadRequest), "%s wrapped in a KDC-PROXY-MESSAGE", name)
 		}
-		Expect(kdcSeen(f.Lab.KDC)).To(Equal(before), "none of them reached the KDC")
+		Eventually(func() int { return kdcNonRequests(f.Lab.KDC) - before }).Should(BeNumerically("<=", 0), "none of them reached the KDC")
 	})
 
 	fw.It("relays only to the gateway's configured realms: a realm found only in DNS is refused (400 or 403) and its KDC sees nothing", fw.IDs("KKD-01"), fw.Security(fw.FeatureKerberos), func() {
