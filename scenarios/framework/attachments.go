@@ -21,6 +21,7 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -58,13 +59,31 @@ func (f *Framework) AttachmentKey() uemapi.AttachmentKey {
 }
 
 // RegenerateAttachmentKey has the UEM regenerate the attachment key,
-// which it announces to the gateways (ATT-11).
+// which it announces to the gateways (ATT-11), and waits until the
+// gateway took the announcement (key.regenerated delivered).
 func (f *Framework) RegenerateAttachmentKey() uemapi.AttachmentKey {
 	ks, ok := f.UEM.(attachmentKeys)
 	gomega.Expect(ok).To(gomega.BeTrue(), "the UEM client offers the attachment key")
+	seen := f.deliveries(uemapi.NotifyKey)
 	k, err := ks.RegenerateKey(f.Ctx())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "regenerating the UEM's attachment key")
+	gomega.Eventually(func() int { return len(f.deliveries(uemapi.NotifyKey)) }).Should(gomega.BeNumerically(">", len(seen)),
+		"the gateway took the new key (key.regenerated delivered)")
 	return k
+}
+
+// deliveries are the ids of the delivered notifications of type t to
+// this gateway.
+func (f *Framework) deliveries(t uemapi.NotificationType) []string {
+	ds, err := f.UEM.Deliveries(f.Ctx())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	var ids []string
+	for _, d := range ds {
+		if d.Type == string(t) && d.Status == uem.DeliveryDelivered && d.GatewayID == f.GatewayID() {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
 }
 
 // Encrypted attachment format constants (docs/attachment-format.md).
