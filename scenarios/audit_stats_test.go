@@ -224,9 +224,9 @@ var _ = Describe("Statistics after device traffic", func() {
 		_, err := d.Sync(f.Ctx())
 		Expect(err).To(MatchError(device.ErrBlocked))
 		after := counters(f, d)
-		Expect(after["blocks"]).To(Equal(before["blocks"]+1))
+		Expect(after["blocks"]).To(Equal(before["blocks"] + 1))
 		Expect(after["permits"]).To(Equal(before["permits"]))
-		Expect(after["d-http-requests"]).To(Equal(before["d-http-requests"]+1))
+		Expect(after["d-http-requests"]).To(Equal(before["d-http-requests"] + 1))
 		Expect(after["s-http-requests"]).To(Equal(before["s-http-requests"]), "the blocked request was not relayed")
 	})
 

@@ -39,7 +39,7 @@ var _ = Describe("Kerberos constrained delegation configured through the UEM", f
 		d := certDevice(f, user, func(c *device.Config) { c.Password = "-" }) // SSO: no password of the user's
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		Expect(d.Messages()).NotTo(BeEmpty(), "mail from the Kerberos-only Exchange")
-		Expect(k.Clients()).To(ContainElement(user+"@"+k.Realm))
+		Expect(k.Clients()).To(ContainElement(user + "@" + k.Realm))
 		Expect(k.Clients()).To(HaveEach(user+"@"+k.Realm), "every request as the certificate's user")
 		st := k.KDC.Stats()
 		Expect(st.AS).To(BeNumerically(">=", 1), "the gateway logged in as its principal at the configured KDC")
