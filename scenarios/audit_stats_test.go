@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
@@ -228,6 +229,34 @@ var _ = Describe("Statistics after device traffic", func() {
 		Expect(after["permits"]).To(Equal(before["permits"]))
 		Expect(after["d-http-requests"]).To(Equal(before["d-http-requests"] + 1))
 		Expect(after["s-http-requests"]).To(Equal(before["s-http-requests"]), "the blocked request was not relayed")
+	})
+
+	fw.It("a server that answers too late or resets counts in the device's error counters", fw.IDs("STA-03"), fw.Introspection(fw.FeatureRouting), func() {
+		d := f.NewDevice(f.NewUser())
+		Expect(d.Connect(f.Ctx())).To(Succeed())
+		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.Timeouts.ServerResponseMs = 300 })
+		DeferCleanup(func() { Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{})).To(Succeed()) })
+
+		Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{LatencyMs: 2000})).To(Succeed())
+		before := counters(f, d)
+		_, err := d.Sync(f.Ctx())
+		Expect(err).To(HaveOccurred(), "no answer within the server response timeout")
+		Expect(counters(f, d)["s-err-cmd-sync-timeout"]).To(Equal(before["s-err-cmd-sync-timeout"]+1), "a Sync response timeout")
+
+		Expect(f.Exchange.SetFaults(f.Ctx(), exchange.Faults{ResetRate: 1})).To(Succeed())
+		before = counters(f, d)
+		_, err = d.Sync(f.Ctx())
+		Expect(err).To(HaveOccurred())
+		after := counters(f, d)
+		grown := map[string]uint64{}
+		for k, v := range after {
+			if v > before[k] {
+				grown[k] = v - before[k]
+			}
+		}
+		// Over TLS the reset reaches the gateway as a reset or as an
+		// end of stream, depending on timing: either server-side counter.
+		Expect(grown).To(Or(HaveKey("s-err-reset"), HaveKey("s-so-close")), "the server reset the connection")
 	})
 
 	fw.It("attachment counters count what the gateway encrypted and replaced for the device", fw.IDs("ATT-24", "STA-04"), fw.Introspection(fw.FeatureAttachments), func() {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -129,6 +130,27 @@ var _ = Describe("Kerberos constrained delegation configured through the UEM", f
 		Expect(kdcProxyLogin(f.Ctx(), proxy, f.HTTPClient(), "erin", east, "erin-pw")).To(Succeed(), "the additional realm, configured in lower case")
 		Expect(ek.Stats().AS).To(BeNumerically(">=", 1), "relayed to the additional realm's KDC")
 		Expect(kdcProxyLogin(f.Ctx(), proxy, f.HTTPClient(), "erin", east, "wrong")).NotTo(Succeed(), "the KDC's answer, relayed")
+	})
+
+	fw.It("with discovery off and only unreachable KDCs configured, no ticket is had and the device gets an error", fw.IDs("KDC-04", "KDC-08", "KDC-05"), fw.Conformance(fw.FeatureKerberos, fw.FeatureDeviceAuth), func() {
+		user := f.NewUser()
+		k := f.StartKerberosWorld(fw.KerberosOptions{Users: []string{user}})
+		Expect(certDevice(f, user).Connect(f.Ctx())).To(Succeed(), "the configured KDC works")
+		seen := len(k.Clients())
+		var closed []string
+		for range 2 { // ports with nothing behind them
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			Expect(err).NotTo(HaveOccurred())
+			closed = append(closed, ln.Addr().String())
+			Expect(ln.Close()).To(Succeed())
+		}
+		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) {
+			gc.Kerberos.KDCs, gc.Kerberos.DNSDiscovery = strings.Join(closed, ";"), false
+		})
+		d := certDevice(f, user)
+		Expect(d.Connect(f.Ctx())).NotTo(Succeed())
+		Expect(d.Last().HTTPStatus).To(BeNumerically(">=", 500))
+		Expect(k.Clients()).To(HaveLen(seen), "nothing reached Exchange")
 	})
 
 	fw.It("a Kerberos service refuses a device without an identity certificate before anything reaches Exchange", fw.IDs("DA-03", "DA-05"), fw.Conformance(fw.FeatureKerberos, fw.FeatureDeviceAuth), func() {
