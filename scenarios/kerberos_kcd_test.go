@@ -59,9 +59,9 @@ var _ = Describe("Kerberos constrained delegation configured through the UEM", f
 
 	fw.It("a service ticket near its end is replaced by a fresh one and the device keeps syncing", fw.IDs("KRB-08", "KRB-09"), fw.Conformance(fw.FeatureKerberos, fw.FeatureDeviceAuth), func() {
 		user := f.NewUser()
-		// Tickets live 62 s: a gateway that keeps a ticket until a minute
-		// before its end may reuse it for about 2 s, then must get another.
-		k := f.StartKerberosWorld(fw.KerberosOptions{Users: []string{user}, TicketLifetime: 62 * time.Second})
+		// Tickets live 61 s: a gateway that keeps a ticket until a minute
+		// before its end may reuse it for about 1 s, then must get another.
+		k := f.StartKerberosWorld(fw.KerberosOptions{Users: []string{user}, TicketLifetime: 61 * time.Second})
 		d := certDevice(f, user)
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		first := k.KDC.Stats().S4U2Proxy

@@ -33,7 +33,7 @@ const (
 	PersistInterval = 10 * time.Second
 	// CRLValidity is how long the UEM's CRLs are current in every world,
 	// so that a revocation reaches the gateway within it (DA-08).
-	CRLValidity = 2 * time.Second
+	CRLValidity = time.Second
 )
 
 // Option changes how a Framework builds its worlds.
