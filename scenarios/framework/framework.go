@@ -36,6 +36,10 @@ const (
 	CRLValidity = time.Second
 )
 
+// ConformanceUsers is the number of demo users of the conformance world:
+// every spec takes fresh ones (NewUser), so it bounds the suite's size.
+const ConformanceUsers = 600
+
 // Option changes how a Framework builds its worlds.
 type Option func(*Framework)
 
@@ -167,7 +171,7 @@ func startConformanceWorld() (*lab.Lab, error) {
 	c := TestContext
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
 		KillCmd: c.KillCmd, StartCmd: c.StartCmd, UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
-		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, CRLValidity: CRLValidity, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
+		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, CRLValidity: CRLValidity, Users: ConformanceUsers, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
 	if err != nil {
 		return nil, err
 	}
