@@ -78,6 +78,7 @@ var _ = Describe("Device authentication with identity certificates", func() {
 	})
 
 	fw.It("refuses a certificate the CA revoked once its published CRL names it, and only that one", fw.IDs("DA-08", "DA-09"), fw.Conformance(fw.FeatureDeviceAuth), func() {
+		fw.RequireLocalCRL()
 		f.UseIdentityCertificates()
 		user := f.NewUser()
 		cert, ic := f.IssueCertificate(user, uem.CertRequest{})
