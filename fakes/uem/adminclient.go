@@ -201,3 +201,37 @@ func (c *AdminClient) Faults(ctx context.Context) (Faults, error) {
 func (c *AdminClient) SetFaults(ctx context.Context, f Faults) error {
 	return c.call(ctx, http.MethodPut, "/faults", f, nil)
 }
+
+// AttachmentKey returns the attachment key, generating it on first use
+// (GET /attachment-key).
+func (c *AdminClient) AttachmentKey(ctx context.Context) (uemapi.AttachmentKey, error) {
+	var out uemapi.AttachmentKey
+	return out, c.call(ctx, http.MethodGet, "/attachment-key", nil, &out)
+}
+
+// RegenerateKey generates a new attachment key and notifies the gateways
+// (POST /attachment-key/regenerate).
+func (c *AdminClient) RegenerateKey(ctx context.Context) (uemapi.AttachmentKey, error) {
+	var out uemapi.AttachmentKey
+	return out, c.call(ctx, http.MethodPost, "/attachment-key/regenerate", nil, &out)
+}
+
+// CA describes the device CA (GET /ca).
+func (c *AdminClient) CA(ctx context.Context) (CAInfo, error) {
+	var out CAInfo
+	return out, c.call(ctx, http.MethodGet, "/ca", nil, &out)
+}
+
+// IssueDeviceCertificate has the device CA issue an identity certificate
+// for the managed device req.DeviceUUID (POST /devices/{id}/certificate).
+func (c *AdminClient) IssueDeviceCertificate(ctx context.Context, req CertRequest) (IssuedCert, error) {
+	var out IssuedCert
+	return out, c.call(ctx, http.MethodPost, "/devices/"+url.PathEscape(req.DeviceUUID)+"/certificate", req, &out)
+}
+
+// RevokeCertificate revokes an issued certificate by serial
+// (POST /certificates/{serial}/revoke).
+func (c *AdminClient) RevokeCertificate(ctx context.Context, serial string) (IssuedCert, error) {
+	var out IssuedCert
+	return out, c.call(ctx, http.MethodPost, "/certificates/"+url.PathEscape(serial)+"/revoke", nil, &out)
+}

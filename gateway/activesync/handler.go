@@ -55,6 +55,7 @@ type Handler struct {
 	attach   atomic.Pointer[AttachmentControl]
 	kerberos atomic.Pointer[Delegation]
 	names    fileNames
+	infos    deviceInfos // Provision DeviceInformation, for attachment control
 	// admission checks a new device's credentials with Exchange before
 	// anything of it is kept (issue 18).
 	admission *admission
