@@ -131,7 +131,6 @@ func detail(r Result) string {
 	return r.Expected
 }
 
-
 // runner holds what the units of one run share.
 type runner struct {
 	o     Options
