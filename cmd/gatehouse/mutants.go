@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,7 +70,7 @@ type mutantsRun struct {
 	only                         []string
 	sample, jobs                 int
 	timeout                      time.Duration
-	noTargeted, keep             bool
+	noTargeted, keep, skipExpect bool
 }
 
 func newMutantsRunCmd() *cobra.Command {
@@ -100,6 +101,7 @@ without a reason in its patch, or could not be tried.`,
 	f.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one suite run may take")
 	f.BoolVar(&o.noTargeted, "no-targeted", false, "run the whole suite at once instead of the mutant's own items first")
 	f.BoolVar(&o.keep, "keep", false, "keep each mutant's directory (build and suite logs)")
+	f.BoolVar(&o.skipExpect, "skip-expected", false, "leave out the mutants whose patch says why they survive (a quick sample)")
 	return cmd
 }
 
@@ -116,6 +118,9 @@ func runMutants(ctx context.Context, o mutantsRun, stdout, stderr io.Writer) err
 	key := o.key
 	if key == "" {
 		key = commit
+	}
+	if o.skipExpect {
+		all = slices.DeleteFunc(all, func(m mutation.Mutant) bool { return m.Survives != "" })
 	}
 	ms, err := mutation.Select(all, o.only, o.sample, key)
 	if err != nil {
