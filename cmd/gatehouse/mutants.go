@@ -54,6 +54,8 @@ func newMutantsListCmd() *cobra.Command {
 				defect := m.Defect
 				if m.Survives != "" {
 					defect += " (expected to survive: " + m.Survives + ")"
+				} else if m.SurvivesBlackBox != "" {
+					defect += " (expected to survive black-box: " + m.SurvivesBlackBox + ")"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", m.File, breaks, defect)
 			}

@@ -22,7 +22,7 @@ import (
 // names the one process it may signal. stop ends that gateway.
 func (r *runner) blackBox(ctx context.Context, dir, src string) (suiteRun, func(), error) {
 	bin := filepath.Join(dir, "gatehouse")
-	if err := goCmd(ctx, src, filepath.Join(dir, "build.log"), "build", "-o", bin, "./cmd/gatehouse"); err != nil {
+	if err := build(ctx, src, filepath.Join(dir, "build.log"), "build", "-o", bin, "./cmd/gatehouse"); err != nil {
 		return suiteRun{}, nil, fmt.Errorf("the mutant does not build: %w", err)
 	}
 	ports, err := freePorts(6)

@@ -35,10 +35,11 @@ type Mutant struct {
 	// those of Breaks (security properties have no item of their own).
 	Focus string
 	// Survives, when set, says why no spec can catch the defect: the
-	// mutant is expected to survive.
-	Survives string
-	Paths    []string // the files the patch changes
-	Patch    []byte   // the whole file: header and unified diff
+	// mutant is expected to survive. SurvivesBlackBox says so for the
+	// black-box mode only (the specs that catch it need our admin API).
+	Survives, SurvivesBlackBox string
+	Paths                      []string // the files the patch changes
+	Patch                      []byte   // the whole file: header and unified diff
 }
 
 // fileRE is a patch's file name: a number giving the catalogue order,
@@ -47,7 +48,7 @@ var fileRE = regexp.MustCompile(`^[0-9]{2,3}-([a-z0-9][a-z0-9.-]*)\.patch$`)
 
 // headerKeys are the header fields a patch may give; name, defect and
 // breaks are required (breaks may be empty when focus is given).
-var headerKeys = []string{"name", "defect", "breaks", "focus", "survives"}
+var headerKeys = []string{"name", "defect", "breaks", "focus", "survives", "survives-black-box"}
 
 // Load reads every *.patch of dir, in file-name order.
 func Load(dir string) ([]Mutant, error) {
@@ -117,7 +118,8 @@ func Parse(file string, b []byte) (Mutant, error) {
 	if err := sc.Err(); err != nil {
 		return fail("%v", err)
 	}
-	m.Name, m.Defect, m.Focus, m.Survives = got["name"], got["defect"], got["focus"], got["survives"]
+	m.Name, m.Defect, m.Focus = got["name"], got["defect"], got["focus"]
+	m.Survives, m.SurvivesBlackBox = got["survives"], got["survives-black-box"]
 	m.Breaks = strings.Fields(got["breaks"])
 	switch {
 	case m.Name != fm[1]:
@@ -148,6 +150,14 @@ func (m Mutant) TargetFilter() string {
 		terms = append(terms, "("+m.Focus+")")
 	}
 	return strings.Join(terms, " || ")
+}
+
+// ExpectedSurvival is the reason the mutant survives in mode, or "".
+func (m Mutant) ExpectedSurvival(mode Mode) string {
+	if mode == BlackBox && m.SurvivesBlackBox != "" {
+		return m.SurvivesBlackBox
+	}
+	return m.Survives
 }
 
 // Select returns the mutants named in only (all when empty), then, with

@@ -86,6 +86,17 @@ func TestParseRefusesBadPatches(t *testing.T) {
 	}
 }
 
+func TestExpectedSurvivalByMode(t *testing.T) {
+	m := Mutant{SurvivesBlackBox: "only the admin API switches it"}
+	if m.ExpectedSurvival(InProcess) != "" || m.ExpectedSurvival(BlackBox) != "only the admin API switches it" {
+		t.Errorf("survives-black-box: in-process %q, black-box %q", m.ExpectedSurvival(InProcess), m.ExpectedSurvival(BlackBox))
+	}
+	m.Survives = "no spec can see it"
+	if m.ExpectedSurvival(InProcess) != m.Survives || m.ExpectedSurvival(BlackBox) != m.SurvivesBlackBox {
+		t.Error("survives applies to every mode, survives-black-box wins in black-box")
+	}
+}
+
 func TestTargetFilter(t *testing.T) {
 	m := Mutant{Breaks: []string{"FO-01", "DC-03"}, Focus: "security && block"}
 	if got, want := m.TargetFilter(), "id:FO-01 || id:DC-03 || (security && block)"; got != want {

@@ -141,7 +141,7 @@ type runner struct {
 // unit's mode.
 func (r *runner) try(ctx context.Context, u unit) (res Result) {
 	start := time.Now()
-	res = Result{Mutant: u.m.Name, File: u.m.File, Defect: u.m.Defect, Breaks: u.m.Breaks, Expected: u.m.Survives, Mode: u.mode}
+	res = Result{Mutant: u.m.Name, File: u.m.File, Defect: u.m.Defect, Breaks: u.m.Breaks, Expected: u.m.ExpectedSurvival(u.mode), Mode: u.mode}
 	defer func() { res.Seconds = time.Since(start).Round(time.Second).Seconds() }()
 	fail := func(err error) Result {
 		res.Outcome, res.Error = Errored, err.Error()
@@ -213,10 +213,22 @@ func (r *runner) passes(ctx context.Context, s suiteRun, m Mutant, res Result) R
 // builds from the same tree).
 func (r *runner) inProcess(ctx context.Context, dir, src string) (suiteRun, error) {
 	bin := filepath.Join(dir, "scenarios.test")
-	if err := goCmd(ctx, src, filepath.Join(dir, "build.log"), "test", "-c", "-o", bin, "./scenarios"); err != nil {
+	if err := build(ctx, src, filepath.Join(dir, "build.log"), "test", "-c", "-o", bin, "./scenarios"); err != nil {
 		return suiteRun{}, fmt.Errorf("the mutant does not build: %w", err)
 	}
 	return suiteRun{bin: bin, cwd: filepath.Join(src, "scenarios"), dir: dir}, nil
+}
+
+// build runs a go build command, twice if the first fails: a build that
+// fails without a word (the toolchain killed on a loaded machine) must
+// not count as a mutant that does not build. A real compile error fails
+// both.
+func build(ctx context.Context, dir, log string, args ...string) error {
+	err := goCmd(ctx, dir, log, args...)
+	if err != nil && ctx.Err() == nil {
+		err = goCmd(ctx, dir, log, args...)
+	}
+	return err
 }
 
 // goCmd runs the go command in dir, its output in log. -trimpath keeps
