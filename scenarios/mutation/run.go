@@ -208,15 +208,22 @@ func (r *runner) passes(ctx context.Context, s suiteRun, m Mutant, res Result) R
 	return res
 }
 
-// inProcess builds the mutant suite: its worlds run the mutant gateway
-// in-process (and, for the kill -9 spec, the mutant binary the suite
-// builds from the same tree).
+// inProcess builds the mutant suite, whose worlds run the mutant gateway
+// in-process, and the mutant gatehouse binary for its subprocess worlds
+// (the kill -9 spec). The suite would build that binary itself only when
+// its label filter names the disruptive label, which a targeted pass's
+// filter (items) does not.
 func (r *runner) inProcess(ctx context.Context, dir, src string) (suiteRun, error) {
-	bin := filepath.Join(dir, "scenarios.test")
+	bin, gw := filepath.Join(dir, "scenarios.test"), filepath.Join(dir, "gatehouse")
 	if err := build(ctx, src, filepath.Join(dir, "build.log"), "test", "-c", "-o", bin, "./scenarios"); err != nil {
 		return suiteRun{}, fmt.Errorf("the mutant does not build: %w", err)
 	}
-	return suiteRun{bin: bin, cwd: filepath.Join(src, "scenarios"), dir: dir}, nil
+	if err := build(ctx, src, filepath.Join(dir, "build-gatehouse.log"), "build", "-o", gw, "./cmd/gatehouse"); err != nil {
+		return suiteRun{}, fmt.Errorf("the mutant gatehouse binary does not build: %w", err)
+	}
+	s := suiteRun{bin: bin, cwd: filepath.Join(src, "scenarios"), dir: dir}
+	s.settings.GatewayBinary = gw
+	return s, nil
 }
 
 // build runs a go build command, twice if the first fails: a build that

@@ -54,8 +54,8 @@ func (s suiteRun) run(ctx context.Context, pass, filter string, timeout time.Dur
 	cmd.Dir = s.cwd
 	st := s.settings
 	st.ResultsDir = results
-	// The suite builds the gatehouse binary for subprocess worlds in its
-	// own tree: -trimpath shares the build cache with the mutant's build.
+	// -trimpath: should the suite build anything, it shares the build
+	// cache with the mutant's build.
 	cmd.Env = append(append(cleanEnv(), "GOFLAGS=-trimpath"), st.Environ()...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 10 * time.Second
