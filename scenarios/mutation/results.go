@@ -59,11 +59,14 @@ type Result struct {
 	Outcome  Outcome `json:"outcome"`
 	// Spec is the first spec that failed; Pass says whether it ran among
 	// the mutant's own items first ("targeted") or in the whole suite.
-	Spec    string  `json:"spec,omitempty"`
-	Pass    string  `json:"pass,omitempty"`
-	Failure string  `json:"failure,omitempty"` // the start of its failure message
-	Error   string  `json:"error,omitempty"`
-	Seconds float64 `json:"seconds"`
+	Spec    string `json:"spec,omitempty"`
+	Pass    string `json:"pass,omitempty"`
+	Failure string `json:"failure,omitempty"` // the start of its failure message
+	// Flaky lists specs that failed, then passed when run alone: not
+	// counted as catching the mutant (docs/conformance.md).
+	Flaky   []string `json:"flaky,omitempty"`
+	Error   string   `json:"error,omitempty"`
+	Seconds float64  `json:"seconds"`
 }
 
 // Unexpected reports a result that fails a run: a survivor whose patch

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -185,7 +186,7 @@ func (r *runner) try(ctx context.Context, u unit) (res Result) {
 func (r *runner) passes(ctx context.Context, s suiteRun, m Mutant, res Result) Result {
 	full := r.o.LabelFilter
 	if t := m.TargetFilter(); r.o.Targeted && t != "" {
-		caught, err := s.run(ctx, "targeted", "("+r.o.LabelFilter+") && ("+t+")", r.o.Timeout)
+		caught, err := r.pass(ctx, s, "targeted", "("+r.o.LabelFilter+") && ("+t+")", &res)
 		if err != nil {
 			res.Outcome, res.Error = Errored, err.Error()
 			return res
@@ -196,7 +197,7 @@ func (r *runner) passes(ctx context.Context, s suiteRun, m Mutant, res Result) R
 		}
 		full = "(" + r.o.LabelFilter + ") && !(" + t + ")"
 	}
-	caught, err := s.run(ctx, "full", full, r.o.Timeout)
+	caught, err := r.pass(ctx, s, "full", full, &res)
 	switch {
 	case err != nil:
 		res.Outcome, res.Error = Errored, err.Error()
@@ -206,6 +207,43 @@ func (r *runner) passes(ctx context.Context, s suiteRun, m Mutant, res Result) R
 		res.Outcome = Survived
 	}
 	return res
+}
+
+// maxFlaky bounds the specs one pass may find flaky before it gives up.
+const maxFlaky = 2
+
+// pass runs the specs of filter and returns a confirmed catch: a spec
+// that failed, and failed again run alone. One that passes alone failed
+// for something else than the mutant (a flake on a loaded machine): it is
+// recorded in res.Flaky, skipped, and the pass runs again.
+func (r *runner) pass(ctx context.Context, s suiteRun, name, filter string, res *Result) (*catch, error) {
+	for {
+		c, err := s.run(ctx, name, filter, "", skipRE(res.Flaky), r.o.Timeout)
+		if err != nil || c == nil || !c.it {
+			return c, err
+		}
+		again, err := s.run(ctx, name+"-confirm", filter, exactRE(c.spec), "", r.o.Timeout)
+		if err != nil || again != nil {
+			return c, err
+		}
+		res.Flaky = append(res.Flaky, c.spec)
+		if len(res.Flaky) > maxFlaky {
+			return nil, fmt.Errorf("%s pass: %d specs failed, then passed alone: %s", name, len(res.Flaky), strings.Join(res.Flaky, "; "))
+		}
+	}
+}
+
+// exactRE matches a spec's full text. Ginkgo matches focus and skip
+// against the suite's description, a space and the spec's text.
+func exactRE(text string) string { return " " + regexp.QuoteMeta(text) + "$" }
+
+// skipRE matches any of the specs' full texts ("" for none).
+func skipRE(texts []string) string {
+	var alts []string
+	for _, t := range texts {
+		alts = append(alts, exactRE(t))
+	}
+	return strings.Join(alts, "|")
 }
 
 // inProcess builds the mutant suite, whose worlds run the mutant gateway

@@ -25,12 +25,17 @@ type suiteRun struct {
 	before func() error
 }
 
-// catch is the first spec that failed.
-type catch struct{ spec, failure string }
+// catch is the first spec that failed; it is false for the suite's
+// set-up (BeforeSuite), which no spec can be run alone to confirm.
+type catch struct {
+	spec, failure string
+	it            bool
+}
 
-// run runs the specs of filter with fail-fast and returns the first that
+// run runs the specs of filter (and of the focus regular expression, but
+// none of skip's, when given) with fail-fast and returns the first that
 // failed, or nil when all passed.
-func (s suiteRun) run(ctx context.Context, pass, filter string, timeout time.Duration) (*catch, error) {
+func (s suiteRun) run(ctx context.Context, pass, filter, focus, skip string, timeout time.Duration) (*catch, error) {
 	if s.before != nil {
 		if err := s.before(); err != nil {
 			return nil, err
@@ -49,8 +54,15 @@ func (s suiteRun) run(ctx context.Context, pass, filter string, timeout time.Dur
 	defer out.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, "-test.run=^TestScenarios$", "-test.timeout="+timeout.String(),
-		"-ginkgo.label-filter="+filter, "-ginkgo.fail-fast", "-ginkgo.no-color", "-ginkgo.json-report="+report)
+	args := []string{"-test.run=^TestScenarios$", "-test.timeout=" + timeout.String(),
+		"-ginkgo.label-filter=" + filter, "-ginkgo.fail-fast", "-ginkgo.no-color", "-ginkgo.json-report=" + report}
+	if focus != "" {
+		args = append(args, "-ginkgo.focus="+focus)
+	}
+	if skip != "" {
+		args = append(args, "-ginkgo.skip="+skip)
+	}
+	cmd := exec.CommandContext(ctx, s.bin, args...)
 	cmd.Dir = s.cwd
 	st := s.settings
 	st.ResultsDir = results
@@ -97,7 +109,7 @@ func firstFailure(path string) (*catch, error) {
 			if len(msg) > 200 {
 				msg = msg[:200] + "…"
 			}
-			return &catch{spec: strings.TrimSpace(name), failure: msg}, nil
+			return &catch{spec: strings.TrimSpace(name), failure: msg, it: sr.LeafNodeType == types.NodeTypeIt}, nil
 		}
 	}
 	return nil, fmt.Errorf("%s: no failed spec", path)
