@@ -52,10 +52,10 @@ func newMutantsListCmd() *cobra.Command {
 					breaks = strings.TrimSpace(breaks + " [" + m.Focus + "]")
 				}
 				defect := m.Defect
-				if m.Survives != "" {
-					defect += " (expected to survive: " + m.Survives + ")"
-				} else if m.SurvivesBlackBox != "" {
-					defect += " (expected to survive black-box: " + m.SurvivesBlackBox + ")"
+				for _, mode := range []mutation.Mode{mutation.InProcess, mutation.BlackBox} {
+					if why := m.ExpectedSurvival(mode); why != "" {
+						defect += " (expected to survive " + string(mode) + ": " + why + ")"
+					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", m.File, breaks, defect)
 			}
@@ -122,7 +122,7 @@ func runMutants(ctx context.Context, o mutantsRun, stdout, stderr io.Writer) err
 		key = commit
 	}
 	if o.skipExpect {
-		all = slices.DeleteFunc(all, func(m mutation.Mutant) bool { return m.Survives != "" })
+		all = slices.DeleteFunc(all, func(m mutation.Mutant) bool { return m.ExpectedSurvival(mutation.InProcess) != "" })
 	}
 	ms, err := mutation.Select(all, o.only, o.sample, key)
 	if err != nil {

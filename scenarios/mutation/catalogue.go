@@ -35,11 +35,12 @@ type Mutant struct {
 	// those of Breaks (security properties have no item of their own).
 	Focus string
 	// Survives, when set, says why no spec can catch the defect: the
-	// mutant is expected to survive. SurvivesBlackBox says so for the
-	// black-box mode only (the specs that catch it need our admin API).
-	Survives, SurvivesBlackBox string
-	Paths                      []string // the files the patch changes
-	Patch                      []byte   // the whole file: header and unified diff
+	// mutant is expected to survive. SurvivesInProcess and
+	// SurvivesBlackBox say so for one mode only (in black-box, say, the
+	// specs that catch it need our admin API).
+	Survives, SurvivesInProcess, SurvivesBlackBox string
+	Paths                                         []string // the files the patch changes
+	Patch                                         []byte   // the whole file: header and unified diff
 }
 
 // fileRE is a patch's file name: a number giving the catalogue order,
@@ -48,7 +49,7 @@ var fileRE = regexp.MustCompile(`^[0-9]{2,3}-([a-z0-9][a-z0-9.-]*)\.patch$`)
 
 // headerKeys are the header fields a patch may give; name, defect and
 // breaks are required (breaks may be empty when focus is given).
-var headerKeys = []string{"name", "defect", "breaks", "focus", "survives", "survives-black-box"}
+var headerKeys = []string{"name", "defect", "breaks", "focus", "survives", "survives-in-process", "survives-black-box"}
 
 // Load reads every *.patch of dir, in file-name order.
 func Load(dir string) ([]Mutant, error) {
@@ -119,7 +120,7 @@ func Parse(file string, b []byte) (Mutant, error) {
 		return fail("%v", err)
 	}
 	m.Name, m.Defect, m.Focus = got["name"], got["defect"], got["focus"]
-	m.Survives, m.SurvivesBlackBox = got["survives"], got["survives-black-box"]
+	m.Survives, m.SurvivesInProcess, m.SurvivesBlackBox = got["survives"], got["survives-in-process"], got["survives-black-box"]
 	m.Breaks = strings.Fields(got["breaks"])
 	switch {
 	case m.Name != fm[1]:
@@ -154,8 +155,11 @@ func (m Mutant) TargetFilter() string {
 
 // ExpectedSurvival is the reason the mutant survives in mode, or "".
 func (m Mutant) ExpectedSurvival(mode Mode) string {
-	if mode == BlackBox && m.SurvivesBlackBox != "" {
+	switch {
+	case mode == BlackBox && m.SurvivesBlackBox != "":
 		return m.SurvivesBlackBox
+	case mode == InProcess && m.SurvivesInProcess != "":
+		return m.SurvivesInProcess
 	}
 	return m.Survives
 }

@@ -95,6 +95,10 @@ func TestExpectedSurvivalByMode(t *testing.T) {
 	if m.ExpectedSurvival(InProcess) != m.Survives || m.ExpectedSurvival(BlackBox) != m.SurvivesBlackBox {
 		t.Error("survives applies to every mode, survives-black-box wins in black-box")
 	}
+	m.SurvivesInProcess = "the spec's device sends no port"
+	if m.ExpectedSurvival(InProcess) != m.SurvivesInProcess {
+		t.Error("survives-in-process wins in-process")
+	}
 }
 
 func TestTargetFilter(t *testing.T) {
