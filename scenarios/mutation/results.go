@@ -195,29 +195,51 @@ func WriteMarkdown(w io.Writer, runs []Result) error {
 	return err
 }
 
+// writeSurvivors lists the mutants not caught, one line each, with the
+// modes, the items they break and why (one line per mode when the
+// reasons differ).
 func writeSurvivors(b *strings.Builder, runs []Result) {
 	header := false
-	for _, r := range runs {
-		if r.Outcome == Caught {
+	for _, name := range mutantOrder(runs) {
+		var modes, whys []string
+		var items []string
+		for _, r := range runs {
+			if r.Mutant != name || r.Outcome == Caught {
+				continue
+			}
+			items = r.Breaks
+			modes, whys = append(modes, string(r.Mode)), append(whys, survivalReason(r))
+		}
+		if len(modes) == 0 {
 			continue
 		}
 		if !header {
 			b.WriteString("\nNot caught:\n\n")
 			header = true
 		}
-		why := r.Expected
-		switch {
-		case r.Outcome == Errored:
-			why = "could not be tried: " + r.Error
-		case why == "":
-			why = "no reason given: a spec is missing"
+		its := ""
+		if len(items) > 0 {
+			its = " (" + strings.Join(items, ", ") + ")"
 		}
-		items := ""
-		if len(r.Breaks) > 0 {
-			items = " (" + strings.Join(r.Breaks, ", ") + ")"
+		if len(slices.Compact(slices.Clone(whys))) == 1 {
+			fmt.Fprintf(b, "- %s, %s%s: %s\n", name, strings.Join(modes, " and "), its, whys[0])
+			continue
 		}
-		fmt.Fprintf(b, "- %s, %s%s: %s\n", r.Mutant, r.Mode, items, why)
+		for i := range modes {
+			fmt.Fprintf(b, "- %s, %s%s: %s\n", name, modes[i], its, whys[i])
+		}
 	}
+}
+
+// survivalReason is why r was not caught.
+func survivalReason(r Result) string {
+	switch {
+	case r.Outcome == Errored:
+		return "could not be tried: " + r.Error
+	case r.Expected == "":
+		return "no reason given: a spec is missing"
+	}
+	return r.Expected
 }
 
 func outcomeText(r Result) string {

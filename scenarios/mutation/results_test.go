@@ -18,15 +18,17 @@ func sampleRuns() []Result {
 		{Mutant: "a", File: "01-a.patch", Defect: "a | b", Mode: BlackBox, Outcome: Survived, Breaks: []string{"FO-04"}},
 		{Mutant: "b", File: "02-b.patch", Defect: "b", Mode: InProcess, Outcome: Survived, Expected: "a counter only the admin API shows"},
 		{Mutant: "b", File: "02-b.patch", Defect: "b", Mode: BlackBox, Outcome: Errored, Error: "does not build"},
+		{Mutant: "c", File: "03-c.patch", Defect: "c", Mode: InProcess, Outcome: Survived, Expected: "needs a spec"},
+		{Mutant: "c", File: "03-c.patch", Defect: "c", Mode: BlackBox, Outcome: Survived, Expected: "needs a spec"},
 	}
 }
 
 func TestScoresCountByMode(t *testing.T) {
 	got := Scores(sampleRuns())
-	if len(got) != 2 || got[0] != (ModeScore{InProcess, 1, 1, 0}) || got[1] != (ModeScore{BlackBox, 0, 1, 1}) {
+	if len(got) != 2 || got[0] != (ModeScore{InProcess, 1, 2, 0}) || got[1] != (ModeScore{BlackBox, 0, 2, 1}) {
 		t.Fatalf("Scores = %+v", got)
 	}
-	if got[0].Percent() != 50 || got[1].Total() != 1 {
+	if got[0].Percent() != 100.0/3 || got[1].Total() != 2 {
 		t.Errorf("in-process %.0f %%, black-box total %d", got[0].Percent(), got[1].Total())
 	}
 }
@@ -50,12 +52,14 @@ func TestWriteMarkdownIsOneRowPerMutant(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"Mutation score: in-process 1/2 caught (50 %); black-box 0/1 caught (0 %), 1 could not be tried",
+		"Mutation score: in-process 1/3 caught (33 %); black-box 0/2 caught (0 %), 1 could not be tried",
 		"| mutant | defect | in-process | black-box |",
 		"| a | a \\| b | caught by “First access / blocks” | **survived** |",
 		"| b | b | survived (expected) | **error** |",
 		"- a, black-box (FO-04): no reason given: a spec is missing",
 		"- b, in-process: a counter only the admin API shows",
+		"- b, black-box: could not be tried: does not build",
+		"- c, in-process and black-box: needs a spec",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
@@ -74,7 +78,7 @@ func TestResultsFileRoundTrip(t *testing.T) {
 		t.Error("IsResults does not tell a results file from others")
 	}
 	runs, err := LoadResults(path)
-	if err != nil || len(runs) != 4 || runs[3].Error != "does not build" {
+	if err != nil || len(runs) != 6 || runs[3].Error != "does not build" {
 		t.Fatalf("LoadResults = %+v, %v", runs, err)
 	}
 }
