@@ -2,9 +2,11 @@
 # Repository-only measurement (issue 18): N unauthenticated requests with
 # random device ids against a subprocess gateway in the lab; prints the
 # gateway's RSS before and after, and what the cache, the persistent list
-# and the UEM hold. Needs curl and jq.
+# and the UEM hold. Needs curl and jq. With MAX_GROWTH_MIB set it is a
+# check: it fails when the RSS grew by more, when the cache or the UEM
+# gained an entry, or when any answer was not 401 or 429.
 #
-#   .ci/flood-rss.sh [N=30000] [PARALLEL=16]
+#   [MAX_GROWTH_MIB=47] .ci/flood-rss.sh [N=30000] [PARALLEL=16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-30000} par=${2:-16}
@@ -44,3 +46,10 @@ echo "requests: $n in $((SECONDS - start)) s; answers:"; cat "$dir/codes"
 echo "gateway RSS: before $((before / 1024)) MiB, after $((after / 1024)) MiB, growth $(((after - before) / 1024)) MiB"
 echo "device cache entries: before $cache0, after $cache1"
 echo "UEM associations: before $uem0, after $uem1"
+if [[ -n ${MAX_GROWTH_MIB:-} ]]; then
+	bad=$(awk '$2 != 401 && $2 != 429 {print $2}' "$dir/codes")
+	[[ -z $bad ]] || { echo "FAIL: answers other than 401/429: $bad"; exit 1; }
+	[[ $cache1 == "$cache0" && $uem1 == "$uem0" ]] || { echo "FAIL: the flood added devices (cache $cache0 -> $cache1, UEM $uem0 -> $uem1)"; exit 1; }
+	((after - before <= MAX_GROWTH_MIB * 1024)) || { echo "FAIL: RSS grew by $(((after - before) / 1024)) MiB, over $MAX_GROWTH_MIB MiB"; exit 1; }
+	echo "ok: growth within $MAX_GROWTH_MIB MiB"
+fi

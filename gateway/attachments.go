@@ -31,9 +31,11 @@ func (s *Server) applyAttachmentControl(ac uemapi.AttachmentControl) error {
 	return nil
 }
 
-// loadKey fetches the UEM's current attachment key and makes it current,
-// keeping older keys so that attachments they encrypted still open
-// (key regeneration, ATT-11: the cache survives; no restart).
+// loadKey fetches the UEM's current attachment key and makes it the only
+// one: after a regeneration (ATT-11) attachments under the old key can no
+// longer be decrypted, as the seeds say and as after a restart, so a
+// device forwarding one gets it replaced by an explanation. The device
+// cache survives; there is no restart.
 func (s *Server) loadKey(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -45,5 +47,5 @@ func (s *Server) loadKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: attachment key: %w", err)
 	}
-	return s.keys.Install(key)
+	return s.keys.Replace(key)
 }

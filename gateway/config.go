@@ -46,6 +46,11 @@ type Config struct {
 	// socket (a file descriptor) each.
 	UpstreamHTTP2 bool `yaml:"upstream_http2"`
 
+	// Version is the software version the gateway reports to the UEM on
+	// every call, which the UEM shows with the gateway's entry (FLOW-15);
+	// empty: the module's build version. Set by the binary, not by a file.
+	Version string `yaml:"-"`
+
 	// AdminToken authenticates the admin API; generated when empty.
 	AdminToken string `yaml:"admin_token"`
 	// FailOpen is the initial "New device access when EMM server is

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // Listen binds the three listeners without serving yet, so that their
@@ -86,15 +84,16 @@ func (s *Server) serve(handlers map[string]http.Handler, control, device *tls.Co
 func (s *Server) deviceServer(srv *http.Server, ln net.Listener, device *tls.Config) net.Listener {
 	srv.ReadTimeout = 0 // bodies: deviceBodyDeadlines
 	srv.TLSConfig = device
-	// Until the UEM names servers, the seeds' Device request
-	// timeout; an idle connection is never kept forever.
-	deviceRequest := msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)
-	srv.ReadHeaderTimeout, srv.IdleTimeout = deviceRequest, deviceRequest
+	// The Device request timeout bounds the handshake, waiting for a
+	// request and an idle keep-alive connection (ASC-23). net/http reads
+	// these fields once for the server's life, so they hold a marker the
+	// connections replace by the timeout of the moment: a change from the
+	// UEM applies to the next wait, without a restart.
+	srv.ReadHeaderTimeout, srv.IdleTimeout = requestTimeoutMarker, requestTimeoutMarker
+	ln = &requestTimeoutListener{Listener: ln, timeout: func() time.Duration { return time.Duration(s.deviceRequest.Load()) }}
 	if s.router != nil {
-		// The device side of the advanced timeouts (ASC-20, ASC-23):
-		// the Device request timeout bounds waiting for a request,
-		// and writes to the device are bounded and counted.
-		srv.ReadHeaderTimeout, srv.IdleTimeout = s.router.DeviceRequestTimeout(), s.router.DeviceRequestTimeout()
+		// The device side of the advanced timeouts (ASC-20): writes to
+		// the device are bounded and counted.
 		ln = s.router.DeviceListener(ln)
 	}
 	return ln

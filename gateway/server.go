@@ -74,8 +74,11 @@ type Server struct {
 	// socketRW is the socket read/write timeout of the moment (ASC-20),
 	// which also bounds each read of a device's request body.
 	socketRW atomic.Int64
-	runCtx   context.Context // lives from New to Shutdown: background work
-	cancel   context.CancelFunc
+	// deviceRequest is the Device request timeout of the moment (ASC-23),
+	// which the device listener's connections apply (requesttimeout.go).
+	deviceRequest atomic.Int64
+	runCtx        context.Context // lives from New to Shutdown: background work
+	cancel        context.CancelFunc
 
 	mu    sync.Mutex
 	state state
@@ -123,6 +126,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		s.cfg.ControlReadTimeout = DefaultControlReadTimeout
 	}
 	s.socketRW.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.SocketReadWriteMs)))
+	s.deviceRequest.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)))
 	s.limits = deviceLimiter(cfg, s.stats)
 	s.cache = devicecache.New(nil)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
@@ -134,7 +138,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.uem, err = uemapi.NewClient(cfg.UEM.URL, cfg.UEM.Token, uemapi.WithHTTPClient(&http.Client{
 		Transport: &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}, Timeout: 2 * time.Minute,
-	}))
+	}), uemapi.WithGatewayVersion(softwareVersion(cfg.Version)))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem client: %w", err)
 	}

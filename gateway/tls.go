@@ -89,8 +89,13 @@ func (s *Server) outgoingTLS(t uemapi.TLSSettings) (*tls.Config, error) {
 // cipher suites), and asks for a client certificate only while device
 // authentication needs one; the handler verifies it against the roots of
 // the moment, so a new trust file needs no restart.
+//
+// Every listener speaks HTTP/1.1 only: on a graceful stop net/http's
+// HTTP/2 server holds each open connection for its GOAWAY timeout (a
+// second) after the last stream, so a UEM's kept-alive notification
+// connection delayed every stop by a second.
 func (s *Server) listenerTLS() (control, device *tls.Config) {
-	control = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}
+	control = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}, NextProtos: []string{"http/1.1"}}
 	if s.incoming.Load() == nil {
 		s.incoming.Store(s.buildIncoming(uemapi.TLSSettings{}))
 	}

@@ -121,3 +121,22 @@ func TestTLS07_OutgoingSNIAndVersionFromTheUEM(t *testing.T) {
 		return code == http.StatusBadGateway
 	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "TLS 1.3 required towards a TLS 1.2 server")
 }
+
+// The notification and admin listeners speak HTTP/1.1 only, as the device
+// listener does: an HTTP/2 connection the UEM keeps open for its
+// notifications held every graceful stop for the HTTP/2 GOAWAY timeout.
+func TestControlListenersNegotiateHTTP11(t *testing.T) {
+	w := newWorld(t)
+	for name, u := range map[string]string{"notify": w.gw.NotifyURL(), "admin": w.gw.AdminURL(), "device": w.gw.DeviceURL()} {
+		addr := strings.TrimPrefix(u, "https://")
+		addr, _, _ = strings.Cut(addr, "/")
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}) //nolint:gosec // test gateway certificate
+		if err != nil {
+			t.Fatalf("%s listener: %v", name, err)
+		}
+		if got := c.ConnectionState().NegotiatedProtocol; got != "http/1.1" {
+			t.Errorf("%s listener negotiated %q, want http/1.1", name, got)
+		}
+		c.Close()
+	}
+}

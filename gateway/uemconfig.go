@@ -71,6 +71,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	hsts := hstsHeader(doc.Config.TLS)
 	s.hsts.Store(&hsts)
 	s.socketRW.Store(int64(msDuration(doc.Config.Timeouts.SocketReadWriteMs)))
+	s.deviceRequest.Store(int64(msDuration(doc.Config.Timeouts.DeviceRequestMs)))
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
 	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
 		return nil // a bootstrap --upstream wins over the UEM's services

@@ -111,6 +111,15 @@ type Config struct {
 	// connections (large fleets on one machine; see docs/loadgen.md).
 	HTTP2 bool
 
+	// Audit turns the gateway's audit log (DataDir/audit.log) on (AUD-11);
+	// in-process and subprocess gateways only.
+	Audit bool
+
+	// CRLValidity is how long the UEM's published CRLs are current (their
+	// NextUpdate); the UEM's default (1h) when zero. Short, a revocation
+	// reaches a gateway that caches CRLs until NextUpdate within it.
+	CRLValidity time.Duration
+
 	// NotifyRetryDelay is the UEM's first notification retry delay;
 	// default 200ms.
 	NotifyRetryDelay time.Duration

@@ -32,6 +32,7 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 	cfg.CheckInterval, cfg.ResyncInterval, cfg.PersistInterval = l.cfg.CheckInterval, l.cfg.ResyncInterval, l.cfg.PersistInterval
 	cfg.LastSeenInterval = l.cfg.ResyncInterval
 	cfg.StatsInterval = l.cfg.StatsInterval
+	cfg.Audit = l.cfg.Audit
 	if l.DNS != nil {
 		cfg.DNSServer = l.DNS.Addr() // KDC discovery (KDC-01) asks the lab's DNS
 		cfg.KerberosRetry = 200 * time.Millisecond
@@ -179,6 +180,9 @@ func (g *subprocess) start(ctx context.Context) error {
 		"--fail-open="+strconv.FormatBool(cfg.FailOpen), "--upstream-http2="+strconv.FormatBool(cfg.UpstreamHTTP2),
 		"--check-interval", cfg.CheckInterval.String(), "--resync-interval", cfg.ResyncInterval.String(),
 		"--persist-interval", cfg.PersistInterval.String(), "--stats-interval", cfg.StatsInterval.String())
+	if cfg.Audit {
+		cmd.Args = append(cmd.Args, "--audit")
+	}
 	if cfg.DNSServer != "" {
 		cmd.Args = append(cmd.Args, "--dns-server", cfg.DNSServer, "--kerberos-retry", cfg.KerberosRetry.String())
 	}

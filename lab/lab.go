@@ -184,7 +184,7 @@ func (l *Lab) startUEM(ctx context.Context, notify uem.NotifyConfig) error {
 	for _, u := range l.users {
 		seed.Users = append(seed.Users, uem.User{ID: u.Name, UPN: u.Email, Email: u.Email, MailboxID: u.Mailbox})
 	}
-	u, err := uem.New(uem.Config{GatewayAddr: l.cfg.UEMListen, AdminAddr: l.cfg.UEMAdminListen, AdminToken: l.cfg.UEMAdminToken,
+	u, err := uem.New(uem.Config{GatewayAddr: l.cfg.UEMListen, AdminAddr: l.cfg.UEMAdminListen, AdminToken: l.cfg.UEMAdminToken, CRLValidity: l.cfg.CRLValidity,
 		Seed: seed, Notify: notify, Logger: l.cfg.Logger.With("component", "uem")})
 	if err != nil {
 		return err

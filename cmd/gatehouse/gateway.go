@@ -52,6 +52,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 			if tuned {
 				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB)
 			}
+			cfg.Version = "gatehouse/" + version
 			srv, err := gateway.New(cfg, slog.Default())
 			if err != nil {
 				return err
@@ -69,7 +70,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	}
 	f := cmd.Flags()
 	f.StringVar(&file, "config", "", "YAML bootstrap configuration file")
-	f.Uint64Var(&heapFloorMiB, "gc-heap-floor", 256, "MiB of Go memory (heap, stacks, runtime) the gateway may use before a garbage collection while the live heap is small (0: plain GOGC; GOGC in the environment wins, GOMEMLIMIT caps it)")
+	f.Uint64Var(&heapFloorMiB, "gc-heap-floor", 32, "MiB of Go memory (heap, stacks, runtime) the gateway may use before a garbage collection while the live heap is small (0: plain GOGC; GOGC in the environment wins, GOMEMLIMIT caps it)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "device-facing HTTPS address")
 	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")
 	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "admin API address")

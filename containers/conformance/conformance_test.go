@@ -82,9 +82,9 @@ func TestScenariosAgainstContainerisedWorld(t *testing.T) {
 	results := resultsDir(t, "containerised-fakes")
 
 	// The suite's local worlds: 4 mails per mailbox, seed 7, 1 s checks
-	// and resyncs, the minimum 10 s persist interval. 40 users cover the
+	// and resyncs, the minimum 10 s persist interval. 200 users cover the
 	// specs of the default filter (each takes its own) with room to spare.
-	s, err := labstack.Run(ctx, ctrtest.Image(), labstack.Config{Users: 40, MessagesPerUser: 4, Seed: 7,
+	s, err := labstack.Run(ctx, ctrtest.Image(), labstack.Config{Users: 200, MessagesPerUser: 4, Seed: 7,
 		CheckInterval: time.Second, ResyncInterval: time.Second, PersistInterval: 10 * time.Second, GatewayImage: gatewayImage()})
 	t.Cleanup(func() {
 		if err := s.Terminate(context.Background()); err != nil {

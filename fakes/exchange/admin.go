@@ -80,6 +80,7 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("DELETE /admin/v1/devices/{user}/{device}", s.adminRemoveDevice)
 	mux.HandleFunc("GET /admin/v1/faults", s.adminGetFaults)
 	mux.HandleFunc("PUT /admin/v1/faults", s.adminSetFaults)
+	mux.HandleFunc("GET /admin/v1/requests", s.adminRequests)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.checkAdmin(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-exchange-admin"`)

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,6 +76,16 @@ type Config struct {
 	// MaxAdminBody bounds an admin API request body. Default 32 MiB.
 	MaxAdminBody int64
 
+	// TrustedCAs are the roots ValidateCert accepts S/MIME certificates
+	// against; nil: none (every certificate is Status 4, untrusted).
+	TrustedCAs *x509.CertPool
+	// JournalEntries bounds the request journal (GET /admin/v1/requests)
+	// by count, default 256; negative turns it off. JournalBodyBytes
+	// bounds each recorded body (request and response), default 1 MiB:
+	// a longer body is kept truncated and flagged.
+	JournalEntries   int
+	JournalBodyBytes int
+
 	// Logger receives structured logs; never passwords, Authorization
 	// headers or message contents. Default discards.
 	Logger *slog.Logger
@@ -116,6 +127,12 @@ func (c *Config) setDefaults() {
 	if c.MaxAdminBody == 0 {
 		c.MaxAdminBody = 32 << 20
 	}
+	if c.JournalEntries == 0 {
+		c.JournalEntries = 256
+	}
+	if c.JournalBodyBytes == 0 {
+		c.JournalBodyBytes = 1 << 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -155,6 +172,10 @@ func (c *Config) validate() error {
 		return &ConfigError{"MaxPingFolders", "must be positive"}
 	case c.MaxRequestBody < 1024 || c.MaxAdminBody < 1024:
 		return &ConfigError{"MaxRequestBody", "body limits must be at least 1 KiB"}
+	case c.JournalEntries > 100000:
+		return &ConfigError{"JournalEntries", "must be at most 100000 (negative: off)"}
+	case c.JournalBodyBytes < 0 || c.JournalBodyBytes > 16<<20:
+		return &ConfigError{"JournalBodyBytes", "must be 0-16 MiB"}
 	case strings.ContainsAny(c.Domain, "@ \t") || c.Domain == "":
 		return &ConfigError{"Domain", "must be a bare domain name"}
 	}

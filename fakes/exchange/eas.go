@@ -19,7 +19,8 @@ var (
 	supportedCommands = []eas.Command{
 		eas.CmdSync, eas.CmdSendMail, eas.CmdSmartForward, eas.CmdSmartReply, eas.CmdGetAttachment,
 		eas.CmdFolderSync, eas.CmdMoveItems, eas.CmdGetItemEstimate, eas.CmdSettings, eas.CmdPing,
-		eas.CmdItemOperations, eas.CmdProvision,
+		eas.CmdItemOperations, eas.CmdProvision, eas.CmdSearch, eas.CmdFolderCreate, eas.CmdFolderUpdate,
+		eas.CmdFolderDelete, eas.CmdMeetingResponse, eas.CmdResolveRecipients, eas.CmdValidateCert, eas.CmdFind,
 	}
 )
 
@@ -38,18 +39,26 @@ func (rc *reqCtx) deviceID() string     { return rc.ri.Query.DeviceID }
 type commandHandler func(s *Server, rc *reqCtx)
 
 var commandHandlers = map[eas.Command]commandHandler{
-	eas.CmdProvision:       (*Server).cmdProvision,
-	eas.CmdFolderSync:      (*Server).cmdFolderSync,
-	eas.CmdSync:            (*Server).cmdSync,
-	eas.CmdPing:            (*Server).cmdPing,
-	eas.CmdSendMail:        (*Server).cmdSendMail,
-	eas.CmdSmartForward:    (*Server).cmdSendMail,
-	eas.CmdSmartReply:      (*Server).cmdSendMail,
-	eas.CmdItemOperations:  (*Server).cmdItemOperations,
-	eas.CmdGetAttachment:   (*Server).cmdGetAttachment,
-	eas.CmdSettings:        (*Server).cmdSettings,
-	eas.CmdGetItemEstimate: (*Server).cmdGetItemEstimate,
-	eas.CmdMoveItems:       (*Server).cmdMoveItems,
+	eas.CmdProvision:         (*Server).cmdProvision,
+	eas.CmdFolderSync:        (*Server).cmdFolderSync,
+	eas.CmdSync:              (*Server).cmdSync,
+	eas.CmdPing:              (*Server).cmdPing,
+	eas.CmdSendMail:          (*Server).cmdSendMail,
+	eas.CmdSmartForward:      (*Server).cmdSendMail,
+	eas.CmdSmartReply:        (*Server).cmdSendMail,
+	eas.CmdItemOperations:    (*Server).cmdItemOperations,
+	eas.CmdGetAttachment:     (*Server).cmdGetAttachment,
+	eas.CmdSettings:          (*Server).cmdSettings,
+	eas.CmdGetItemEstimate:   (*Server).cmdGetItemEstimate,
+	eas.CmdMoveItems:         (*Server).cmdMoveItems,
+	eas.CmdSearch:            (*Server).cmdSearch,
+	eas.CmdFolderCreate:      (*Server).cmdFolderCreate,
+	eas.CmdFolderUpdate:      (*Server).cmdFolderUpdate,
+	eas.CmdFolderDelete:      (*Server).cmdFolderDelete,
+	eas.CmdMeetingResponse:   (*Server).cmdMeetingResponse,
+	eas.CmdResolveRecipients: (*Server).cmdResolveRecipients,
+	eas.CmdValidateCert:      (*Server).cmdValidateCert,
+	eas.CmdFind:              (*Server).cmdFind,
 }
 
 // statusRoots are the root elements of the commands that answer a policy
@@ -59,7 +68,10 @@ var statusRoots = map[eas.Command]string{
 	eas.CmdItemOperations: "ItemOperations:ItemOperations", eas.CmdSendMail: "ComposeMail:SendMail",
 	eas.CmdSmartForward: "ComposeMail:SmartForward", eas.CmdSmartReply: "ComposeMail:SmartReply",
 	eas.CmdSettings: "Settings:Settings", eas.CmdGetItemEstimate: "GetItemEstimate:GetItemEstimate",
-	eas.CmdMoveItems: "Move:MoveItems",
+	eas.CmdMoveItems: "Move:MoveItems", eas.CmdSearch: "Search:Search", eas.CmdFolderCreate: "FolderHierarchy:FolderCreate",
+	eas.CmdFolderUpdate: "FolderHierarchy:FolderUpdate", eas.CmdFolderDelete: "FolderHierarchy:FolderDelete",
+	eas.CmdResolveRecipients: "ResolveRecipients:ResolveRecipients", eas.CmdValidateCert: "ValidateCert:ValidateCert",
+	eas.CmdFind: "Find:Find",
 }
 
 func (s *Server) easHandler() http.Handler {
@@ -94,6 +106,7 @@ func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodOptions:
+		noteRequest(r.Context(), mb.user.Name, r.URL.Query().Get("DeviceId"), "", "")
 		for k, v := range eas.OptionsHeaders(supportedVersions, supportedCommands) {
 			w.Header()[k] = v
 		}
@@ -111,6 +124,7 @@ func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad ActiveSync request", http.StatusBadRequest)
 		return
 	}
+	noteRequest(r.Context(), mb.user.Name, ri.Query.DeviceID, string(ri.Query.Cmd), ri.Version.String())
 	mb.mu.Lock()
 	redirect := mb.redirect
 	mb.mu.Unlock()

@@ -110,17 +110,24 @@ func BuildMIME(c Compose) ([]byte, error) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
+		// A type with parameters ("text/calendar; method=REQUEST") keeps
+		// them: FormatMediaType of the whole string would give "".
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, fmt.Errorf("mime: attachment %q: content type %q: %w", a.Name, ct, err)
+		}
+		params["name"] = a.Name
 		disp := "attachment"
 		if a.Inline {
 			disp = "inline"
 		}
-		ah.Set("Content-Type", mime.FormatMediaType(ct, map[string]string{"name": a.Name}))
+		ah.Set("Content-Type", mime.FormatMediaType(mt, params))
 		ah.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": a.Name}))
 		if a.ContentID != "" {
 			ah.Set("Content-ID", "<"+a.ContentID+">")
 		}
 		var data []byte
-		if strings.EqualFold(ct, "message/rfc822") {
+		if mt == "message/rfc822" {
 			ah.Set("Content-Transfer-Encoding", "8bit")
 			data = a.Data
 		} else {

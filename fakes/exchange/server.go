@@ -41,6 +41,7 @@ type Server struct {
 	adminToken string
 	faults     *faultState
 	devices    *devices
+	journal    *journal // nil when off
 
 	mailboxes map[string]*mailbox // by lower-case logon name
 	byEmail   map[string]*mailbox // by lower-case SMTP address
@@ -67,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, adminToken: cfg.AdminToken, faults: newFaultState(cfg.Seed),
-		devices: newDevices(), mailboxes: map[string]*mailbox{}, byEmail: map[string]*mailbox{},
+		devices: newDevices(), journal: newJournal(cfg.JournalEntries, cfg.JournalBodyBytes), mailboxes: map[string]*mailbox{}, byEmail: map[string]*mailbox{},
 		generated: map[string][]*GeneratedMessage{}, stopping: make(chan struct{})}
 	if s.adminToken == "" {
 		var b [24]byte
@@ -202,7 +203,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr, s.adminAddr = ln.Addr().String(), adminLn.Addr().String()
-	s.servers.Serve(ln, s.faults.middleware(s.easHandler()))
+	s.servers.Serve(ln, s.journal.wrap(s.faults.middleware(s.easHandler())))
 	s.servers.Serve(adminLn, s.adminHandler())
 	s.log.Info("fake Exchange started", "url", s.URL(), "admin_url", s.AdminURL(), "users", len(s.mailboxes))
 	return nil

@@ -92,9 +92,11 @@ type mailbox struct {
 	byID     map[string]*folder
 	nextItem int
 	nextKey  uint64
-	changed  chan struct{} // closed (and replaced) on every change
-	devices  map[string]*deviceState
-	redirect string
+	// nextFolder numbers the folders devices create (FolderCreate).
+	nextFolder int
+	changed    chan struct{} // closed (and replaced) on every change
+	devices    map[string]*deviceState
+	redirect   string
 }
 
 func newMailbox(u User, keyBase uint64) *mailbox {

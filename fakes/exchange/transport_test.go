@@ -53,7 +53,7 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"oversized body", eas.CmdSendMail, bytes.Repeat([]byte("x"), 5000), http.StatusRequestEntityTooLarge},
 		{"not WBXML", eas.CmdFolderSync, []byte("<FolderSync/>"), http.StatusBadRequest},
-		{"unimplemented command", eas.CmdSearch, nil, http.StatusNotImplemented},
+		{"empty Search request", eas.CmdSearch, nil, http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, _ := c.raw(tc.cmd, nil, eas.ContentTypeWBXML, tc.body)

@@ -173,6 +173,17 @@ func (c *AdminClient) SetGatewayConfig(ctx context.Context, id string, cfg uemap
 	return out, c.call(ctx, http.MethodPut, "/gateways/"+url.PathEscape(id)+"/config", cfg, &out)
 }
 
+// SetGatewayEnabled enables or disables a gateway entry (ENT-03, ENT-04):
+// a disabled entry gets no notifications and keeps its changes pending.
+func (c *AdminClient) SetGatewayEnabled(ctx context.Context, id string, enabled bool) (GatewayEntry, error) {
+	action := "/disable"
+	if enabled {
+		action = "/enable"
+	}
+	var out GatewayEntry
+	return out, c.call(ctx, http.MethodPost, "/gateways/"+url.PathEscape(id)+action, nil, &out)
+}
+
 // Deliveries lists the notification deliveries.
 func (c *AdminClient) Deliveries(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery
@@ -189,4 +200,38 @@ func (c *AdminClient) Faults(ctx context.Context) (Faults, error) {
 // the gateway API down; Faults{} clears everything).
 func (c *AdminClient) SetFaults(ctx context.Context, f Faults) error {
 	return c.call(ctx, http.MethodPut, "/faults", f, nil)
+}
+
+// AttachmentKey returns the attachment key, generating it on first use
+// (GET /attachment-key).
+func (c *AdminClient) AttachmentKey(ctx context.Context) (uemapi.AttachmentKey, error) {
+	var out uemapi.AttachmentKey
+	return out, c.call(ctx, http.MethodGet, "/attachment-key", nil, &out)
+}
+
+// RegenerateKey generates a new attachment key and notifies the gateways
+// (POST /attachment-key/regenerate).
+func (c *AdminClient) RegenerateKey(ctx context.Context) (uemapi.AttachmentKey, error) {
+	var out uemapi.AttachmentKey
+	return out, c.call(ctx, http.MethodPost, "/attachment-key/regenerate", nil, &out)
+}
+
+// CA describes the device CA (GET /ca).
+func (c *AdminClient) CA(ctx context.Context) (CAInfo, error) {
+	var out CAInfo
+	return out, c.call(ctx, http.MethodGet, "/ca", nil, &out)
+}
+
+// IssueDeviceCertificate has the device CA issue an identity certificate
+// for the managed device req.DeviceUUID (POST /devices/{id}/certificate).
+func (c *AdminClient) IssueDeviceCertificate(ctx context.Context, req CertRequest) (IssuedCert, error) {
+	var out IssuedCert
+	return out, c.call(ctx, http.MethodPost, "/devices/"+url.PathEscape(req.DeviceUUID)+"/certificate", req, &out)
+}
+
+// RevokeCertificate revokes an issued certificate by serial
+// (POST /certificates/{serial}/revoke).
+func (c *AdminClient) RevokeCertificate(ctx context.Context, serial string) (IssuedCert, error) {
+	var out IssuedCert
+	return out, c.call(ctx, http.MethodPost, "/certificates/"+url.PathEscape(serial)+"/revoke", nil, &out)
 }

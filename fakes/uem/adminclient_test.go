@@ -113,3 +113,27 @@ func TestAdminClientNeedsTheToken(t *testing.T) {
 		t.Fatalf("wrong token: %v, want unauthorized", err)
 	}
 }
+
+// ENT-03, ENT-04: the client disables and enables an entry as the
+// server's Go API does; a change saved meanwhile stays pending.
+func TestAdminClientDisablesAndEnablesAGateway(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, Config{})
+	c := NewAdminClient(w.srv.AdminURL(), w.srv.AdminToken(), w.hc)
+	g, err := c.SetGatewayEnabled(ctx, "gw1", false)
+	if err != nil || g.Enabled {
+		t.Fatalf("disable = %+v, %v", g, err)
+	}
+	if _, err := c.SetGatewayEnabled(ctx, "gw1", false); !uemapi.IsCode(err, uemapi.CodeActionNotAllowed) {
+		t.Fatalf("disabling a disabled entry: %v, want action_not_allowed", err)
+	}
+	if g, err = c.SetGatewayConfig(ctx, "gw1", g.Config); err != nil || !g.PendingChanges {
+		t.Fatalf("a change while disabled: %+v, %v (want pending)", g, err)
+	}
+	if g, err = c.SetGatewayEnabled(ctx, "gw1", true); err != nil || !g.Enabled || g.PendingChanges {
+		t.Fatalf("enable = %+v, %v", g, err)
+	}
+	if srv, _ := w.srv.Gateway("gw1"); !srv.Enabled {
+		t.Fatal("the server's entry is still disabled")
+	}
+}

@@ -79,6 +79,11 @@ func New(cfg Config) (*Server, error) {
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.Notify.RootCAs, InsecureSkipVerify: cfg.Notify.InsecureSkipVerify} //nolint:gosec // opt-in for labs with self-signed gateways
+		// HTTP/1.1: a gateway stopping gracefully closes an idle HTTP/1.1
+		// connection at once, where it gives an HTTP/2 one a GOAWAY and
+		// up to a second to hang up (every lab teardown waited for it).
+		tr.ForceAttemptHTTP2 = false
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 		hc = &http.Client{Transport: tr}
 	}
 	s.notifier = newNotifier(cfg.Notify, hc, s.log, s.faults, cfg.Now)

@@ -48,9 +48,10 @@ func (h *Handler) attachOption(x *exchange, outbound bool) (*AttachmentControl, 
 		return nil, 0, ""
 	}
 	q := x.info.Query
-	cls := attachments.Classify(q.DeviceType, x.info.UserAgent, nil)
+	info := h.infos.lookup(x.key)
+	cls := attachments.Classify(q.DeviceType, x.info.UserAgent, info)
 	opt := ac.Policy.OptionFor(cls)
-	lang := attachments.Language(q.DeviceType, x.info.UserAgent, nil)
+	lang := attachments.Language(q.DeviceType, x.info.UserAgent, info)
 	if outbound && opt != attachments.Encrypt {
 		return nil, 0, "" // only the encryption option has anything to undo (ATT-17)
 	}

@@ -1,6 +1,7 @@
 package activesync
 
 import (
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -26,9 +27,29 @@ func (h *Handler) beginAudit(r *http.Request, x *exchange, svc *upstream.Service
 		ServerHost: up.Hostname(), ServerPort: port(up),
 		URL: r.URL.Path, Method: r.Method, ForwardedFor: r.Header.Get("X-Forwarded-For"), Action: action(x.outcome),
 	})
-	return func() {
-		uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), HTTPStatus: rec.status()})
+	// The gateway's side of the device's connection: sentryHost and
+	// sentryPort, and its IP as sentryAddress (AUD-05).
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	sentry := addrPort(local)
+	sentryAddr := ""
+	if sentry.IsValid() {
+		sentryAddr = sentry.Addr().Unmap().String()
 	}
+	return func() {
+		uc.End(audit.Response{Server: up.Hostname(), ServerPort: port(up), Sentry: sentry, SentryAddress: sentryAddr, HTTPStatus: rec.status()})
+	}
+}
+
+// addrPort is a listener-side address as an AddrPort (zero if unknown).
+func addrPort(a net.Addr) netip.AddrPort {
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 func action(o uemsync.Outcome) string {

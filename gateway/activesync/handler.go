@@ -55,6 +55,7 @@ type Handler struct {
 	attach   atomic.Pointer[AttachmentControl]
 	kerberos atomic.Pointer[Delegation]
 	names    fileNames
+	infos    deviceInfos // Provision DeviceInformation, for attachment control
 	// admission checks a new device's credentials with Exchange before
 	// anything of it is kept (issue 18).
 	admission *admission
@@ -184,8 +185,9 @@ type exchange struct {
 	key     devicecache.Key
 	outcome uemsync.Outcome
 	dev     *stats.Device
-	phase2  bool   // a Provision acknowledging a policy
-	upn     string // from the identity certificate
+	phase2  bool                     // a Provision acknowledging a policy
+	devInfo eas.DeviceInformationSet // what a Provision said of the device (14.1+)
+	upn     string                   // from the identity certificate
 	// auth replaces the device's Authorization header with a Kerberos
 	// ticket for each server tried, when the service authenticates to
 	// its server with Kerberos (KCD).
@@ -230,9 +232,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.dev.Inc(stats.DHTTPRequests)
 		x.dev.Inc(stats.CommandCounter(string(info.Query.Cmd)))
 	}
+	// A Provision is read before the decision: from 14.1 it carries the
+	// device's information (model, OS, phone number), which a first
+	// access reports to the UEM (ASA-02). A body that cannot be read is
+	// answered after the decision, as before: a blocked device is told so.
+	var provErr error
+	if info.Query.Cmd == eas.CmdProvision {
+		provErr = h.readProvision(r, x)
+	}
 	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
 		DeviceID: x.key.DeviceID, User: user, DeviceType: info.Query.DeviceType,
 		UserAgent: info.UserAgent, ProtocolVersion: info.Version.String(),
+		Model: x.devInfo.Model, OS: x.devInfo.OS, PhoneNumber: x.devInfo.PhoneNumber,
 	})
 	h.cfg.Cache.Touch(x.key, info.Version.String())
 
@@ -247,17 +258,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.block(w, x)
 		return
 	case x.outcome.Entry.State == devicecache.WipePending || x.outcome.Entry.State == devicecache.PolicyPending:
+		if provErr != nil { // the Provision a pending wipe or policy needs could not be read
+			http.Error(w, provErr.Error(), bodyErrorStatus(provErr))
+			return
+		}
 		if h.enforcePending(w, r, x) {
 			return
 		}
 	default:
 		x.count(stats.Permits)
 	}
-	if info.Query.Cmd == eas.CmdProvision {
-		if err := h.readProvision(r, x); err != nil {
-			http.Error(w, err.Error(), bodyErrorStatus(err))
-			return
-		}
+	if provErr != nil {
+		http.Error(w, provErr.Error(), bodyErrorStatus(provErr))
+		return
 	}
 	if err := h.rewriteOutbound(r, x); err != nil {
 		h.cfg.Log.Warn("attachment control on outbound mail failed", "device", x.key.DeviceID, "error", err)

@@ -9,7 +9,15 @@ import (
 
 // ProvisionDoc maps a UEM ActiveSync policy to the MS-ASPROV document the
 // device receives. UEM-only fields (the mailbox device limit, the mailbox
-// list) are never sent (ASP-13).
+// list, the policy refresh interval, which MS-ASPROV has no element for)
+// are never sent (ASP-13).
+//
+// Both encryption settings are about the device itself (ASP-14): Require
+// Device Encryption and Enable Device Encryption each ask the device to
+// encrypt, which MS-ASPROV 2.2.2.46 RequireDeviceEncryption says. Storage
+// card encryption (2.2.2.47 RequireStorageCardEncryption) is a setting of
+// the security policy, not of the ActiveSync policy (seed Table 23), so the
+// UEM's ActiveSync policy never requires it.
 func ProvisionDoc(p *uemapi.ActiveSyncPolicy) *eas.EASProvisionDoc {
 	b := func(v bool) *bool { return &v }
 	i := func(v int) *int { return &v }
@@ -18,8 +26,8 @@ func ProvisionDoc(p *uemapi.ActiveSyncPolicy) *eas.EASProvisionDoc {
 		DevicePasswordEnabled:              b(p.PasswordRequired),
 		AlphanumericDevicePasswordRequired: b(p.PasswordType == uemapi.PasswordAlphanumeric),
 		AllowSimpleDevicePassword:          b(p.PasswordType != uemapi.PasswordAlphanumeric),
-		RequireDeviceEncryption:            b(p.RequireDeviceEncryption),
-		RequireStorageCardEncryption:       b(p.EnableDeviceEncryption),
+		RequireDeviceEncryption:            b(p.RequireDeviceEncryption || p.EnableDeviceEncryption),
+		RequireStorageCardEncryption:       b(false),
 		AllowTextMessaging:                 b(p.AllowTextMessaging),
 		AllowPOPIMAPEmail:                  b(p.AllowPOPIMAPEmail),
 		AllowDesktopSync:                   b(p.AllowDesktopSync),

@@ -27,10 +27,14 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 	if err := wbxml.UnmarshalStruct(body, &req, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}); err != nil {
 		return fmt.Errorf("provision request: %w", err)
 	}
+	h.infos.learn(x.key, req.DeviceInformation)
 	for _, p := range req.Policies {
 		if p.PolicyKey != "" && p.Status != 0 {
 			x.phase2 = true
 		}
+	}
+	if di := req.DeviceInformation; di != nil && di.Set != nil {
+		x.devInfo = *di.Set
 	}
 	return nil
 }

@@ -87,3 +87,32 @@ func TestACT13UnreadableProvisionIsRefused(t *testing.T) {
 		t.Fatalf("unreadable server Provision: HTTP %d, want 502", code)
 	}
 }
+
+// ASA-02: a first access by Provision reports the device's model, OS and
+// phone number (14.1 DeviceInformation) to the UEM, whose record shows
+// them; before, the report carried none, so an unregistered device's
+// record had no Phone or OS.
+func TestASA02FirstProvisionReportsTheDeviceInformation(t *testing.T) {
+	r := newRig(t)
+	req := &eas.ProvisionRequest{
+		DeviceInformation: &eas.DeviceInformation{Set: &eas.DeviceInformationSet{Model: "SM-S918B", OS: "Android 14", PhoneNumber: "+15550100"}},
+		Policies:          []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML}},
+	}
+	body, err := wbxml.MarshalStruct(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := r.send(t, "INFO", eas.CmdProvision, "14.1", body); code != http.StatusOK {
+		t.Fatalf("Provision: HTTP %d", code)
+	}
+	reps := r.uem.Reports()
+	if len(reps) != 1 {
+		t.Fatalf("%d reports, want 1", len(reps))
+	}
+	if got := reps[0]; got.Model != "SM-S918B" || got.OS != "Android 14" || got.PhoneNumber != "+15550100" {
+		t.Fatalf("report %+v lacks the device information", got)
+	}
+	if cmds := r.up.commands(); len(cmds) != 1 || cmds[0] != string(eas.CmdProvision) {
+		t.Fatalf("the server got %v, want the Provision", cmds)
+	}
+}

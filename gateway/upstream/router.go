@@ -145,7 +145,9 @@ func (r *Router) build(set *settings, old *table) *table {
 		}
 		for _, a := range set.serviceServers[i] {
 			srv := reuse[serverKey(cfg.Name, a)]
-			if srv == nil {
+			if srv == nil || srv.addr != a {
+				// A host now spelled in another case is a new server:
+				// the SPN is derived from the spelling (KRB-02).
 				srv = newServer(a)
 			}
 			svc.servers = append(svc.servers, srv)

@@ -1,7 +1,6 @@
 package device
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -67,8 +66,9 @@ type Device struct {
 	syncKeys  map[string]string // collection id -> sync key
 	messages  []Message
 	records   []RoundTrip
-	nrecords  int // total ever recorded
-	provs     int // completed provisionings
+	nrecords  int        // total ever recorded
+	provs     int        // completed provisionings
+	wipes     []WipeKind // wipe orders received, in order (wipe.go)
 }
 
 // New makes a device talking to baseURL (scheme and host of the gateway
@@ -135,47 +135,16 @@ func (d *Device) Messages() []Message {
 // params are the optional query parameters of a request.
 type params struct {
 	collectionID, itemID, attachmentName string
-	saveInSent                           bool
+	saveInSent, acceptMultiPart          bool
 	contentType                          string // default WBXML
 }
 
 // send posts one request and records it. It returns the HTTP status, the
 // body and the global status (0 when the body has none).
 func (d *Device) send(ctx context.Context, cmd eas.Command, body []byte, p params) (int, []byte, *wbxml.Node, error) {
-	d.mu.Lock()
-	pk := d.policyKey
-	d.mu.Unlock()
-	q := &eas.Query{Cmd: cmd, User: d.cfg.User, DeviceID: d.cfg.ID, DeviceType: d.cfg.DeviceType(),
-		CollectionID: p.collectionID, ItemID: p.itemID, AttachmentName: p.attachmentName, SaveInSent: p.saveInSent}
-	b64 := d.cfg.Base64Query && d.cfg.Version != eas.V121
-	if b64 {
-		q.Base64, q.Version, q.Locale = true, d.cfg.Version, d.cfg.locale()
-		if k, err := strconv.ParseUint(pk, 10, 32); err == nil && pk != "" {
-			q.PolicyKey, q.HasPolicyKey = uint32(k), true
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"?"+q.Encode(b64), bytes.NewReader(body))
+	req, err := d.newRequest(ctx, cmd, body, p)
 	if err != nil {
 		return 0, nil, nil, err
-	}
-	if d.cfg.Host != "" {
-		req.Host = d.cfg.Host
-	}
-	req.Header.Set("Authorization", d.auth)
-	req.Header.Set("User-Agent", d.cfg.UserAgent())
-	req.Header.Set("Accept-Language", d.cfg.Language)
-	ct := p.contentType
-	if ct == "" {
-		ct = eas.ContentTypeWBXML
-	}
-	if len(body) > 0 {
-		req.Header.Set("Content-Type", ct)
-	}
-	if !b64 {
-		req.Header.Set(eas.HeaderProtocolVersion, d.cfg.Version.String())
-		if pk != "" {
-			req.Header.Set(eas.HeaderPolicyKey, pk)
-		}
 	}
 	x := RoundTrip{At: time.Now(), Cmd: cmd, BytesOut: len(body)}
 	resp, err := d.hc.Do(req)
@@ -275,6 +244,7 @@ func (d *Device) Provision(ctx context.Context) error {
 		return err
 	}
 	if pr.RemoteWipe || pr.AccountOnlyRemoteWipe {
+		d.recordWipe(pr)
 		ack := eas.ProvisionRequest{}
 		if pr.RemoteWipe {
 			ack.RemoteWipe = &eas.WipeAck{Status: 1}

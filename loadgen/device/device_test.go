@@ -170,3 +170,32 @@ func TestConfigValidation(t *testing.T) {
 		t.Error("unknown platform accepted")
 	}
 }
+
+// A full wipe and an account-only wipe are recorded as what they are, so
+// that a spec can tell a gateway that sends one for the other.
+func TestWipeRecordsTheElementReceived(t *testing.T) {
+	x, hc := newExchange(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		id          string
+		accountOnly bool
+		want        device.WipeKind
+	}{{"FULLWIPE", false, device.FullWipe}, {"ACCTWIPE", true, device.AccountOnlyWipe}} {
+		d, _ := device.New(device.Config{ID: tc.id, User: "bob", Password: "bob-pw", Version: eas.V161}, x.URL(), hc)
+		if err := d.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Wipes()) != 0 {
+			t.Fatalf("%s: wipes before any order: %v", tc.id, d.Wipes())
+		}
+		if _, err := x.Wipe("bob", tc.id, tc.accountOnly); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Sync(ctx); !errors.Is(err, device.ErrWiped) {
+			t.Fatalf("%s: sync after wipe order: %v", tc.id, err)
+		}
+		if got := d.Wipes(); len(got) != 1 || got[0] != tc.want {
+			t.Fatalf("%s: recorded %v, want [%s]", tc.id, got, tc.want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ type UEM interface {
 	UpdatePolicy(ctx context.Context, id string, p uemapi.ActiveSyncPolicy) (uemapi.ActiveSyncPolicy, error)
 	Gateway(ctx context.Context, id string) (uem.GatewayEntry, error)
 	SetGatewayConfig(ctx context.Context, id string, c uemapi.GatewayConfig) (uem.GatewayEntry, error)
+	SetGatewayEnabled(ctx context.Context, id string, enabled bool) (uem.GatewayEntry, error)
 	Deliveries(ctx context.Context) ([]uem.Delivery, error)
 	// SetFaults replaces the fault state: Faults{Down: true} is "UEM
 	// down" for the gateway, Faults{} clears every fault.
@@ -99,6 +100,10 @@ func (u inProcessUEM) Gateway(_ context.Context, id string) (uem.GatewayEntry, e
 
 func (u inProcessUEM) SetGatewayConfig(_ context.Context, id string, c uemapi.GatewayConfig) (uem.GatewayEntry, error) {
 	return u.s.SetGatewayConfig(id, c)
+}
+
+func (u inProcessUEM) SetGatewayEnabled(_ context.Context, id string, enabled bool) (uem.GatewayEntry, error) {
+	return u.s.SetGatewayEnabled(id, enabled)
 }
 
 func (u inProcessUEM) Deliveries(context.Context) ([]uem.Delivery, error) {

@@ -31,7 +31,14 @@ const (
 	CheckInterval   = time.Second
 	ResyncInterval  = time.Second
 	PersistInterval = 10 * time.Second
+	// CRLValidity is how long the UEM's CRLs are current in every world,
+	// so that a revocation reaches the gateway within it (DA-08).
+	CRLValidity = time.Second
 )
+
+// ConformanceUsers is the number of demo users of the conformance world:
+// every spec takes fresh ones (NewUser), so it bounds the suite's size.
+const ConformanceUsers = 1000
 
 // Option changes how a Framework builds its worlds.
 type Option func(*Framework)
@@ -143,7 +150,7 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	}
 	cfg := lab.Config{Users: 6, MessagesPerUser: 4, Seed: 7,
 		CheckInterval: CheckInterval, ResyncInterval: ResyncInterval, PersistInterval: PersistInterval,
-		NotifyRetryDelay: 100 * time.Millisecond, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir(), ExtraExchanges: f.extraExchanges}
+		NotifyRetryDelay: 100 * time.Millisecond, CRLValidity: CRLValidity, Logger: suiteLogger(), Dir: ginkgo.GinkgoT().TempDir(), ExtraExchanges: f.extraExchanges}
 	if f.subprocess {
 		cfg.Mode, cfg.Binary = lab.Subprocess, GatewayBinary()
 	}
@@ -164,7 +171,7 @@ func startConformanceWorld() (*lab.Lab, error) {
 	c := TestContext
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.External, GatewayURL: c.GatewayURL, NotifyURL: c.NotifyURL, RestartCmd: c.RestartCmd,
 		KillCmd: c.KillCmd, StartCmd: c.StartCmd, UEMListen: c.UEMListen, UEMAdminListen: c.UEMAdmin, ExchangeListen: c.ExchangeAddr,
-		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, Users: 200, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
+		GatewayToken: c.GatewayToken, NotifySecret: c.NotifySecret, CRLValidity: CRLValidity, Users: ConformanceUsers, MessagesPerUser: 4, Seed: 7, Logger: suiteLogger(), ExtraExchanges: 1})
 	if err != nil {
 		return nil, err
 	}

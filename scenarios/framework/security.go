@@ -110,7 +110,8 @@ func (f *Framework) NotificationTarget() (url string, secret []byte) {
 func (f *Framework) EditGatewayConfig(edit func(*uemapi.GatewayConfig)) {
 	e, err := f.UEM.Gateway(f.Ctx(), f.GatewayID())
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	old, c := e.Config, e.Config
+	// A deep copy: editing a service must not edit the one to restore.
+	old, c := cloneConfig(e.Config), cloneConfig(e.Config)
 	edit(&c)
 	f.setGatewayConfig(c)
 	ginkgo.DeferCleanup(func() { f.setGatewayConfig(old) })
