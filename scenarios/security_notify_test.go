@@ -39,10 +39,11 @@ func newNotifier(f *fw.Framework) *notifier {
 type signing int
 
 const (
-	signed   signing = iota // with the UEM's secret
-	unsigned                // no timestamp or signature headers
-	wrongKey                // with another secret
-	tampered                // signed, then the body changed
+	signed      signing = iota // with the UEM's secret
+	unsigned                   // no timestamp or signature headers
+	wrongKey                   // with another secret
+	tampered                   // signed, then the body changed
+	stampedOnly                // a current timestamp but no signature header
 )
 
 // post sends n, stamped at ts, signed as s, and returns the HTTP status.
@@ -67,6 +68,8 @@ func (nt *notifier) post(n uemapi.Notification, ts time.Time, s signing) int {
 	case signed, tampered:
 		req.Header.Set(uemapi.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 		req.Header.Set(uemapi.HeaderSignature, uemapi.Sign(nt.secret, ts.Unix(), body))
+	case stampedOnly:
+		req.Header.Set(uemapi.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	case wrongKey:
 		req.Header.Set(uemapi.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 		req.Header.Set(uemapi.HeaderSignature, uemapi.Sign([]byte("not the UEM's secret"), ts.Unix(), body))
@@ -120,7 +123,8 @@ var _ = Describe("Security: UEM notifications", func() {
 		nt := newNotifier(f)
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		for name, s := range map[string]signing{"unsigned": unsigned, "signed with another secret": wrongKey, "altered after signing": tampered} {
+		for name, s := range map[string]signing{"unsigned": unsigned, "unsigned with a current timestamp": stampedOnly,
+			"signed with another secret": wrongKey, "altered after signing": tampered} {
 			Expect(nt.post(blockOf(f, d, notificationID()), time.Now(), s)).To(BeNumerically(">=", 400), "a notification %s is refused", name)
 		}
 		staysAllowed(f, d, "no forged block was applied")

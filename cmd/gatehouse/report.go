@@ -28,19 +28,35 @@ func newReportCmd() *cobra.Command {
 loadgen results (gatehouse loadgen run -o) and gateway statistics CSVs
 (global-stats.csv, all-device-stats.csv), detected by content, and write into
 DIR: report.html (self-contained), junit.xml, summary.md and CSV exports
-(docs/reports.md). "compare A B" puts two load runs side by side; "demo" runs
+(docs/reports.md). Mutation results (gatehouse mutants run --json) give the
+mutation score: printed, and written to DIR/mutation-score.md. "compare A B" puts two load runs side by side; "demo" runs
 a short conformance and load run against the lab and reports them.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := buildReport(args, title)
+			scores, args, err := splitMutationResults(args)
 			if err != nil {
 				return err
 			}
-			if err := writeReport(cmd.OutOrStdout(), r, out); err != nil {
-				return err
+			failed := false
+			if len(args) > 0 {
+				r, err := buildReport(args, title)
+				if err != nil {
+					return err
+				}
+				if err := writeReport(cmd.OutOrStdout(), r, out); err != nil {
+					return err
+				}
+				failed = r.Failed()
 			}
-			if fail && r.Failed() {
-				return errors.New("report: a spec failed or a threshold broke")
+			if len(scores) > 0 {
+				unexplained, err := writeMutationScore(cmd.OutOrStdout(), scores, out)
+				if err != nil {
+					return err
+				}
+				failed = failed || unexplained
+			}
+			if fail && failed {
+				return errors.New("report: a spec failed, a threshold broke or a mutant survived unexplained")
 			}
 			return nil
 		},
