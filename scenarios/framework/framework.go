@@ -38,7 +38,7 @@ const (
 
 // ConformanceUsers is the number of demo users of the conformance world:
 // every spec takes fresh ones (NewUser), so it bounds the suite's size.
-const ConformanceUsers = 1000
+const ConformanceUsers = 600
 
 // Option changes how a Framework builds its worlds.
 type Option func(*Framework)
