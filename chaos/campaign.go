@@ -101,6 +101,9 @@ func Run(ctx context.Context, c CampaignConfig) Result {
 			defer wg.Done()
 			for seed := range seeds {
 				r := RunSchedule(ctx, c.World, Generate(seed, c.Gen))
+				if ctx.Err() != nil && !r.Failed() {
+					continue // cut short by StopAfter or the caller: not a result
+				}
 				mu.Lock()
 				res.Totals.Add(r)
 				res.Schedules = append(res.Schedules, r)

@@ -40,7 +40,7 @@ func Shrink(ctx context.Context, cfg WorldConfig, s *Schedule, tries, maxRuns in
 			out.Runs++
 			r := RunSchedule(ctx, cfg, &c)
 			for _, f := range r.Findings {
-				if f.Kind == kind {
+				if sameFamily(f.Kind, kind) {
 					return r.Findings, true
 				}
 			}
@@ -54,20 +54,48 @@ func Shrink(ctx context.Context, cfg WorldConfig, s *Schedule, tries, maxRuns in
 			steps, out.Findings = steps[:k+1], fs
 		}
 	}
+	steps = ddmin(steps, func(cand []Step) bool {
+		if out.Runs >= maxRuns || ctx.Err() != nil {
+			return false
+		}
+		fs, ok := fails(cand)
+		if ok {
+			out.Findings = fs
+		}
+		return ok
+	})
+	c := *s
+	c.Steps = steps
+	out.Schedule, out.Steps = &c, len(steps)
+	return out, true
+}
+
+// sameFamily: a lost state is a wrong allow (or a second wipe) that a
+// restart explains; a shrunk schedule without the restart that still
+// lets the device in shows the same defect.
+func sameFamily(a, b string) bool {
+	fam := func(k string) string {
+		if k == LostState {
+			return WrongAllow
+		}
+		return k
+	}
+	return a == b || fam(a) == fam(b) || (a == LostState && b == DoubleWipe) || (a == DoubleWipe && b == LostState)
+}
+
+// ddmin is Zeller's delta debugging over steps (complements only: a
+// schedule needs its set-up): it removes chunks while fails holds,
+// halving the chunk size when none can go, down to single steps.
+func ddmin(steps []Step, fails func([]Step) bool) []Step {
 	n := 2
-	for len(steps) >= 2 && ctx.Err() == nil && out.Runs < maxRuns {
+	for len(steps) >= 2 {
 		chunk := (len(steps) + n - 1) / n
 		reduced := false
 		for start := 0; start < len(steps); start += chunk {
 			end := min(start+chunk, len(steps))
 			cand := append(append([]Step(nil), steps[:start]...), steps[end:]...)
-			if len(cand) == 0 {
-				continue
-			}
-			if fs, ok := fails(cand); ok {
-				steps, out.Findings = cand, fs
-				n = max(n-1, 2)
-				reduced = true
+			if len(cand) > 0 && fails(cand) {
+				steps, n, reduced = cand, max(n-1, 2), true
 				break
 			}
 		}
@@ -78,8 +106,5 @@ func Shrink(ctx context.Context, cfg WorldConfig, s *Schedule, tries, maxRuns in
 			n = min(n*2, len(steps))
 		}
 	}
-	c := *s
-	c.Steps = steps
-	out.Schedule, out.Steps = &c, len(steps)
-	return out, true
+	return steps
 }
