@@ -119,6 +119,14 @@ func TestOracleVerdicts(t *testing.T) {
 			o.record(0, stBlocked, t0, t0)
 			o.restarts = append(o.restarts, t0.Add(time.Second))
 		}, func() observation { x := ob(2); x.relayed = true; return x }, LostState},
+		{"allowed, known, restart, UEM refusing, refused", func(o *oracle) {
+			o.record(0, stAllowed, t0, t0)
+			o.restarts = append(o.restarts, t0.Add(time.Second))
+		}, func() observation { x := ob(2); x.blocked, x.refusing = true, true; return x }, ""},
+		{"allowed, known, restart, UEM answering, refused", func(o *oracle) {
+			o.record(0, stAllowed, t0, t0)
+			o.restarts = append(o.restarts, t0.Add(time.Second))
+		}, func() observation { x := ob(2); x.blocked = true; return x }, WrongBlock},
 		{"wipe acknowledged, wiped again", func(o *oracle) {
 			o.record(0, stAllowed, t0, t0)
 			o.record(0, stWiped, t0, t0)

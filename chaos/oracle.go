@@ -215,6 +215,12 @@ func (o *oracle) checkDevice(i int, ob observation) {
 	}
 	must := adm[0]
 	restarted := o.restartBetween(must, ob.start)
+	if restarted && ob.refusing {
+		// A restarted gateway starts from the UEM's registered allowed
+		// devices (FLOW-10); an unregistered one is new to it again, and
+		// a UEM refusing the gateway keeps new devices out.
+		refuseOK = true
+	}
 	switch {
 	case ob.relayed && !relayOK:
 		kind := WrongAllow

@@ -23,15 +23,31 @@ func newReportCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "report FILE... [-o DIR]",
-		Short: "HTML, JUnit, Markdown and CSV reports from conformance, loadgen and gateway statistics files",
+		Short: "HTML, JUnit, Markdown and CSV reports from conformance, loadgen, chaos and gateway statistics files",
 		Long: `Read any mix of Ginkgo JSON reports (gatehouse conformance: report.json),
-loadgen results (gatehouse loadgen run -o) and gateway statistics CSVs
+loadgen results (gatehouse loadgen run -o), chaos results (gatehouse chaos run
+--json: summarised in DIR/chaos.md and on stdout) and gateway statistics CSVs
 (global-stats.csv, all-device-stats.csv), detected by content, and write into
 DIR: report.html (self-contained), junit.xml, summary.md and CSV exports
-(docs/reports.md). "compare A B" puts two load runs side by side; "demo" runs
+(docs/reports.md, docs/chaos.md). "compare A B" puts two load runs side by side; "demo" runs
 a short conformance and load run against the lab and reports them.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			chaosResults, chaosNames, args, err := splitChaos(args)
+			if err != nil {
+				return err
+			}
+			if len(chaosResults) > 0 {
+				if err := writeChaosSummary(cmd.OutOrStdout(), chaosResults, chaosNames, out); err != nil {
+					return err
+				}
+				if fail && chaosFailed(chaosResults) {
+					return errors.New("report: a chaos campaign found wrong allows, wrong blocks or lost states")
+				}
+			}
+			if len(args) == 0 {
+				return nil
+			}
 			r, err := buildReport(args, title)
 			if err != nil {
 				return err
