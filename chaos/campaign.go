@@ -85,6 +85,9 @@ func Run(ctx context.Context, c CampaignConfig) Result {
 	if c.Parallel <= 0 {
 		c.Parallel = 2
 	}
+	if c.World.Mode == "external" {
+		c.Parallel = 1 // one gateway, and the fakes on its fixed addresses
+	}
 	c.World.setDefaults()
 	if c.World.Mode != "in-process" {
 		c.Gen.Kill = c.Gen.Kill || c.World.Mode == "subprocess"

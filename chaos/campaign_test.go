@@ -7,13 +7,17 @@ import (
 	"testing"
 )
 
-// TestCampaign runs a short in-process campaign with the bundled gateway
-// and expects no findings. CHAOS_SCHEDULES and CHAOS_SEED change its size
-// and start (CI runs the short default).
+// TestCampaign runs an in-process campaign of CHAOS_SCHEDULES schedules
+// from CHAOS_SEED with the bundled gateway and expects no findings. It is
+// off unless CHAOS_SCHEDULES is set: .ci/run runs its campaign with
+// `gatehouse chaos run`, outside the race detector's slowdown.
 func TestCampaign(t *testing.T) {
-	n, seed := 4, int64(1)
+	n, seed := 0, int64(1)
 	if v, err := strconv.Atoi(os.Getenv("CHAOS_SCHEDULES")); err == nil {
 		n = v
+	}
+	if n <= 0 {
+		t.Skip("CHAOS_SCHEDULES not set")
 	}
 	if v, err := strconv.ParseInt(os.Getenv("CHAOS_SEED"), 10, 64); err == nil {
 		seed = v

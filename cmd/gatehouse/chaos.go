@@ -133,9 +133,13 @@ func newChaosRunCmd() *cobra.Command {
 				return err
 			}
 			errw := cmd.ErrOrStderr()
+			done := 0
 			c := chaos.CampaignConfig{World: wc, Gen: f.gen(steps, minDev, maxDev), Seed: seed, Schedules: n,
 				Parallel: parallel, StopAfter: stopAfter,
 				Progress: func(r chaos.ScheduleResult) {
+					if done++; done%50 == 0 {
+						fmt.Fprintf(errw, "chaos: %d/%d schedules\n", done, n)
+					}
 					for _, fd := range r.Findings {
 						fmt.Fprintln(errw, fd)
 					}
