@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
@@ -45,10 +46,18 @@ type WorldConfig struct {
 	// RequestTimeout bounds one device operation; default 5 s.
 	RequestTimeout time.Duration
 
+	// IDPrefix starts every device id (letters and digits). An external
+	// gateway keeps its cache between campaigns: give each campaign its
+	// own (the CLI draws one in external mode). Default "C".
+	IDPrefix string
+
 	Logger *slog.Logger
 }
 
 func (c *WorldConfig) setDefaults() {
+	if c.IDPrefix == "" {
+		c.IDPrefix = "C"
+	}
 	if c.Mode == "" {
 		c.Mode = lab.InProcess
 	}
@@ -103,6 +112,12 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		lc.UEMAdminToken, lc.ExchangeAdminToken = cfg.UEMAdminToken, cfg.ExchangeToken
 	}
 	l, err := lab.Start(ctx, lc)
+	// Fixed addresses (external mode) are free again a moment after the
+	// last world closed them.
+	for try := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 50; try++ {
+		time.Sleep(100 * time.Millisecond)
+		l, err = lab.Start(ctx, lc)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chaos: world: %w", err)
 	}
@@ -111,7 +126,7 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 	// from one schedule to the next.
 	for i := 0; i < s.Devices; i++ {
 		u := w.users[i%len(w.users)]
-		id := fmt.Sprintf("C%dD%d", uint64(s.Seed)%1_000_000_000, i)
+		id := fmt.Sprintf("%s%dD%d", cfg.IDPrefix, uint64(s.Seed)%1_000_000_000, i)
 		d, err := l.NewDevice(device.Config{ID: id, User: u.Name})
 		if err != nil {
 			l.Close(context.Background())

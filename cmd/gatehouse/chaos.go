@@ -65,6 +65,8 @@ func (f *chaosFlags) world() (chaos.WorldConfig, error) {
 		if c.GatewayURL == "" || c.NotifyURL == "" {
 			return c, errors.New("chaos: --mode external needs --gateway-url and --notify-url")
 		}
+		// The gateway keeps its cache from one campaign to the next.
+		c.IDPrefix = fmt.Sprintf("X%04d", time.Now().UnixNano()%10000)
 		if c.GatewayToken == "" || c.NotifySecret == "" {
 			return c, errors.New("chaos: --mode external needs GATEHOUSE_UEM_TOKEN and GATEHOUSE_UEM_NOTIFY_SECRET (the gateway's UEM credentials)")
 		}
