@@ -93,10 +93,9 @@ type world struct {
 	ids     []string // EAS device ids
 	policy  [3]string
 
-	mu      sync.Mutex
-	uf      uem.Faults
-	xf      exchange.Faults
-	autoBlk bool
+	mu sync.Mutex
+	uf uem.Faults
+	xf exchange.Faults
 }
 
 // startWorld boots a lab for s.
