@@ -34,6 +34,7 @@ type Totals struct {
 	LostStates  int `json:"lost_states"`
 	DoubleWipes int `json:"double_wipes"`
 	WrongWipes  int `json:"wrong_wipes"`
+	StalePolicy int `json:"stale_policies"`
 }
 
 // Result is a campaign's JSON result (`gatehouse chaos run --json`).
@@ -76,6 +77,8 @@ func (t *Totals) Add(r ScheduleResult) {
 			t.DoubleWipes++
 		case WrongWipe:
 			t.WrongWipes++
+		case StalePolicy:
+			t.StalePolicy++
 		}
 	}
 }

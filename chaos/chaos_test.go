@@ -127,6 +127,12 @@ func TestOracleVerdicts(t *testing.T) {
 			o.record(0, stAllowed, t0, t0)
 			o.restarts = append(o.restarts, t0.Add(time.Second))
 		}, func() observation { x := ob(2); x.blocked = true; return x }, WrongBlock},
+		{"assigned policy known, server policy provisioned", func(*oracle) {},
+			func() observation { x := ob(2); x.policy = "len4"; return x }, StalePolicy},
+		{"assigned policy known, provisioned", func(*oracle) {},
+			func() observation { x := ob(2); x.policy = "len7"; return x }, ""},
+		{"policy changed, not known yet, old one provisioned", func(o *oracle) { o.recordPolicy(0, "len9", t0.Add(time.Second)) },
+			func() observation { x := ob(2); x.policy = "len7"; return x }, ""},
 		{"wipe acknowledged, wiped again", func(o *oracle) {
 			o.record(0, stAllowed, t0, t0)
 			o.record(0, stWiped, t0, t0)
@@ -134,6 +140,8 @@ func TestOracleVerdicts(t *testing.T) {
 		}, func() observation { x := ob(2); x.wiped = true; return x }, DoubleWipe},
 	} {
 		o := newO()
+		o.recordPolicy(0, "len7", t0)
+		o.knownAt(0, t0)
 		tc.setup(o)
 		o.checkDevice(0, tc.obs())
 		got := ""

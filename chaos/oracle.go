@@ -12,7 +12,14 @@ const (
 	LostState  = "lost_state"  // a block, wipe or wipe acknowledgement forgotten across a restart
 	DoubleWipe = "double_wipe" // a wipe delivered again after the device acknowledged it
 	WrongWipe  = "wrong_wipe"  // a RemoteWipe for a device the UEM never wiped
+	// StalePolicy: a device provisioned a policy other than the one the
+	// UEM assigned it, outside the allowed staleness.
+	StalePolicy = "stale_policy"
 )
+
+// markDefault is the policy mark of a device without an assigned policy
+// (the server's or the UEM's default behaviour: not checked).
+const markDefault = "default"
 
 // Finding is one oracle violation; Seed and Step name where to replay it.
 type Finding struct {
@@ -49,6 +56,7 @@ type fact struct {
 // deviceModel is the oracle's record of one device.
 type deviceModel struct {
 	facts     []fact
+	policies  []fact    // State is the policy mark (world.policyMark)
 	wipeEpoch int       // wipes the UEM ordered (a new one after Remove)
 	ackEpoch  int       // the epoch whose wipe the device acknowledged to the gateway
 	ackAt     time.Time // when
@@ -110,7 +118,8 @@ type oracle struct {
 func newOracle(seed int64, n int, w time.Duration, start time.Time) *oracle {
 	o := &oracle{seed: seed, w: w}
 	for range n {
-		o.devices = append(o.devices, &deviceModel{facts: []fact{{State: stAbsent, At: start, Deadline: start}}})
+		o.devices = append(o.devices, &deviceModel{facts: []fact{{State: stAbsent, At: start, Deadline: start}},
+			policies: []fact{{State: markDefault, At: start, Deadline: start}}})
 	}
 	o.health.set(start, true)
 	return o
@@ -125,15 +134,25 @@ func (o *oracle) deadline(f fact) (time.Time, bool) {
 
 // admissible are the facts the gateway may act on at time r: the latest
 // one it must know by then, and every later one.
-func (o *oracle) admissible(d *deviceModel, r time.Time) []fact {
+func (o *oracle) admissible(d *deviceModel, r time.Time) []fact { return o.since(d.facts, r) }
+
+func (o *oracle) since(facts []fact, r time.Time) []fact {
 	i := 0
-	for j := len(d.facts) - 1; j >= 0; j-- {
-		if dl, ok := o.deadline(d.facts[j]); ok && !dl.After(r) {
+	for j := len(facts) - 1; j >= 0; j-- {
+		if dl, ok := o.deadline(facts[j]); ok && !dl.After(r) {
 			i = j
 			break
 		}
 	}
-	return d.facts[i:]
+	return facts[i:]
+}
+
+// recordPolicy appends the policy mark the UEM now gives device i.
+func (o *oracle) recordPolicy(i int, mark string, at time.Time) {
+	d := o.devices[i]
+	if d.policies[len(d.policies)-1].State != mark {
+		d.policies = append(d.policies, fact{State: mark, At: at})
+	}
 }
 
 // record appends a state the UEM now holds for device i (no-op when
@@ -156,9 +175,10 @@ func (o *oracle) record(i int, state string, at, deadline time.Time) {
 // gateway acknowledged, an answer it got).
 func (o *oracle) knownAt(i int, t time.Time) {
 	d := o.devices[i]
-	f := &d.facts[len(d.facts)-1]
-	if f.Deadline.IsZero() || t.Before(f.Deadline) {
-		f.Deadline = t
+	for _, f := range []*fact{&d.facts[len(d.facts)-1], &d.policies[len(d.policies)-1]} {
+		if f.Deadline.IsZero() || t.Before(f.Deadline) {
+			f.Deadline = t
+		}
 	}
 }
 
@@ -176,6 +196,7 @@ type observation struct {
 	created     bool   // the UEM association was created during the step
 	unreachable bool   // the UEM could not be asked during the step
 	refusing    bool   // the UEM refused the gateway during the step
+	policy      string // the mark of the policy provisioned during the step ("" none)
 }
 
 // checkDevice judges one device step of device i.
@@ -231,6 +252,9 @@ func (o *oracle) checkDevice(i int, ob observation) {
 	case ob.blocked && !refuseOK:
 		o.find(WrongBlock, ob, fmt.Sprintf("refused while %s", states(adm)))
 	}
+	if ob.policy != "" {
+		o.checkPolicy(d, ob)
+	}
 	if ob.wiped {
 		switch {
 		case !wipeOK:
@@ -276,4 +300,17 @@ func states(fs []fact) string {
 
 func (o *oracle) find(kind string, ob observation, detail string) {
 	o.findings = append(o.findings, Finding{Kind: kind, Seed: o.seed, Step: ob.step, Op: ob.op, Device: ob.device, Detail: detail})
+}
+
+// checkPolicy judges a completed Provision: the policy must be one the
+// UEM assigned within the staleness. A default mark (the server's policy,
+// the UEM's default behaviour, fail-open) accepts anything.
+func (o *oracle) checkPolicy(d *deviceModel, ob observation) {
+	adm := o.since(d.policies, ob.start)
+	for _, f := range adm {
+		if f.State == markDefault || f.State == ob.policy {
+			return
+		}
+	}
+	o.find(StalePolicy, ob, fmt.Sprintf("provisioned %s while the UEM assigned %s", ob.policy, states(adm)))
 }

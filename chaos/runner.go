@@ -120,6 +120,7 @@ func (r *runner) observeAll(known time.Time) {
 	for i := range r.w.devices {
 		a, ok := r.w.association(i)
 		r.o.record(i, stateOf(a, ok), now, time.Time{})
+		r.o.recordPolicy(i, r.w.policyMark(a, ok), now)
 		if !known.IsZero() {
 			r.o.knownAt(i, known)
 		}
@@ -132,6 +133,7 @@ func (r *runner) deviceStep(ctx context.Context, i int, st Step) error {
 	_, existed := r.w.association(st.Device)
 	f0 := r.w.uemFaults()
 	ob := observation{step: i, op: st.Op, device: d.ID(), start: time.Now()}
+	provs := d.Provisionings()
 	timeout := r.w.cfg.RequestTimeout
 	if st.Op == OpPing {
 		timeout = 400 * time.Millisecond // it reached Exchange or not by then; the hanging part proves nothing
@@ -152,6 +154,13 @@ func (r *runner) deviceStep(ctx context.Context, i int, st Step) error {
 	}
 	a, ok := r.w.association(st.Device)
 	ob.after, ob.created = stateOf(a, ok), ok && !existed
+	if d.Provisionings() > provs {
+		if p := d.Policy(); p != nil && p.MinDevicePasswordLength != nil {
+			ob.policy = "len" + *p.MinDevicePasswordLength
+		} else {
+			ob.policy = "none"
+		}
+	}
 	r.o.checkDevice(st.Device, ob)
 	now := time.Now()
 	if ob.created && !ob.unreachable {
@@ -222,8 +231,13 @@ func (r *runner) adminStep(i int, st Step) error {
 		id := r.w.policy[1+(st.Arg+1)%2]
 		var p uemapi.ActiveSyncPolicy
 		if p, err = u.Policy(id); err == nil {
-			p.MinPasswordLength = 4 + (p.MinPasswordLength-3)%8
-			_, err = u.UpdatePolicy(id, p)
+			p.MinPasswordLength += 2 // 7, 9, 11, 13 and 8, 10, 12, 14
+			if p.MinPasswordLength > 14 {
+				p.MinPasswordLength -= 8
+			}
+			if _, err = u.UpdatePolicy(id, p); err == nil {
+				r.w.policyLen[id] = p.MinPasswordLength
+			}
 		}
 	case OpAutoBlock:
 		p := u.Preferences()

@@ -92,6 +92,9 @@ type world struct {
 	users   []lab.User
 	ids     []string // EAS device ids
 	policy  [3]string
+	// policyLen is each chaos policy's MinPasswordLength now: the mark
+	// the oracle finds in a device's provisioned policy.
+	policyLen map[string]int
 
 	mu sync.Mutex
 	uf uem.Faults
@@ -133,15 +136,16 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		}
 		w.devices, w.ids = append(w.devices, d), append(w.ids, id)
 	}
+	w.policyLen = make(map[string]int)
 	for i := 1; i <= 2; i++ {
 		p := uemapi.NewPolicy(fmt.Sprintf("chaos-%d", i))
-		p.MinPasswordLength = 4 + i
+		p.PasswordRequired, p.MinPasswordLength = true, 6+i // 7 and 8; Exchange's own policy says 4
 		cp, err := l.UEM.CreatePolicy(p)
 		if err != nil {
 			l.Close(context.Background())
 			return nil, fmt.Errorf("chaos: policy: %w", err)
 		}
-		w.policy[i] = cp.ID
+		w.policy[i], w.policyLen[cp.ID] = cp.ID, p.MinPasswordLength
 	}
 	return w, nil
 }
@@ -156,6 +160,19 @@ func (w *world) user(i int) string { return w.users[i%len(w.users)].Name }
 func (w *world) association(i int) (uem.Association, bool) {
 	a, err := w.lab.UEM.FindAssociation(w.ids[i], w.user(i))
 	return a, err == nil
+}
+
+// policyMark is what device i must provision under: "default" (the
+// server's policy or the UEM's default behaviour) or a chaos policy's
+// password length.
+func (w *world) policyMark(a uem.Association, ok bool) string {
+	if !ok || a.PolicyID == "" {
+		return markDefault
+	}
+	if n, ok := w.policyLen[a.PolicyID]; ok {
+		return fmt.Sprintf("len%d", n)
+	}
+	return markDefault
 }
 
 // lastSync is when Exchange last saw a command of device i (zero: never).

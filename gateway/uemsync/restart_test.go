@@ -85,3 +85,44 @@ func TestStartFromTheUEMOverridesListedBlocks(t *testing.T) {
 		t.Errorf("the UEM's allow lost to the list's block: %+v", o)
 	}
 }
+
+// DC-01 and DC-03: the list keeps each device's policy; a gateway started
+// with the UEM down still has the policy documents its devices refer to,
+// so they provision their assigned policy, not the server's (found by
+// gatehouse chaos, seed 300: chaos/testdata/restart-keeps-policies.yaml).
+func TestDC03_PoliciesSurviveARestartWithTheUEMDown(t *testing.T) {
+	store, err := devicecache.OpenStore(filepath.Join(t.TempDir(), "devices.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u := uemsynctest.New()
+	pol := uemapi.NewPolicy("strict")
+	pol.ID, pol.Version, pol.PasswordRequired, pol.MinPasswordLength = "p-strict", 3, true, 9
+	u.PutPolicy(&pol)
+	u.Set("A0", "u", uemapi.StateAllowed, "p-strict")
+	l, _, _ := newLink(t, u, true, store)
+	if _, err := l.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := l.Access(context.Background(), DeviceRequest{DeviceID: "A0", User: "u"}); o.Entry.Policy != "p-strict" {
+		t.Fatalf("A0 without its policy: %+v", o)
+	}
+	if _, err := l.Persist(); err != nil {
+		t.Fatal(err)
+	}
+
+	u.SetDown(true)
+	l2, _, _ := newLink(t, u, true, store)
+	if res, err := l2.Init(context.Background()); err != nil || res.FromUEM {
+		t.Fatalf("init %+v %v", res, err)
+	}
+	o := l2.Access(context.Background(), DeviceRequest{DeviceID: "A0", User: "u"})
+	if o.Entry.Policy != "p-strict" {
+		t.Fatalf("A0 after a restart with the UEM down: %+v", o)
+	}
+	got, ok := l2.Policy("p-strict")
+	if !ok || got.MinPasswordLength != 9 || got.Version != 3 {
+		t.Errorf("policy after a restart with the UEM down: %+v %v, want version 3, length 9", got, ok)
+	}
+}

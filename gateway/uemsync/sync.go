@@ -53,6 +53,11 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 			return res, fmt.Errorf("uemsync: init: blocked devices from the persistent list: %w", err)
 		}
 		res.Blocked = b
+		// And the policies they refer to: without them a device assigned
+		// one would provision the server's policy while the UEM is down.
+		if err := l.loadPolicies(); err != nil {
+			return res, fmt.Errorf("uemsync: init: policies from the persistent list: %w", err)
+		}
 	}
 	n, err := l.load(ctx, uemapi.FilterAllowed)
 	l.recordContact(err, ByInit)
@@ -101,7 +106,7 @@ func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error
 // and logged, once per page.
 func (l *Link) applyPage(p *uemapi.DevicePage, each func(devicecache.Key)) {
 	for _, pol := range p.Policies {
-		l.cfg.Policies.Put(pol)
+		l.putPolicy(pol)
 	}
 	skipped, firstErr := 0, error(nil)
 	for _, it := range p.Items {
