@@ -167,8 +167,8 @@ func newChaosRunCmd() *cobra.Command {
 				}
 			}
 			t := res.Totals
-			fmt.Fprintf(cmd.OutOrStdout(), "chaos: %d schedules, %d steps, %d faults injected in %.0fs: %d wrong allows, %d wrong blocks, %d lost states, %d wipes delivered twice, %d world errors\n",
-				t.Schedules, t.Steps, t.Faults, res.Seconds, t.WrongAllows, t.WrongBlocks, t.LostStates, t.DoubleWipes, t.Errors)
+			fmt.Fprintf(cmd.OutOrStdout(), "chaos: %d schedules, %d steps, %d faults injected in %.0fs: %d wrong allows, %d wrong blocks, %d lost states, %d wipes delivered twice, %d stale policies, %d world errors\n",
+				t.Schedules, t.Steps, t.Faults, res.Seconds, t.WrongAllows, t.WrongBlocks, t.LostStates, t.DoubleWipes, t.StalePolicy, t.Errors)
 			if err := writeChaosJSON(f.out, cmd.OutOrStdout(), res); err != nil {
 				return err
 			}

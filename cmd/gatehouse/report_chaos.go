@@ -41,13 +41,13 @@ func splitChaos(files []string) (results []chaos.Result, names, rest []string, e
 func chaosSummary(results []chaos.Result, names []string) string {
 	var b strings.Builder
 	b.WriteString("# Chaos campaigns\n\n")
-	b.WriteString("| result | mode | schedules | steps | faults injected | wrong allows | wrong blocks | lost states | wipes twice | world errors | seconds |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| result | mode | schedules | steps | faults injected | wrong allows | wrong blocks | lost states | wipes twice | stale policies | world errors | seconds |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var all chaos.Totals
 	for i, r := range results {
 		t := r.Totals
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %.0f |\n", filepath.Base(names[i]), r.Mode,
-			t.Schedules, t.Steps, t.Faults, t.WrongAllows, t.WrongBlocks, t.LostStates, t.DoubleWipes, t.Errors, r.Seconds)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.0f |\n", filepath.Base(names[i]), r.Mode,
+			t.Schedules, t.Steps, t.Faults, t.WrongAllows, t.WrongBlocks, t.LostStates, t.DoubleWipes, t.StalePolicy, t.Errors, r.Seconds)
 		all.Schedules += t.Schedules
 		all.Steps += t.Steps
 		all.Faults += t.Faults
@@ -55,11 +55,12 @@ func chaosSummary(results []chaos.Result, names []string) string {
 		all.WrongBlocks += t.WrongBlocks
 		all.LostStates += t.LostStates
 		all.DoubleWipes += t.DoubleWipes
+		all.StalePolicy += t.StalePolicy
 		all.Errors += t.Errors
 	}
 	if len(results) > 1 {
-		fmt.Fprintf(&b, "| **all** | | %d | %d | %d | %d | %d | %d | %d | %d | |\n", all.Schedules, all.Steps, all.Faults,
-			all.WrongAllows, all.WrongBlocks, all.LostStates, all.DoubleWipes, all.Errors)
+		fmt.Fprintf(&b, "| **all** | | %d | %d | %d | %d | %d | %d | %d | %d | %d | |\n", all.Schedules, all.Steps, all.Faults,
+			all.WrongAllows, all.WrongBlocks, all.LostStates, all.DoubleWipes, all.StalePolicy, all.Errors)
 	}
 	var findings []chaos.Finding
 	for _, r := range results {

@@ -38,7 +38,7 @@ func TestReportSummarisesChaosResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| chaos.json | in-process | 2 | 50 | 6 | 1 | 0 | 0 | 0 | 0 |", "`wrong_allow` seed 7 step 12 (sync C7D1)"} {
+	for _, want := range []string{"| chaos.json | in-process | 2 | 50 | 6 | 1 | 0 | 0 | 0 | 0 | 0 |", "`wrong_allow` seed 7 step 12 (sync C7D1)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("chaos.md lacks %q:\n%s", want, md)
 		}
