@@ -119,10 +119,22 @@ func TestOracleVerdicts(t *testing.T) {
 			o.record(0, stBlocked, t0, t0)
 			o.restarts = append(o.restarts, t0.Add(time.Second))
 		}, func() observation { x := ob(2); x.relayed = true; return x }, LostState},
-		{"allowed, known, restart, UEM refusing, refused", func(o *oracle) {
+		{"allowed, known, started from the UEM, UEM refusing, refused", func(o *oracle) {
 			o.record(0, stAllowed, t0, t0)
 			o.restarts = append(o.restarts, t0.Add(time.Second))
+			o.upStarts = append(o.upStarts, t0.Add(time.Second))
 		}, func() observation { x := ob(2); x.blocked, x.refusing = true, true; return x }, ""},
+		{"allowed, known, started with the UEM down, UEM refusing, refused", func(o *oracle) {
+			o.record(0, stAllowed, t0, t0)
+			o.restarts = append(o.restarts, t0.Add(time.Second))
+		}, func() observation { x := ob(2); x.blocked, x.refusing = true, true; return x }, WrongBlock},
+		{"policy known, started from the UEM, fail-open with the server's policy", func(o *oracle) {
+			o.restarts = append(o.restarts, t0.Add(time.Second))
+			o.upStarts = append(o.upStarts, t0.Add(time.Second))
+		}, func() observation { x := ob(2); x.policy, x.unreachable = "len4", true; return x }, ""},
+		{"policy known, started with the UEM down, server's policy", func(o *oracle) {
+			o.restarts = append(o.restarts, t0.Add(time.Second))
+		}, func() observation { x := ob(2); x.policy, x.unreachable = "len4", true; return x }, StalePolicy},
 		{"allowed, known, restart, UEM answering, refused", func(o *oracle) {
 			o.record(0, stAllowed, t0, t0)
 			o.restarts = append(o.restarts, t0.Add(time.Second))

@@ -60,6 +60,7 @@ type deviceModel struct {
 	wipeEpoch int       // wipes the UEM ordered (a new one after Remove)
 	ackEpoch  int       // the epoch whose wipe the device acknowledged to the gateway
 	ackAt     time.Time // when
+	lastSeen  time.Time // the end of its last step that reached Exchange
 }
 
 func (d *deviceModel) last() fact { return d.facts[len(d.facts)-1] }
@@ -112,6 +113,10 @@ type oracle struct {
 	devices  []*deviceModel
 	health   health
 	restarts []time.Time // gateway restarts and kills
+	// upStarts are the gateway starts with the UEM answering: the
+	// gateway starts from the UEM's registered allowed devices (FLOW-10)
+	// and forgets the others (the chaos devices are all unregistered).
+	upStarts []time.Time
 	findings []Finding
 }
 
@@ -236,10 +241,11 @@ func (o *oracle) checkDevice(i int, ob observation) {
 	}
 	must := adm[0]
 	restarted := o.restartBetween(must, ob.start)
-	if restarted && ob.refusing {
-		// A restarted gateway starts from the UEM's registered allowed
-		// devices (FLOW-10); an unregistered one is new to it again, and
-		// a UEM refusing the gateway keeps new devices out.
+	forgotten := o.forgotten(d, ob.start)
+	if forgotten && ob.refusing {
+		// A gateway started from the UEM has its registered allowed
+		// devices only (FLOW-10); an unregistered one is new to it again,
+		// and a UEM refusing the gateway keeps new devices out.
 		refuseOK = true
 	}
 	switch {
@@ -252,8 +258,11 @@ func (o *oracle) checkDevice(i int, ob observation) {
 	case ob.blocked && !refuseOK:
 		o.find(WrongBlock, ob, fmt.Sprintf("refused while %s", states(adm)))
 	}
-	if ob.policy != "" {
+	if ob.policy != "" && !(forgotten && ob.unreachable) { // a forgotten device is let in by fail-open, with the server's policy (INC-01)
 		o.checkPolicy(d, ob)
+	}
+	if ob.relayed {
+		d.lastSeen = time.Now()
 	}
 	if ob.wiped {
 		switch {
@@ -272,6 +281,17 @@ func (o *oracle) checkDevice(i int, ob observation) {
 			d.ackEpoch, d.ackAt = d.wipeEpoch, time.Now()
 		}
 	}
+}
+
+// forgotten reports whether the gateway may have forgotten device d by
+// time t: it started from the UEM since the device last reached Exchange.
+func (o *oracle) forgotten(d *deviceModel, t time.Time) bool {
+	for _, s := range o.upStarts {
+		if s.After(d.lastSeen) && s.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *oracle) restartBetween(f fact, t time.Time) bool {

@@ -390,6 +390,9 @@ func (r *runner) down() {
 }
 
 func (r *runner) up() {
+	if f := r.w.uemFaults(); !uemUnreachable(f) && f.AuthStatus == 0 {
+		r.o.upStarts = append(r.o.upStarts, time.Now())
+	}
 	r.gwUp = true
 	r.updateHealth()
 	r.observeAll(time.Time{})
