@@ -32,7 +32,6 @@ func (r ScheduleResult) Failed() bool { return len(r.Findings) > 0 }
 type runner struct {
 	w    *world
 	o    *oracle
-	res  *ScheduleResult
 	gwUp bool
 }
 
@@ -47,7 +46,7 @@ func RunSchedule(ctx context.Context, cfg WorldConfig, s *Schedule) ScheduleResu
 		return res
 	}
 	defer w.close()
-	r := &runner{w: w, o: newOracle(s.Seed, s.Devices, cfg.staleness(), time.Now()), res: &res, gwUp: true}
+	r := &runner{w: w, o: newOracle(s.Seed, s.Devices, cfg.staleness(), time.Now()), gwUp: true}
 	for i, st := range s.Steps {
 		if ctx.Err() != nil {
 			res.Error = ctx.Err().Error()

@@ -175,7 +175,8 @@ func (w *world) policyMark(a uem.Association, ok bool) string {
 	return markDefault
 }
 
-// lastSync is when Exchange last saw a command of device i (zero: never).
+// exchangeSeen is, per user/device, when Exchange last saw a command
+// of the device (its partnership's last_sync): what reached it.
 func (w *world) exchangeSeen() map[string]time.Time {
 	m := make(map[string]time.Time)
 	for _, p := range w.lab.Exchange.Partnerships() {
