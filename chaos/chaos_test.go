@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -190,5 +191,21 @@ func TestRegressions(t *testing.T) {
 				t.Errorf("%v", fd)
 			}
 		})
+	}
+}
+
+func TestLoadScheduleRejectsUnknownFieldsAndOps(t *testing.T) {
+	for name, body := range map[string]string{
+		"unknown field": "seed: 1\nusers: 2\ndevices: 5\nsteps:\n  - op: sync\n    devise: 1\n",
+		"unknown op":    "seed: 1\nusers: 2\ndevices: 5\nsteps:\n  - op: explode\n",
+		"device range":  "seed: 1\nusers: 2\ndevices: 5\nsteps:\n  - op: sync\n    device: 5\n",
+	} {
+		path := filepath.Join(t.TempDir(), "s.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadSchedule(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
