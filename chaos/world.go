@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -106,6 +107,14 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 	lc := lab.Config{Mode: cfg.Mode, Binary: cfg.Binary, Users: s.Users, MessagesPerUser: 3, Seed: uint64(s.Seed) | 1,
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval, NotifyRetryDelay: 200 * time.Millisecond,
 		Logger: cfg.Logger}
+	if cfg.Mode != lab.External {
+		// Listeners a fault closes and reopens (UEM and Exchange down, the
+		// gateway's restarts) keep their port; outside the ephemeral range
+		// no other connection on the machine can take it meanwhile.
+		for _, a := range []*string{&lc.UEMListen, &lc.ExchangeListen, &lc.GatewayListen, &lc.NotifyListen, &lc.GatewayAdminListen} {
+			*a = lowPort()
+		}
+	}
 	if cfg.Mode == lab.External {
 		lc.GatewayURL, lc.NotifyURL = cfg.GatewayURL, cfg.NotifyURL
 		lc.RestartCmd, lc.KillCmd, lc.StartCmd = cfg.RestartCmd, cfg.KillCmd, cfg.StartCmd
@@ -239,3 +248,17 @@ func (w *world) takePort() (net.Listener, error) {
 }
 
 var errSkip = errors.New("chaos: step not supported in this mode")
+
+// lowPort is a free loopback address below the ephemeral port range
+// (32768 and up on Linux), or 127.0.0.1:0 when none is found.
+func lowPort() string {
+	for range 20 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	return "127.0.0.1:0"
+}
