@@ -112,15 +112,20 @@ func stateOf(a uem.Association, ok bool) string {
 	return stBlocked
 }
 
-// observeAll records every device's UEM state; known, when set, is when
-// the gateway acknowledged what changed (a delivered notification).
-func (r *runner) observeAll(known time.Time) {
+// observeAll records every device's UEM state.
+func (r *runner) observeAll(time.Time) { r.observe(time.Time{}, nil) }
+
+// observe records every device's UEM state; known, when set, is when the
+// gateway acknowledged the notifications of the step, which were about
+// the devices knows accepts (and only those: a configuration or
+// preference notification tells nothing about a device).
+func (r *runner) observe(known time.Time, knows func(i int) bool) {
 	now := time.Now()
 	for i := range r.w.devices {
 		a, ok := r.w.association(i)
 		r.o.record(i, stateOf(a, ok), now, time.Time{})
 		r.o.recordPolicy(i, r.w.policyMark(a, ok), now)
-		if !known.IsZero() {
+		if !known.IsZero() && knows != nil && knows(i) {
 			r.o.knownAt(i, known)
 		}
 	}
@@ -271,7 +276,14 @@ func (r *runner) adminStep(i int, st Step) error {
 	if r.gwUp && !notifyBroken(f) {
 		known = r.waitDelivered(before)
 	}
-	r.observeAll(known)
+	var knows func(int) bool
+	switch st.Op {
+	case OpAllow, OpBlock, OpWipe, OpRemove, OpAssignPolicy:
+		// The notification is about the device (and the other users'
+		// associations of its EAS id, which chaos devices do not share).
+		knows = func(i int) bool { return i == st.Device }
+	}
+	r.observe(known, knows)
 	return nil
 }
 
