@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -250,15 +251,24 @@ func (w *world) takePort() (net.Listener, error) {
 var errSkip = errors.New("chaos: step not supported in this mode")
 
 // lowPort is a free loopback address below the ephemeral port range
-// (32768 and up on Linux), or 127.0.0.1:0 when none is found.
+// (32768 and up on Linux), or 127.0.0.1:0 when none is found. Ports are
+// handed out in turn, so two worlds of one campaign never draw the same.
 func lowPort() string {
-	for range 20 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
+	for range 50 {
+		p := 20000 + int(nextPort.Add(1)%12000)
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		if ln, err := net.Listen("tcp", addr); err == nil {
 			ln.Close()
 			return addr
 		}
 	}
 	return "127.0.0.1:0"
 }
+
+// nextPort is the last port lowPort handed out, from a random start (other
+// campaigns on the machine start elsewhere).
+var nextPort = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(rand.Int64N(12000))
+	return &n
+}()
