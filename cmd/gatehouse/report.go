@@ -23,21 +23,32 @@ func newReportCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "report FILE... [-o DIR]",
-		Short: "HTML, JUnit, Markdown and CSV reports from conformance, loadgen and gateway statistics files",
+		Short: "HTML, JUnit, Markdown and CSV reports from conformance, loadgen, chaos and gateway statistics files",
 		Long: `Read any mix of Ginkgo JSON reports (gatehouse conformance: report.json),
-loadgen results (gatehouse loadgen run -o) and gateway statistics CSVs
+loadgen results (gatehouse loadgen run -o), chaos results (gatehouse chaos run
+--json: summarised in DIR/chaos.md and on stdout) and gateway statistics CSVs
 (global-stats.csv, all-device-stats.csv), detected by content, and write into
 DIR: report.html (self-contained), junit.xml, summary.md and CSV exports
-(docs/reports.md). Mutation results (gatehouse mutants run --json) give the
-mutation score: printed, and written to DIR/mutation-score.md. "compare A B" puts two load runs side by side; "demo" runs
+(docs/reports.md, docs/chaos.md). Mutation results (gatehouse mutants run
+--json) give the mutation score, printed and written to DIR/mutation-score.md. "compare A B" puts two load runs side by side; "demo" runs
 a short conformance and load run against the lab and reports them.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			chaosResults, chaosNames, args, err := splitChaos(args)
+			if err != nil {
+				return err
+			}
 			scores, args, err := splitMutationResults(args)
 			if err != nil {
 				return err
 			}
 			failed := false
+			if len(chaosResults) > 0 {
+				if err := writeChaosSummary(cmd.OutOrStdout(), chaosResults, chaosNames, out); err != nil {
+					return err
+				}
+				failed = chaosFailed(chaosResults)
+			}
 			if len(args) > 0 {
 				r, err := buildReport(args, title)
 				if err != nil {
@@ -46,7 +57,7 @@ a short conformance and load run against the lab and reports them.`,
 				if err := writeReport(cmd.OutOrStdout(), r, out); err != nil {
 					return err
 				}
-				failed = r.Failed()
+				failed = failed || r.Failed()
 			}
 			if len(scores) > 0 {
 				unexplained, err := writeMutationScore(cmd.OutOrStdout(), scores, out)
@@ -56,7 +67,7 @@ a short conformance and load run against the lab and reports them.`,
 				failed = failed || unexplained
 			}
 			if fail && failed {
-				return errors.New("report: a spec failed, a threshold broke or a mutant survived unexplained")
+				return errors.New("report: a spec failed, a threshold broke, a chaos campaign found wrong allows, wrong blocks or lost states, or a mutant survived unexplained")
 			}
 			return nil
 		},

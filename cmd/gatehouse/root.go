@@ -28,6 +28,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newWBXMLCmd(), newGatewayCmd(), newCtlCmd(), newUEMCmd(), newExchangeCmd(), newAttachmentsCmd(), newKDCCmd(), newDNSCmd(), newLabCmd(), newConformanceCmd(), newLoadgenCmd(), newReportCmd(), newMutantsCmd())
+	root.AddCommand(newWBXMLCmd(), newGatewayCmd(), newCtlCmd(), newUEMCmd(), newExchangeCmd(), newAttachmentsCmd(), newKDCCmd(), newDNSCmd(), newLabCmd(), newConformanceCmd(), newLoadgenCmd(), newReportCmd(), newMutantsCmd(), newChaosCmd())
 	return root
 }

@@ -1,6 +1,7 @@
 package uem
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
@@ -17,9 +18,12 @@ type Faults struct {
 	Hang bool `json:"hang"`
 	// LatencyMs delays every gateway request (0-600000).
 	LatencyMs int `json:"latency_ms"`
-	// ErrorRate answers this fraction of gateway requests (0-1) with 503
-	// "unavailable".
+	// ErrorRate answers this fraction of gateway requests (0-1) with
+	// ErrorStatus, an outage to the gateway.
 	ErrorRate float64 `json:"error_rate"`
+	// ErrorStatus is the 5xx status of injected errors; default 503
+	// "unavailable" (500 is "internal").
+	ErrorStatus int `json:"error_status,omitempty"`
 	// DropNotifications silently loses UEM → gateway notifications (the
 	// periodic resync has to catch up, FLOW-13).
 	DropNotifications bool `json:"drop_notifications"`
@@ -31,8 +35,9 @@ type Faults struct {
 	PartitionUEMToGateway bool `json:"partition_uem_to_gateway"`
 	// AuthStatus, when 401 or 403, answers every gateway request with it,
 	// as a UEM does that refuses the gateway's credential (a revoked or
-	// rotated token) or no longer lets the gateway in: the UEM is
-	// reachable and says no, which is not an outage.
+	// rotated token) or no longer lets the gateway in; 429 is a UEM
+	// shedding load (with Retry-After). The UEM is reachable and says no,
+	// which is not an outage.
 	AuthStatus int `json:"auth_status,omitempty"`
 }
 
@@ -42,8 +47,11 @@ func (f Faults) validate() error {
 		return uemapi.FieldError("latency_ms", "must be 0-600000")
 	case f.ErrorRate < 0 || f.ErrorRate > 1:
 		return uemapi.FieldError("error_rate", "must be 0-1")
-	case f.AuthStatus != 0 && f.AuthStatus != http.StatusUnauthorized && f.AuthStatus != http.StatusForbidden:
-		return uemapi.FieldError("auth_status", "must be 0, 401 or 403")
+	case f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599):
+		return uemapi.FieldError("error_status", "must be a 5xx status")
+	case f.AuthStatus != 0 && f.AuthStatus != http.StatusUnauthorized && f.AuthStatus != http.StatusForbidden &&
+		f.AuthStatus != http.StatusTooManyRequests:
+		return uemapi.FieldError("auth_status", "must be 0, 401, 403 or 429")
 	}
 	return nil
 }
@@ -66,8 +74,12 @@ func (f Faults) Specs() []faults.Spec {
 		out = append(out, faults.Spec{Name: "auth", Direction: faults.Upstream, Toxic: faults.ErrorStatus{Status: f.AuthStatus}})
 	}
 	if f.ErrorRate > 0 {
+		status := f.ErrorStatus
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
 		out = append(out, faults.Spec{Name: "error", Direction: faults.Upstream, Toxicity: f.ErrorRate,
-			Toxic: faults.ErrorStatus{Status: http.StatusServiceUnavailable}})
+			Toxic: faults.ErrorStatus{Status: status}})
 	}
 	return out
 }
@@ -100,8 +112,14 @@ func writeInjectedError(w http.ResponseWriter, _ *http.Request, status int, env 
 		writeErr(w, uemapi.Errorf(uemapi.CodeUnauthorized, "injected fault: the gateway credential is refused"))
 	case http.StatusForbidden:
 		writeJSON(w, http.StatusForbidden, uemapi.ErrorBody{Error: &uemapi.Error{Code: codeForbidden, Message: "injected fault: the gateway is not allowed"}})
-	default:
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, uemapi.ErrorBody{Error: &uemapi.Error{Code: codeRateLimited, Message: "injected fault: too many requests"}})
+	case http.StatusServiceUnavailable:
 		writeErr(w, uemapi.Errorf(uemapi.CodeUnavailable, "injected fault: error rate %.2f", env.Toxicity))
+	default: // another 5xx (ErrorStatus)
+		writeJSON(w, status, uemapi.ErrorBody{Error: &uemapi.Error{Code: uemapi.CodeInternal,
+			Message: fmt.Sprintf("injected fault: error rate %.2f", env.Toxicity)}})
 	}
 }
 
@@ -109,3 +127,6 @@ func writeInjectedError(w http.ResponseWriter, _ *http.Request, status int, env 
 // code of its own for it, as the real UEM answers it only to a gateway it
 // no longer serves.
 const codeForbidden uemapi.Code = "forbidden"
+
+// codeRateLimited is the error code of an injected 429.
+const codeRateLimited uemapi.Code = "rate_limited"

@@ -159,6 +159,18 @@ func (s *Store) LoadWiped(c *Cache) (int, error) {
 	return s.load(c, func(rec []byte) bool { return len(rec) > 2 && rec[2]&flagWiped != 0 })
 }
 
+// LoadBlocked adds the stored entries of blocked and wipe-pending
+// devices (not those LoadWiped takes), unless already in c, and returns
+// how many it added. A gateway that starts from the UEM gets only its
+// allowed devices (FLOW-10); without these, a device it knew as blocked
+// would be a new device until the next resync, and let in by fail-open
+// if the UEM went away in between.
+func (s *Store) LoadBlocked(c *Cache) (int, error) {
+	return s.load(c, func(rec []byte) bool {
+		return len(rec) > 2 && rec[2]&flagWiped == 0 && (State(rec[1]) == Blocked || State(rec[1]) == WipePending)
+	})
+}
+
 // load adds the stored entries whose encoded record keep accepts (all
 // when keep is nil); keep reads the flags without decoding the record.
 func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {

@@ -124,7 +124,7 @@ func refused(err error) bool {
 // provisions again (DEF-09); a wipe moves it to W until delivered.
 func (l *Link) applyDecision(key devicecache.Key, st uemapi.SyncState, b uemapi.PolicyBehavior, pol *uemapi.ActiveSyncPolicy, redirect string) devicecache.Entry {
 	if pol != nil {
-		l.cfg.Policies.Put(pol)
+		l.putPolicy(pol)
 	} else if b == uemapi.PolicyApplyServer || b == uemapi.PolicyRemoveServer {
 		l.SetDefaultBehavior(b)
 	}

@@ -44,7 +44,7 @@ func (l *Link) apply(n *uemapi.Notification) error {
 			return errors.New("uemsync: policy.changed without policy")
 		}
 		pol := n.Policy.Policy
-		l.cfg.Policies.Put(&pol)
+		l.putPolicy(&pol)
 		for _, ref := range n.Policy.Devices {
 			key, err := deviceKey(ref.EASDeviceID, ref.User)
 			if err != nil {

@@ -1,6 +1,8 @@
 package uemsync
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -49,3 +51,35 @@ func versionOf(pol *uemapi.ActiveSyncPolicy) string {
 
 // Policy returns the ActiveSync policy with the given id, as the UEM last sent it.
 func (l *Link) Policy(id string) (*uemapi.ActiveSyncPolicy, bool) { return l.cfg.Policies.Get(id) }
+
+// putPolicy stores pol and, when it is new or changed, writes it to the
+// persistent list, so that a restart with the UEM down still provisions
+// devices with their assigned policy (found by gatehouse chaos,
+// chaos/testdata/restart-keeps-policies.yaml).
+func (l *Link) putPolicy(pol *uemapi.ActiveSyncPolicy) {
+	if !l.cfg.Policies.Put(pol) || l.cfg.Store == nil {
+		return
+	}
+	doc, err := json.Marshal(pol)
+	if err == nil {
+		err = l.cfg.Store.SavePolicy(pol.ID, doc)
+	}
+	if err != nil {
+		l.cfg.Log.Warn("policy not written to the persistent list", "policy", pol.ID, "error", err)
+	}
+}
+
+// loadPolicies takes the stored policies (the UEM's, when it answers,
+// replace them).
+func (l *Link) loadPolicies() error {
+	return l.cfg.Store.Policies(func(id string, doc []byte) error {
+		var pol uemapi.ActiveSyncPolicy
+		if err := json.Unmarshal(doc, &pol); err != nil {
+			return fmt.Errorf("policy %s: %w", id, err)
+		}
+		if _, ok := l.cfg.Policies.Get(id); !ok {
+			l.cfg.Policies.Put(&pol)
+		}
+		return nil
+	})
+}

@@ -18,6 +18,9 @@ type InitResult struct {
 	// Wiped counts the delivered wipes taken from the persistent list
 	// before anything else (they are not in Loaded when FromUEM).
 	Wiped int
+	// Blocked counts the blocked and wipe-pending devices taken from the
+	// persistent list likewise (not in Loaded when FromUEM).
+	Blocked int
 }
 
 // Init fills the cache at start: every registered allowed device from the
@@ -28,7 +31,11 @@ type InitResult struct {
 // a wiped association as "wiped" until it is removed and does not say
 // whether the wipe reached the device, so without them a restarted
 // gateway would take the stale record for a pending wipe and wipe the
-// device again at its next request (ACT-06, ACT-07).
+// device again at its next request (ACT-06, ACT-07). So do blocks and
+// pending wipes, which the UEM's allowed list does not carry: a gateway
+// restarted with the UEM up must not let a device it knew as blocked in
+// by fail-open when the UEM goes away before the first resync (found by
+// gatehouse chaos, chaos/testdata/restart-keeps-blocks.yaml).
 func (l *Link) Init(ctx context.Context) (InitResult, error) {
 	var res InitResult
 	if l.cfg.Store != nil {
@@ -37,6 +44,20 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 			return res, fmt.Errorf("uemsync: init: delivered wipes from the persistent list: %w", err)
 		}
 		res.Wiped = w
+		// Known blocks and pending wipes too: the UEM's list below has
+		// only the allowed devices (FLOW-10), and the UEM may go away
+		// before the first resync tells the gateway about the others.
+		// Whatever the UEM lists as allowed replaces them.
+		b, err := l.cfg.Store.LoadBlocked(l.cfg.Cache)
+		if err != nil {
+			return res, fmt.Errorf("uemsync: init: blocked devices from the persistent list: %w", err)
+		}
+		res.Blocked = b
+		// And the policies they refer to: without them a device assigned
+		// one would provision the server's policy while the UEM is down.
+		if err := l.loadPolicies(); err != nil {
+			return res, fmt.Errorf("uemsync: init: policies from the persistent list: %w", err)
+		}
 	}
 	n, err := l.load(ctx, uemapi.FilterAllowed)
 	l.recordContact(err, ByInit)
@@ -51,7 +72,7 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 	if res.Loaded, err = l.cfg.Store.Load(l.cfg.Cache); err != nil {
 		return res, fmt.Errorf("uemsync: init from persistent list: %w", err)
 	}
-	res.Loaded += res.Wiped
+	res.Loaded += res.Wiped + res.Blocked
 	l.cfg.Log.Warn("uem unreachable at init; running on the persistent device list", "devices", res.Loaded, "error", res.UEMError)
 	return res, nil
 }
@@ -85,7 +106,7 @@ func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error
 // and logged, once per page.
 func (l *Link) applyPage(p *uemapi.DevicePage, each func(devicecache.Key)) {
 	for _, pol := range p.Policies {
-		l.cfg.Policies.Put(pol)
+		l.putPolicy(pol)
 	}
 	skipped, firstErr := 0, error(nil)
 	for _, it := range p.Items {
