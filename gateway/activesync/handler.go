@@ -226,26 +226,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// From here on the user is authenticated: the device may have a
 	// statistics row, a UEM association and a cache entry.
 	x := &exchange{info: info, key: key, upn: id.upn}
-	user := id.user
 	if h.cfg.Stats != nil {
 		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
 		x.dev.Inc(stats.DHTTPRequests)
 		x.dev.Inc(stats.CommandCounter(string(info.Query.Cmd)))
 	}
-	// A Provision is read before the decision: from 14.1 it carries the
-	// device's information (model, OS, phone number), which a first
-	// access reports to the UEM (ASA-02). A body that cannot be read is
-	// answered after the decision, as before: a blocked device is told so.
-	var provErr error
-	if info.Query.Cmd == eas.CmdProvision {
-		provErr = h.readProvision(r, x)
-	}
-	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
-		DeviceID: x.key.DeviceID, User: user, DeviceType: info.Query.DeviceType,
-		UserAgent: info.UserAgent, ProtocolVersion: info.Version.String(),
-		Model: x.devInfo.Model, OS: x.devInfo.OS, PhoneNumber: x.devInfo.PhoneNumber,
-	})
-	h.cfg.Cache.Touch(x.key, info.Version.String())
+	provErr := h.decide(r, x)
 
 	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
 		end := h.beginAudit(r, x, svc, rec)
@@ -296,6 +282,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer stop()
 	}
 	h.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// decide sets x.outcome, the UEM link's decision for the device. A
+// Provision is read first: from 14.1 it carries the device's information
+// (model, OS, phone number), which a first access reports to the UEM
+// (ASA-02). A body that cannot be read is returned, to be answered after
+// the decision, as before: a blocked device is told so.
+func (h *Handler) decide(r *http.Request, x *exchange) (provErr error) {
+	info := x.info
+	if info.Query.Cmd == eas.CmdProvision {
+		provErr = h.readProvision(r, x)
+	}
+	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
+		DeviceID: x.key.DeviceID, User: x.key.User, DeviceType: info.Query.DeviceType,
+		UserAgent: info.UserAgent, ProtocolVersion: info.Version.String(),
+		Model: x.devInfo.Model, OS: x.devInfo.OS, PhoneNumber: x.devInfo.PhoneNumber,
+	})
+	h.cfg.Cache.Touch(x.key, info.Version.String())
+	return provErr
 }
 
 // The rest of ServeHTTP's branches are cold: other methods than POST,
