@@ -179,6 +179,7 @@ func (g *subprocess) start(ctx context.Context) error {
 		"--data-dir", cfg.DataDir, "--uem-url", cfg.UEM.URL, "--uem-insecure", "--upstream-insecure",
 		"--fail-open="+strconv.FormatBool(cfg.FailOpen), "--upstream-http2="+strconv.FormatBool(cfg.UpstreamHTTP2),
 		"--check-interval", cfg.CheckInterval.String(), "--resync-interval", cfg.ResyncInterval.String(),
+		"--last-seen-interval", cfg.LastSeenInterval.String(),
 		"--persist-interval", cfg.PersistInterval.String(), "--stats-interval", cfg.StatsInterval.String())
 	if cfg.Audit {
 		cmd.Args = append(cmd.Args, "--audit")

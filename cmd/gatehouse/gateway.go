@@ -90,6 +90,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.BoolVar(&cfg.FailOpen, "fail-open", cfg.FailOpen, "allow new devices while the UEM is unreachable (emm-fail-open)")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", cfg.CheckInterval, "UEM connectivity check interval")
 	f.DurationVar(&cfg.ResyncInterval, "resync-interval", cfg.ResyncInterval, "UEM resync interval")
+	f.DurationVar(&cfg.LastSeenInterval, "last-seen-interval", cfg.LastSeenInterval, "interval of the last-seen reports to the UEM (its Last Sync Time)")
 	f.DurationVar(&cfg.PersistInterval, "persist-interval", cfg.PersistInterval, "persistent device list write interval (>= 10s)")
 	f.DurationVar(&cfg.StatsInterval, "stats-interval", cfg.StatsInterval, "statistics file interval")
 	f.StringVar(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) for KDC discovery; the system resolver when empty")

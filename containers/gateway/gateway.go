@@ -146,7 +146,9 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	if o.failOpen != nil {
 		args = append(args, "--fail-open="+strconv.FormatBool(*o.failOpen))
 	}
-	for flag, d := range map[string]time.Duration{"--check-interval": o.check, "--resync-interval": o.resync, "--persist-interval": o.persist} {
+	// Last-seen reports go at the resync pace, as in the lab, so that a
+	// test world sees Last Sync Time move (ASA-06).
+	for flag, d := range map[string]time.Duration{"--check-interval": o.check, "--resync-interval": o.resync, "--last-seen-interval": o.resync, "--persist-interval": o.persist} {
 		if d > 0 {
 			args = append(args, flag, d.String())
 		}

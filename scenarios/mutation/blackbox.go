@@ -43,7 +43,7 @@ func (r *runner) blackBox(ctx context.Context, dir, src string) (suiteRun, func(
 		"GATEHOUSE_ADMIN_TOKEN=" + hex.EncodeToString(adminToken),
 	}, []string{bin, "gateway", "--listen", gw, "--notify-listen", notify, "--admin-listen", admin,
 		"--data-dir", data, "--uem-url", "https://" + uem, "--uem-insecure", "--upstream-insecure",
-		"--check-interval", "1s", "--resync-interval", "1s", "--persist-interval", "10s"})
+		"--check-interval", "1s", "--resync-interval", "1s", "--last-seen-interval", "1s", "--persist-interval", "10s"})
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		return suiteRun{}, nil, err
 	}
