@@ -2,8 +2,11 @@ package scenarios_test
 
 import (
 	"bytes"
+	"embed"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,13 +21,20 @@ import (
 // MS-ASHTTP. Placeholders ({{INBOX}}, {{SYNCKEY}}, ...) stand for what
 // only a live mailbox knows; the specs (interop_test.go) fill them.
 
+// The corpus is embedded: the compiled suite (scenarios.test in the
+// image, the mutation runner's black-box mode, gatehouse conformance)
+// runs without the source tree beside it.
+//
+//go:embed testdata/interop/*.xml
+var interopCorpus embed.FS
+
 const interopDir = "testdata/interop"
 
 var placeholder = regexp.MustCompile(`\{\{[A-Z]+\}\}`)
 
 // interopXML reads a corpus file with its placeholders filled by fill.
 func interopXML(name string, fill func(string) string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(interopDir, name))
+	b, err := interopCorpus.ReadFile(path.Join(interopDir, name))
 	if err != nil {
 		return "", err
 	}
@@ -44,7 +54,7 @@ func libwbxmlEncodes(name string) bool { return name != "ascmd-search-gal-respon
 // back as the same tree, and libwbxml's own encoding decodes with ours
 // to the same tree.
 func TestInteropCorpusAgreesWithLibwbxml(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(interopDir, "*.xml"))
+	files, err := fs.Glob(interopCorpus, path.Join(interopDir, "*.xml"))
 	if err != nil || len(files) < 40 {
 		t.Fatalf("interop corpus: %d files (%v), want at least 40", len(files), err)
 	}
@@ -120,5 +130,21 @@ func runPeer(t *testing.T, tool string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(tool), strings.Join(args, " "), err, out)
+	}
+}
+
+// The specs read the corpus from the test binary, not from the working
+// directory: run from anywhere else, every file still reads (the
+// black-box mutation runs failed the interop specs on "no such file").
+func TestInteropCorpusNeedsNoSourceTree(t *testing.T) {
+	t.Chdir(t.TempDir())
+	files, err := fs.Glob(interopCorpus, path.Join(interopDir, "*.xml"))
+	if err != nil || len(files) < 40 {
+		t.Fatalf("embedded interop corpus: %d files (%v), want at least 40", len(files), err)
+	}
+	for _, f := range files {
+		if _, err := interopXML(path.Base(f), func(string) string { return "7" }); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
