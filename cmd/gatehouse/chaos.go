@@ -202,19 +202,36 @@ func scheduleArg(arg string, g chaos.GenOptions, steps int) (*chaos.Schedule, er
 	return chaos.LoadSchedule(arg)
 }
 
+// regenFlags are the generator flags replay and shrink take to
+// regenerate a campaign's schedule from its seed.
+type regenFlags struct{ steps, minDev, maxDev int }
+
+func (g *regenFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&g.steps, "steps", 25, "steps per schedule (as the campaign had)")
+	fl.IntVar(&g.minDev, "min-devices", 5, "as the campaign had")
+	fl.IntVar(&g.maxDev, "max-devices", 12, "as the campaign had")
+}
+
+// load is the world and the schedule arg names (a seed or a YAML file).
+func (g *regenFlags) load(f *chaosFlags, arg string) (chaos.WorldConfig, *chaos.Schedule, error) {
+	wc, err := f.world()
+	if err != nil {
+		return wc, nil, err
+	}
+	s, err := scheduleArg(arg, f.gen(g.steps, g.minDev, g.maxDev), g.steps)
+	return wc, s, err
+}
+
 func newChaosReplayCmd() *cobra.Command {
 	var f chaosFlags
-	var steps, minDev, maxDev int
+	var g regenFlags
 	cmd := &cobra.Command{
 		Use:   "replay SEED|SCHEDULE.yaml",
 		Short: "Replay one schedule from its seed (same generator flags) or a YAML file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wc, err := f.world()
-			if err != nil {
-				return err
-			}
-			s, err := scheduleArg(args[0], f.gen(steps, minDev, maxDev), steps)
+			wc, s, err := g.load(&f, args[0])
 			if err != nil {
 				return err
 			}
@@ -245,26 +262,21 @@ func newChaosReplayCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&steps, "steps", 25, "steps per schedule (as the campaign had)")
-	cmd.Flags().IntVar(&minDev, "min-devices", 5, "as the campaign had")
-	cmd.Flags().IntVar(&maxDev, "max-devices", 12, "as the campaign had")
+	g.register(cmd)
 	return cmd
 }
 
 func newChaosShrinkCmd() *cobra.Command {
 	var f chaosFlags
-	var steps, minDev, maxDev, tries, maxRuns int
+	var g regenFlags
+	var tries, maxRuns int
 	var write, note string
 	cmd := &cobra.Command{
 		Use:   "shrink SEED|SCHEDULE.yaml",
 		Short: "Shrink a failing schedule by delta debugging to a minimal YAML schedule",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wc, err := f.world()
-			if err != nil {
-				return err
-			}
-			s, err := scheduleArg(args[0], f.gen(steps, minDev, maxDev), steps)
+			wc, s, err := g.load(&f, args[0])
 			if err != nil {
 				return err
 			}
@@ -293,10 +305,8 @@ func newChaosShrinkCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	g.register(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&steps, "steps", 25, "steps per schedule (as the campaign had)")
-	fl.IntVar(&minDev, "min-devices", 5, "as the campaign had")
-	fl.IntVar(&maxDev, "max-devices", 12, "as the campaign had")
 	fl.IntVar(&tries, "tries", 2, "runs of a candidate before it counts as passing (faults race timers)")
 	fl.IntVar(&maxRuns, "max-runs", 300, "most worlds to start")
 	fl.StringVar(&write, "write", "", "write the shrunk schedule (YAML) here, e.g. chaos/testdata/NAME.yaml")
