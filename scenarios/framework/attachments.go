@@ -149,15 +149,7 @@ func DecryptAttachment(data []byte, keys ...uemapi.AttachmentKey) ([]byte, error
 		return nil, errors.New("short header")
 	}
 	header, salt, prefix := data[:hl], data[7+len(h.KeyID):7+len(h.KeyID)+attachSalt], data[hl-attachPrefix:hl]
-	fileKey, err := hkdf.Key(sha256.New, key.Key, salt, attachInfo, klen)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(fileKey)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := fileAEAD(key.Key, salt)
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +158,7 @@ func DecryptAttachment(data []byte, keys ...uemapi.AttachmentKey) ([]byte, error
 	for i := uint32(0); ; i++ {
 		n := min(size, len(rest))
 		last := n == len(rest)
-		var nonce [12]byte
-		copy(nonce[:], prefix)
-		bin.BigEndian.PutUint32(nonce[7:11], i)
-		if last {
-			nonce[11] = 1
-		}
+		nonce := chunkNonce(prefix, i, last)
 		plain, err := aead.Open(nil, nonce[:], rest[:n], header)
 		if err != nil {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
@@ -202,15 +189,7 @@ func EncryptAttachment(plain []byte, key uemapi.AttachmentKey) ([]byte, error) {
 	}
 	header = append(header, random...)
 	salt, prefix := random[:attachSalt], random[attachSalt:]
-	fileKey, err := hkdf.Key(sha256.New, key.Key, salt, attachInfo, len(key.Key))
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(fileKey)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := fileAEAD(key.Key, salt)
 	if err != nil {
 		return nil, err
 	}
@@ -218,18 +197,38 @@ func EncryptAttachment(plain []byte, key uemapi.AttachmentKey) ([]byte, error) {
 	for i := uint32(0); ; i++ {
 		n := min(1<<c, len(plain))
 		last := n == len(plain)
-		var nonce [12]byte
-		copy(nonce[:], prefix)
-		bin.BigEndian.PutUint32(nonce[7:11], i)
-		if last {
-			nonce[11] = 1
-		}
+		nonce := chunkNonce(prefix, i, last)
 		out = aead.Seal(out, nonce[:], plain[:n], header)
 		plain = plain[n:]
 		if last {
 			return out, nil
 		}
 	}
+}
+
+// fileAEAD is the AES-GCM of one file: its key derived from the UEM key
+// and the file's salt, as long as the UEM key.
+func fileAEAD(uemKey, salt []byte) (cipher.AEAD, error) {
+	fileKey, err := hkdf.Key(sha256.New, uemKey, salt, attachInfo, len(uemKey))
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(fileKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// chunkNonce is chunk i's nonce: the file's prefix, the chunk index and
+// a last-chunk flag.
+func chunkNonce(prefix []byte, i uint32, last bool) (nonce [12]byte) {
+	copy(nonce[:], prefix)
+	bin.BigEndian.PutUint32(nonce[7:11], i)
+	if last {
+		nonce[11] = 1
+	}
+	return nonce
 }
 
 // MIMEPart is one attachment of a message BuildMIME makes: a file
