@@ -141,7 +141,7 @@ func (c *Config) setDefaults() {
 		c.Seed = 1
 	}
 	if c.Domain == "" {
-		c.Domain = "corp.example"
+		c.Domain = DefaultDomain
 	}
 	for _, a := range []*string{&c.UEMListen, &c.UEMAdminListen, &c.ExchangeListen, &c.ExchangeAdminListen, &c.GatewayListen, &c.NotifyListen, &c.GatewayAdminListen} {
 		if *a == "" {

@@ -48,6 +48,7 @@ type Lab struct {
 	mu          sync.Mutex
 	gw          gatewayRunner // nil in External mode
 	certDevices int           // devices IssueCertificate registered
+	devHC       *http.Client  // devices' client when observed (ObserveDevices)
 }
 
 // gatewayRunner is one way of running the gateway.
@@ -132,6 +133,9 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		}
 	}
 	if err := l.registerGateway(); err != nil {
+		return nil, err
+	}
+	if err := l.writeAdminTokenFile(); err != nil {
 		return nil, err
 	}
 	if l.gw != nil {
@@ -316,7 +320,7 @@ func (l *Lab) NewDevice(cfg device.Config) (*device.Device, error) {
 			cfg.Email = u.Email
 		}
 	}
-	return device.New(cfg, l.DeviceURL(), l.hc)
+	return device.New(cfg, l.DeviceURL(), l.DeviceClient())
 }
 
 // StopGateway stops the gateway gracefully (it writes its device list).
