@@ -84,6 +84,9 @@ type Server struct {
 	fleet *fleet
 	demo  *demoRun
 	state *publisher
+	// tickMu serialises tick: the sampler and an action (which shows its
+	// effect at once) both sample.
+	tickMu sync.Mutex
 
 	mu     sync.Mutex
 	gwDown bool     // killed or stopped from the dashboard

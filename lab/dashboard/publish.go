@@ -66,6 +66,8 @@ func (s *Server) sample() {
 }
 
 func (s *Server) tick() {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
 	snap := s.build(s.ctx)
 	p := s.state
 	now := time.Now()

@@ -10,7 +10,7 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  const stateWord = { A: "allowed", B: "blocked", P: "pending", W: "wiped" };
+  const stateWord = { A: "allowed", B: "blocked", P: "policy pending", W: "wipe" };
   let state = null, selected = null, charts = null;
 
   function announce(msg) { $("#announce").textContent = msg; }
