@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +130,33 @@ func TestExchangeAndLabShareDemoUsers(t *testing.T) {
 	}
 	if d := x.Flags().Lookup("domain").DefValue; d != lab.DefaultDomain {
 		t.Errorf("exchange --domain %s, lab %s", d, lab.DefaultDomain)
+	}
+}
+
+// Two labs side by side: the second's dashboard takes a free port when
+// the default one is taken (and says so), rather than failing the lab;
+// an address given explicitly is kept or fails.
+func TestLabDashboardDefaultPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	l, err := lab.Start(context.Background(), lab.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	if _, err := startDashboard(l, taken.Addr().String(), false, io.Discard); err == nil {
+		t.Fatal("an explicit, taken address did not fail")
+	}
+	var warn bytes.Buffer
+	d, err := startDashboard(l, taken.Addr().String(), true, &warn)
+	if err != nil {
+		t.Fatalf("default address taken: %v", err)
+	}
+	defer d.Shutdown(context.Background())
+	if strings.Contains(d.URL(), taken.Addr().String()) || !strings.Contains(warn.String(), "is taken") {
+		t.Errorf("dashboard at %s, warning %q", d.URL(), warn.String())
 	}
 }

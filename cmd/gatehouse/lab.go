@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,7 +64,7 @@ Stop with Ctrl-C.`,
 			}()
 			var dash *dashboard.Server
 			if !noDashboard {
-				if dash, err = startDashboard(l, dashAddr); err != nil {
+				if dash, err = startDashboard(l, dashAddr, !cmd.Flags().Changed("dashboard-listen"), cmd.ErrOrStderr()); err != nil {
 					return err
 				}
 				defer dash.Shutdown(context.Background())
@@ -131,12 +132,24 @@ type dashboardEndpoints struct {
 	LoginURL string `json:"login_url"` // signs in: the token is in the fragment, never sent
 }
 
-func startDashboard(l *lab.Lab, addr string) (*dashboard.Server, error) {
-	d, err := dashboard.New(l, dashboard.Config{Addr: addr, Token: l.Endpoints().Gateway.AdminToken})
-	if err != nil {
-		return nil, err
+// startDashboard serves the dashboard on addr. When addr is the default
+// (anyPort) and taken, by another lab say, it takes a free port instead:
+// scripts running labs side by side on their own ports keep working, and
+// the URL printed is the one in use.
+func startDashboard(l *lab.Lab, addr string, anyPort bool, warn io.Writer) (*dashboard.Server, error) {
+	start := func(addr string) (*dashboard.Server, error) {
+		d, err := dashboard.New(l, dashboard.Config{Addr: addr, Token: l.Endpoints().Gateway.AdminToken})
+		if err != nil {
+			return nil, err
+		}
+		return d, d.Start()
 	}
-	if err := d.Start(); err != nil {
+	d, err := start(addr)
+	if err != nil && anyPort && errors.Is(err, syscall.EADDRINUSE) {
+		fmt.Fprintf(warn, "gatehouse lab: %s is taken; the dashboard takes a free port\n", addr)
+		d, err = start("127.0.0.1:0")
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
