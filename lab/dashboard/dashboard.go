@@ -88,9 +88,8 @@ type Server struct {
 	// effect at once) both sample.
 	tickMu sync.Mutex
 
-	mu     sync.Mutex
-	gwDown bool     // killed or stopped from the dashboard
-	notes  []string // the last actions and their outcome, newest last
+	mu    sync.Mutex
+	notes []string // the last actions and their outcome, newest last
 }
 
 // New makes a dashboard of l; Start serves it. It records the exchanges

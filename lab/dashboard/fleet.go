@@ -48,7 +48,7 @@ var presetFleet = []struct {
 	{1, device.IOS, device.Native},
 	{1, device.IOS, device.SecureApp},
 	{2, device.Windows, device.Native},
-	{3 % 3, device.Android, device.UnsecureApp},
+	{0, device.Android, device.UnsecureApp},
 }
 
 // add makes a device for user and starts it (connect, then sync).
