@@ -15,7 +15,7 @@ import (
 
 // action is what a button posts.
 type action struct {
-	Kind     string `json:"kind"` // uem, fault, gateway, attachment, add, fleet, demo
+	Kind     string `json:"kind"` // uem, fault, gateway, attachment, add, fleet, demo (op "step": pause between steps), demo_next
 	Op       string `json:"op"`   // uem: allow/block/wipe/remove/assign_policy; gateway: kill/start/restart; fault: uem_down/exchange_down/drop_notifications
 	Device   string `json:"device,omitempty"`
 	User     string `json:"user,omitempty"`
@@ -71,10 +71,18 @@ func (s *Server) do(ctx context.Context, a action) (string, error) {
 		}
 		return fmt.Sprintf("added a fleet of %d devices", len(presetFleet)), nil
 	case "demo":
-		if !s.demo.play(s.ctx, s.l, &s.wg) {
+		if !s.demo.play(s.ctx, s.l, &s.wg, a.Op == "step") {
 			return "", errors.New("the demo already ran in this lab (its devices exist now): restart the lab to play it again")
 		}
+		if a.Op == "step" {
+			return "playing the demo step by step: Next step goes on", nil
+		}
 		return "playing the demo", nil
+	case "demo_next":
+		if !s.demo.advance() {
+			return "", errors.New("the demo is not waiting for a next step")
+		}
+		return "next demo step", nil
 	}
 	return "", fmt.Errorf("unknown action %q", a.Kind)
 }

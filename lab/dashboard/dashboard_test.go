@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
@@ -100,5 +103,33 @@ func TestDemoNarrationSplitsIntoSteps(t *testing.T) {
 	}
 	if got := strings.Join(d.steps[1].Lines, "|"); got != "2. block|Status 129" {
 		t.Errorf("step 2 lines %q", got)
+	}
+}
+
+// Step by step, the demo waits before each step after the first until
+// the page's Next step, showing the step before as done meanwhile.
+func TestDemoStepByStepWaitsForNext(t *testing.T) {
+	d := &demoRun{cur: -1, stepwise: true, next: make(chan struct{}, 1), ctx: t.Context()}
+	d.steps = []demoStep{{Status: "pending"}, {Status: "pending"}}
+	if _, err := d.Write([]byte("demo: 1. first\ndemo:    ok\n")); err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan struct{})
+	go func() { _, _ = d.Write([]byte("demo: 2. second\n")); close(wrote) }()
+	gomega.NewWithT(t).Eventually(func() bool { return d.state().Waiting }).WithTimeout(10*time.Second).Should(gomega.BeTrue(), "the demo did not pause before step 2")
+	select {
+	case <-wrote:
+		t.Fatal("step 2 started without Next step")
+	default:
+	}
+	if st := d.state(); st.Steps[0].Status != "done" || st.Steps[1].Status != "pending" {
+		t.Fatalf("while waiting: %+v", st.Steps)
+	}
+	if !d.advance() {
+		t.Fatal("advance refused while waiting")
+	}
+	<-wrote
+	if st := d.state(); st.Waiting || st.Steps[1].Status != "running" {
+		t.Fatalf("after Next step: %+v", st)
 	}
 }

@@ -63,6 +63,8 @@
   // ---- buttons
   function wire() {
     $("#demo-play").addEventListener("click", () => act({ kind: "demo" }));
+    $("#demo-step").addEventListener("click", () => act({ kind: "demo", op: "step" }));
+    $("#demo-next").addEventListener("click", () => act({ kind: "demo_next" }));
     $("#add-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       act({ kind: "add", user: $("#add-user").value, platform: $("#add-platform").value, class: $("#add-class").value });
@@ -219,7 +221,9 @@
     const ol = $("#demo-steps");
     const b = $("#demo-play");
     b.disabled = d.started;
-    b.textContent = d.running ? "Playing…" : d.started ? (d.error ? "Demo failed" : "Demo played") : "▶ Play the demo";
+    $("#demo-step").disabled = d.started;
+    $("#demo-next").disabled = !d.waiting;
+    b.textContent = d.waiting ? "Paused: press Next step" : d.running ? "Playing…" : d.started ? (d.error ? "Demo failed" : "Demo played") : "▶ Play the demo";
     const key = JSON.stringify(d.steps);
     if (ol.dataset.key === key) return;
     ol.dataset.key = key;
