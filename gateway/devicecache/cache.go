@@ -291,13 +291,13 @@ func (c *Cache) Range(fn func(Entry) bool) {
 // insertIfAbsent adds a decoded entry under its encoded key unless the
 // key is present, and reports whether it did. k and encoded may share
 // memory the caller reuses: the record copies the key.
-func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry) bool {
+func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry, m *profileMemo) bool {
 	s, h := c.locate(k)
 	s.mu.Lock()
 	exists := s.findEncoded(h, encoded) != nil
 	if !exists {
 		r := newRecord(encoded)
-		r.set(e)
+		r.setMemo(e, m)
 		s.add(h, r)
 	}
 	s.mu.Unlock()
@@ -305,4 +305,17 @@ func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry) bool {
 		c.grew()
 	}
 	return !exists
+}
+
+// reserve sizes every shard's table for n entries in all, so that loading
+// them does not rehash the shards over and over as they grow.
+func (c *Cache) reserve(n int) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for len(s.buckets) < n/shardCount {
+			s.grow()
+		}
+		s.mu.Unlock()
+	}
 }

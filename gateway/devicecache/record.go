@@ -157,7 +157,11 @@ func (r *record) entry(k Key) Entry {
 	return e
 }
 
-func (r *record) set(e *Entry) {
+func (r *record) set(e *Entry) { r.setMemo(e, nil) }
+
+// setMemo is set with a memo of the last profile interned (nil: none), for
+// loops that set millions of records sharing a few profiles.
+func (r *record) setMemo(e *Entry, m *profileMemo) {
 	r.state = e.State
 	r.flags &= recKeyOut
 	if e.Wiped {
@@ -174,9 +178,32 @@ func (r *record) set(e *Entry) {
 	if !e.LastSeen.IsZero() {
 		r.lastSeen = e.LastSeen.UnixNano()
 	}
-	if p := (profile{e.ProtocolVersion, e.Policy, e.PolicyVersion, e.RedirectURL}); r.prof() != p {
+	p := profile{e.ProtocolVersion, e.Policy, e.PolicyVersion, e.RedirectURL}
+	switch {
+	case m != nil:
+		r.profile = m.handle(p)
+	case r.prof() != p:
 		r.setProfile(p)
 	}
+}
+
+// profileMemo remembers the last profile interned. Its strings are the
+// interned copies, so the profiles it is given may share memory that is
+// reused afterwards (a mapped file being read).
+type profileMemo struct {
+	p profile
+	h unique.Handle[profile]
+}
+
+func (m *profileMemo) handle(p profile) unique.Handle[profile] {
+	if p == (profile{}) {
+		return unique.Handle[profile]{}
+	}
+	if m.h == (unique.Handle[profile]{}) || p != m.p {
+		m.h = unique.Make(p) // clones p's strings
+		m.p = m.h.Value()
+	}
+	return m.h
 }
 
 // touch records one request: see Cache.Touch.

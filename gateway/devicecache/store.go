@@ -199,7 +199,7 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 				if err != nil {
 					return fmt.Errorf("journal entry %q: %w", key.DeviceID, err)
 				}
-				if c.insertIfAbsent(key, string(k), &e) {
+				if c.insertIfAbsent(key, string(k), &e, nil) {
 					n++
 				}
 				return nil
@@ -212,6 +212,12 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 		if b == nil {
 			return nil
 		}
+		if m := tx.Bucket(bucketMeta); m != nil && keep == nil {
+			if v := m.Get(keyCount); len(v) == 8 && binary.BigEndian.Uint64(v) < 1<<40 {
+				c.reserve(c.Len() + int(binary.BigEndian.Uint64(v)))
+			}
+		}
+		var memo profileMemo
 		return b.ForEach(func(_, chunk []byte) error {
 			for len(chunk) > 0 {
 				kl, w := binary.Uvarint(chunk)
@@ -240,11 +246,12 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 				if err != nil {
 					return fmt.Errorf("devicecache: load: %w", err)
 				}
-				e, err := decodeRecord(Key{}, rec)
+				// Its strings share the file too: the memo interns copies.
+				e, err := decodeRecordShared(rec)
 				if err != nil {
 					return fmt.Errorf("devicecache: load: entry %q: %w", k.DeviceID, err)
 				}
-				if c.insertIfAbsent(k, key, &e) {
+				if c.insertIfAbsent(k, key, &e, &memo) {
 					n++
 				}
 			}
@@ -396,7 +403,21 @@ func appendRecord(b []byte, e Entry) []byte {
 	return b
 }
 
-func decodeRecord(k Key, b []byte) (Entry, error) {
+func decodeRecord(k Key, b []byte) (Entry, error) { return decodeRecordOpt(k, b, readString) }
+
+// decodeRecordShared decodes a record whose strings share b's memory: for
+// a caller that copies what it keeps before b is reused.
+func decodeRecordShared(b []byte) (Entry, error) {
+	return decodeRecordOpt(Key{}, b, func(b []byte) (string, []byte, error) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w) {
+			return "", nil, errCorrupt
+		}
+		return unsafe.String(unsafe.SliceData(b[w:]), int(n)), b[w+int(n):], nil
+	})
+}
+
+func decodeRecordOpt(k Key, b []byte, readString func([]byte) (string, []byte, error)) (Entry, error) {
 	e := Entry{Key: k}
 	if len(b) < 3 || b[0] != recordFormat {
 		return e, fmt.Errorf("%w: unknown format", errCorrupt)
