@@ -118,8 +118,9 @@ plateau=$(rss_all "${gwpid[@]}")
 # heap profile (go tool pprof -sample_index=inuse_space heap.pprof).
 adm=$(awk '/^admin URL/ {print $3}' "$work/gw$((gws - 1)).out")
 auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")
-goroutines=$(curl -sk "${auth[@]}" "$adm/debug/pprof/goroutine?debug=1" | head -1)
+curl -sk "${auth[@]}" -o "$work/goroutines.txt" "$adm/debug/pprof/goroutine?debug=1" || true
 curl -sk "${auth[@]}" -o "$work/heap.pprof" "$adm/debug/pprof/heap" || true
+goroutines=$(sed -n 1p "$work/goroutines.txt" 2>/dev/null) # no pipe: pipefail and SIGPIPE
 victim=${gwpid[0]}
 echo "killing gateway 0 (pid $victim) at $((SECONDS - start)) s"
 kill -9 "$victim"
