@@ -3,6 +3,7 @@ package devicecache
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestRecordKeySizes puts keys of every inline size class boundary and
@@ -44,4 +45,24 @@ func TestRecordKeySizes(t *testing.T) {
 		t.Fatalf("Load = %d, %v", n, err)
 	}
 	check(fresh)
+}
+
+// TestInlineKeysFollowTheHeader pins what newRecord and key rely on: each
+// inline type starts with the header and its key bytes start right after.
+func TestInlineKeysFollowTheHeader(t *testing.T) {
+	for _, c := range []struct{ rec, key, size uintptr }{
+		{unsafe.Offsetof(rec32{}.record), unsafe.Offsetof(rec32{}.key), unsafe.Sizeof(rec32{}.key)},
+		{unsafe.Offsetof(rec48{}.record), unsafe.Offsetof(rec48{}.key), unsafe.Sizeof(rec48{}.key)},
+		{unsafe.Offsetof(rec64{}.record), unsafe.Offsetof(rec64{}.key), unsafe.Sizeof(rec64{}.key)},
+		{unsafe.Offsetof(rec80{}.record), unsafe.Offsetof(rec80{}.key), unsafe.Sizeof(rec80{}.key)},
+		{unsafe.Offsetof(rec96{}.record), unsafe.Offsetof(rec96{}.key), unsafe.Sizeof(rec96{}.key)},
+		{unsafe.Offsetof(rec128{}.record), unsafe.Offsetof(rec128{}.key), unsafe.Sizeof(rec128{}.key)},
+		{unsafe.Offsetof(rec160{}.record), unsafe.Offsetof(rec160{}.key), unsafe.Sizeof(rec160{}.key)},
+		{unsafe.Offsetof(rec224{}.record), unsafe.Offsetof(rec224{}.key), unsafe.Sizeof(rec224{}.key)},
+		{unsafe.Offsetof(recordOut{}.record), recordSize, 0},
+	} {
+		if c.rec != 0 || c.key != recordSize {
+			t.Errorf("a %d-byte inline key type has its header at %d and its key at %d, want 0 and %d", c.size, c.rec, c.key, recordSize)
+		}
+	}
 }
