@@ -20,14 +20,16 @@ type record struct {
 	connections uint32
 	state       State
 	flags       uint8
-	keyLen      uint16 // bytes of key after the header; 0 when flagKeyOut
+	// keyLen is the length of the key after the header, or 0 for a
+	// recordOut (an encoded key is never empty). Never written after
+	// newRecord, so key reads it without the shard's lock (DeleteUnchanged).
+	keyLen uint16
 }
 
 const (
 	recWiped       = 1 << 0
 	recValidated   = 1 << 1
 	recReprovision = 1 << 2
-	recKeyOut      = 1 << 3 // the key is too long to sit inline: recordOut
 )
 
 const recordSize = unsafe.Sizeof(record{})
@@ -100,9 +102,7 @@ func newRecord(enc string) *record {
 	case n <= 224:
 		return inline[rec224](enc)
 	}
-	r := &recordOut{key: enc}
-	r.flags = recKeyOut
-	return &r.record
+	return &(&recordOut{key: enc}).record
 }
 
 // inline allocates a T (a record followed by a byte array at least as
@@ -118,7 +118,7 @@ func inline[T any](enc string) *record {
 // key returns the encoded key. It shares the record's memory, which is
 // never written after newRecord, so it stays valid as long as it is held.
 func (r *record) key() string {
-	if r.flags&recKeyOut != 0 {
+	if r.keyLen == 0 {
 		return (*recordOut)(unsafe.Pointer(r)).key
 	}
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(r), recordSize)), int(r.keyLen))
@@ -163,7 +163,7 @@ func (r *record) set(e *Entry) { r.setMemo(e, nil) }
 // loops that set millions of records sharing a few profiles.
 func (r *record) setMemo(e *Entry, m *profileMemo) {
 	r.state = e.State
-	r.flags &= recKeyOut
+	r.flags = 0
 	if e.Wiped {
 		r.flags |= recWiped
 	}

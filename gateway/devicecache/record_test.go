@@ -66,3 +66,29 @@ func TestInlineKeysFollowTheHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteUnchangedReadsKeysWhileEntriesChange: DeleteUnchanged reads a
+// snapshot's record keys without the shard's lock while Put rewrites the
+// same records' state and flags; the key must depend on nothing Put
+// writes (run with -race).
+func TestDeleteUnchangedReadsKeysWhileEntriesChange(t *testing.T) {
+	c := New(nil)
+	var keys []Key
+	for i := range 200 {
+		k := Key{DeviceID: strings.Repeat("d", 1+i%40), User: string(rune('a' + i%26))}
+		keys = append(keys, k)
+		c.Put(Entry{Key: k, State: Allowed, Validated: true})
+	}
+	snap := c.Snapshot(func(Entry) bool { return true })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 5 {
+			for _, k := range keys {
+				c.Put(Entry{Key: k, State: Blocked, Validated: i%2 == 0, Wiped: true})
+			}
+		}
+	}()
+	c.DeleteUnchanged(snap, func(Key) bool { return true })
+	<-done
+}
