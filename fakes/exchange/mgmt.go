@@ -19,13 +19,14 @@ type Management struct {
 	s  *Server
 	mu sync.Mutex
 
-	mailboxes map[string]*mbRec // by lower-case name
-	mbOrder   []*mbRec
-	devices   map[devKey]*devRec // user is the lower-case mailbox name
-	devOrder  []*devRec
-	rules     []exmgmt.Rule
-	org       exmgmt.Organization
-	faults    mgmtFaults
+	mailboxes   map[string]*mbRec // by lower-case name
+	mbOrder     []*mbRec
+	devices     map[devKey]*devRec // user is the lower-case mailbox name
+	devOrder    []*devRec
+	rules       []exmgmt.Rule
+	org         exmgmt.Organization
+	faults      mgmtFaults
+	pagesServed int
 }
 
 type mbRec struct {

@@ -70,6 +70,13 @@ func (g *Management) SetFaults(f MgmtFaults) error {
 	return nil
 }
 
+// PagesServed counts the page requests answered (well or not) since start.
+func (g *Management) PagesServed() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pagesServed
+}
+
 func (g *Management) serverTime() time.Time {
 	g.mu.Lock()
 	skew := g.faults.ClockSkewSeconds
@@ -81,6 +88,7 @@ func (g *Management) serverTime() time.Time {
 // answer must repeat the previous page (dup).
 func (g *Management) pageFault(w http.ResponseWriter, r *http.Request) (dup, done bool) {
 	g.mu.Lock()
+	g.pagesServed++
 	f := &g.faults
 	kind := ""
 	if f.Page != nil && f.served >= f.Page.After && f.broken < f.Page.Count {

@@ -174,6 +174,9 @@ type GatewayEntry struct {
 	Version        string      `json:"version,omitempty"` // reported by the gateway (FLOW-15)
 	LastContact    time.Time   `json:"last_contact,omitzero"`
 	PendingChanges bool        `json:"pending_changes"`
+	// Integrated is what an integrated connector last reported: sync
+	// state and the Error(s) field (INT-16).
+	Integrated *uemapi.IntegratedStatus `json:"integrated,omitempty"`
 }
 
 // NotificationPath is the default path of a gateway's notification URL.
