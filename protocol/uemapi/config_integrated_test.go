@@ -23,7 +23,9 @@ func TestINT01to04IntegratedConfigValidation(t *testing.T) {
 		{"INT-01 short secret", "integrated.secret", func(c *IntegratedConfig) { c.Secret = "x" }},
 		{"INT-02 LDAP groups", "", func(c *IntegratedConfig) { c.LDAPGroups = []string{"CN=Sales,DC=corp"} }},
 		{"INT-02 not for hosted", "integrated.ldap_groups", func(c *IntegratedConfig) { c.Hosted, c.LDAPGroups = hosted, []string{"CN=Sales"} }},
-		{"INT-03 O365 groups", "", func(c *IntegratedConfig) { c.Hosted, c.O365Groups = hosted, []string{"CN=Sales,OU=x,DC=corp,DC=example"} }},
+		{"INT-03 O365 groups", "", func(c *IntegratedConfig) {
+			c.Hosted, c.O365Groups = hosted, []string{"CN=Sales,OU=x,DC=corp,DC=example"}
+		}},
 		{"INT-03 needs hosted", "integrated.o365_groups", func(c *IntegratedConfig) { c.O365Groups = []string{"CN=Sales"} }},
 		{"INT-03 full DN", "integrated.o365_groups[0]", func(c *IntegratedConfig) { c.Hosted, c.O365Groups = hosted, []string{"Sales"} }},
 		{"INT-04 basic only", "integrated.hosted.authentication", func(c *IntegratedConfig) { h := *hosted; h.Authentication = "NTLM"; c.Hosted = &h }},
