@@ -12,6 +12,11 @@ type User struct {
 	UPN       string `json:"upn"`
 	Email     string `json:"email"`
 	MailboxID string `json:"mailbox_id"`
+	// Custom1 and Custom2 are the LDAP extensionAttribute1/2 mapped to
+	// $USER_CUSTOM1$ (user name) and $USER_CUSTOM2$ (email) of an extra
+	// pushed account (MMB-07, accounts.go).
+	Custom1 string `json:"custom1,omitempty"`
+	Custom2 string `json:"custom2,omitempty"`
 
 	mbHead      *assoc  // first association of the mailbox
 	firstDevice *Device // the user's devices, chained by Device.nextOfOwner
