@@ -64,6 +64,9 @@ access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
 				narr = cmd.ErrOrStderr()
 			} else {
 				printEndpoints(out, l.Endpoints())
+				if u := l.IntegratedURL(); u != "" {
+					fmt.Fprintf(out, "gatehouse ctl --admin %s --token %s --insecure integrated state\n", u, l.Endpoints().Gateway.AdminToken)
+				}
 			}
 			if demo {
 				if err := lab.RunDemo(ctx, l, narr); err != nil && !errors.Is(err, context.Canceled) {
@@ -78,6 +81,7 @@ access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with endpoints, tokens and the demo users' credentials")
 	f.BoolVar(&demo, "demo", false, "drive devices through first access, block, wipe and fail-open, narrating")
 	f.BoolVar(&subprocess, "gateway-subprocess", false, "run the gateway as a subprocess of this binary (restart / kill -9 are real)")
+	f.BoolVar(&cfg.Integrated, "integrated", false, "also run the integrated connector: Exchange itself enforces the UEM's decisions (docs/integrated.md)")
 	f.BoolVar(&cfg.HTTP2, "http2", false, "the fake Exchange offers HTTP/2 and the gateway multiplexes its upstream requests on it")
 	f.StringVar(&cfg.Dir, "dir", "", "working directory (gateway data, logs); temporary when empty")
 	f.IntVar(&cfg.Users, "users", cfg.Users, "demo users (alice, bob, carol, dave, ...)")

@@ -45,7 +45,10 @@ func TestBadInputFailsOrResumesCleanly(t *testing.T) {
 		{fakeex.PageError, "batch failed (injected)", 8},         // the last device page
 	} {
 		t.Run(tc.kind+"_after_"+strconv.Itoa(tc.after), func(t *testing.T) {
-			w := newWorld(t, withConfig(func(c *Config) { c.CallTimeout = 300 * time.Millisecond }))
+			w := newWorld(t)
+			if tc.kind == fakeex.PageHang {
+				w.conn.cfg.CallTimeout = 300 * time.Millisecond // the hung page times out
+			}
 			g := w.ex.Management()
 			g.Populate("p", 10, 1, nil, w.clk.now())
 			var want []string
@@ -60,6 +63,7 @@ func TestBadInputFailsOrResumesCleanly(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.why) || !strings.Contains(err.Error(), "batch") {
 				t.Fatalf("first attempt: %v, want it to say %q and name the batch", err, tc.why)
 			}
+			w.conn.cfg.CallTimeout = 10 * time.Second
 			w.mustSync(Full)
 			if got := w.knownKeys(); strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("devices after resuming:\n got %v\nwant %v", got, want)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	fakeex "github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/protocol/exmgmt"
@@ -177,14 +179,8 @@ func (w *world) assoc(dev, user string) uem.Association {
 	return a
 }
 
-// eventually polls cond every 10 ms, at most 10 s.
+// eventually waits (gomega's Eventually, at most 10 s) for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 1000; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("never: %s", what)
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).Should(gomega.BeTrue(), what)
 }
