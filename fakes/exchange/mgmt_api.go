@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -30,6 +31,7 @@ func (g *Management) handler() http.Handler {
 	mux.HandleFunc("GET "+p+"/mailboxes", g.apiMailboxes)
 	mux.HandleFunc("POST "+p+"/mailboxes/recalculate", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, g.recalculate()) })
 	mux.HandleFunc("POST "+p+"/mailboxes/{user}/access", g.apiSetAccess)
+	mux.HandleFunc("POST "+p+"/mailboxes/access", g.apiSetAccessBatch)
 	mux.HandleFunc("GET "+p+"/devices", g.apiDevices)
 	mux.HandleFunc("POST "+p+"/devices/{user}/{device}/wipe", g.apiWipe)
 	mux.HandleFunc("DELETE "+p+"/devices/{user}/{device}", g.apiRemove)
@@ -151,6 +153,36 @@ func (g *Management) apiSetAccess(w http.ResponseWriter, r *http.Request) {
 	}
 	g.s.wakeMailbox(m.Name)
 	writeJSON(w, http.StatusOK, m)
+}
+
+func (g *Management) apiSetAccessBatch(w http.ResponseWriter, r *http.Request) {
+	var b exmgmt.AccessBatch
+	if err := decodeBody(w, r, 16<<20, &b); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if len(b.Items) > exmgmt.MaxBatch {
+		writeErr(w, fieldErr("items", "at most %d items", exmgmt.MaxBatch))
+		return
+	}
+	for i, it := range b.Items {
+		if _, ok := g.Mailbox(it.User); !ok {
+			writeErr(w, apiErr(http.StatusNotFound, "no_such_user", "items[%d]: no mailbox %q", i, it.User))
+			return
+		}
+		for _, id := range slices.Concat(it.Change.Allow, it.Change.Block, it.Change.Forget) {
+			if id == "" || len(id) > 128 {
+				writeErr(w, fieldErr(fmt.Sprintf("items[%d]", i), "device ids must be 1..128 characters"))
+				return
+			}
+		}
+	}
+	out := exmgmt.MailboxBatch{Items: make([]exmgmt.Mailbox, len(b.Items))}
+	for i, it := range b.Items {
+		out.Items[i], _ = g.setAccess(it.User, it.Change)
+		g.s.wakeMailbox(it.User)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (g *Management) apiWipe(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package uem
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -35,4 +36,37 @@ func (s *Server) apiIntegratedStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiReportBatch is the batch form of the device report, for an
+// integrated connector's full sync: every item is checked first, so one
+// invalid item refuses the batch and none is applied.
+func (s *Server) apiReportBatch(w http.ResponseWriter, r *http.Request) {
+	var b uemapi.DeviceReportBatch
+	if err := decodeBody(w, r, uemapi.MaxRequestBody, &b); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if len(b.Items) > uemapi.MaxReportBatch {
+		writeErr(w, uemapi.FieldError("items", "at most %d items", uemapi.MaxReportBatch))
+		return
+	}
+	for i, rep := range b.Items {
+		if err := validateReport(rep); err != nil {
+			writeErr(w, uemapi.FieldError(fmt.Sprintf("items[%d]", i), "%v", err))
+			return
+		}
+	}
+	out := uemapi.DecisionBatch{Items: make([]uemapi.Decision, len(b.Items))}
+	gw := gatewayFrom(r.Context()).ID
+	for i, rep := range b.Items {
+		d, err := s.st.reportDevice(gw, rep)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		out.Items[i] = d
+		s.reports.Add(1)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

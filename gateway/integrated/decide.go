@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/exmgmt"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -30,23 +31,6 @@ func (c *Connector) uemDecisions(ctx context.Context) (map[devKey]decision, erro
 	return out, nil
 }
 
-// report tells the UEM about a partnership found in Exchange: the UEM
-// learns the association and answers its decision.
-func (c *Connector) report(ctx context.Context, m exmgmt.Mailbox, d exmgmt.Device) (decision, error) {
-	cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	dec, err := c.cfg.UEM.ReportDevice(cctx, uemapi.DeviceReport{EASDeviceID: d.DeviceID, User: d.User, Email: m.Email,
-		DeviceType: d.DeviceType, Model: d.Model, UserAgent: d.UserAgent, AccessTime: d.LastSync})
-	if err != nil {
-		return decision{}, fmt.Errorf("reporting device %s of %s to the UEM: %w", d.DeviceID, d.User, err)
-	}
-	out := decision{state: dec.State, at: c.cfg.Now()}
-	if dec.Behavior == uemapi.PolicyAssigned && dec.Policy != nil {
-		out.policy = dec.Policy.Name
-	}
-	return out, nil
-}
-
 // decideAll gets a decision for every partnership in scope (from the
 // UEM's list, or by reporting the device) and pushes to Exchange what
 // differs (INT-14). Decisions already taken survive a failed attempt.
@@ -55,31 +39,13 @@ func (c *Connector) decideAll(ctx context.Context, p *fullProgress) error {
 	if err != nil {
 		return err
 	}
-	var todo []devKey
 	for k := range p.devices {
 		if _, ok := p.decided[k]; ok {
 			continue
 		}
 		if d, ok := listed[k]; ok {
 			p.decided[k] = d
-			continue
 		}
-		todo = append(todo, k)
-	}
-	var mu sync.Mutex
-	err = c.parallel(ctx, len(todo), func(i int) error {
-		k := todo[i]
-		d, err := c.report(ctx, p.mailboxes[k.user], p.devices[k])
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		p.decided[k] = d
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	c.mu.Lock()
 	for k, n := range c.notes { // a notification newer than the list wins
@@ -88,40 +54,117 @@ func (c *Connector) decideAll(ctx context.Context, p *fullProgress) error {
 		}
 	}
 	c.mu.Unlock()
+	return c.decideAndPush(ctx, p.mailboxes, p.devices, p.decided)
+}
+
+// reportBatch is how many devices one batch report carries.
+const reportBatch = 500
+
+// decideAndPush reports the devices without a decision to the UEM in
+// batches (it learns the associations), then brings every mailbox's
+// device lists, policy and wipes in line with the decisions, in batches
+// of Set-CASMailbox. It updates mailboxes and decided as it goes, so a
+// failed attempt keeps what was done.
+func (c *Connector) decideAndPush(ctx context.Context, mailboxes map[string]exmgmt.Mailbox, devices map[devKey]exmgmt.Device, decided map[devKey]decision) error {
+	var todo []devKey
+	for k := range devices {
+		if _, ok := decided[k]; !ok {
+			todo = append(todo, k)
+		}
+	}
+	var mu sync.Mutex
+	err := c.parallel(ctx, (len(todo)+reportBatch-1)/reportBatch, func(i int) error {
+		part := todo[i*reportBatch : min((i+1)*reportBatch, len(todo))]
+		reps := make([]uemapi.DeviceReport, len(part))
+		mu.Lock()
+		for j, k := range part {
+			reps[j] = reportOf(mailboxes[k.user], devices[k])
+		}
+		mu.Unlock()
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+		decs, err := c.cfg.UEM.ReportDevices(cctx, reps)
+		if err != nil {
+			return fmt.Errorf("reporting %d devices to the UEM: %w", len(part), err)
+		}
+		mu.Lock()
+		for j, k := range part {
+			decided[k] = decisionOf(&decs[j], c.cfg.Now())
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	byUser := map[string][]devKey{}
-	for k := range p.devices {
+	for k := range devices {
 		byUser[k.user] = append(byUser[k.user], k)
 	}
-	users := make([]string, 0, len(byUser))
-	for u := range byUser {
-		users = append(users, u)
+	var items []exmgmt.AccessItem
+	var wipes []exmgmt.Device
+	for u, keys := range byUser {
+		devs, decs := make([]exmgmt.Device, len(keys)), make([]decision, len(keys))
+		for i, k := range keys {
+			devs[i], decs[i] = devices[k], decided[k]
+		}
+		ch, wipe := changeFor(mailboxes[u], devs, decs)
+		wipes = append(wipes, wipe...)
+		if !ch.empty() {
+			items = append(items, exmgmt.AccessItem{User: mailboxes[u].Name, Change: ch.AccessChange})
+		}
 	}
-	return c.parallel(ctx, len(users), func(i int) error {
-		u := users[i]
-		mu.Lock()
-		m := p.mailboxes[u]
-		devs := make([]exmgmt.Device, 0, len(byUser[u]))
-		decs := make([]decision, 0, len(byUser[u]))
-		for _, k := range byUser[u] {
-			devs, decs = append(devs, p.devices[k]), append(decs, p.decided[k])
-		}
-		mu.Unlock()
-		nm, err := c.push(ctx, m, devs, decs)
-		if err != nil {
+	if err := c.parallel(ctx, len(wipes), func(i int) error { return c.wipe(ctx, wipes[i]) }); err != nil {
+		return err
+	}
+	return c.parallel(ctx, (len(items)+reportBatch-1)/reportBatch, func(i int) error {
+		part := items[i*reportBatch : min((i+1)*reportBatch, len(items))]
+		var out []exmgmt.Mailbox
+		err := c.exch().call(ctx, func(cl *exmgmt.Client) error {
+			cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+			defer cancel()
+			var err error
+			out, err = cl.SetAccessBatch(cctx, part)
 			return err
+		})
+		if err != nil {
+			return fmt.Errorf("Set-CASMailbox for %d mailboxes: %w", len(part), err)
 		}
 		mu.Lock()
-		p.mailboxes[u] = nm
+		for _, m := range out {
+			mailboxes[keyOf(m.Name, "").user] = m
+		}
 		mu.Unlock()
+		for _, it := range part {
+			c.pushed.Add(int64(len(it.Change.Allow) + len(it.Change.Block)))
+		}
 		return nil
 	})
 }
 
-// push brings one mailbox's device lists, policy and wipes in line with
-// the UEM's decisions on its devices and returns the mailbox as Exchange
-// now has it.
-func (c *Connector) push(ctx context.Context, m exmgmt.Mailbox, devs []exmgmt.Device, decs []decision) (exmgmt.Mailbox, error) {
-	var ch exmgmt.AccessChange
+func reportOf(m exmgmt.Mailbox, d exmgmt.Device) uemapi.DeviceReport {
+	return uemapi.DeviceReport{EASDeviceID: d.DeviceID, User: d.User, Email: m.Email,
+		DeviceType: d.DeviceType, Model: d.Model, UserAgent: d.UserAgent, AccessTime: d.LastSync}
+}
+
+func decisionOf(dec *uemapi.Decision, now time.Time) decision {
+	out := decision{state: dec.State, at: now}
+	if dec.Behavior == uemapi.PolicyAssigned && dec.Policy != nil {
+		out.policy = dec.Policy.Name
+	}
+	return out
+}
+
+// change is a mailbox's change to push.
+type change struct{ exmgmt.AccessChange }
+
+func (ch *change) empty() bool { return len(ch.Allow) == 0 && len(ch.Block) == 0 && ch.Policy == nil }
+
+// changeFor compares a mailbox's lists and policy with the decisions on
+// its devices: what Set-CASMailbox must change, and which devices to wipe.
+func changeFor(m exmgmt.Mailbox, devs []exmgmt.Device, decs []decision) (change, []exmgmt.Device) {
+	var ch change
+	var wipes []exmgmt.Device
 	for i, d := range devs {
 		switch decs[i].state {
 		case uemapi.StateAllowed:
@@ -134,16 +177,27 @@ func (c *Connector) push(ctx context.Context, m exmgmt.Mailbox, devs []exmgmt.De
 			}
 		case uemapi.StateWiped:
 			if d.WipeState == exmgmt.WipeNone {
-				if err := c.wipe(ctx, d); err != nil {
-					return m, err
-				}
+				wipes = append(wipes, d)
 			}
 		}
 		if p := decs[i].policy; p != "" && p != m.ActiveSyncMailboxPolicy && ch.Policy == nil {
 			ch.Policy = &p // one policy per mailbox; with several, the first device's (MMB-04)
 		}
 	}
-	if len(ch.Allow) == 0 && len(ch.Block) == 0 && ch.Policy == nil {
+	return ch, wipes
+}
+
+// push brings one mailbox's device lists, policy and wipes in line with
+// the UEM's decisions on its devices and returns the mailbox as Exchange
+// now has it.
+func (c *Connector) push(ctx context.Context, m exmgmt.Mailbox, devs []exmgmt.Device, decs []decision) (exmgmt.Mailbox, error) {
+	ch, wipes := changeFor(m, devs, decs)
+	for _, d := range wipes {
+		if err := c.wipe(ctx, d); err != nil {
+			return m, err
+		}
+	}
+	if ch.empty() {
 		return m, nil
 	}
 	var out *exmgmt.Mailbox
@@ -151,7 +205,7 @@ func (c *Connector) push(ctx context.Context, m exmgmt.Mailbox, devs []exmgmt.De
 		cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 		defer cancel()
 		var err error
-		out, err = cl.SetAccess(cctx, m.Name, ch)
+		out, err = cl.SetAccess(cctx, m.Name, ch.AccessChange)
 		return err
 	})
 	if err != nil {

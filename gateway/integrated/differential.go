@@ -42,61 +42,36 @@ func (c *Connector) differential(ctx context.Context) error {
 			delete(c.mailboxes, k)
 		}
 	}
-	type item struct {
-		m exmgmt.Mailbox
-		d exmgmt.Device
-		k devKey
-	}
-	var todo []item
+	mbs, devs, decided := map[string]exmgmt.Mailbox{}, map[devKey]exmgmt.Device{}, map[devKey]decision{}
 	for _, d := range devices {
 		k := keyOf(d.User, d.DeviceID)
-		if m, ok := c.mailboxes[k.user]; ok {
-			todo = append(todo, item{m, d, k})
+		m, ok := c.mailboxes[k.user]
+		if !ok {
+			continue
+		}
+		mbs[k.user], devs[k] = m, d
+		n, noted := c.notes[k]
+		kn := c.known[k]
+		switch { // a notification's decision, else the one known; new partnerships are reported
+		case noted && (kn == nil || n.at.After(kn.dec.at)):
+			decided[k] = n
+		case kn != nil && kn.dec.state != "":
+			decided[k] = kn.dec
 		}
 	}
 	c.mu.Unlock()
-	err = c.parallel(ctx, len(todo), func(i int) error {
-		it := todo[i]
-		dec, err := c.decisionFor(ctx, it.k, it.m, it.d)
-		if err != nil {
-			return err
-		}
-		nm, err := c.push(ctx, it.m, []exmgmt.Device{it.d}, []decision{dec})
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		c.known[it.k] = &known{dev: it.d, dec: dec}
-		if m, ok := c.mailboxes[it.k.user]; ok && nm.Name != "" {
-			m.AllowedDeviceIDs, m.BlockedDeviceIDs, m.ActiveSyncMailboxPolicy = nm.AllowedDeviceIDs, nm.BlockedDeviceIDs, nm.ActiveSyncMailboxPolicy
-			c.mailboxes[it.k.user] = m
-		}
-		c.mu.Unlock()
-		return nil
-	})
-	if err != nil {
+	if err := c.decideAndPush(ctx, mbs, devs, decided); err != nil {
 		return fmt.Errorf("differential sync: %w", err)
 	}
 	c.mu.Lock()
+	for k, d := range devs {
+		c.known[k] = &known{dev: d, dec: decided[k]}
+	}
+	for u, m := range mbs {
+		c.mailboxes[u] = m
+	}
 	c.baseline = start
 	c.st.Mailboxes, c.st.Devices = len(c.mailboxes), len(c.known)
 	c.mu.Unlock()
 	return nil
-}
-
-// decisionFor is the UEM's decision on a changed partnership: a
-// notification's, else the one known, else the UEM's answer to a report
-// (a new partnership: the association is learnt now).
-func (c *Connector) decisionFor(ctx context.Context, k devKey, m exmgmt.Mailbox, d exmgmt.Device) (decision, error) {
-	c.mu.Lock()
-	n, noted := c.notes[k]
-	kn := c.known[k]
-	c.mu.Unlock()
-	switch {
-	case noted && (kn == nil || n.at.After(kn.dec.at)):
-		return n, nil
-	case kn != nil && kn.dec.state != "":
-		return kn.dec, nil
-	}
-	return c.report(ctx, m, d)
 }

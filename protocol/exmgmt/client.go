@@ -2,6 +2,7 @@ package exmgmt
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -100,4 +101,16 @@ func (c *Client) AddRule(ctx context.Context, r Rule) error {
 // RemoveRule is Remove-ActiveSyncDeviceAccessRule.
 func (c *Client) RemoveRule(ctx context.Context, name string) error {
 	return c.c.Call(ctx, http.MethodDelete, "/access-rules/"+url.PathEscape(name), nil, nil)
+}
+
+// SetAccessBatch is Set-CASMailbox for up to MaxBatch mailboxes at once.
+func (c *Client) SetAccessBatch(ctx context.Context, items []AccessItem) ([]Mailbox, error) {
+	var out MailboxBatch
+	if err := c.c.Call(ctx, http.MethodPost, "/mailboxes/access", AccessBatch{Items: items}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Items) != len(items) {
+		return nil, fmt.Errorf("exchange mgmt: batch access: %d mailboxes for %d changes", len(out.Items), len(items))
+	}
+	return out.Items, nil
 }

@@ -156,3 +156,24 @@ type ListOptions struct {
 
 // MaxPage bounds a page's Limit.
 const MaxPage = 5000
+
+// AccessItem is one mailbox's change in a batch.
+type AccessItem struct {
+	User   string       `json:"user"`
+	Change AccessChange `json:"change"`
+}
+
+// AccessBatch runs Set-CASMailbox for many mailboxes in one remote
+// PowerShell pipeline (Import-Csv | Set-CASMailbox): at most MaxBatch
+// items; an unknown mailbox refuses the batch.
+type AccessBatch struct {
+	Items []AccessItem `json:"items"`
+}
+
+// MailboxBatch answers an AccessBatch: the mailboxes, in order.
+type MailboxBatch struct {
+	Items []Mailbox `json:"items"`
+}
+
+// MaxBatch bounds an AccessBatch.
+const MaxBatch = 1000

@@ -2,6 +2,7 @@ package uemapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -115,4 +116,35 @@ type IntegratedStatus struct {
 // ReportIntegratedStatus sends the connector's state and errors.
 func (c *Client) ReportIntegratedStatus(ctx context.Context, st IntegratedStatus) error {
 	return c.do(ctx, http.MethodPost, PathIntegratedStatus, nil, st, nil)
+}
+
+// PathDeviceReportBatch reports many devices at once: an integrated
+// connector's full sync finds every partnership of the organisation.
+const PathDeviceReportBatch = PathPrefix + "/devices/report-batch"
+
+// MaxReportBatch bounds the items of one batch report.
+const MaxReportBatch = 1000
+
+// DeviceReportBatch is the body of POST PathDeviceReportBatch; the
+// answer holds one Decision per item, in order. One invalid item refuses
+// the batch (invalid_field naming items[i]).
+type DeviceReportBatch struct {
+	Items []DeviceReport `json:"items"`
+}
+
+// DecisionBatch answers a DeviceReportBatch.
+type DecisionBatch struct {
+	Items []Decision `json:"items"`
+}
+
+// ReportDevices reports up to MaxReportBatch devices at once.
+func (c *Client) ReportDevices(ctx context.Context, items []DeviceReport) ([]Decision, error) {
+	var out DecisionBatch
+	if err := c.do(ctx, http.MethodPost, PathDeviceReportBatch, nil, DeviceReportBatch{Items: items}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Items) != len(items) {
+		return nil, fmt.Errorf("uemapi: batch report: %d decisions for %d devices", len(out.Items), len(items))
+	}
+	return out.Items, nil
 }
