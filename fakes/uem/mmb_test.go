@@ -1,6 +1,10 @@
 package uem
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -92,5 +96,32 @@ func TestMMB09UnregisteredWindowsDevicesFollowAutoBlock(t *testing.T) {
 	d, err = s.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: "WIN8RT", User: "shared@corp.example", DeviceType: "WindowsRT"})
 	if err != nil || d.State != uemapi.StateBlocked || d.Reason != uemapi.ReasonUnregistered {
 		t.Fatalf("with auto-block: %v %+v", err, d)
+	}
+}
+
+func TestReportBatchIsAllOrNothing(t *testing.T) {
+	s := mmbServer(t)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	g, err := s.AddGateway(GatewayEntry{ID: "int", Host: "127.0.0.1", Enabled: true, Token: "integrated-token-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}}}
+	c, _ := uemapi.NewClient(s.GatewayURL(), g.Token, uemapi.WithHTTPClient(hc))
+	ctx := context.Background()
+	_, err = c.ReportDevices(ctx, []uemapi.DeviceReport{{EASDeviceID: "OK1", User: "alice@corp.example"}, {EASDeviceID: "", User: "alice@corp.example"}})
+	var e *uemapi.Error
+	if !errors.As(err, &e) || e.Field != "items[1]" {
+		t.Fatalf("an invalid item: %v", err)
+	}
+	if _, err := s.FindAssociation("OK1", "alice@corp.example"); err == nil {
+		t.Fatal("a refused batch must apply nothing")
+	}
+	decs, err := c.ReportDevices(ctx, []uemapi.DeviceReport{{EASDeviceID: "OK1", User: "alice@corp.example"}, {EASDeviceID: "OK2", User: "shared@corp.example"}})
+	if err != nil || len(decs) != 2 || decs[1].EASDeviceID != "OK2" || !decs[0].FirstAccess {
+		t.Fatalf("%v %+v", err, decs)
 	}
 }
