@@ -43,6 +43,8 @@ var _ = Describe("Integrated mode", func() {
 
 		f.Act(d, uem.ActWipe, "stolen")
 		Eventually(func() device.State { _, _ = d.Sync(f.Ctx()); return d.State() }).Should(Equal(device.Wiped), "Exchange delivers the wipe")
+		Expect(c.Sync(f.Ctx(), integrated.Differential)).To(Succeed())
+		Eventually(func() time.Time { a, _ := f.Association(d); return a.WipeAcked }).ShouldNot(BeZero(), "the connector acknowledged the wipe Exchange delivered")
 	})
 
 	fw.It("resumes a full sync at the failed batch, escalates to full on a rule change and refuses a differential on clock skew", fw.IDs("INT-05", "INT-06", "INT-08", "INT-10"), Label(fw.FeatureIntegrated), func() {

@@ -35,6 +35,7 @@ type mbRec struct {
 
 type devRec struct {
 	d       exmgmt.Device
+	canon   string // the EAS mailbox's spelling of the user, "" without EAS requests
 	removed bool
 }
 
@@ -75,12 +76,28 @@ func (g *Management) observe(user string, dev Partnership, now time.Time) exmgmt
 	if r == nil {
 		r = g.addDeviceLocked(exmgmt.Device{User: user, DeviceID: dev.DeviceID, FirstSync: now, WhenChanged: now})
 	}
-	r.d.DeviceType, r.d.LastSync, r.d.UserAgent = dev.DeviceType, now, dev.UserAgent
+	r.d.DeviceType, r.d.LastSync, r.d.UserAgent, r.canon = dev.DeviceType, now, dev.UserAgent, user
 	if dev.Model != "" {
 		r.d.Model = dev.Model
 	}
 	g.evaluateLocked(&r.d)
 	return r.d
+}
+
+// refreshWipeLocked moves a pending wipe to done once the device
+// acknowledged it on its EAS partnership (Get-MobileDeviceStatistics
+// DeviceWipeStatus), moving WhenChanged so a differential sees it.
+func (g *Management) refreshWipeLocked(r *devRec) {
+	if r.canon == "" || (r.d.WipeState != exmgmt.WipePending && r.d.WipeState != exmgmt.WipeAccountOnlyPending) {
+		return
+	}
+	p, ok := g.s.devices.get(r.canon, r.d.DeviceID)
+	switch {
+	case ok && p.AccessState == AccessWiped:
+		r.d.WipeState, r.d.WhenChanged = exmgmt.WipeDone, g.s.now()
+	case ok && p.AccessState == AccessAccountOnlyWiped:
+		r.d.WipeState, r.d.WhenChanged = exmgmt.WipeAccountOnlyDone, g.s.now()
+	}
 }
 
 // evaluateLocked sets AccessState and AccessStateReason in Exchange's

@@ -120,6 +120,7 @@ func (g *Management) apiDevices(w http.ResponseWriter, r *http.Request) {
 	i := start
 	for ; i < len(g.devOrder) && len(page.Items) < limit; i++ {
 		r := g.devOrder[i]
+		g.refreshWipeLocked(r)
 		if r.removed || (!since.IsZero() && !r.d.WhenChanged.After(since)) {
 			continue
 		}

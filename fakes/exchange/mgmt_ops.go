@@ -70,6 +70,7 @@ func (g *Management) Device(user, device string) (exmgmt.Device, bool) {
 	if r == nil {
 		return exmgmt.Device{}, false
 	}
+	g.refreshWipeLocked(r)
 	g.evaluateLocked(&r.d)
 	return r.d, true
 }

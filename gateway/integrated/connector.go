@@ -63,6 +63,7 @@ type Connector struct {
 	baseline  time.Time                 // Exchange's time at the start of the last successful sync
 	rulesSeen time.Time                 // Exchange's rules_changed at the last full sync
 	notes     map[devKey]decision       // decisions from notifications, newer than any list
+	acked     map[devKey]bool           // wipes acknowledged to the UEM
 	errs      []string
 }
 
@@ -86,7 +87,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	return &Connector{cfg: cfg, kick: make(chan Kind, 1), mailboxes: map[string]exmgmt.Mailbox{},
-		known: map[devKey]*known{}, notes: map[devKey]decision{}}, nil
+		known: map[devKey]*known{}, notes: map[devKey]decision{}, acked: map[devKey]bool{}}, nil
 }
 
 // Start fetches the configuration from the UEM (INT-01 to INT-04).

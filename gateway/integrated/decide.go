@@ -117,6 +117,9 @@ func (c *Connector) decideAndPush(ctx context.Context, mailboxes map[string]exmg
 	if err := c.parallel(ctx, len(wipes), func(i int) error { return c.wipe(ctx, wipes[i]) }); err != nil {
 		return err
 	}
+	if err := c.ackWipes(ctx, devices, decided); err != nil {
+		return err
+	}
 	return c.parallel(ctx, (len(items)+reportBatch-1)/reportBatch, func(i int) error {
 		part := items[i*reportBatch : min((i+1)*reportBatch, len(items))]
 		var out []exmgmt.Mailbox
@@ -138,6 +141,32 @@ func (c *Connector) decideAndPush(ctx context.Context, mailboxes map[string]exmg
 		for _, it := range part {
 			c.pushed.Add(int64(len(it.Change.Allow) + len(it.Change.Block)))
 		}
+		return nil
+	})
+}
+
+// ackWipes tells the UEM about wipes Exchange delivered (the device
+// acknowledged it there), once each, as a gateway does after delivering
+// one (ACT-07).
+func (c *Connector) ackWipes(ctx context.Context, devices map[devKey]exmgmt.Device, decided map[devKey]decision) error {
+	var done []devKey
+	c.mu.Lock()
+	for k, d := range devices {
+		if decided[k].state == uemapi.StateWiped && (d.WipeState == exmgmt.WipeDone || d.WipeState == exmgmt.WipeAccountOnlyDone) && !c.acked[k] {
+			done = append(done, k)
+		}
+	}
+	c.mu.Unlock()
+	return c.parallel(ctx, len(done), func(i int) error {
+		d := devices[done[i]]
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+		if err := c.cfg.UEM.AckWipe(cctx, uemapi.WipeAck{EASDeviceID: d.DeviceID, User: d.User, Time: d.WhenChanged}); err != nil {
+			return fmt.Errorf("acknowledging the wipe of %s of %s to the UEM: %w", d.DeviceID, d.User, err)
+		}
+		c.mu.Lock()
+		c.acked[done[i]] = true
+		c.mu.Unlock()
 		return nil
 	})
 }
