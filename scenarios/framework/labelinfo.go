@@ -72,6 +72,10 @@ var LabelTable = []LabelInfo{
 		Requires: "the TLS settings of the UEM configuration: protocol floor, cipher suites and HSTS towards devices; strict TLS, trust store, host-name verification, SNI and the outgoing protocol floor towards servers"},
 	{Name: FeatureEntry, Decision: true, Meaning: "the gateway's entry at the UEM: configuration pushes and their status",
 		Requires: "the configuration fetched again (GET /api/v1/config) and applied on config.changed, invalid configurations refused, the entry's status as the UEM shows it"},
+	{Name: FeatureIntegrated, Meaning: "integrated mode: the connector syncs Exchange's partnerships and Exchange enforces the UEM's decisions",
+		Requires: "nothing of the gateway under test: local worlds only (the suite starts the connector, gateway/integrated)"},
+	{Name: FeatureMultiMailbox, Decision: true, Meaning: "several ActiveSync accounts on one device",
+		Requires: "one record per (device, user); a device's security violation blocks every account on it, the same user's other devices unaffected"},
 }
 
 // LookupLabel returns the description of the label named name.
