@@ -10,6 +10,7 @@ type GenOptions struct {
 	Kill        bool // the gateway can be killed (subprocess, external with hooks)
 	Restart     bool // the gateway can be restarted
 	FailedStart bool // a start can be made to fail (in-process and subprocess)
+	Disk        bool // the data directory can be made full or read-only (subprocess with disk faults)
 }
 
 func (o *GenOptions) setDefaults() {
@@ -82,7 +83,11 @@ func genStep(r *rand.Rand, o GenOptions, dev func() int) Step {
 			return Step{Op: OpAttachments, Arg: r.IntN(4)}
 		}
 	case n < 85: // faults
-		switch m := r.IntN(22); {
+		kinds := 22
+		if o.Disk {
+			kinds += 3 // the seeds of schedules without them are unchanged
+		}
+		switch m := r.IntN(kinds); {
 		case m < 3:
 			return Step{Op: OpUEMDown, On: r.IntN(3) > 0}
 		case m < 5:
@@ -101,8 +106,12 @@ func genStep(r *rand.Rand, o GenOptions, dev func() int) Step {
 			return Step{Op: OpExchangeDown, On: r.IntN(2) == 0}
 		case m < 17:
 			return Step{Op: OpExchangeSlow, Arg: []int{0, 100, 400}[r.IntN(3)]}
-		default:
+		case m < 22:
 			return Step{Op: OpHeal}
+		case m < 24:
+			return Step{Op: OpDiskFull, On: r.IntN(2) == 0}
+		default:
+			return Step{Op: OpDiskReadOnly, On: r.IntN(3) == 0}
 		}
 	case n < 93: // the gateway's life
 		var ops []string
