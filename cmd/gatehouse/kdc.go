@@ -17,6 +17,7 @@ import (
 func newKDCCmd() *cobra.Command {
 	var (
 		cfg        kdc.Config
+		faultAdmin string
 		principals []string
 		delegate   []string
 		trusts     []string
@@ -95,6 +96,13 @@ func newKDCCmd() *cobra.Command {
 				fmt.Fprintf(out, "Keytab:  %s\n", k)
 			}
 			fmt.Fprintf(out, "krb5.conf:\n%s", srv.Krb5Conf())
+			if faultAdmin != "" {
+				stop, err := serveFaultAdmin(faultAdmin, srv.FaultInjector(), cmd.OutOrStdout())
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -110,5 +118,6 @@ func newKDCCmd() *cobra.Command {
 	f.StringArrayVar(&delegate, "delegate", nil, "constrained delegation as service=spn[,spn] (marks the service ok_to_auth_as_delegate)")
 	f.StringArrayVar(&trusts, "trust", nil, "cross-realm trust as REALM=password (use the same password on the other KDC)")
 	f.StringArrayVar(&keytabs, "export-keytab", nil, "write a principal's keytab as principal=path")
+	f.StringVar(&faultAdmin, "fault-admin-listen", "", "serve the shared faults (faults.Spec JSON) at http://ADDR/faults (loopback)")
 	return cmd
 }
