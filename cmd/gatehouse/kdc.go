@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -83,19 +84,7 @@ func newKDCCmd() *cobra.Command {
 			if err := srv.Start(cmd.Context()); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Realm:   %s\n", srv.Realm())
-			fmt.Fprintf(out, "KDC:     %s (udp and tcp)\n", srv.Addr())
-			if demo {
-				fmt.Fprintln(out, "Demo principals (name=password):")
-				for _, p := range principals {
-					fmt.Fprintf(out, "  %s\n", p)
-				}
-			}
-			for _, k := range keytabs {
-				fmt.Fprintf(out, "Keytab:  %s\n", k)
-			}
-			fmt.Fprintf(out, "krb5.conf:\n%s", srv.Krb5Conf())
+			printKDC(cmd.OutOrStdout(), srv, demo, principals, keytabs)
 			if faultAdmin != "" {
 				stop, err := serveFaultAdmin(faultAdmin, srv.FaultInjector(), cmd.OutOrStdout())
 				if err != nil {
@@ -120,4 +109,21 @@ func newKDCCmd() *cobra.Command {
 	f.StringArrayVar(&keytabs, "export-keytab", nil, "write a principal's keytab as principal=path")
 	f.StringVar(&faultAdmin, "fault-admin-listen", "", "serve the shared faults (faults.Spec JSON) at http://ADDR/faults (loopback)")
 	return cmd
+}
+
+// printKDC prints where the KDC listens, its demo principals, the
+// keytabs written and its krb5.conf.
+func printKDC(out io.Writer, srv *kdc.Server, demo bool, principals, keytabs []string) {
+	fmt.Fprintf(out, "Realm:   %s\n", srv.Realm())
+	fmt.Fprintf(out, "KDC:     %s (udp and tcp)\n", srv.Addr())
+	if demo {
+		fmt.Fprintln(out, "Demo principals (name=password):")
+		for _, p := range principals {
+			fmt.Fprintf(out, "  %s\n", p)
+		}
+	}
+	for _, k := range keytabs {
+		fmt.Fprintf(out, "Keytab:  %s\n", k)
+	}
+	fmt.Fprintf(out, "krb5.conf:\n%s", srv.Krb5Conf())
 }
