@@ -341,7 +341,16 @@ func (r *runner) faultStep(ctx context.Context, st Step) error {
 		return r.w.setExchangeFaults(func(f *exchange.Faults) { f.LatencyMs = st.Arg })
 	case OpDiskFull, OpDiskReadOnly:
 		return r.diskStep(ctx, st)
+	case OpClockJump:
+		if r.w.clock == nil {
+			return errSkip
+		}
+		r.w.clock.Jump(time.Duration(st.Arg) * time.Second)
+		return nil
 	case OpHeal:
+		if r.w.clock != nil {
+			r.w.clock.Jump(-r.w.clock.Offset())
+		}
 		if err := r.w.setUEMFaults(func(f *uem.Faults) { *f = uem.Faults{} }); err != nil {
 			return err
 		}

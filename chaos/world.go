@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -103,8 +104,9 @@ type world struct {
 	// the oracle finds in a device's provisioned policy.
 	policyLen map[string]int
 
-	disk *dataDisk // nil without disk faults
-	dir  string    // the lab's directory when the world made it (disk faults)
+	disk  *dataDisk      // nil without disk faults
+	clock *clock.Jumping // the in-process gateway's wall clock (nil in other modes)
+	dir   string         // the lab's directory when the world made it (disk faults)
 
 	mu sync.Mutex
 	uf uem.Faults
@@ -123,6 +125,11 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		for _, a := range []*string{&lc.UEMListen, &lc.ExchangeListen, &lc.GatewayListen, &lc.NotifyListen, &lc.GatewayAdminListen} {
 			*a = lowPort()
 		}
+	}
+	var clk *clock.Jumping
+	if cfg.Mode == lab.InProcess {
+		clk = &clock.Jumping{}
+		lc.Clock = clk
 	}
 	var disk *dataDisk
 	if cfg.Mode == lab.Subprocess && cfg.DiskFaults {
@@ -152,7 +159,7 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		}
 		return nil, fmt.Errorf("chaos: world: %w", err)
 	}
-	w := &world{cfg: cfg, lab: l, sched: s, users: l.Users(), disk: disk}
+	w := &world{cfg: cfg, lab: l, sched: s, users: l.Users(), disk: disk, clock: clk}
 	if disk != nil {
 		w.dir = lc.Dir
 	}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -125,6 +126,10 @@ type Config struct {
 	NotifyRetryDelay time.Duration
 
 	Logger *slog.Logger // default: discard
+
+	// Clock is the in-process gateway's wall clock (gateway.Config.Clock;
+	// nil: the system's). Other modes ignore it.
+	Clock clock.Clock
 }
 
 func (c *Config) setDefaults() {

@@ -92,7 +92,7 @@ func (f *chaosFlags) gen(steps, minDev, maxDev int) chaos.GenOptions {
 		g.Restart, g.Kill, g.FailedStart = true, true, true
 		g.Disk = f.diskFaults && chaos.DiskFaultsSupported() == nil
 	default:
-		g.Restart, g.FailedStart = true, true
+		g.Restart, g.FailedStart, g.Clock = true, true, true
 	}
 	return g
 }

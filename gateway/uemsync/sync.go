@@ -291,6 +291,11 @@ func (l *Link) ReportLastSeen(ctx context.Context) (int, error) {
 	since := l.lastSeenSent
 	l.mu.Unlock()
 	now := l.cfg.Now()
+	if since.After(now) {
+		// The clock went back: what was seen since is older than the
+		// last report; report every device seen, once.
+		since = time.Time{}
+	}
 	var batch []uemapi.LastSeen
 	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
 		if e.ActiveSync() && e.LastSeen.After(since) {
