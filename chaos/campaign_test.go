@@ -26,7 +26,7 @@ func TestCampaign(t *testing.T) {
 		n = min(n, 2)
 	}
 	res := Run(context.Background(), CampaignConfig{Seed: seed, Schedules: n, Parallel: 2,
-		Gen: GenOptions{Restart: true, FailedStart: true}})
+		Gen: GenOptions{Restart: true, FailedStart: true, Clock: true}})
 	t.Logf("%d schedules, %d steps, %d faults in %.1fs: %+v", res.Totals.Schedules, res.Totals.Steps, res.Totals.Faults, res.Seconds, res.Totals)
 	for _, r := range res.Schedules {
 		if r.Error != "" {

@@ -183,7 +183,7 @@ func TestRegressions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := RunSchedule(context.Background(), WorldConfig{}, s)
+			r := RunSchedule(context.Background(), regressionWorld(t, s), s)
 			if r.Error != "" {
 				t.Fatalf("world: %s", r.Error)
 			}

@@ -10,6 +10,8 @@ type GenOptions struct {
 	Kill        bool // the gateway can be killed (subprocess, external with hooks)
 	Restart     bool // the gateway can be restarted
 	FailedStart bool // a start can be made to fail (in-process and subprocess)
+	Disk        bool // the data directory can be made full or read-only (subprocess with disk faults)
+	Clock       bool // the gateway's wall clock can jump (in-process)
 }
 
 func (o *GenOptions) setDefaults() {
@@ -82,7 +84,18 @@ func genStep(r *rand.Rand, o GenOptions, dev func() int) Step {
 			return Step{Op: OpAttachments, Arg: r.IntN(4)}
 		}
 	case n < 85: // faults
-		switch m := r.IntN(22); {
+		// Faults some modes only have come after the others, so the
+		// schedules of a seed without them are unchanged.
+		var extra []func() Step
+		if o.Disk {
+			full := func() Step { return Step{Op: OpDiskFull, On: r.IntN(2) == 0} }
+			extra = append(extra, full, full, func() Step { return Step{Op: OpDiskReadOnly, On: r.IntN(3) == 0} })
+		}
+		if o.Clock {
+			jump := func() Step { return Step{Op: OpClockJump, Arg: []int{-3600, -600, -30, 30, 600, 3600}[r.IntN(6)]} }
+			extra = append(extra, jump, jump)
+		}
+		switch m := r.IntN(22 + len(extra)); {
 		case m < 3:
 			return Step{Op: OpUEMDown, On: r.IntN(3) > 0}
 		case m < 5:
@@ -101,8 +114,10 @@ func genStep(r *rand.Rand, o GenOptions, dev func() int) Step {
 			return Step{Op: OpExchangeDown, On: r.IntN(2) == 0}
 		case m < 17:
 			return Step{Op: OpExchangeSlow, Arg: []int{0, 100, 400}[r.IntN(3)]}
-		default:
+		case m < 22:
 			return Step{Op: OpHeal}
+		default:
+			return extra[m-22]()
 		}
 	case n < 93: // the gateway's life
 		var ops []string

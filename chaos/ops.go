@@ -31,7 +31,10 @@ const (
 	OpNotifyDelay      = "notify_delay"     // On: UEM → gateway cut; notifications retried until Off (delayed)
 	OpExchangeDown     = "exchange_down"    // On: Exchange refuses connections
 	OpExchangeSlow     = "exchange_slow"    // Arg ms on every Exchange request (0 clears)
-	OpHeal             = "heal"             // every fault cleared
+	OpDiskFull         = "disk_full"        // On: the gateway's data directory is full (subprocess with DiskFaults)
+	OpDiskReadOnly     = "disk_readonly"    // On: the gateway's data directory is read-only (subprocess with DiskFaults)
+	OpClockJump        = "clock_jump"       // Arg seconds (negative: backward) on the gateway's wall clock (in-process)
+	OpHeal             = "heal"             // every fault cleared (the clock set right)
 	OpRestart          = "restart"          // graceful gateway restart
 	OpRestartUEMDown   = "restart_uem_down" // restart while the UEM is down (it stays down until uem_down off or heal)
 	OpRestartPortTaken = "restart_failed"   // stop; a start that fails (device port taken); start again
@@ -56,13 +59,15 @@ var opKinds = map[string]opKind{
 	OpAutoBlock: kindAdmin, OpMailboxLimit: kindAdmin, OpAttachments: kindAdmin,
 	OpUEMDown: kindFault, OpUEMLatency: kindFault, OpUEMHang: kindFault, OpUEMPartition: kindFault, OpUEMStatus: kindFault,
 	OpNotifyDrop: kindFault, OpNotifyDelay: kindFault, OpExchangeDown: kindFault, OpExchangeSlow: kindFault, OpHeal: kindFault,
+	OpDiskFull: kindFault, OpDiskReadOnly: kindFault, OpClockJump: kindFault,
 	OpRestart: kindGateway, OpRestartUEMDown: kindGateway, OpRestartPortTaken: kindGateway, OpKill: kindGateway,
 	OpWait: kindWait,
 }
 
 // opSwitch are the operations that take On.
 var opSwitch = map[string]bool{OpAutoBlock: true, OpUEMDown: true, OpUEMHang: true, OpUEMPartition: true,
-	OpNotifyDrop: true, OpNotifyDelay: true, OpExchangeDown: true}
+	OpNotifyDrop: true, OpNotifyDelay: true, OpExchangeDown: true,
+	OpDiskFull: true, OpDiskReadOnly: true}
 
 func kindOf(op string) opKind { return opKinds[op] }
 

@@ -108,11 +108,16 @@ func (h *health) learnBy(t time.Time, w time.Duration) (time.Time, bool) {
 
 // oracle holds the model of every device and the world's history.
 type oracle struct {
-	seed     int64
-	w        time.Duration // the resync staleness bound
-	devices  []*deviceModel
-	health   health
-	restarts []time.Time // gateway restarts and kills
+	seed    int64
+	w       time.Duration // the resync staleness bound
+	devices []*deviceModel
+	health  health
+	disk    health // the gateway can write its data directory
+	diskW   time.Duration
+	// writeFailed reports whether the gateway logged a failed write of a
+	// device's state (nil: never).
+	writeFailed func(id string) bool
+	restarts    []time.Time // gateway restarts and kills
 	// upStarts are the gateway starts with the UEM answering: the
 	// gateway starts from the UEM's registered allowed devices (FLOW-10)
 	// and forgets the others (the chaos devices are all unregistered).
@@ -127,6 +132,7 @@ func newOracle(seed int64, n int, w time.Duration, start time.Time) *oracle {
 			policies: []fact{{State: markDefault, At: start, Deadline: start}}})
 	}
 	o.health.set(start, true)
+	o.disk.set(start, true)
 	return o
 }
 
@@ -253,6 +259,9 @@ func (o *oracle) checkDevice(i int, ob observation) {
 		kind := WrongAllow
 		if restarted && (must.State == stBlocked || must.State == stWiped) {
 			kind = LostState
+			if o.diskExcused(must, ob.device, ob.start) {
+				break // it could not write it and said so
+			}
 		}
 		o.find(kind, ob, fmt.Sprintf("reached Exchange while %s (since %s)", states(adm), must.At.Format("15:04:05.000")))
 	case ob.blocked && !refuseOK:
@@ -274,6 +283,9 @@ func (o *oracle) checkDevice(i int, ob observation) {
 				if t.After(d.ackAt) && t.Before(ob.start) {
 					kind = LostState
 				}
+			}
+			if kind == LostState && o.diskExcused(fact{At: d.ackAt, Deadline: d.ackAt}, ob.device, ob.start) {
+				break
 			}
 			o.find(kind, ob, fmt.Sprintf("RemoteWipe again after the acknowledgement at %s", d.ackAt.Format("15:04:05.000")))
 		}

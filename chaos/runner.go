@@ -33,6 +33,9 @@ type runner struct {
 	w    *world
 	o    *oracle
 	gwUp bool
+	// waitStart: the gateway did not start on a read-only data directory
+	// and is down until it is writable again (diskstep.go).
+	waitStart bool
 }
 
 // RunSchedule plays s against a new world and returns its findings.
@@ -47,6 +50,7 @@ func RunSchedule(ctx context.Context, cfg WorldConfig, s *Schedule) ScheduleResu
 	}
 	defer w.close()
 	r := &runner{w: w, o: newOracle(s.Seed, s.Devices, cfg.staleness(), time.Now()), gwUp: true}
+	r.o.diskW, r.o.writeFailed = cfg.CheckInterval+cfg.Grace, w.writeFailedLogged
 	for i, st := range s.Steps {
 		if ctx.Err() != nil {
 			res.Error = ctx.Err().Error()
@@ -76,7 +80,7 @@ func (r *runner) step(ctx context.Context, i int, st Step) error {
 	case kindAdmin:
 		return r.adminStep(i, st)
 	case kindFault:
-		err := r.faultStep(st)
+		err := r.faultStep(ctx, st)
 		r.updateHealth()
 		return err
 	case kindGateway:
@@ -307,7 +311,7 @@ func (r *runner) waitDelivered(before int) time.Time {
 	return time.Time{}
 }
 
-func (r *runner) faultStep(st Step) error {
+func (r *runner) faultStep(ctx context.Context, st Step) error {
 	switch st.Op {
 	case OpUEMDown:
 		return r.w.setUEMFaults(func(f *uem.Faults) { f.Down = st.On })
@@ -335,9 +339,25 @@ func (r *runner) faultStep(st Step) error {
 		return r.w.setExchangeFaults(func(f *exchange.Faults) { f.Down = st.On })
 	case OpExchangeSlow:
 		return r.w.setExchangeFaults(func(f *exchange.Faults) { f.LatencyMs = st.Arg })
+	case OpDiskFull, OpDiskReadOnly:
+		return r.diskStep(ctx, st)
+	case OpClockJump:
+		if r.w.clock == nil {
+			return errSkip
+		}
+		r.w.clock.Jump(time.Duration(st.Arg) * time.Second)
+		return nil
 	case OpHeal:
+		if r.w.clock != nil {
+			r.w.clock.Jump(-r.w.clock.Offset())
+		}
 		if err := r.w.setUEMFaults(func(f *uem.Faults) { *f = uem.Faults{} }); err != nil {
 			return err
+		}
+		if r.w.disk != nil {
+			if err := r.diskHeal(ctx); err != nil {
+				return err
+			}
 		}
 		return r.w.setExchangeFaults(func(f *exchange.Faults) { *f = exchange.Faults{} })
 	}
@@ -346,6 +366,9 @@ func (r *runner) faultStep(st Step) error {
 
 func (r *runner) gatewayStep(ctx context.Context, st Step) error {
 	l := r.w.lab
+	if r.waitStart {
+		return errSkip // down: it does not start on its read-only data directory
+	}
 	switch st.Op {
 	case OpKill:
 		if !l.CanKill() {

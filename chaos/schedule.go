@@ -46,6 +46,9 @@ type Schedule struct {
 	Steps   []Step `yaml:"steps" json:"steps"`
 	// Note says what a committed regression schedule is about.
 	Note string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Mode, when set, is the gateway mode a regression needs:
+	// "subprocess" for the disk faults (TestRegressions).
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
 }
 
 // Validate checks a schedule read from a file: known operations, device

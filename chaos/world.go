@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -47,6 +49,10 @@ type WorldConfig struct {
 	Grace time.Duration
 	// RequestTimeout bounds one device operation; default 5 s.
 	RequestTimeout time.Duration
+	// DiskFaults (subprocess mode) puts the gateway's data directory on a
+	// small tmpfs in a private mount namespace, for the disk_full and
+	// disk_readonly steps (DiskFaultsSupported says whether it can).
+	DiskFaults bool
 
 	// IDPrefix starts every device id (letters and digits). An external
 	// gateway keeps its cache between campaigns: give each campaign its
@@ -98,6 +104,10 @@ type world struct {
 	// the oracle finds in a device's provisioned policy.
 	policyLen map[string]int
 
+	disk  *dataDisk      // nil without disk faults
+	clock *clock.Jumping // the in-process gateway's wall clock (nil in other modes)
+	dir   string         // the lab's directory when the world made it (disk faults)
+
 	mu sync.Mutex
 	uf uem.Faults
 	xf exchange.Faults
@@ -116,6 +126,18 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 			*a = lowPort()
 		}
 	}
+	var clk *clock.Jumping
+	if cfg.Mode == lab.InProcess {
+		clk = &clock.Jumping{}
+		lc.Clock = clk
+	}
+	var disk *dataDisk
+	if cfg.Mode == lab.Subprocess && cfg.DiskFaults {
+		var err error
+		if disk, err = prepareDisk(ctx, &lc); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Mode == lab.External {
 		lc.GatewayURL, lc.NotifyURL = cfg.GatewayURL, cfg.NotifyURL
 		lc.RestartCmd, lc.KillCmd, lc.StartCmd = cfg.RestartCmd, cfg.KillCmd, cfg.StartCmd
@@ -131,9 +153,16 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		l, err = lab.Start(ctx, lc)
 	}
 	if err != nil {
+		if disk != nil {
+			disk.close()
+			os.RemoveAll(lc.Dir)
+		}
 		return nil, fmt.Errorf("chaos: world: %w", err)
 	}
-	w := &world{cfg: cfg, lab: l, sched: s, users: l.Users()}
+	w := &world{cfg: cfg, lab: l, sched: s, users: l.Users(), disk: disk, clock: clk}
+	if disk != nil {
+		w.dir = lc.Dir
+	}
 	// Device ids carry the seed: an external gateway keeps its cache
 	// from one schedule to the next.
 	for i := 0; i < s.Devices; i++ {
@@ -141,7 +170,7 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		id := fmt.Sprintf("%s%dD%d", cfg.IDPrefix, uint64(s.Seed)%1_000_000_000, i)
 		d, err := l.NewDevice(device.Config{ID: id, User: u.Name})
 		if err != nil {
-			l.Close(context.Background())
+			w.close()
 			return nil, fmt.Errorf("chaos: device %d: %w", i, err)
 		}
 		w.devices, w.ids = append(w.devices, d), append(w.ids, id)
@@ -152,7 +181,7 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 		p.PasswordRequired, p.MinPasswordLength = true, 6+i // 7 and 8; Exchange's own policy says 4
 		cp, err := l.UEM.CreatePolicy(p)
 		if err != nil {
-			l.Close(context.Background())
+			w.close()
 			return nil, fmt.Errorf("chaos: policy: %w", err)
 		}
 		w.policy[i], w.policyLen[cp.ID] = cp.ID, p.MinPasswordLength
@@ -161,7 +190,12 @@ func startWorld(ctx context.Context, cfg WorldConfig, s *Schedule) (*world, erro
 }
 
 func (w *world) close() error {
-	return w.lab.Close(context.Background())
+	err := w.lab.Close(context.Background())
+	if w.disk != nil {
+		w.disk.close()
+		err = errors.Join(err, os.RemoveAll(w.dir))
+	}
+	return err
 }
 
 func (w *world) user(i int) string { return w.users[i%len(w.users)].Name }

@@ -10,7 +10,8 @@
 #   GATEHOUSE_CHAOS_SCHEDULES  schedules (default 300)
 #   GATEHOUSE_CHAOS_SEED       first seed (default: the day of the year
 #                              times 10,000, so each night explores new seeds)
-#   GATEHOUSE_CHAOS_MODE       in-process (default), subprocess (real kill -9)
+#   GATEHOUSE_CHAOS_MODE       in-process (default, with clock jumps), subprocess
+#                              (real kill -9; the disk faults as root with unshare -m)
 #                              or external (then the GATEHOUSE_GATEWAY_URL,
 #                              GATEHOUSE_NOTIFY_URL, GATEHOUSE_RESTART_CMD,
 #                              GATEHOUSE_KILL_CMD, GATEHOUSE_START_CMD,

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// every call, which the UEM shows with the gateway's entry (FLOW-15);
 	// empty: the module's build version. Set by the binary, not by a file.
 	Version string `yaml:"-"`
+	// Clock is the wall clock of the UEM link and the device cache
+	// (notification timestamps and replay windows, last-seen times);
+	// nil is the system clock. A test or a chaos schedule jumps it.
+	Clock clock.Clock `yaml:"-"`
 
 	// AdminToken authenticates the admin API; generated when empty.
 	AdminToken string `yaml:"admin_token"`

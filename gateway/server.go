@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -128,7 +129,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.socketRW.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.SocketReadWriteMs)))
 	s.deviceRequest.Store(int64(msDuration(uemapi.DefaultGatewayConfig().Timeouts.DeviceRequestMs)))
 	s.limits = deviceLimiter(cfg, s.stats)
-	s.cache = devicecache.New(nil)
+	s.cache = devicecache.New(clock.Or(cfg.Clock).Now)
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
 		return nil, err
 	}
@@ -153,6 +154,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 				s.log.Warn("configuration not fetched after reconnect", "error", err)
 			}
 		},
+		Now: clock.Or(cfg.Clock).Now,
 		Log: log,
 	})
 	if err != nil {

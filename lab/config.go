@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -133,6 +134,10 @@ type Config struct {
 	// interval (0: 240, INT-07).
 	Integrated            bool
 	IntegratedSyncMinutes int
+
+	// Clock is the in-process gateway's wall clock (gateway.Config.Clock;
+	// nil: the system's). Other modes ignore it.
+	Clock clock.Clock
 }
 
 func (c *Config) setDefaults() {

@@ -33,6 +33,7 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 	cfg.LastSeenInterval = l.cfg.ResyncInterval
 	cfg.StatsInterval = l.cfg.StatsInterval
 	cfg.Audit = l.cfg.Audit
+	cfg.Clock = l.cfg.Clock
 	if l.DNS != nil {
 		cfg.DNSServer = l.DNS.Addr() // KDC discovery (KDC-01) asks the lab's DNS
 		cfg.KerberosRetry = 200 * time.Millisecond

@@ -27,6 +27,7 @@ type chaosFlags struct {
 	uemListen, exchangeListen     string
 	check, resync, grace          time.Duration
 	out                           string
+	diskFaults                    bool
 }
 
 func (f *chaosFlags) register(cmd *cobra.Command) {
@@ -44,6 +45,7 @@ func (f *chaosFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.resync, "resync-interval", 2*time.Second, "the gateway's resync interval (the oracle's staleness)")
 	fl.DurationVar(&f.grace, "grace", 2*time.Second, "added to every staleness bound")
 	fl.StringVar(&f.out, "json", "", "write the JSON result to this file (- for stdout)")
+	fl.BoolVar(&f.diskFaults, "disk-faults", true, "subprocess: data directory full and read-only faults (root, unshare -m; skipped with the reason when unavailable)")
 }
 
 func (f *chaosFlags) world() (chaos.WorldConfig, error) {
@@ -60,6 +62,11 @@ func (f *chaosFlags) world() (chaos.WorldConfig, error) {
 				return c, fmt.Errorf("chaos: this binary: %w", err)
 			}
 			c.Binary = exe
+		}
+		c.DiskFaults = f.diskFaults
+		if err := chaos.DiskFaultsSupported(); c.DiskFaults && err != nil {
+			fmt.Fprintf(os.Stderr, "chaos: disk faults skipped: %v\n", err)
+			c.DiskFaults = false
 		}
 	case lab.External:
 		if c.GatewayURL == "" || c.NotifyURL == "" {
@@ -83,8 +90,9 @@ func (f *chaosFlags) gen(steps, minDev, maxDev int) chaos.GenOptions {
 		g.Restart, g.Kill = f.restartCmd != "", f.killCmd != "" && f.startCmd != ""
 	case lab.Subprocess:
 		g.Restart, g.Kill, g.FailedStart = true, true, true
+		g.Disk = f.diskFaults && chaos.DiskFaultsSupported() == nil
 	default:
-		g.Restart, g.FailedStart = true, true
+		g.Restart, g.FailedStart, g.Clock = true, true, true
 	}
 	return g
 }

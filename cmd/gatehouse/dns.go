@@ -18,10 +18,11 @@ import (
 // newDNSCmd runs the fake authoritative DNS server until interrupted.
 func newDNSCmd() *cobra.Command {
 	var (
-		cfg    dns.Config
-		hosts  []string
-		kdcs   []string
-		faults dns.Faults
+		cfg        dns.Config
+		faultAdmin string
+		hosts      []string
+		kdcs       []string
+		faults     dns.Faults
 	)
 	cmd := &cobra.Command{
 		Use:   "dns",
@@ -69,6 +70,13 @@ func newDNSCmd() *cobra.Command {
 			}
 			host, port, _ := net.SplitHostPort(srv.Addr())
 			fmt.Fprintf(cmd.OutOrStdout(), "DNS:     %s (udp and tcp)\nTry:     dig @%s -p %s SRV _kerberos._tcp.<REALM>\n", srv.Addr(), host, port)
+			if faultAdmin != "" {
+				stop, err := serveFaultAdmin(faultAdmin, srv.FaultInjector(), cmd.OutOrStdout())
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -84,5 +92,6 @@ func newDNSCmd() *cobra.Command {
 	f.IntVar(&faults.ExtraSRV, "extra-srv", 0, "fault: add this many unreachable KDCs to every SRV answer")
 	f.DurationVar(&faults.Delay, "delay", 0, "fault: delay every answer")
 	f.BoolVar(&faults.ServFail, "servfail", false, "fault: answer SERVFAIL")
+	f.StringVar(&faultAdmin, "fault-admin-listen", "", "serve the shared faults (faults.Spec JSON) at http://ADDR/faults (loopback)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 func newKDCCmd() *cobra.Command {
 	var (
 		cfg        kdc.Config
+		faultAdmin string
 		principals []string
 		delegate   []string
 		trusts     []string
@@ -82,19 +84,14 @@ func newKDCCmd() *cobra.Command {
 			if err := srv.Start(cmd.Context()); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Realm:   %s\n", srv.Realm())
-			fmt.Fprintf(out, "KDC:     %s (udp and tcp)\n", srv.Addr())
-			if demo {
-				fmt.Fprintln(out, "Demo principals (name=password):")
-				for _, p := range principals {
-					fmt.Fprintf(out, "  %s\n", p)
+			printKDC(cmd.OutOrStdout(), srv, demo, principals, keytabs)
+			if faultAdmin != "" {
+				stop, err := serveFaultAdmin(faultAdmin, srv.FaultInjector(), cmd.OutOrStdout())
+				if err != nil {
+					return err
 				}
+				defer stop()
 			}
-			for _, k := range keytabs {
-				fmt.Fprintf(out, "Keytab:  %s\n", k)
-			}
-			fmt.Fprintf(out, "krb5.conf:\n%s", srv.Krb5Conf())
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -110,5 +107,23 @@ func newKDCCmd() *cobra.Command {
 	f.StringArrayVar(&delegate, "delegate", nil, "constrained delegation as service=spn[,spn] (marks the service ok_to_auth_as_delegate)")
 	f.StringArrayVar(&trusts, "trust", nil, "cross-realm trust as REALM=password (use the same password on the other KDC)")
 	f.StringArrayVar(&keytabs, "export-keytab", nil, "write a principal's keytab as principal=path")
+	f.StringVar(&faultAdmin, "fault-admin-listen", "", "serve the shared faults (faults.Spec JSON) at http://ADDR/faults (loopback)")
 	return cmd
+}
+
+// printKDC prints where the KDC listens, its demo principals, the
+// keytabs written and its krb5.conf.
+func printKDC(out io.Writer, srv *kdc.Server, demo bool, principals, keytabs []string) {
+	fmt.Fprintf(out, "Realm:   %s\n", srv.Realm())
+	fmt.Fprintf(out, "KDC:     %s (udp and tcp)\n", srv.Addr())
+	if demo {
+		fmt.Fprintln(out, "Demo principals (name=password):")
+		for _, p := range principals {
+			fmt.Fprintf(out, "  %s\n", p)
+		}
+	}
+	for _, k := range keytabs {
+		fmt.Fprintf(out, "Keytab:  %s\n", k)
+	}
+	fmt.Fprintf(out, "krb5.conf:\n%s", srv.Krb5Conf())
 }

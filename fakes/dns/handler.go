@@ -18,7 +18,8 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 			st.TCP++
 		}
 	})
-	if f.Drop {
+	v := s.inj.Message(s.ctx)
+	if f.Drop || v.Drop {
 		return
 	}
 	if f.Delay > 0 {
@@ -33,8 +34,11 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 	m := new(mdns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
-	if f.ServFail || len(r.Question) != 1 {
+	if f.ServFail || v.Status != 0 || len(r.Question) != 1 {
 		m.Rcode = mdns.RcodeServerFailure
+		if v.Status >= 400 && v.Status < 500 {
+			m.Rcode = mdns.RcodeRefused
+		}
 		if len(r.Question) != 1 {
 			m.Rcode = mdns.RcodeFormatError
 		}

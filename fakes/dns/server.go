@@ -12,6 +12,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 )
 
 // Server is an authoritative DNS server for the lab's zones.
@@ -26,6 +28,7 @@ type Server struct {
 	txt    map[string]string
 	faults Faults
 	stats  Stats
+	inj    *faults.Injector // the shared fault layer (fakes/faults), applied per query
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -54,7 +57,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "fake-dns"), zones: map[string]bool{},
-		hosts: map[string][]netip.Addr{}, srv: map[string][]KDC{}, txt: map[string]string{}}
+		hosts: map[string][]netip.Addr{}, srv: map[string][]KDC{}, txt: map[string]string{}, inj: faults.New(1)}
 	for _, z := range cfg.Zones {
 		s.zones[canon(z)] = true
 	}
@@ -64,6 +67,12 @@ func New(cfg Config) (*Server, error) {
 
 // Addr is the bound "host:port" (UDP and TCP share it) once started.
 func (s *Server) Addr() string { return s.addr }
+
+// FaultInjector is the server's injector of the shared fault layer:
+// down and reset drop a query (no answer), latency and hang hold it,
+// error answers SERVFAIL (5xx) or REFUSED (4xx) (faults.Injector.Message;
+// AdminHandler serves it as JSON). Faults (SetFaults) apply after it.
+func (s *Server) FaultInjector() *faults.Injector { return s.inj }
 
 // SetFaults replaces the injected faults (the zero value clears them).
 func (s *Server) SetFaults(f Faults) { s.mu.Lock(); s.faults = f; s.mu.Unlock() }
@@ -134,6 +143,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.cancel()
+	s.inj.Stop() // held queries end
 	var errs []error
 	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
 		if err := srv.ShutdownContext(ctx); err != nil {

@@ -13,8 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
@@ -30,6 +32,7 @@ type Server struct {
 	trustIn  map[string]*entry // krbtgt/REALM@OTHER, keyed by OTHER
 	faults   Faults
 	stats    Stats
+	inj      *faults.Injector // the shared fault layer (fakes/faults), applied per message
 
 	tcp    net.Listener
 	udp    net.PacketConn
@@ -53,8 +56,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, log: cfg.Logger.With("component", "fake-kdc", "realm", cfg.Realm), tgt: tgt,
-		db: map[string]*entry{}, trustOut: map[string]*entry{}, trustIn: map[string]*entry{}, conns: map[net.Conn]struct{}{}}, nil
+		db: map[string]*entry{}, trustOut: map[string]*entry{}, trustIn: map[string]*entry{}, conns: map[net.Conn]struct{}{},
+		inj: faults.New(1)}, nil
 }
+
+// FaultInjector is the KDC's injector of the shared fault layer: down and
+// reset drop a request (TCP: the connection closes), latency and hang
+// hold it, error answers KDC_ERR_SVC_UNAVAILABLE (faults.Injector.Message;
+// AdminHandler serves it as JSON). Faults (SetFaults) apply after it.
+func (s *Server) FaultInjector() *faults.Injector { return s.inj }
 
 // Realm is the realm this KDC serves.
 func (s *Server) Realm() string { return s.cfg.Realm }
@@ -132,6 +142,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.cancel()
+	s.inj.Stop() // held requests end
 	s.tcp.Close()
 	s.udp.Close()
 	s.mu.Lock()
@@ -203,6 +214,12 @@ func (s *Server) serveUDP(ctx context.Context) {
 
 // serve applies faults, then handles msg. ok=false means send nothing.
 func (s *Server) serve(ctx context.Context, msg []byte, udp bool) ([]byte, bool) {
+	switch v := s.inj.Message(ctx); {
+	case v.Drop:
+		return nil, false
+	case v.Status != 0:
+		return s.errorReply(newErr(errorcode.KDC_ERR_SVC_UNAVAILABLE, "injected fault (status %d)", v.Status), types.PrincipalName{}, ""), true
+	}
 	f := s.Faults()
 	if f.Down {
 		return nil, false

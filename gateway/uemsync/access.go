@@ -156,7 +156,8 @@ func (l *Link) journal(before, after devicecache.Entry) {
 	if !guarded(after) || (guarded(before) && before.State == after.State && before.Wiped == after.Wiped) {
 		return
 	}
-	if err := l.cfg.Store.Journal(after); err != nil {
+	if err := l.writer.Journal(after); err != nil {
+		l.writeFailed()
 		l.cfg.Log.Error("writing a blocked device to disk failed", "device", after.DeviceID, "error", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
@@ -112,6 +113,10 @@ type Link struct {
 	acking       sync.Mutex
 	lastSeenSent time.Time
 	notes        notifyIDs // applied notification ids, against replay
+	// writeDue: a write of the persistent list failed since the last
+	// success (writeretry.go); writer is where it writes (cfg.Store).
+	writeDue atomic.Bool
+	writer   storeWriter
 
 	// The link owns the work it starts in the background (the reconnect
 	// work a device request or a CLI reload sets off): bg is its context
@@ -161,13 +166,17 @@ func New(cfg Config) (*Link, error) {
 		return nil, err
 	}
 	now := cfg.Now()
-	return &Link{
+	l := &Link{
 		cfg:             cfg,
 		defaultBehavior: uemapi.PolicyApplyServer, // DEF-02
 		status: Status{
 			FailOpen: cfg.FailOpen, FailOpenChangedBy: ByInit, FailOpenChangedAt: now,
 		},
-	}, nil
+	}
+	if cfg.Store != nil {
+		l.writer = cfg.Store
+	}
+	return l, nil
 }
 
 // Status returns the current UEM status.

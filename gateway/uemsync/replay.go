@@ -57,7 +57,7 @@ func (n *notifyIDs) begin(id string, now time.Time, max int) (dup bool, err erro
 	if n.busy[id] {
 		return false, ErrNotificationInFlight
 	}
-	if now.Sub(n.pruned) >= time.Second || len(n.applied)+len(n.busy) >= max {
+	if now.Sub(n.pruned) >= time.Second || now.Before(n.pruned) || len(n.applied)+len(n.busy) >= max {
 		n.prune(now)
 	}
 	if len(n.applied)+len(n.busy) >= max {
@@ -81,11 +81,19 @@ func (n *notifyIDs) end(id string, now time.Time, applied bool) {
 // prune drops the ids whose window has ended; n.mu is held. At most
 // once a second unless the cap is reached, so a busy receiver does not
 // scan the map on every notification.
+//
+// A window ending more than a window after now was set before the clock
+// went back: it restarts now on the new clock, or the ids would hold
+// their slots (and, the memory full, refuse every notification) for as
+// long as the clock was moved back.
 func (n *notifyIDs) prune(now time.Time) {
 	n.pruned = now
 	for id, until := range n.applied {
-		if !now.Before(until) {
+		switch {
+		case !now.Before(until):
 			delete(n.applied, id)
+		case until.Sub(now) > replayWindow:
+			n.applied[id] = now.Add(replayWindow)
 		}
 	}
 }

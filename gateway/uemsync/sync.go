@@ -291,6 +291,11 @@ func (l *Link) ReportLastSeen(ctx context.Context) (int, error) {
 	since := l.lastSeenSent
 	l.mu.Unlock()
 	now := l.cfg.Now()
+	if since.After(now) {
+		// The clock went back: what was seen since is older than the
+		// last report; report every device seen, once.
+		since = time.Time{}
+	}
 	var batch []uemapi.LastSeen
 	l.cfg.Cache.Range(func(e devicecache.Entry) bool {
 		if e.ActiveSync() && e.LastSeen.After(since) {
@@ -322,7 +327,7 @@ func (l *Link) Persist() (int, error) {
 	if l.cfg.Store == nil {
 		return 0, errors.New("uemsync: no persistent device list configured")
 	}
-	return l.cfg.Store.Save(l.cfg.Cache)
+	return l.writer.Save(l.cfg.Cache)
 }
 
 // Run drives the periodic work until ctx ends: connectivity checks,
@@ -333,6 +338,8 @@ func (l *Link) Run(ctx context.Context) error {
 	resync := time.NewTicker(l.cfg.ResyncInterval)
 	persist := time.NewTicker(l.cfg.PersistInterval)
 	seen := time.NewTicker(l.cfg.LastSeenInterval)
+	retry := time.NewTicker(l.retryWriteInterval())
+	defer retry.Stop()
 	defer check.Stop()
 	defer resync.Stop()
 	defer persist.Stop()
@@ -359,11 +366,14 @@ func (l *Link) Run(ctx context.Context) error {
 		case <-persist.C:
 			if l.cfg.Store != nil {
 				if n, err := l.Persist(); err != nil {
+					l.writeFailed()
 					l.cfg.Log.Error("writing the persistent device list failed", "error", err)
 				} else {
 					l.cfg.Log.Debug("wrote persistent device list", "devices", n)
 				}
 			}
+		case <-retry.C:
+			l.retryWrite()
 		case <-seen.C:
 			if _, err := l.ReportLastSeen(ctx); err != nil {
 				l.cfg.Log.Debug("last-seen report failed", "error", err)
