@@ -151,6 +151,10 @@ type UEMConfig struct {
 	NotifySecret string `yaml:"notify_secret"`
 	CAFile       string `yaml:"ca_file"`
 	Insecure     bool   `yaml:"insecure"`
+	// CallTimeout bounds one UEM call of the link (checks, reports) and,
+	// at start, the wait for each page of the device list: a UEM that
+	// sends none in time is treated as unreachable (DC-03). 0: 10 s.
+	CallTimeout time.Duration `yaml:"call_timeout"`
 }
 
 // Defaults returns a configuration that listens on loopback only.
@@ -203,6 +207,9 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(fe); err != nil {
 			return fmt.Errorf("gateway config: front_ends[%d]: %w", i, err)
 		}
+	}
+	if c.UEM.CallTimeout < 0 {
+		return fmt.Errorf("gateway config: uem.call_timeout %v is negative", c.UEM.CallTimeout)
 	}
 	if c.ControlReadTimeout < 0 {
 		return fmt.Errorf("gateway config: control_read_timeout %v is negative", c.ControlReadTimeout)

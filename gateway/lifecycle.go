@@ -68,10 +68,11 @@ func (s *Server) Start(ctx context.Context) error {
 	defer cancel()
 	defer context.AfterFunc(s.runCtx, cancel)()
 
-	if err := s.initCache(ctx); err != nil {
+	uemAnswered, err := s.initCache(ctx)
+	if err != nil {
 		return s.startFailed(err)
 	}
-	s.loadConfig(ctx)
+	s.loadConfig(ctx, uemAnswered)
 	control, device := s.listenerTLS()
 	handlers := s.handlers()
 
@@ -89,22 +90,28 @@ func (s *Server) Start(ctx context.Context) error {
 
 // initCache fills the device cache from the UEM, else from the
 // persistent list; from then on the cache may be written to disk.
-func (s *Server) initCache(ctx context.Context) error {
+func (s *Server) initCache(ctx context.Context) (uemAnswered bool, err error) {
 	res, err := s.link.Init(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	s.cacheLoaded = true
 	s.mu.Unlock()
 	s.log.Info("device cache initialised", "from_uem", res.FromUEM, "devices", res.Loaded)
-	return nil
+	return res.FromUEM, nil
 }
 
 // loadConfig fetches the UEM's configuration (else keeps the cached or
 // bootstrap settings) and archives the statistics of the previous run.
-func (s *Server) loadConfig(ctx context.Context) {
-	if err := s.refreshConfig(ctx); err != nil {
+// A UEM that did not answer the device list is not asked again here (a
+// hanging one would hold the start for the fetch's timeout too): the
+// configuration last received applies until the link reconnects.
+func (s *Server) loadConfig(ctx context.Context, uemAnswered bool) {
+	if !uemAnswered {
+		s.useCachedConfig()
+		s.log.Warn("UEM unreachable at start; using the configuration last received until it answers")
+	} else if err := s.refreshConfig(ctx); err != nil {
 		s.log.Warn("configuration not fetched from the UEM; using bootstrap settings", "error", err)
 	}
 	if u := s.as.Upstream(); u.Host == "unconfigured.invalid" {

@@ -147,6 +147,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		UEM: s.uem, Cache: s.cache, Store: s.store, FailOpen: cfg.FailOpen,
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
+		CallTimeout:    cfg.UEM.CallTimeout,
 		OnConfigChange: func(int64) error { return s.refreshConfig(s.runCtx) },
 		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(s.runCtx) },
 		OnReconnect: func(ctx context.Context) {

@@ -59,7 +59,7 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 			return res, fmt.Errorf("uemsync: init: policies from the persistent list: %w", err)
 		}
 	}
-	n, err := l.load(ctx, uemapi.FilterAllowed)
+	n, err := l.loadPaced(ctx, uemapi.FilterAllowed)
 	l.recordContact(err, ByInit)
 	if err == nil {
 		res.FromUEM, res.Loaded = true, n
@@ -80,16 +80,41 @@ func (l *Link) Init(ctx context.Context) (InitResult, error) {
 // ReloadFromUEM merges the UEM's registered allowed devices into the cache
 // (DC-06, DC-19 `device-cache from-uem`) and returns how many it loaded.
 func (l *Link) ReloadFromUEM(ctx context.Context) (int, error) {
-	n, err := l.load(ctx, uemapi.FilterAllowed)
+	n, err := l.load(ctx, uemapi.FilterAllowed, nil)
 	l.contact(err, ByCLI)
 	return n, err
 }
 
-func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter) (int, error) {
+// ErrPageTimeout is why Init gave up on a UEM that accepted the request
+// but sent no page within CallTimeout: the gateway starts on the
+// persistent list (DC-03) instead of waiting for the HTTP client's own
+// limit, minutes during which it would serve no one.
+var ErrPageTimeout = errors.New("no page of the device list within the call timeout")
+
+// loadPaced is load with a watchdog that each page arrival resets: a
+// large list may take long, but every page must come within CallTimeout.
+func (l *Link) loadPaced(ctx context.Context, filter uemapi.DeviceFilter) (int, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(l.cfg.CallTimeout, func() { cancel(ErrPageTimeout) })
+	defer watchdog.Stop()
+	n, err := l.load(ctx, filter, func() { watchdog.Reset(l.cfg.CallTimeout) })
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrPageTimeout) {
+		return n, fmt.Errorf("uemsync: device list: %w", cause)
+	}
+	return n, err
+}
+
+// load applies the UEM's device list page by page; paced (may be nil) is
+// called as each page arrives.
+func (l *Link) load(ctx context.Context, filter uemapi.DeviceFilter, paced func()) (int, error) {
 	n := 0
 	err := l.cfg.UEM.EachDevicePage(ctx, filter, l.cfg.PageSize, func(p *uemapi.DevicePage) error {
 		if err := ctx.Err(); err != nil {
 			return err // stopped: a page that arrives late changes nothing
+		}
+		if paced != nil {
+			paced()
 		}
 		l.applyPage(p, func(devicecache.Key) { n++ })
 		return nil
@@ -269,7 +294,7 @@ func (l *Link) contact(err error, by string) {
 // whatever the gateway registered to fetch again (its configuration).
 // Once ctx ends it makes no further UEM call.
 func (l *Link) afterReconnect(ctx context.Context) {
-	if n, err := l.load(ctx, uemapi.FilterAllowed); err != nil {
+	if n, err := l.load(ctx, uemapi.FilterAllowed, nil); err != nil {
 		l.cfg.Log.Warn("reload after reconnect failed", "error", err)
 	} else {
 		l.cfg.Log.Info("reloaded device list after reconnect", "devices", n)
