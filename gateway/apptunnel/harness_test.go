@@ -2,6 +2,7 @@ package apptunnel
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/internal/testca"
@@ -102,11 +104,34 @@ type world struct {
 	addr    string
 	backend *httptest.Server // echoes the request headers as JSON
 	auth    *deviceauth.Authenticator
+	audit   *syncBuffer   // the audit log's output
+	idle    time.Duration // the listener's idle timeout (its default when zero)
 }
 
-func newWorld(t *testing.T) *world {
+// syncBuffer is a bytes.Buffer safe for the audit logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newWorld(t *testing.T, opts ...func(*world)) *world {
 	t.Helper()
-	w := &world{t: t, uem: &stubUEM{}, cache: devicecache.New(nil)}
+	w := &world{t: t, uem: &stubUEM{}, cache: devicecache.New(nil), audit: &syncBuffer{}}
+	for _, o := range opts {
+		o(w)
+	}
 	w.ca = testca.New(t, "device CA", time.Now(), nil)
 	w.appCert = w.ca.Sign(t, &x509.Certificate{Subject: pkix.Name{CommonName: "alice"}, EmailAddresses: []string{"alice@corp.example"},
 		URIs: []*url.URL{{Scheme: "urn", Opaque: "uuid:" + testUUID}}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
@@ -125,7 +150,8 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(w.backend.Close)
 	gw := testca.New(t, "gateway CA", time.Now(), nil).Server(t, "gateway.test")
 	w.srv, err = New(Config{Tunnels: &Tunnels{UEM: w.uem, Cache: w.cache, Log: slog.New(slog.DiscardHandler)},
-		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second})
+		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second,
+		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle})
 	if err != nil {
 		t.Fatal(err)
 	}
