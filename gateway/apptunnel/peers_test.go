@@ -162,10 +162,12 @@ func TestPeersCurlAppReachesNginxThroughAnyAndAnHTTPService(t *testing.T) {
 	if err != nil || out != "intranet page\n" {
 		t.Fatalf("curl CONNECT: %v %q", err, out)
 	}
-	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx=" + testUUID + " app=-"),
+	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx="+testUUID+" app=-"),
 		"nginx saw the context headers and not the tunnel protocol's")
 	// A host outside the wildcard, with a real client.
-	w.configure(func(at *uemapi.AppTunnelConfig, _ *uemapi.TrafficControl) { at.Services[1].HostWildcards = "*.corp.example" })
+	w.configure(func(at *uemapi.AppTunnelConfig, _ *uemapi.TrafficControl) {
+		at.Services[1].HostWildcards = "*.corp.example"
+	})
 	out, _ = w.curlApp(t, "com.curl.any", "-o", "/dev/null", "-w", "%{http_code}", "http://"+nginx+"/index.html")
 	if out != "403" {
 		t.Fatalf("outside the wildcard: %q", out)
