@@ -43,8 +43,8 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 // inProcess runs gateway.Server in this process. Restarts reuse the
 // addresses first bound.
 type inProcess struct {
-	l     *Lab
-	mu    sync.Mutex
+	l      *Lab
+	mu     sync.Mutex
 	srv    *gateway.Server
 	addrs  [3]string // device, notify, admin host:port once bound
 	tunnel string    // the AppTunnel listener's host:port once bound
