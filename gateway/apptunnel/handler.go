@@ -70,7 +70,7 @@ func (s *Server) admit(st *settings, r *http.Request, connect bool) (*call, *ref
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return c, refuse(ReasonNoCertificate, "no client certificate")
 	}
-	id, err := st.auth.Authenticate(r)
+	id, err := authenticate(st.auth, r)
 	if err != nil {
 		if errors.Is(err, deviceauth.ErrNoCertificate) {
 			return c, refuse(ReasonNoCertificate, err.Error())
@@ -188,4 +188,20 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, c *call, rf *ref
 		s.auditBlock(r, c)
 	}
 	writeRefusal(w, rf.reason)
+}
+
+// authenticate checks the request's certificate once per connection and
+// device-authentication setting (see connInfo.auth).
+func authenticate(a *deviceauth.Authenticator, r *http.Request) (*deviceauth.Identity, error) {
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	if ci != nil {
+		if c := ci.auth.Load(); c != nil && c.by == a {
+			return c.id, nil
+		}
+	}
+	id, err := a.Authenticate(r)
+	if err == nil && ci != nil {
+		ci.auth.Store(&checkedIdentity{by: a, id: id})
+	}
+	return id, err
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 )
 
 // Metrics counts the listener's work (docs/apptunnel.md §6).
@@ -27,7 +29,19 @@ type Metrics struct {
 // connInfo notes whether the handler saw the request a connection began,
 // so that requests net/http refuses itself (a malformed request line, a
 // head over its cap) are counted too.
-type connInfo struct{ handled atomic.Bool }
+type connInfo struct {
+	handled atomic.Bool
+	// auth is the identity checked on this connection's certificate, with
+	// the authenticator that checked it: a TLS connection's certificate
+	// cannot change, so later requests skip the chain verification while
+	// the device authentication in use is the same.
+	auth atomic.Pointer[checkedIdentity]
+}
+
+type checkedIdentity struct {
+	by *deviceauth.Authenticator
+	id *deviceauth.Identity
+}
 
 type connKey struct{}
 
