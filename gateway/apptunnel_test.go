@@ -72,6 +72,11 @@ func TestFLOW06AppTunnelWithTheFakeUEM(t *testing.T) {
 	if code != http.StatusOK || echo.Get(apptunnel.CtxDeviceUUID) != "dev-alice" || echo.Get(apptunnel.CtxUserUPN) == "" {
 		t.Fatalf("first access: %d %q %v", code, why, echo)
 	}
+	if m, err := w.adm.Metrics(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, ok := m["gatehouse_apptunnel_open_tunnels"]; !ok {
+		t.Fatal("the admin API's /metrics has no AppTunnel series")
+	}
 	adm := uem.NewAdminClient(w.uem.AdminURL(), w.uem.AdminToken(), w.hc)
 	tunnels, err := adm.AppTunnels(ctx)
 	if err != nil || len(tunnels) != 1 || tunnels[0].State != uemapi.TunnelAllow || tunnels[0].Version != uemapi.TunnelV1 {
