@@ -34,7 +34,13 @@ func (s *Server) newAppTunnel() error {
 	}}
 	srv, err := apptunnel.New(apptunnel.Config{Tunnels: t, UpstreamTLS: s.upTLS, Audit: s.audit, Log: s.log,
 		IdleTimeout: s.cfg.AppTunnelIdleTimeout,
-		ServerTLS:   &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}})
+		Kerberos: func() apptunnel.Negotiator {
+			if k := s.krb.Load(); k != nil {
+				return k
+			}
+			return nil // not a typed nil: no Kerberos configured
+		},
+		ServerTLS: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}})
 	if err != nil {
 		return fmt.Errorf("gateway: apptunnel: %w", err)
 	}

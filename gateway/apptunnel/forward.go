@@ -70,6 +70,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, st *settings,
 		s.refuse(w, r, c, rf)
 		return
 	}
+	authz, rf := s.kerberosHeader(r, c)
+	if rf != nil {
+		s.refuse(w, r, c, rf)
+		return
+	}
 	uc := s.auditRequest(r, c, audit.ActionAllow)
 	status := 0
 	rp := &httputil.ReverseProxy{
@@ -86,6 +91,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, st *settings,
 				out.Host = c.dest
 			}
 			stripTunnelHeaders(out.Header)
+			if authz != "" {
+				out.Header.Set("Authorization", authz) // the delegated ticket, never the app's credentials
+			}
 			if st.ctxHdrs {
 				addContextHeaders(out.Header, c)
 			}
@@ -101,4 +109,26 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, st *settings,
 	rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	host, port := splitPort(c.dest)
 	uc.End(audit.Response{Server: host, ServerPort: port, HTTPStatus: status})
+}
+
+// kerberosHeader is the Negotiate header for a service with Kerberos
+// server authentication (ATS-11..13), "" for Pass Through. CONNECT
+// tunnels carry their bytes untouched: Kerberos applies to HTTP tunnels.
+func (s *Server) kerberosHeader(r *http.Request, c *call) (string, *refusal) {
+	if !c.svc.kerberos {
+		return "", nil
+	}
+	var k Negotiator
+	if s.cfg.Kerberos != nil {
+		k = s.cfg.Kerberos()
+	}
+	if k == nil {
+		return "", refuse(ReasonKerberos, "no Kerberos configuration")
+	}
+	spn := c.svc.spnFor(c.dest, r.URL.Hostname())
+	v, err := k.NegotiateHeader(r.Context(), c.id.UPN, spn)
+	if err != nil {
+		return "", refuse(ReasonKerberos, spn+": "+err.Error())
+	}
+	return v, nil
 }

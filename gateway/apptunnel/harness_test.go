@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,17 +96,18 @@ const testUUID = "62b6ae69-9ca8-4176-85dd-11a7ecaee130"
 // world is one tunnel listener with a CA, an app certificate, a stub UEM
 // and a header-echo backend.
 type world struct {
-	t       *testing.T
-	ca      *testca.CA
-	appCert tls.Certificate
-	uem     *stubUEM
-	cache   *devicecache.Cache
-	srv     *Server
-	addr    string
-	backend *httptest.Server // echoes the request headers as JSON
-	auth    *deviceauth.Authenticator
-	audit   *syncBuffer   // the audit log's output
-	idle    time.Duration // the listener's idle timeout (its default when zero)
+	t        *testing.T
+	ca       *testca.CA
+	appCert  tls.Certificate
+	uem      *stubUEM
+	cache    *devicecache.Cache
+	srv      *Server
+	addr     string
+	backend  *httptest.Server // echoes the request headers as JSON
+	auth     *deviceauth.Authenticator
+	audit    *syncBuffer   // the audit log's output
+	idle     time.Duration // the listener's idle timeout (its default when zero)
+	kerberos Negotiator    // Kerberos delegation; nil for none
 }
 
 // syncBuffer is a bytes.Buffer safe for the audit logger and the test.
@@ -151,7 +153,7 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	gw := testca.New(t, "gateway CA", time.Now(), nil).Server(t, "gateway.test")
 	w.srv, err = New(Config{Tunnels: &Tunnels{UEM: w.uem, Cache: w.cache, Log: slog.New(slog.DiscardHandler)},
 		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second,
-		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle})
+		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,3 +259,5 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -29,6 +29,7 @@ const (
 	ReasonDisabled          Reason = "apptunnel-disabled"
 	ReasonUpstream          Reason = "upstream-unreachable"
 	ReasonProxyRefused      Reason = "proxy-refused"
+	ReasonKerberos          Reason = "kerberos-failed"
 	// ReasonOversized is counted, never sent: net/http answers 431 itself.
 	ReasonOversized Reason = "oversized"
 )
@@ -37,7 +38,7 @@ const (
 var Reasons = []Reason{ReasonMalformed, ReasonAppIDMissing, ReasonDeviceUUIDMissing, ReasonNoCertificate,
 	ReasonUntrusted, ReasonAuthUnsupported, ReasonUnknownService, ReasonIPTunnel, ReasonNotInServerList,
 	ReasonPortNotAllowed, ReasonOutsideWildcard, ReasonATCBlocked, ReasonTunnelBlocked, ReasonDeviceBlocked,
-	ReasonDisabled, ReasonUpstream, ReasonProxyRefused, ReasonOversized}
+	ReasonDisabled, ReasonUpstream, ReasonProxyRefused, ReasonKerberos, ReasonOversized}
 
 // Status is the HTTP status a reason is answered with.
 func (r Reason) Status() int {
@@ -46,7 +47,7 @@ func (r Reason) Status() int {
 		return http.StatusBadRequest
 	case ReasonNoCertificate, ReasonUntrusted, ReasonAuthUnsupported:
 		return http.StatusProxyAuthRequired
-	case ReasonUpstream, ReasonProxyRefused:
+	case ReasonUpstream, ReasonProxyRefused, ReasonKerberos:
 		return http.StatusBadGateway
 	case ReasonOversized:
 		return http.StatusRequestHeaderFieldsTooLarge

@@ -38,10 +38,19 @@ type Config struct {
 	// UpstreamTLS is the trust towards servers with TLS Enabled (ATS-10).
 	UpstreamTLS *tls.Config
 	Audit       *audit.Logger // nil: no audit log
+	// Kerberos returns the delegation in use for Kerberos server
+	// authentication (ATS-11), nil when the UEM configured none.
+	Kerberos    func() Negotiator
 	IdleTimeout time.Duration // CONNECT tunnels and idle HTTP connections
 	DialTimeout time.Duration
 	PeekTimeout time.Duration // how long a CONNECT waits for the app's first bytes (ATC-12)
 	Log         *slog.Logger
+}
+
+// Negotiator gives a "Negotiate …" Authorization value for upn towards
+// spn (Kerberos constrained delegation, gateway/kerberos/delegation).
+type Negotiator interface {
+	NegotiateHeader(ctx context.Context, upn, spn string) (string, error)
 }
 
 // Settings is what the UEM's configuration decides; SetSettings swaps it

@@ -29,6 +29,8 @@ type service struct {
 	wildcards []string // lower-cased host or "*.suffix" (reserved services)
 	tls       bool     // TLS towards the server (ATS-10)
 	proxyATC  bool     // through the server-side proxy / ATC (ATS-15)
+	kerberos  bool     // Kerberos server authentication (ATS-11)
+	spns      []string // paired with servers by position (ATS-12)
 	next      atomic.Uint64
 }
 
@@ -41,7 +43,7 @@ type services struct {
 func newServices(c uemapi.AppTunnelConfig) *services {
 	t := &services{byName: map[string]*service{}}
 	for _, s := range c.Services {
-		sv := &service{name: s.Name, tls: s.TLSEnabled, proxyATC: s.ProxyATC}
+		sv := &service{name: s.Name, tls: s.TLSEnabled, proxyATC: s.ProxyATC, kerberos: s.ServerAuth == uemapi.AuthKerberos, spns: splitList(s.SPNs)}
 		switch s.Name {
 		case uemapi.ServiceAny:
 			sv.reserved, sv.kind = true, KindHTTP
@@ -180,4 +182,25 @@ func matchHost(pattern, host string) bool {
 		return strings.HasSuffix(host, rest) && len(host) > len(rest)
 	}
 	return pattern == host
+}
+
+// spnFor is the server's principal for Kerberos server authentication:
+// for <ANY> the host the app asked for (ATS-13); for a custom service the
+// SPN paired with the server, else the server's own name (ATS-12), with
+// the cifs/ prefix for CIFS services (ATS-14) and HTTP/ otherwise.
+func (s *service) spnFor(dest, askedHost string) string {
+	prefix := "HTTP/"
+	if s.kind == KindCIFS {
+		prefix = "cifs/"
+	}
+	if s.reserved {
+		return prefix + strings.ToLower(askedHost)
+	}
+	for i, srv := range s.servers {
+		if srv == strings.ToLower(dest) && i < len(s.spns) {
+			return s.spns[i]
+		}
+	}
+	host, _, _ := net.SplitHostPort(dest)
+	return prefix + host
 }

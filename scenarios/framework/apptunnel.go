@@ -79,6 +79,7 @@ func (f *Framework) AppTunnelAddr() string {
 // UseAppTunnel has the UEM turn AppTunnel on for the spec with identity
 // certificates, <ANY> and <TCP_ANY>, then lets edit change the sections.
 func (f *Framework) UseAppTunnel(edit func(*uemapi.AppTunnelConfig, *uemapi.TrafficControl)) {
+	f.AppTunnelAddr() // skips the spec before anything changes when there is no listener
 	da := f.IdentityCertificates()
 	f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) {
 		gc.DeviceAuth = da
