@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,10 +44,13 @@ func startPeer(t *testing.T, port int, name string, args ...string) {
 	cmd := exec.Command(name, args...)
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out.log"))
 	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group: nginx's workers (and squid's helpers) outlive
+	// a master killed alone, so the whole group is stopped.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
 	gomega.NewWithT(t).Eventually(func() error {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
