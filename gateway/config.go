@@ -91,6 +91,12 @@ type Config struct {
 	// DeviceLimits bound what one source address may do on the device
 	// listener (issue 18; the seeds' ACL "connections per minute").
 	DeviceLimits DeviceLimits `yaml:"device_limits"`
+
+	// AppTunnelListen is the AppTunnel listener's address
+	// (docs/apptunnel.md); empty: no tunnel listener.
+	AppTunnelListen string `yaml:"apptunnel_listen"`
+	// AppTunnelIdleTimeout closes a tunnel idle that long; default 30m.
+	AppTunnelIdleTimeout time.Duration `yaml:"apptunnel_idle_timeout"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the
@@ -173,6 +179,11 @@ func (c *Config) Validate() error {
 	for _, a := range []struct{ field, addr string }{{"listen", c.Listen}, {"notify_listen", c.NotifyListen}, {"admin_listen", c.AdminListen}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return fmt.Errorf("gateway config: %s: %w", a.field, err)
+		}
+	}
+	if c.AppTunnelListen != "" {
+		if _, _, err := net.SplitHostPort(c.AppTunnelListen); err != nil {
+			return fmt.Errorf("gateway config: apptunnel_listen: %w", err)
 		}
 	}
 	if c.DataDir == "" {

@@ -84,6 +84,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.serve(handlers, control, device)
 	s.state, s.runStarted = stateRunning, true
 	s.runBackground(s.runCtx)
+	s.startAppTunnel(s.runCtx)
 	s.log.Info("gateway started", "device", "https://"+s.addrs["device"], "admin", "https://"+s.addrs["admin"], "notify", "https://"+s.addrs["notify"]+NotificationPath)
 	return nil
 }
@@ -212,6 +213,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 			srv.Close()
 		}
+	}
+	if err := s.stopAppTunnel(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	// The reconnect work first, so that Run's final write holds its result.
 	s.link.Stop()

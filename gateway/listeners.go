@@ -40,6 +40,12 @@ func (s *Server) Listen() error {
 		s.addrs[l.name] = ln.Addr().String()
 	}
 	s.lns = lns
+	if err := s.listenAppTunnel(); err != nil {
+		for _, o := range lns {
+			o.Close()
+		}
+		return err
+	}
 	s.state = stateListening
 	return nil
 }

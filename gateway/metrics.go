@@ -21,5 +21,8 @@ func (s *Server) metricsHandler() http.Handler {
 		// garbage the collector's heap floor lets pile up.
 		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|cycles/total:gc-cycles)$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m := s.AppTunnelMetrics(); m != nil {
+		reg.MustRegister(m)
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

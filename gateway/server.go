@@ -78,6 +78,7 @@ type Server struct {
 	// deviceRequest is the Device request timeout of the moment (ASC-23),
 	// which the device listener's connections apply (requesttimeout.go).
 	deviceRequest atomic.Int64
+	at            *appTunnel      // the AppTunnel listener; nil without apptunnel_listen
 	runCtx        context.Context // lives from New to Shutdown: background work
 	cancel        context.CancelFunc
 
@@ -182,6 +183,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		Stats: s.stats, Audit: s.audit, Log: log,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.newAppTunnel(); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -66,6 +66,7 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 		return err
 	}
 	s.as.SetDeviceAuth(auth)
+	s.applyAppTunnel(doc.Config, auth)
 	s.wantCert.Store(auth.WantsClientCert())
 	s.incoming.Store(s.buildIncoming(doc.Config.TLS))
 	hsts := hstsHeader(doc.Config.TLS)

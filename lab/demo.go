@@ -55,6 +55,7 @@ func RunDemo(ctx context.Context, l *Lab, w io.Writer) error {
 		d.block,
 		func() error { return d.wipe(bob) },
 		func() error { return d.failOpen(carol) },
+		func() error { return d.appTunnel(alice) },
 	} {
 		if err := step(); err != nil {
 			return fmt.Errorf("demo: %w", err)

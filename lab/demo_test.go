@@ -27,6 +27,7 @@ func TestRunDemoNarratesEveryFlow(t *testing.T) {
 		"demo: 2. block", "allowed again: the phone syncs",
 		"demo: 3. wipe", "acknowledged and forgot its mail",
 		"demo: 4. fail-open", "the UEM is back; the gateway reported the tablet",
+		"demo: 5. AppTunnel", "reached", "now refuses it: HTTP 403, atc-blocked",
 		"demo: done",
 	} {
 		if !strings.Contains(out.String(), want) {

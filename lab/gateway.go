@@ -44,14 +44,16 @@ func (l *Lab) gatewayConfig(listen, notify, adm string) gateway.Config {
 // inProcess runs gateway.Server in this process. Restarts reuse the
 // addresses first bound.
 type inProcess struct {
-	l     *Lab
-	mu    sync.Mutex
-	srv   *gateway.Server
-	addrs [3]string // device, notify, admin host:port once bound
+	l      *Lab
+	mu     sync.Mutex
+	srv    *gateway.Server
+	addrs  [3]string // device, notify, admin host:port once bound
+	tunnel string    // the AppTunnel listener's host:port once bound
 }
 
 func (g *inProcess) listen() error {
 	cfg := g.l.gatewayConfig(g.l.cfg.GatewayListen, g.l.cfg.NotifyListen, g.l.cfg.GatewayAdminListen)
+	cfg.AppTunnelListen = "127.0.0.1:0" // docs/apptunnel.md
 	srv, err := gateway.New(cfg, g.l.cfg.Logger.With("component", "gateway"))
 	if err != nil {
 		return err
@@ -63,6 +65,7 @@ func (g *inProcess) listen() error {
 	g.mu.Lock()
 	g.srv = srv
 	g.addrs = [3]string{hostPort(srv.DeviceURL()), hostPort(srv.NotifyURL()), hostPort(srv.AdminURL())}
+	g.tunnel = hostPort(srv.AppTunnelURL())
 	g.mu.Unlock()
 	return nil
 }
@@ -73,6 +76,7 @@ func (g *inProcess) start(ctx context.Context) error {
 	g.mu.Unlock()
 	if srv == nil {
 		cfg := g.l.gatewayConfig(g.addrs[0], g.addrs[1], g.addrs[2])
+		cfg.AppTunnelListen = g.tunnel
 		var err error
 		if srv, err = gateway.New(cfg, g.l.cfg.Logger.With("component", "gateway")); err != nil {
 			return err

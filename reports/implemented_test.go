@@ -44,8 +44,8 @@ func TestImplementedRejectsWhatTheChecklistLacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct{ from, to, want string }{
-		"unknown item":      {"except: [FLOW-06, FLOW-07, FLOW-12]", "except: [FLOW-06, FLOW-07, FLOW-99]", "FLOW-99 is not a checklist item"},
-		"item of another":   {"except: [FLOW-06, FLOW-07, FLOW-12]", "except: [FLOW-06, FLOW-07, DC-01]", "DC-01 belongs to section DC"},
+		"unknown item":      {"except: [ATC-13, ATC-14]", "except: [ATC-13, ATC-99]", "ATC-99 is not a checklist item"},
+		"item of another":   {"except: [ATC-13, ATC-14]", "except: [ATC-13, DC-01]", "DC-01 belongs to section DC"},
 		"unknown section":   {"section: MMB", "section: MMX", `section "MMX" is not a prefix`},
 		"section left out":  {"  - section: DEF\n    status: implemented\n", "", "checklist section DEF"},
 		"unknown status":    {"section: DC\n    status: implemented", "section: DC\n    status: done", `status "done"`},
@@ -64,12 +64,12 @@ func TestImplementedRejectsWhatTheChecklistLacks(t *testing.T) {
 }
 
 func TestCoverageOf(t *testing.T) {
-	c := CoverageOf([]string{"FLOW-01", "FLOW-06", "FLT-01", "DC-01", "DC-01"})
+	c := CoverageOf([]string{"FLOW-01", "ATC-13", "FLT-01", "DC-01", "DC-01"})
 	if len(c.Cited) != 2 || c.Cited[0] != "FLOW-01" || c.Cited[1] != "DC-01" {
 		t.Errorf("cited %v", c.Cited)
 	}
-	if strings.Join(c.Elsewhere, " ") != "FLOW-06 FLT-01" {
-		t.Errorf("elsewhere %v (FLOW-06 is AppTunnel, FLT out of scope)", c.Elsewhere)
+	if strings.Join(c.Elsewhere, " ") != "ATC-13 FLT-01" {
+		t.Errorf("elsewhere %v (ATC-13 is IP tunnelling, FLT out of scope)", c.Elsewhere)
 	}
 	if len(c.Cited)+len(c.NotCited) != c.Implemented || c.OutOfScope != 6 {
 		t.Errorf("%+v", c)

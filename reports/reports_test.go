@@ -317,8 +317,8 @@ func TestWriteDir(t *testing.T) {
 	if len(passed) != 1 || passed[0] != "FLOW-01" {
 		t.Errorf("%s: passed items %v, want FLOW-01 alone", FileCoverageCSV, passed)
 	}
-	if implemented["FLOW-01"] != "true" || implemented["FLOW-06"] != "false" {
-		t.Errorf("%s: implemented FLOW-01 %q, FLOW-06 (AppTunnel) %q", FileCoverageCSV, implemented["FLOW-01"], implemented["FLOW-06"])
+	if implemented["FLOW-01"] != "true" || implemented["ATC-13"] != "false" {
+		t.Errorf("%s: implemented FLOW-01 %q, ATC-13 (IP tunnelling) %q", FileCoverageCSV, implemented["FLOW-01"], implemented["ATC-13"])
 	}
 }
 

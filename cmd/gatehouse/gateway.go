@@ -75,6 +75,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.BoolVar(&cfg.ReusePort, "reuse-port", false, "bind --listen with SO_REUSEPORT: several gateway processes share the device port (each its own cache)")
 	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")
 	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "admin API address")
+	f.StringVar(&cfg.AppTunnelListen, "apptunnel-listen", cfg.AppTunnelListen, "AppTunnel listener address (docs/apptunnel.md); empty: none")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the device list, certificate, statistics and audit log")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "device-facing certificate (PEM); self-signed when empty")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "device-facing key (PEM)")

@@ -82,7 +82,9 @@ func (l *Link) apply(n *uemapi.Notification) error {
 			break
 		}
 		l.cfg.Cache.Update(key, func(e *devicecache.Entry, _ bool) bool {
-			e.Validated, e.State = true, devicecache.Allowed
+			// Policy keeps the UEM's reason for an app entry, which tells
+			// a device-level block from a tunnel block (gateway/apptunnel).
+			e.Validated, e.State, e.Policy = true, devicecache.Allowed, t.Reason
 			if t.State == uemapi.TunnelBlock {
 				e.State = devicecache.Blocked
 			}

@@ -33,6 +33,10 @@ type AppTunnelService struct {
 	ServerAuth ServerAuth `json:"server_auth"`
 	SPNs       string     `json:"spns,omitempty"` // ";"-separated (ATS-12)
 	ProxyATC   bool       `json:"proxy_atc,omitempty"`
+	// HostWildcards limits <ANY>, <TCP_ANY> and <CIFS_ANY> to hosts
+	// matching one ";"-separated entry, "*.suffix" or an exact host: the
+	// app configuration's wildcard (ATS-06). Empty: any host.
+	HostWildcards string `json:"host_wildcards,omitempty"`
 }
 
 // TrafficMode selects the server-side proxy or Advanced Traffic Control.
@@ -236,6 +240,9 @@ func (c *GatewayConfig) validateAppTunnel() error {
 				return err
 			}
 		}
+		if err := validateWildcards(sf+".host_wildcards", s.HostWildcards, anySvc && !ip); err != nil {
+			return err
+		}
 		if s.TLSEnabled && (anySvc || tcp) {
 			return FieldError(sf+".tls_enabled", "does not apply to %s", s.Name)
 		}
@@ -281,6 +288,27 @@ func (c *GatewayConfig) validateAppTunnel() error {
 		}
 		if s.ProxyATC && c.TrafficControl.Mode != TrafficProxy && c.TrafficControl.Mode != TrafficATC {
 			return FieldError(sf+".proxy_atc", "needs a server-side proxy or ATC")
+		}
+	}
+	return nil
+}
+
+// validateWildcards checks a service's host_wildcards (ATS-06): only the
+// reserved non-IP services take one; each entry is a host or "*.suffix".
+func validateWildcards(f, list string, allowed bool) error {
+	if list == "" {
+		return nil
+	}
+	if !allowed {
+		return FieldError(f, "applies only to <ANY>, <TCP_ANY> and <CIFS_ANY>")
+	}
+	for _, e := range strings.Split(list, ";") {
+		h := strings.TrimSpace(e)
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			h = rest
+		}
+		if h == "" || !validHost(h) {
+			return FieldError(f, "entry %q must be a host or *.domain", e)
 		}
 	}
 	return nil

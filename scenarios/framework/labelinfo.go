@@ -37,6 +37,12 @@ var LabelTable = []LabelInfo{
 	{Name: LabelSecurity, Meta: true, Decision: true, Meaning: "checks a security property (docs/security.md); always with conformance",
 		Requires: "the properties of docs/security.md: devices keyed on the authenticated, normalised user; 401 before anything is reported; notifications verified and applied once; no fail-open when the UEM answers 401/403; no 451 to http://; attachment control that fails closed"},
 
+	{Name: FeatureAppTunnel, Decision: true, Meaning: "AppTunnel: app tunnels decided by the UEM, blocked, removed, fail-open",
+		Requires: "the tunnel protocol of docs/apptunnel.md on --apptunnel-url; POST /api/v1/apptunnels/report on a tunnel's first access; apptunnel.changed notifications; the tunnel list at resync"},
+	{Name: FeatureATC, Decision: true, Meaning: "traffic control: server-side proxy and ordered ATC rules",
+		Requires: "the traffic_control section of the UEM configuration applied to services with proxy_atc (docs/apptunnel.md §5)"},
+	{Name: FeatureContextHeaders, Decision: true, Meaning: "the X-MobileIron-* context headers on AppTunnel traffic",
+		Requires: "the four context headers on HTTP tunnel requests and on CONNECT to a server-side proxy when context_headers is on (docs/apptunnel.md §5)"},
 	{Name: FeatureFirstAccess, Decision: true, Meaning: "a device's first access: reported to the UEM, decided by it",
 		Requires: "POST /api/v1/devices/report on a device's first access, applying the decision and the policy it returns"},
 	{Name: FeatureBlock, Decision: true, Meaning: "blocked devices are refused",

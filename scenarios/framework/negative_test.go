@@ -123,7 +123,7 @@ func TestNegativeControlSortsDecisionSpecs(t *testing.T) {
 
 func TestLabelDocTableAndCoverage(t *testing.T) {
 	specs := []ListedSpec{
-		{Describe: "Wipe", Text: "a", IDs: []string{"ACT-05", "FLOW-06"}, Labels: []string{"conformance", "wipe"}},
+		{Describe: "Wipe", Text: "a", IDs: []string{"ACT-05", "ATC-13"}, Labels: []string{"conformance", "wipe"}},
 		{Describe: "Wipe", Text: "b", IDs: []string{"ACT-05"}, Labels: []string{"introspection", "wipe", "mystery"}},
 		{Describe: "Relay", Text: "c", Labels: []string{"conformance", "relay-only"}},
 	}
@@ -136,7 +136,7 @@ func TestLabelDocTableAndCoverage(t *testing.T) {
 	}
 	sum := CoverageSummary(specs)
 	if !strings.HasPrefix(sum, "3 specs (1 of them decision specs) cite 2 of the ") || !strings.Contains(sum, "they cite 1 of the ") {
-		t.Errorf("summary: %s", sum) // FLOW-06 (AppTunnel) is cited but not implemented
+		t.Errorf("summary: %s", sum) // ATC-13 (IP tunnelling) is cited but not implemented
 	}
 	if got := wrapWords("# ", []string{"aaaa", "bbbb", "cccc"}, 11); got != "# aaaa bbbb\n# cccc\n" {
 		t.Errorf("wrapWords: %q", got)

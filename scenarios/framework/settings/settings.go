@@ -39,6 +39,10 @@ type Settings struct {
 	ExchangeAdminURL   string
 	ExchangeAdminToken string
 	GatewayID          string // the gateway's entry in that UEM
+
+	// AppTunnelURL is the AppTunnel listener of the gateway under test
+	// (docs/apptunnel.md); AppTunnel specs skip without it in conformance mode.
+	AppTunnelURL string
 }
 
 // setting is one line of the table: a field, its flag ("" for the
@@ -51,6 +55,7 @@ type setting struct {
 
 // table declares every setting, once.
 var table = []setting{
+	{"apptunnel-url", "GATEHOUSE_APPTUNNEL_URL", "", "AppTunnel listener (https://host:port) of the gateway under test, docs/apptunnel.md (conformance mode)", func(s *Settings) any { return &s.AppTunnelURL }},
 	{"gateway-url", "GATEHOUSE_GATEWAY_URL", "", "device-facing base URL of a gateway under test (conformance mode)", func(s *Settings) any { return &s.GatewayURL }},
 	{"notify-url", "GATEHOUSE_NOTIFY_URL", "", "URL where that gateway receives UEM notifications", func(s *Settings) any { return &s.NotifyURL }},
 	{"restart-cmd", "GATEHOUSE_RESTART_CMD", "", "shell command restarting the gateway under test (disruptive specs)", func(s *Settings) any { return &s.RestartCmd }},
