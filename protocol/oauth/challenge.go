@@ -22,7 +22,9 @@ func Challenge(authorizationURI string, err error) string {
 
 func isNoToken(err error) bool { return Reason(err) == "no_token" }
 
-func quoteSafe(s string) string { return strings.NewReplacer(`"`, "", `\`, "", "\r", "", "\n", "").Replace(s) }
+func quoteSafe(s string) string {
+	return strings.NewReplacer(`"`, "", `\`, "", "\r", "", "\n", "").Replace(s)
+}
 
 // ChallengeURI returns the authorization_uri of a Bearer challenge, and
 // whether c is one.
