@@ -17,11 +17,15 @@ const maxJWKS = 1 << 20
 
 // JWKS is a key set fetched from URL and cached: a kid it does not hold
 // fetches the set again (key rotation), at most once per MinRefresh, so a
-// flood of tokens with made-up kids costs one fetch, not one each.
+// flood of tokens with made-up kids costs one fetch, not one each. After
+// MaxAge the set is fetched again even for a known kid, so a key the IdP
+// dropped stops verifying; if that fetch fails the cached key is used
+// (an IdP outage does not stop devices holding valid tokens).
 type JWKS struct {
 	URL        string
 	Client     *http.Client  // default http.DefaultClient
 	MinRefresh time.Duration // default 10 s
+	MaxAge     time.Duration // default 5 min
 	Now        func() time.Time
 
 	mu      sync.Mutex
@@ -46,23 +50,31 @@ func (s StaticKeys) Key(_ context.Context, kid string) (*jose.JSONWebKey, error)
 func (j *JWKS) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if k, ok := j.keys[kid]; ok {
-		return &k, nil
-	}
 	now := time.Now
 	if j.Now != nil {
 		now = j.Now
+	}
+	maxAge := j.MaxAge
+	if maxAge == 0 {
+		maxAge = 5 * time.Minute
+	}
+	cached, known := j.keys[kid]
+	if known && now().Sub(j.fetched) < maxAge {
+		return &cached, nil
 	}
 	minRefresh := j.MinRefresh
 	if minRefresh == 0 {
 		minRefresh = 10 * time.Second
 	}
-	if j.keys != nil && now().Sub(j.fetched) < minRefresh {
+	if !known && j.keys != nil && now().Sub(j.fetched) < minRefresh {
 		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
 	// Fetched under the lock: concurrent misses share one fetch.
 	keys, err := j.fetch(ctx)
 	if err != nil {
+		if known {
+			return &cached, nil // stale beats none while the IdP is away
+		}
 		return nil, fmt.Errorf("%w: %v", ErrKeysUnusable, err)
 	}
 	j.keys, j.fetched = keys, now()

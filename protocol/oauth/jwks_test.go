@@ -57,6 +57,17 @@ func TestJWKSRotationFetchesOncePerInterval(t *testing.T) {
 	if n := fetches.Load(); n != 2 {
 		t.Fatalf("%d fetches, want 2", n)
 	}
+	// The IdP drops k1: once the set is older than MaxAge, k1 stops verifying.
+	mu.Lock()
+	set = []jose.JSONWebKey{k2.Public()}
+	mu.Unlock()
+	if _, err := j.Key(ctx, "k1"); err != nil {
+		t.Fatalf("k1 within MaxAge: %v", err)
+	}
+	clock = clock.Add(10 * time.Minute)
+	if _, err := j.Key(ctx, "k1"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("dropped k1 after MaxAge: %v", err)
+	}
 	if _, err := (&JWKS{URL: srv.URL + "/missing", Client: http.DefaultClient}).Key(ctx, "k1"); err == nil {
 		t.Fatal("a set that cannot be fetched gave a key")
 	}
