@@ -35,6 +35,7 @@ type Server struct {
 	faults   *faults.State[Faults]
 	tlsConf  *tls.Config
 	certPool *x509.CertPool
+	cert     *x509.Certificate
 	users    map[string]User // by lower-case name
 	grants   *grants
 	counts   counters
@@ -61,7 +62,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: keys, faults: faults.NewState[Faults](cfg.Seed),
 		tlsConf:  &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
-		certPool: selfsigned.Pool(cert), users: map[string]User{}, grants: newGrants()}
+		certPool: selfsigned.Pool(cert), cert: leaf(cert), users: map[string]User{}, grants: newGrants()}
 	for _, u := range cfg.Users {
 		s.users[strings.ToLower(u.Name)] = u
 	}
@@ -130,6 +131,17 @@ func (s *Server) KeysURL() string { return s.URL() + KeysPath }
 
 // Issuer is the iss of the tokens, Azure AD's form.
 func (s *Server) Issuer() string { return s.URL() + "/common/" }
+
+// Certificate is the server's self-signed certificate.
+func (s *Server) Certificate() *x509.Certificate { return s.cert }
+
+func leaf(c tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	l, _ := x509.ParseCertificate(c.Certificate[0])
+	return l
+}
 
 // CertPool trusts the server's certificate.
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
