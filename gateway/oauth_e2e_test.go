@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/idp"
+	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/oauth"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -288,5 +289,35 @@ func TestOAUBadTokensNeverReachExchange(t *testing.T) {
 	}
 	if after := len(o.exch.Requests(exchange.JournalFilter{})); after != before {
 		t.Fatalf("Exchange saw %d requests with bad tokens", after-before)
+	}
+}
+
+// TestOAU05EmailPlusThroughGateway: the fake UEM's Email+ app
+// configuration for the gateway holds OAU-05's key-value pairs; an
+// Android Email+ device configured from them alone signs in through the
+// gateway and syncs (OAU-06).
+func TestOAU05EmailPlusThroughGateway(t *testing.T) {
+	o := newOAuthWorld(t)
+	host := strings.TrimPrefix(o.gw.DeviceURL(), "https://")
+	var kvs []uemapi.KeyValue
+	o.uemAdmin(http.MethodGet, "/gateways/gw1/emailplus-config?host="+url.QueryEscape(host)+"&cba_certificate=alice-cba", nil, &kvs)
+	kv := map[string]string{}
+	for _, p := range kvs {
+		kv[p.Key] = p.Value
+	}
+	if kv["eas_min_allowed_auth_mode"] != "modern_auth" || kv["modern_auth_authority_url"] != "https://"+host+"/proxyservice" ||
+		kv["modern_auth_resource_url"] != "https://"+host || kv["email_login_certificate"] != "alice-cba.pfx" {
+		t.Fatalf("Email+ key-value pairs %v", kv)
+	}
+	d, err := device.New(device.Config{ID: "EMAILPLUSANDROID", User: "alice@corp.example", Password: "alice-pw", Platform: device.Android, Class: device.SecureApp,
+		OAuth: &device.OAuthConfig{AuthorityURL: kv["modern_auth_authority_url"], Resource: kv["modern_auth_resource_url"]}}, o.gw.DeviceURL(), oauthDevice())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Connect(context.Background()); err != nil {
+		t.Fatalf("Email+ through the gateway: %v (%+v)", err, d.Last())
+	}
+	if n, _ := d.OAuthCounts(); n != 1 || len(d.Messages()) == 0 {
+		t.Fatalf("%d sign-ins, %d messages", n, len(d.Messages()))
 	}
 }
