@@ -14,7 +14,8 @@ type Faults struct {
 	Down bool `json:"down"`
 	// LatencyMs delays every request (slow IdP), 0-600000.
 	LatencyMs int `json:"latency_ms"`
-	// ExpiredTokens issues access tokens that have already expired.
+	// ExpiredTokens issues access tokens that have already expired
+	// (while the token answer's expires_in still says TokenTTL).
 	ExpiredTokens bool `json:"expired_tokens"`
 	// WrongKey signs access tokens with a key the JWKS never publishes,
 	// under the current kid.

@@ -83,7 +83,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) issue(w http.ResponseWriter, r *http.Request, g grant, now time.Time) {
 	fl := s.faults.Get()
 	exp := now.Add(s.cfg.TokenTTL)
+	claimedExp := exp // what the answer's expires_in says
 	if fl.ExpiredTokens {
+		// The token is expired, but the answer still says expires_in =
+		// TokenTTL, as a client with a skewed clock would read it: the
+		// client learns of the expiry only from the resource's 401.
 		exp = now.Add(-time.Minute)
 	}
 	upn := g.user + "@" + s.cfg.Domain
@@ -107,8 +111,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, g grant, now time
 	s.counts.tokens.Add(1)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(tokenResponse{TokenType: "Bearer", Scope: scope, ExpiresIn: int64(exp.Sub(now) / time.Second),
-		ExpiresOn: exp.Unix(), Resource: g.resource, AccessToken: at, RefreshToken: rt})
+	_ = json.NewEncoder(w).Encode(tokenResponse{TokenType: "Bearer", Scope: scope, ExpiresIn: int64(claimedExp.Sub(now) / time.Second),
+		ExpiresOn: claimedExp.Unix(), Resource: g.resource, AccessToken: at, RefreshToken: rt})
 }
 
 // pkceOK checks an S256 code_verifier against the challenge (RFC 7636).

@@ -68,7 +68,9 @@ func NewGate(settings uemapi.OAuthSettings, o Options) *Gate {
 	// the device's to follow, not the gateway's.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	o.Client = client
-	keys := &oauth.JWKS{URL: KeysURL(set.TokenEndpoint), Client: o.Client, Now: o.Now}
+	// A new kid (the IdP rotated its key) fetches the set at most once a
+	// second: a flood of made-up kids costs one fetch per second.
+	keys := &oauth.JWKS{URL: KeysURL(set.TokenEndpoint), Client: o.Client, Now: o.Now, MinRefresh: time.Second}
 	return &Gate{set: set, client: o.Client, basic: o.Basic, jwks: keys, key: o.Key,
 		verifier: &oauth.Verifier{Keys: keys, Audiences: []string{set.DestinationResource}, Now: o.Now}}
 }

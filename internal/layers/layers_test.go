@@ -115,6 +115,7 @@ func TestLayerTable(t *testing.T) {
 		"internal/selfsigned": anyLayer, "internal/httpapi": anyLayer, "internal/roundtrip": anyLayer, "internal/peers": anyLayer,
 		"internal/httplimit": anyLayer, "internal/nonzero": anyLayer,
 		"tools/gen": noLayer,
+		"protocol/oauth": 0, "gateway/oauth": 1, "fakes/idp": 1,
 	} {
 		if got, _ := layerOf(dir); got != want {
 			t.Errorf("layerOf(%s) = %d, want %d", dir, got, want)
