@@ -9,6 +9,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"net"
 	"net/http"
 	"strings"
@@ -38,6 +39,8 @@ type Gate struct {
 	// without credentials is offered both challenges.
 	basic  bool
 	key    string
+	now    func() time.Time
+	cache  tokenCache
 	counts counts
 }
 
@@ -71,7 +74,10 @@ func NewGate(settings uemapi.OAuthSettings, o Options) *Gate {
 	// A new kid (the IdP rotated its key) fetches the set at most once a
 	// second: a flood of made-up kids costs one fetch per second.
 	keys := &oauth.JWKS{URL: KeysURL(set.TokenEndpoint), Client: o.Client, Now: o.Now, MinRefresh: time.Second}
-	return &Gate{set: set, client: o.Client, basic: o.Basic, jwks: keys, key: o.Key,
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Gate{set: set, client: o.Client, basic: o.Basic, jwks: keys, key: o.Key, now: o.Now,
 		verifier: &oauth.Verifier{Keys: keys, Audiences: []string{set.DestinationResource}, Now: o.Now}}
 }
 
@@ -94,11 +100,22 @@ func (g *Gate) Settings() uemapi.OAuthSettings { return g.set }
 // (the token's upn, else unique_name). The error wraps one of
 // protocol/oauth's reasons, and is counted.
 func (g *Gate) User(ctx context.Context, authorization string) (string, error) {
+	now := g.now()
+	k := sha256.Sum256([]byte(authorization))
+	if u, ok := g.cache.get(k, now); ok {
+		g.counts.accepted.Add(1)
+		return u, nil
+	}
 	c, err := g.verifier.VerifyHeader(ctx, authorization)
 	if err != nil {
 		g.counts.refuse(oauth.Reason(err))
 		return "", err
 	}
+	until := now.Add(tokenCacheTTL)
+	if exp := c.Expiry.Time(); exp.Before(until) {
+		until = exp
+	}
+	g.cache.put(k, c.User(), until)
 	g.counts.accepted.Add(1)
 	return c.User(), nil
 }
