@@ -290,6 +290,21 @@ func TestOAUBadTokensNeverReachExchange(t *testing.T) {
 	if after := len(o.exch.Requests(exchange.JournalFilter{})); after != before {
 		t.Fatalf("Exchange saw %d requests with bad tokens", after-before)
 	}
+	req, _ := http.NewRequest(http.MethodGet, o.gw.AdminURL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer admin-token")
+	resp, err := o.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`gatehouse_oauth_tokens_refused_total{reason="expired"} 1`, `gatehouse_oauth_tokens_refused_total{reason="signature"} 2`,
+		`gatehouse_oauth_tokens_refused_total{reason="algorithm"} 1`, `gatehouse_oauth_tokens_refused_total{reason="too_large"} 1`,
+		`gatehouse_oauth_tokens_refused_total{reason="malformed"} 1`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestOAU05EmailPlusThroughGateway: the fake UEM's Email+ app
