@@ -126,4 +126,3 @@ func basicB64(user, pw string) string {
 	r.SetBasicAuth(user, pw)
 	return r.Header.Get("Authorization")[len("Basic "):]
 }
-
