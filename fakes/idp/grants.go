@@ -71,7 +71,7 @@ func (g *grants) lookupRefresh(rt string, now time.Time) (grant, bool) {
 
 // counters count what the IdP did, for tests and the lab.
 type counters struct {
-	signIns, badPasswords, codes, tokens, refreshes, caRefusals, badGrants atomic.Int64
+	signIns, badPasswords, tokens, refreshes, caRefusals, badGrants atomic.Int64
 }
 
 // Counts is a snapshot of the counters.
