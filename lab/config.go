@@ -8,7 +8,7 @@
 // restart or kill the gateway and to inject faults.
 //
 // The scenarios, `gatehouse lab` and the load generator all start worlds
-// through this package. The fake KDC and DNS join it when they exist.
+// through this package; Config.Kerberos adds the fake KDC and DNS.
 package lab
 
 import (
@@ -146,7 +146,7 @@ func (c *Config) setDefaults() {
 		c.Seed = 1
 	}
 	if c.Domain == "" {
-		c.Domain = "corp.example"
+		c.Domain = DefaultDomain
 	}
 	for _, a := range []*string{&c.UEMListen, &c.UEMAdminListen, &c.ExchangeListen, &c.ExchangeAdminListen, &c.GatewayListen, &c.NotifyListen, &c.GatewayAdminListen} {
 		if *a == "" {

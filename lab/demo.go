@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
@@ -21,6 +23,21 @@ const (
 	DemoCheckInterval  = 2 * time.Second
 	DemoResyncInterval = 5 * time.Second
 )
+
+// DemoStep is one step of the narrated demo, as the dashboard lists it
+// before it runs: the narration's "N. title" line starts it.
+type DemoStep struct {
+	Title   string `json:"title"`
+	Explain string `json:"explain"`
+}
+
+// DemoSteps are RunDemo's steps, in order.
+var DemoSteps = []DemoStep{
+	{"first access", "alice's iPhone, registered in the UEM, connects: the gateway asks the UEM, reports the device, lets it provision and sync. Then the admin turns on attachment encryption: the same attachment arrives encrypted and the UEM's key opens it to the same bytes."},
+	{"block", "The admin blocks the phone in the UEM. The UEM notifies the gateway, whose cache turns B; the phone's next Sync gets Status 129. Then it is allowed again."},
+	{"wipe", "bob's Android phone is wiped from the UEM: told at its next request, it acknowledges and forgets its mail; the UEM shows Wiped."},
+	{"fail-open", "The UEM goes down and carol's new tablet connects: the gateway cannot ask and lets it in (fail-open). The UEM comes back and the gateway reports the tablet: the two views converge."},
+}
 
 // RunDemo drives devices of the lab's first three users through first
 // access, attachment encryption, block, wipe and fail-open, narrating on
@@ -54,6 +71,10 @@ type demo struct {
 	w     io.Writer
 	phone *device.Device  // alice's iPhone, from firstAccess on
 	assoc uem.Association // its association
+	// att is the attachment firstAccess fetched in clear, attPlain its
+	// bytes: attachmentControl fetches the same one encrypted.
+	att      device.Attachment
+	attPlain []byte
 }
 
 func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.w, "demo: "+format+"\n", a...) }
@@ -89,19 +110,38 @@ func (d *demo) firstAccess(alice string) error {
 	d.assoc, _ = l.UEM.FindAssociation(d.phone.ID(), alice)
 	d.say("   the gateway reported it to the UEM: %s, %s; the phone provisioned and synced %d mails", d.assoc.Status, d.assoc.SyncStatus, len(d.phone.Messages()))
 	for _, m := range d.phone.Messages() {
-		if len(m.Attachments) > 0 {
-			data, ct, err := d.phone.FetchAttachment(ctx, m.Attachments[0].FileReference)
-			if err == nil {
-				d.say("   fetched attachment %q (%s, %d bytes) from %q", m.Attachments[0].Name, ct, len(data), m.Subject)
-				break
-			}
+		if len(m.Attachments) == 0 {
+			continue
 		}
+		i := slices.IndexFunc(m.Attachments, func(a device.Attachment) bool { return !embeddedMessage(a) })
+		if i < 0 {
+			continue
+		}
+		att := m.Attachments[i]
+		data, ct, err := d.phone.FetchAttachment(ctx, att.FileReference)
+		if err != nil {
+			continue
+		}
+		d.att, d.attPlain = att, data
+		d.say("   fetched attachment %q (%s, %d bytes) of %q, as Exchange sent it", att.Name, ct, len(data), m.Subject)
+		break
+	}
+	if d.attPlain == nil {
+		d.say("   no mail has an attachment: attachment control is not shown")
+		return nil
 	}
 	return d.attachmentControl()
 }
 
-// attachmentControl turns on "encrypt for iOS native email", shows an
-// attachment reaching the phone encrypted and turns it off again.
+// embeddedMessage: a forwarded mail (.eml) is walked for its own
+// attachments, never encrypted itself (ATT-19), so the demo shows a file.
+func embeddedMessage(a device.Attachment) bool {
+	return strings.HasSuffix(strings.ToLower(a.Name), ".eml")
+}
+
+// attachmentControl turns on "encrypt for iOS native email", fetches the
+// same attachment again, checks it arrives encrypted and that the UEM's
+// key decrypts it to exactly the bytes fetched before, then turns it off.
 func (d *demo) attachmentControl() error {
 	l := d.l
 	d.say("   attachment control: the admin turns on \"Open only with Docs@Work and protect with encryption\" for iOS native email")
@@ -111,7 +151,7 @@ func (d *demo) attachmentControl() error {
 	}
 	gc := entry.Config
 	gc.AttachmentControl = uemapi.AttachmentControl{Enabled: true, IOSNative: uemapi.AttachEncrypt,
-		SecureApps: uemapi.AttachSecureApp, OtherPlatforms: uemapi.AttachDeliverAsIs, WorkDomains: []string{"corp.example"}}
+		SecureApps: uemapi.AttachSecureApp, OtherPlatforms: uemapi.AttachDeliverAsIs, WorkDomains: []string{l.cfg.Domain}}
 	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), gc); err != nil {
 		return err
 	}
@@ -121,28 +161,26 @@ func (d *demo) attachmentControl() error {
 		return err
 	}
 	ring, _ := attachments.NewKeyring(k)
-	var shown bool
-	if err := d.waitFor("encrypted attachments", func() bool {
-		for _, m := range d.phone.Messages() {
-			for _, att := range m.Attachments {
-				data, _, err := d.phone.FetchAttachment(d.ctx, att.FileReference)
-				if err != nil || !bytes.HasPrefix(data, []byte("GHAC")) {
-					continue
-				}
-				var plain bytes.Buffer
-				if err := attachments.DecryptStream(&plain, bytes.NewReader(data), ring); err != nil {
-					continue
-				}
-				d.say("   %q now reaches the phone encrypted (%d bytes, GHAC format); the UEM's key %s opens it again (%d bytes)",
-					att.Name, len(data), k.ID, plain.Len())
-				shown = true
-				return true
-			}
+	var enc []byte
+	if err := d.waitFor("the attachment to arrive encrypted", func() bool {
+		data, _, err := d.phone.FetchAttachment(d.ctx, d.att.FileReference)
+		if err == nil && bytes.HasPrefix(data, []byte("GHAC")) {
+			enc = data
+			return true
 		}
 		return false
-	}); err != nil || !shown {
-		d.say("   attachment encryption could not be shown: %v", err)
+	}); err != nil {
+		return err
 	}
+	var plain bytes.Buffer
+	if err := attachments.DecryptStream(&plain, bytes.NewReader(enc), ring); err != nil {
+		return fmt.Errorf("decrypt %q with the UEM's key: %w", d.att.Name, err)
+	}
+	if !bytes.Equal(plain.Bytes(), d.attPlain) {
+		return fmt.Errorf("%q decrypted to %d bytes that differ from the %d bytes fetched before", d.att.Name, plain.Len(), len(d.attPlain))
+	}
+	d.say("   the same %q now reaches the phone encrypted (%d bytes, GHAC format); the UEM's key %s decrypts it to the %d bytes fetched before, byte for byte",
+		d.att.Name, len(enc), k.ID, plain.Len())
 	gc.AttachmentControl.Enabled = false
 	_, err = l.UEM.SetGatewayConfig(l.GatewayID(), gc)
 	return err

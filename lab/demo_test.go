@@ -3,6 +3,8 @@ package lab_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -21,7 +23,7 @@ func TestRunDemoNarratesEveryFlow(t *testing.T) {
 	}
 	for _, want := range []string{
 		"demo: 1. first access: alice's managed iPhone",
-		"now reaches the phone encrypted",
+		"decrypts it to the", "bytes fetched before, byte for byte",
 		"demo: 2. block", "allowed again: the phone syncs",
 		"demo: 3. wipe", "acknowledged and forgot its mail",
 		"demo: 4. fail-open", "the UEM is back; the gateway reported the tablet",
@@ -30,6 +32,11 @@ func TestRunDemoNarratesEveryFlow(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo did not say %q:\n%s", want, out.String())
 		}
+	}
+	// The encrypted attachment is the one fetched in clear, named alike.
+	fetched := regexp.MustCompile(`fetched attachment "([^"]+)"`).FindStringSubmatch(out.String())
+	if fetched == nil || !strings.Contains(out.String(), fmt.Sprintf("the same %q now reaches the phone encrypted", fetched[1])) {
+		t.Errorf("the demo shows another attachment than the one it fetched:\n%s", out.String())
 	}
 }
 

@@ -20,6 +20,11 @@ type GatewayEndpoints struct {
 	AdminURL      string `json:"admin_url,omitempty"`
 	AdminToken    string `json:"admin_token,omitempty"`
 	DataDir       string `json:"data_dir,omitempty"`
+	// CAFile is the gateway's self-signed certificate (PEM): trust it
+	// for the device and admin URLs (ctl --ca, curl --cacert).
+	CAFile         string `json:"ca_file,omitempty"`
+	AdminTokenFile string `json:"admin_token_file,omitempty"` // the admin token, for ctl --admin-token-file
+	CtlCommand     string `json:"ctl_command,omitempty"`      // a ctl command that works as pasted from the module root
 }
 
 // UEMEndpoints are the fake UEM's two APIs and the gateway's credentials.
@@ -49,6 +54,8 @@ func (l *Lab) Endpoints() Endpoints {
 	}
 	if l.gw != nil {
 		e.Gateway.AdminURL, e.Gateway.AdminToken, e.Gateway.DataDir = l.gw.adminURL(), l.cfg.GatewayAdminToken, l.DataDir()
+		e.Gateway.CAFile, e.Gateway.AdminTokenFile = l.gatewayCAFile(), l.adminTokenFile()
+		e.Gateway.CtlCommand = l.CtlCommand("device-cache dump all")
 	}
 	return e
 }

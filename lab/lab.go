@@ -51,6 +51,7 @@ type Lab struct {
 	mu          sync.Mutex
 	gw          gatewayRunner // nil in External mode
 	certDevices int           // devices IssueCertificate registered
+	devHC       *http.Client  // devices' client when observed (ObserveDevices)
 }
 
 // gatewayRunner is one way of running the gateway.
@@ -140,6 +141,9 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		}
 	}
 	if err := l.registerGateway(); err != nil {
+		return nil, err
+	}
+	if err := l.writeAdminTokenFile(); err != nil {
 		return nil, err
 	}
 	if l.gw != nil {
@@ -329,7 +333,7 @@ func (l *Lab) NewDevice(cfg device.Config) (*device.Device, error) {
 			cfg.Email = u.Email
 		}
 	}
-	return device.New(cfg, l.DeviceURL(), l.hc)
+	return device.New(cfg, l.DeviceURL(), l.DeviceClient())
 }
 
 // StopGateway stops the gateway gracefully (it writes its device list).

@@ -28,7 +28,7 @@ func newAttachmentsCmd() *cobra.Command {
 	addFlags := func(c *cobra.Command) {
 		c.Flags().StringVar(&keyArg, "key", "", "attachment key: hex (32 or 64 digits) or a file holding hex, raw bytes or the UEM's JSON key")
 		c.Flags().StringVar(&in, "in", "-", "input file, - for stdin")
-		c.Flags().StringVar(&out, "out", "-", "output file, - for stdout; a file is written only when the whole input succeeded")
+		c.Flags().StringVarP(&out, "out", "o", "-", "output file, - for stdout; a file is written only when the whole input succeeded")
 		_ = c.MarkFlagRequired("key")
 	}
 	enc := &cobra.Command{

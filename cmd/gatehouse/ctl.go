@@ -26,7 +26,7 @@ func newCtlCmd() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.addr, "admin", "https://127.0.0.1:9091", "admin API URL")
-	pf.StringVar(&f.token, "token", "", "admin token (or GATEHOUSE_ADMIN_TOKEN)")
+	addAdminTokenFlags(pf, &f.token, "token", "GATEHOUSE_ADMIN_TOKEN", "the gateway's admin token")
 	pf.StringVar(&f.caFile, "ca", "", "CA certificate (PEM) to trust for the admin API")
 	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the admin API certificate")
 	pf.StringVarP(&f.output, "output", "o", "table", "output: table or json")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/lab"
 )
 
 // newExchangeCmd runs the fake Exchange ActiveSync server until interrupted.
@@ -31,6 +32,13 @@ func newExchangeCmd() *cobra.Command {
 					return fmt.Errorf("--user %q: want name=password", u)
 				}
 				cfg.Users = append(cfg.Users, exchange.User{Name: name, Email: name + "@" + cfg.Domain, Password: pw})
+			}
+			if len(cfg.Users) == 0 {
+				// The lab's demo users (alice, bob, ...; password name-pw),
+				// so that what works against `gatehouse lab` works here.
+				for _, u := range lab.DemoUsers(cfg.NumUsers, cfg.Domain) {
+					cfg.Users = append(cfg.Users, exchange.User{Name: u.Name, Email: u.Email, Password: u.Password})
+				}
 			}
 			srv, err := exchange.New(cfg)
 			if err != nil {
@@ -54,17 +62,17 @@ func newExchangeCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Addr, "listen", "127.0.0.1:8443", "ActiveSync listen address")
-	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:0", "admin API listen address")
+	f.StringVar(&cfg.Addr, "listen", "127.0.0.1:8700", "ActiveSync listen address (the gateway takes 8443, the UEM 8600)")
+	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:8701", "admin API listen address")
 	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); self-signed when empty")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
-	f.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (or GATEHOUSE_EXCHANGE_ADMIN_TOKEN; generated when empty)")
+	addAdminTokenFlags(f, &cfg.AdminToken, "admin-token", "GATEHOUSE_EXCHANGE_ADMIN_TOKEN", "admin API bearer token; generated when empty")
 	f.StringArrayVar(&users, "user", nil, "mailbox as name=password (repeatable; address name@<domain>); --users demo users when none")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed for generated users and mail")
-	f.IntVar(&cfg.NumUsers, "users", 3, "number of demo users")
+	f.IntVar(&cfg.NumUsers, "users", 4, "number of demo users (alice, bob, carol, dave, ...; as gatehouse lab)")
 	f.IntVar(&cfg.MessagesPerUser, "messages", 12, "generated messages per Inbox (-1 for none)")
-	f.StringVar(&cfg.Domain, "domain", "example.test", "mail domain of the demo users")
+	f.StringVar(&cfg.Domain, "domain", lab.DefaultDomain, "mail domain of the demo users (as gatehouse lab)")
 	f.IntVar(&cfg.MinHeartbeat, "min-heartbeat", 60, "minimum Ping heartbeat in seconds")
 	f.BoolVar(&cfg.HTTP2, "http2", false, "offer HTTP/2 on the ActiveSync listener (as Exchange does)")
 	return cmd

@@ -10,17 +10,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/idp"
+	"github.com/gatehouse-lab/gatehouse/lab"
 )
 
 // newIdPCmd runs the fake identity provider until interrupted. Its users
-// are the fake Exchange's demo users for the same --seed and --users, so
-// `gatehouse exchange` and `gatehouse idp` with the same flags agree.
+// are the lab's demo users (as `gatehouse exchange` and `gatehouse lab`
+// make them), so the same --users and --domain agree with those.
 func newIdPCmd() *cobra.Command {
 	var (
 		cfg     idp.Config
-		seed    uint64
 		nUsers  int
 		users   []string
 		allowed []string
@@ -39,11 +38,7 @@ func newIdPCmd() *cobra.Command {
 				cfg.Users = append(cfg.Users, idp.User{Name: name, Password: pw})
 			}
 			if len(cfg.Users) == 0 {
-				ex, err := exchange.New(exchange.Config{Seed: seed, NumUsers: nUsers, MessagesPerUser: -1, Domain: cfg.Domain, PlainHTTP: true})
-				if err != nil {
-					return fmt.Errorf("demo users: %w", err)
-				}
-				for _, u := range ex.Users() {
+				for _, u := range lab.DemoUsers(nUsers, cfg.Domain) {
 					cfg.Users = append(cfg.Users, idp.User{Name: u.Name, Password: u.Password})
 				}
 			}
@@ -63,7 +58,7 @@ func newIdPCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Authorize: %s\nToken:     %s\nJWKS:      %s\nResources: %s\n", srv.AuthorizeURL(), srv.TokenURL(), srv.KeysURL(), strings.Join(cfg.Resources, ", "))
-			fmt.Fprintf(out, "Users:     %d (the fake Exchange's demo users for --seed %d)\n", len(cfg.Users), seed)
+			fmt.Fprintf(out, "Users:     %d (the demo users of gatehouse exchange and lab, password name-pw)\n", len(cfg.Users))
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -73,10 +68,9 @@ func newIdPCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "listen", "127.0.0.1:9443", "HTTPS listen address")
 	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
-	f.StringVar(&cfg.Domain, "domain", "example.test", "UPN domain (the fake Exchange's mail domain)")
-	f.Uint64Var(&seed, "seed", 1, "the fake Exchange's --seed, for its demo users")
-	f.IntVar(&nUsers, "users", 3, "the fake Exchange's --users")
-	f.StringArrayVar(&users, "user", nil, "user as name=password (repeatable); the fake Exchange's demo users when none")
+	f.StringVar(&cfg.Domain, "domain", lab.DefaultDomain, "UPN domain (the fake Exchange's mail domain)")
+	f.IntVar(&nUsers, "users", 4, "number of demo users (alice, bob, carol, dave, ...; as gatehouse exchange and lab)")
+	f.StringArrayVar(&users, "user", nil, "user as name=password (repeatable); --users demo users when none")
 	f.StringSliceVar(&cfg.Resources, "resource", []string{"https://outlook.office365.com"}, "resources tokens are issued for (aud)")
 	f.StringArrayVar(&allowed, "allow-source", nil, "conditional access (OAU-07): the only source addresses allowed to sign in (repeatable; none: all)")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", time.Hour, "access token lifetime")

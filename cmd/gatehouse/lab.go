@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-lab/gatehouse/lab"
+	"github.com/gatehouse-lab/gatehouse/lab/dashboard"
 )
 
 // newLabCmd runs a whole world for people: fake UEM, fake Exchange and the
@@ -23,15 +25,21 @@ func newLabCmd() *cobra.Command {
 		ExchangeListen: "127.0.0.1:8700", ExchangeAdminListen: "127.0.0.1:8701",
 		Users: 4, MessagesPerUser: 12,
 	}
-	var asJSON, demo, subprocess bool
+	var asJSON, demo, subprocess, noDashboard bool
+	dashAddr := "127.0.0.1:8800"
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Run a whole lab: fake UEM, fake Exchange and the gateway, on loopback",
 		Long: `Run a fake UEM, a fake Exchange (demo mailboxes with attachments of several
 types) and the reference gateway registered in that UEM, on fixed loopback
-ports. Prints every URL and credential once everything is ready (--json: one
-JSON document, see docs/lab.md). --demo drives a few devices through first
-access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
+ports. Prints the live dashboard's URL first (a browser page showing the
+devices, the UEM's and the gateway's views, charts, faults and the demo, on
+127.0.0.1:8800), then every URL and credential (--json: one JSON document,
+see docs/lab.md). --demo drives a few devices through first access,
+attachment encryption, block, wipe and fail-open and narrates what happens
+here; the dashboard's "Play the demo" does the same on screen. The UEM check
+and resync intervals are 2 s and 5 s so that a resync shows quickly.
+Stop with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if subprocess {
@@ -42,9 +50,9 @@ access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
 				}
 				cfg.Binary = exe
 			}
-			if demo {
-				cfg.CheckInterval, cfg.ResyncInterval = lab.DemoCheckInterval, lab.DemoResyncInterval
-			}
+			// Short UEM check and resync intervals, so that the demo (from
+			// --demo or the dashboard) shows a resync within seconds.
+			cfg.CheckInterval, cfg.ResyncInterval = lab.DemoCheckInterval, lab.DemoResyncInterval
 			l, err := lab.Start(ctx, cfg)
 			if err != nil {
 				return err
@@ -54,15 +62,23 @@ access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
 				defer cancel()
 				l.Close(sctx)
 			}()
+			var dash *dashboard.Server
+			if !noDashboard {
+				if dash, err = startDashboard(l, dashAddr, !cmd.Flags().Changed("dashboard-listen"), cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+				defer dash.Shutdown(context.Background())
+			}
 			out, narr := cmd.OutOrStdout(), cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(l.Endpoints()); err != nil {
+				if err := printJSON(out, l, dash); err != nil {
 					return err
 				}
 				narr = cmd.ErrOrStderr()
 			} else {
+				if dash != nil {
+					fmt.Fprintf(out, "dashboard %s\n          (the link signs you in; or open %s and paste the gateway admin token)\n\n", dash.LoginURL(), dash.URL())
+				}
 				printEndpoints(out, l.Endpoints())
 			}
 			if demo {
@@ -79,6 +95,8 @@ access, block, wipe and fail-open and narrates what happens. Stop with Ctrl-C.`,
 	f.BoolVar(&demo, "demo", false, "drive devices through first access, block, wipe and fail-open, narrating")
 	f.BoolVar(&subprocess, "gateway-subprocess", false, "run the gateway as a subprocess of this binary (restart / kill -9 are real)")
 	f.BoolVar(&cfg.HTTP2, "http2", false, "the fake Exchange offers HTTP/2 and the gateway multiplexes its upstream requests on it")
+	f.StringVar(&dashAddr, "dashboard-listen", dashAddr, "the live dashboard's loopback address")
+	f.BoolVar(&noDashboard, "no-dashboard", false, "do not serve the dashboard")
 	f.StringVar(&cfg.Dir, "dir", "", "working directory (gateway data, logs); temporary when empty")
 	f.IntVar(&cfg.Users, "users", cfg.Users, "demo users (alice, bob, carol, dave, ...)")
 	f.IntVar(&cfg.MessagesPerUser, "messages", cfg.MessagesPerUser, "generated mails per mailbox")
@@ -103,5 +121,50 @@ func printEndpoints(w io.Writer, e lab.Endpoints) {
 	for _, u := range e.Users {
 		fmt.Fprintf(w, "  %-8s %-12s %s\n", u.Name, u.Password, u.Email)
 	}
-	fmt.Fprintf(w, "\ngatehouse ctl --admin %s --token %s device-cache dump all\n", e.Gateway.AdminURL, e.Gateway.AdminToken)
+	if e.Gateway.CtlCommand != "" {
+		fmt.Fprintf(w, "\nthe gateway's device cache (from the module root):\n  %s\n", e.Gateway.CtlCommand)
+	}
+}
+
+// dashboardEndpoints is the dashboard's part of `gatehouse lab --json`.
+type dashboardEndpoints struct {
+	URL      string `json:"url"`
+	LoginURL string `json:"login_url"` // signs in: the token is in the fragment, never sent
+}
+
+// startDashboard serves the dashboard on addr. When addr is the default
+// (anyPort) and taken, by another lab say, it takes a free port instead:
+// scripts running labs side by side on their own ports keep working, and
+// the URL printed is the one in use.
+func startDashboard(l *lab.Lab, addr string, anyPort bool, warn io.Writer) (*dashboard.Server, error) {
+	start := func(addr string) (*dashboard.Server, error) {
+		d, err := dashboard.New(l, dashboard.Config{Addr: addr, Token: l.Endpoints().Gateway.AdminToken})
+		if err != nil {
+			return nil, err
+		}
+		return d, d.Start()
+	}
+	d, err := start(addr)
+	if err != nil && anyPort && errors.Is(err, syscall.EADDRINUSE) {
+		fmt.Fprintf(warn, "gatehouse lab: %s is taken; the dashboard takes a free port\n", addr)
+		d, err = start("127.0.0.1:0")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// printJSON prints the endpoints, the dashboard first.
+func printJSON(w io.Writer, l *lab.Lab, dash *dashboard.Server) error {
+	doc := struct {
+		Dashboard *dashboardEndpoints `json:"dashboard,omitempty"`
+		lab.Endpoints
+	}{Endpoints: l.Endpoints()}
+	if dash != nil {
+		doc.Dashboard = &dashboardEndpoints{URL: dash.URL(), LoginURL: dash.LoginURL()}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,21 +51,20 @@ the allowed list peaks under 1 GiB resident. GOMEMLIMIT bounds it further.`,
 // uemFlags are the flags of `gatehouse uem` that are not fields of
 // uem.Config.
 type uemFlags struct {
-	seedFile       string
-	adminTokenFile string
-	notifyCAFile   string
-	gen            uem.Generate
+	seedFile     string
+	notifyCAFile string
+	gen          uem.Generate
 }
 
 func addUEMFlags(f *pflag.FlagSet, cfg *uem.Config, fl *uemFlags) {
-	f.StringVar(&cfg.GatewayAddr, "gateway-listen", "127.0.0.1:8443", "address of the gateway-facing API")
-	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:8444", "address of the admin API")
+	f.StringVar(&cfg.GatewayAddr, "gateway-listen", "127.0.0.1:8600", "address of the gateway-facing API (the gateway takes 8443, the Exchange 8700)")
+	f.StringVar(&cfg.AdminAddr, "admin-listen", "127.0.0.1:8601", "address of the admin API")
 	f.StringVar(&cfg.CRLAddr, "crl-listen", "", "address of the device CA's CRL (plain HTTP); 127.0.0.1 and a free port when empty")
 	f.BoolVar(&cfg.AllowNonLoopback, "allow-non-loopback", false, "allow listening on non-loopback addresses")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate (default: self-signed, generated at start)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key for --tls-cert")
 	f.BoolVar(&cfg.PlainHTTP, "plain-http", false, "serve without TLS (debugging only)")
-	f.StringVar(&fl.adminTokenFile, "admin-token-file", "", "file holding the admin token (or set GATEHOUSE_UEM_ADMIN_TOKEN; default: generated and printed)")
+	addAdminTokenFlags(f, &cfg.AdminToken, "admin-token", "GATEHOUSE_UEM_ADMIN_TOKEN", "admin token; generated and printed when empty")
 	f.StringVar(&fl.seedFile, "seed", "", "YAML seed file")
 	f.IntVar(&fl.gen.Devices, "generate", 0, fmt.Sprintf("generate N users with one registered device each (0-%d)", uem.MaxGenerated))
 	f.Uint64Var(&fl.gen.Seed, "generate-seed", 1, "random seed of --generate")
@@ -98,15 +96,7 @@ func (fl *uemFlags) apply(cfg *uem.Config) error {
 		g := fl.gen
 		cfg.Seed.Generate = &g
 	}
-	if fl.adminTokenFile != "" {
-		b, err := os.ReadFile(fl.adminTokenFile)
-		if err != nil {
-			return err
-		}
-		cfg.AdminToken = strings.TrimSpace(string(b))
-	} else if tok := os.Getenv("GATEHOUSE_UEM_ADMIN_TOKEN"); tok != "" {
-		cfg.AdminToken = tok
-	}
+	envDefault(&cfg.AdminToken, "GATEHOUSE_UEM_ADMIN_TOKEN")
 	if fl.notifyCAFile != "" {
 		pemData, err := os.ReadFile(fl.notifyCAFile)
 		if err != nil {

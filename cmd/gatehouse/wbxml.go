@@ -18,6 +18,8 @@ func newWBXMLCmd() *cobra.Command {
 		Use:   "wbxml",
 		Short: "Convert ActiveSync WBXML to XML and back",
 	}
+	var outPath string
+	cmd.PersistentFlags().StringVarP(&outPath, "out", "o", "-", "output file, - for stdout")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "decode [file]",
 		Short: "Decode WBXML (file or stdin) and print XML",
@@ -31,12 +33,16 @@ func newWBXMLCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return wbxml.WriteXML(cmd.OutOrStdout(), doc.Root)
+			var buf bytes.Buffer
+			if err := wbxml.WriteXML(&buf, doc.Root); err != nil {
+				return err
+			}
+			return writeOutput(cmd, outPath, buf.Bytes())
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "encode [file]",
-		Short: "Encode XML (file or stdin) and write WBXML to stdout",
+		Short: "Encode XML (file or stdin) and write WBXML (-o file, default stdout)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(args)
@@ -51,11 +57,22 @@ func newWBXMLCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = cmd.OutOrStdout().Write(out)
-			return err
+			return writeOutput(cmd, outPath, out)
 		},
 	})
 	return cmd
+}
+
+// writeOutput writes data to path, or to standard output for "-".
+func writeOutput(cmd *cobra.Command, path string, data []byte) error {
+	if path == "-" || path == "" {
+		_, err := cmd.OutOrStdout().Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil { //nolint:gosec // a converted document, not a secret
+		return fmt.Errorf("wbxml: %w", err)
+	}
+	return nil
 }
 
 // maxInput bounds what the converters read, like every input in gatehouse.

@@ -9,7 +9,9 @@
   function width(el) { return Math.max(320, Math.min(el.clientWidth || 760, 1100)); }
 
   function draw(el, title, opts, series, cols) {
-    opts = Object.assign({ title: title, width: width(el), height: 260, series: series }, opts);
+    // A static page has no cursor: a live legend would show "--" for
+    // every value, so the legend names the series only.
+    opts = Object.assign({ title: title, width: width(el), height: 260, series: series, legend: { live: false } }, opts);
     var u = new uPlot(opts, cols, el);
     el.setAttribute("data-rendered", "1");
     return u;
@@ -32,10 +34,10 @@
   data.loads.forEach(function (run, r) {
     var q = function (name) { return document.querySelector('[data-run="' + r + '"][data-chart="' + name + '"]'); };
     if (run.series.length > 0) {
-      timeChart(q("throughput"), run, "Throughput (non-Ping operations per second)", ["ops"], ["ops/s"], "ops/s");
-      timeChart(q("latency"), run, "Latency percentiles per second (non-Ping)", ["p50", "p99"], ["p50 ms", "p99 ms"], "ms");
+      timeChart(q("throughput"), run, "Operations per second (non-Ping)", ["ops"], ["ops/s"], "ops/s");
+      timeChart(q("latency"), run, "Latency p50 and p99 per second (non-Ping, ms)", ["p50", "p99"], ["p50 ms", "p99 ms"], "ms");
       timeChart(q("errors"), run, "Errors per second", ["errors"], ["errors/s"], "errors/s");
-      timeChart(q("pings"), run, "Concurrent Pings and devices online", ["pings", "devices"], ["Pings in flight", "devices arrived"], "count");
+      timeChart(q("pings"), run, "Pings in flight and devices arrived", ["pings", "devices"], ["Pings in flight", "devices arrived"], "count");
     }
     if (run.curves.length > 0) {
       // One x column (1/(1-q)) for all curves; shorter curves end in nulls.
@@ -65,7 +67,7 @@
     }
     if (run.gateway) {
       var g = run.gateway;
-      draw(q("gateway"), "Gateway device cache and heap (peaks so far, " + g.source + ")", {
+      draw(q("gateway"), "Gateway device cache size and heap MB (peaks so far, " + g.source + ")", {
         scales: { x: { time: false }, mb: {} },
         axes: [{ label: "seconds" }, { label: "cache entries" }, { side: 1, scale: "mb", label: "heap MB", grid: { show: false } }]
       }, [{ label: "s" },
