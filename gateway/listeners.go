@@ -26,7 +26,7 @@ func (s *Server) Listen() error {
 	}
 	lns := map[string]net.Listener{}
 	for _, l := range []struct{ name, addr string }{{"device", s.cfg.Listen}, {"notify", s.cfg.NotifyListen}, {"admin", s.cfg.AdminListen}} {
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := listenTCP(l.addr, l.name == "device" && s.cfg.ReusePort)
 		if err != nil {
 			for _, o := range lns {
 				o.Close()

@@ -130,6 +130,14 @@ type Config struct {
 	NotifyRetryDelay time.Duration
 
 	Logger *slog.Logger // default: discard
+
+	// Integrated starts the integrated connector beside the gateway
+	// (gateway/integrated, entry IntegratedGatewayID in the UEM, the
+	// Exchange's management API as its server): Lab.Connector,
+	// Lab.IntegratedURL. IntegratedSyncMinutes is its differential
+	// interval (0: 240, INT-07).
+	Integrated            bool
+	IntegratedSyncMinutes int
 }
 
 func (c *Config) setDefaults() {

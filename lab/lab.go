@@ -48,6 +48,7 @@ type Lab struct {
 	// negotiate is the Exchange's Kerberos authenticator in a Kerberos lab.
 	negotiate *exchange.NegotiateAuthenticator
 
+	integrated  *integratedLab // Config.Integrated (integrated.go)
 	mu          sync.Mutex
 	gw          gatewayRunner // nil in External mode
 	certDevices int           // devices IssueCertificate registered
@@ -151,6 +152,11 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Integrated {
+		if err := l.startIntegrated(ctx); err != nil {
+			return nil, fmt.Errorf("lab: integrated connector: %w", err)
+		}
+	}
 	return l, nil
 }
 
@@ -234,7 +240,7 @@ func (l *Lab) registerGateway() error {
 
 // Close stops the gateway and the fakes and removes a temporary directory.
 func (l *Lab) Close(ctx context.Context) error {
-	var errs []error
+	errs := []error{l.stopIntegrated(ctx)}
 	l.mu.Lock()
 	gw := l.gw
 	l.mu.Unlock()

@@ -50,6 +50,7 @@ func newCtlCmd() *cobra.Command {
 		serversCmd(client, emit),
 	)
 	root.AddCommand(kerberosCmds(client, emit)...)
+	root.AddCommand(integratedCtlCmd(f)) // ctl_integrated.go
 	return root
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-lab/gatehouse/lab"
@@ -85,27 +86,39 @@ func TestAdminTokenFlagsOneSpelling(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := newRootCmd()
-	for _, tc := range []struct{ cmd, old string }{{"gateway", "admin-token"}, {"exchange", "admin-token"}, {"uem", "admin-token"}, {"ctl", "token"}} {
-		cmd, _, err := root.Find([]string{tc.cmd})
-		if err != nil {
-			t.Fatal(err)
+	// Every subcommand with an admin token flag, found from the tree so
+	// that a new server cannot slip back to the old spelling.
+	type tokenCmd struct {
+		cmd   *cobra.Command
+		flags *pflag.FlagSet
+		old   string
+	}
+	var cmds []tokenCmd
+	for _, c := range root.Commands() {
+		switch {
+		case c.PersistentFlags().Lookup("token") != nil:
+			cmds = append(cmds, tokenCmd{c, c.PersistentFlags(), "token"})
+		case c.Flags().Lookup("admin-token") != nil:
+			cmds = append(cmds, tokenCmd{c, c.Flags(), "admin-token"})
 		}
-		flags := cmd.Flags()
-		if tc.cmd == "ctl" {
-			flags = cmd.PersistentFlags()
-		}
+	}
+	if len(cmds) < 4 {
+		t.Fatalf("only %d commands with an admin token flag", len(cmds))
+	}
+	for _, tc := range cmds {
+		flags := tc.flags
 		nf, old := flags.Lookup("admin-token-file"), flags.Lookup(tc.old)
 		if nf == nil || old == nil {
-			t.Fatalf("%s: --admin-token-file %v, --%s %v", tc.cmd, nf, tc.old, old)
+			t.Fatalf("%s: --admin-token-file %v, --%s %v", tc.cmd.Name(), nf, tc.old, old)
 		}
 		if old.Deprecated == "" {
-			t.Errorf("%s --%s is not marked deprecated", tc.cmd, tc.old)
+			t.Errorf("%s --%s is not marked deprecated", tc.cmd.Name(), tc.old)
 		}
 		if err := nf.Value.Set(tokFile); err != nil {
 			t.Fatal(err)
 		}
 		if got := old.Value.String(); got != "s3cret-token-value" {
-			t.Errorf("%s: --admin-token-file gave %q", tc.cmd, got)
+			t.Errorf("%s: --admin-token-file gave %q", tc.cmd.Name(), got)
 		}
 	}
 }

@@ -80,6 +80,9 @@ Stop with Ctrl-C.`,
 					fmt.Fprintf(out, "dashboard %s\n          (the link signs you in; or open %s and paste the gateway admin token)\n\n", dash.LoginURL(), dash.URL())
 				}
 				printEndpoints(out, l.Endpoints())
+				if u := l.IntegratedURL(); u != "" {
+					fmt.Fprintf(out, "gatehouse ctl --admin %s --token %s --insecure integrated state\n", u, l.Endpoints().Gateway.AdminToken)
+				}
 			}
 			if demo {
 				if err := lab.RunDemo(ctx, l, narr); err != nil && !errors.Is(err, context.Canceled) {
@@ -94,6 +97,7 @@ Stop with Ctrl-C.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with endpoints, tokens and the demo users' credentials")
 	f.BoolVar(&demo, "demo", false, "drive devices through first access, block, wipe and fail-open, narrating")
 	f.BoolVar(&subprocess, "gateway-subprocess", false, "run the gateway as a subprocess of this binary (restart / kill -9 are real)")
+	f.BoolVar(&cfg.Integrated, "integrated", false, "also run the integrated connector: Exchange itself enforces the UEM's decisions (docs/integrated.md)")
 	f.BoolVar(&cfg.HTTP2, "http2", false, "the fake Exchange offers HTTP/2 and the gateway multiplexes its upstream requests on it")
 	f.StringVar(&dashAddr, "dashboard-listen", dashAddr, "the live dashboard's loopback address")
 	f.BoolVar(&noDashboard, "no-dashboard", false, "do not serve the dashboard")

@@ -43,6 +43,7 @@ type loadgenRun struct {
 	specPath, target, preset, shard, out, runID, labDir string
 	cpuProfile                                          string
 	useLab, quiet, labSubprocess, labHTTP2              bool
+	labIntegrated                                       bool // --lab-integrated
 	sources, labMessages, maxConns                      int
 	duration, statsInterval                             time.Duration
 	params                                              loadgen.PresetParams
@@ -65,6 +66,7 @@ func newLoadgenRunCmd() *cobra.Command {
 	f.BoolVar(&r.labSubprocess, "lab-subprocess", false, "run the lab's gateway as a subprocess of this binary (real restarts; its memory apart from the load generator's)")
 	f.StringVar(&r.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (go tool pprof)")
 	f.BoolVar(&r.labHTTP2, "lab-http2", false, "the lab's Exchange offers HTTP/2 and its gateway multiplexes Pings upstream on it")
+	f.BoolVar(&r.labIntegrated, "lab-integrated", false, "integrated mode: the fleet talks to the lab's Exchange itself, which enforces the UEM's decisions through the integrated connector (docs/integrated.md)")
 	f.BoolVar(&r.params.ColdStart.UEMDown, "uem-down", false, "coldstart: take the UEM down before the restart (the gateway starts from its persistent list)")
 	f.BoolVar(&r.params.ColdStart.Purge, "purge", false, "coldstart: empty the gateway's cache and list before the restart (control: every device a first access)")
 	f.BoolVar(&r.params.ColdStart.Unregistered, "unregistered", false, "coldstart: do not register the devices at the UEM (init from the UEM loads registered devices only)")
@@ -155,7 +157,7 @@ func (r *loadgenRun) run(ctx context.Context, stdout, stderr io.Writer) error {
 // startLab boots the in-process lab and aims opt at its gateway and users.
 func (r *loadgenRun) startLab(ctx context.Context, users int, opt *loadgen.Options, stderr io.Writer) (*lab.Lab, error) {
 	lc := lab.Config{Users: users, MessagesPerUser: r.labMessages, Dir: r.labDir,
-		CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: r.statsInterval, HTTP2: r.labHTTP2}
+		CheckInterval: 2 * time.Second, ResyncInterval: 5 * time.Second, StatsInterval: r.statsInterval, HTTP2: r.labHTTP2, Integrated: r.labIntegrated}
 	if r.labSubprocess {
 		// This binary is the gateway: restarts are real, and its memory
 		// is its own.
@@ -170,10 +172,13 @@ func (r *loadgenRun) startLab(ctx context.Context, users int, opt *loadgen.Optio
 		return nil, err
 	}
 	opt.Target = l.DeviceURL()
+	if r.labIntegrated {
+		opt.Target = l.Exchange.URL() // no gateway in the mail path
+	}
 	for _, u := range l.Users() {
 		opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
 	}
-	fmt.Fprintf(stderr, "lab gateway at %s\n", opt.Target)
+	fmt.Fprintf(stderr, "lab target at %s (integrated: %v)\n", opt.Target, r.labIntegrated)
 	return l, nil
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	// AdminToken authenticates the admin API (Authorization: Bearer);
 	// generated when empty.
 	AdminToken string
+	// MgmtToken authenticates the management API (/mgmt/v1, protocol/exmgmt);
+	// the admin token when empty.
+	MgmtToken string
 
 	// Domain is the mail domain of the seeded users. Default "example.test".
 	Domain string

@@ -139,6 +139,9 @@ func (s *Server) serveEAS(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := &reqCtx{w: w, r: r, ri: ri, mb: mb, dev: s.devices.touch(mb.user.Name, ri, s.now())}
 	s.log.Debug("eas: request", "req", ri)
+	if s.enforceAccess(rc, &h) { // device access rules (abq.go)
+		return
+	}
 	if ri.Query.Cmd != eas.CmdProvision {
 		if wiped(rc.dev.AccessState) {
 			http.Error(w, "device wiped", http.StatusForbidden)

@@ -42,6 +42,7 @@ type Server struct {
 	faults     *faultState
 	devices    *devices
 	journal    *journal // nil when off
+	mgmt       *Management
 
 	mailboxes map[string]*mailbox // by lower-case logon name
 	byEmail   map[string]*mailbox // by lower-case SMTP address
@@ -88,6 +89,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.servers.TLS, s.servers.Log, s.servers.Name, s.servers.IdleTimeout = s.tlsConf, s.log, "exchange", 5*time.Minute
 	s.seed()
+	s.mgmt = newMgmt(s)
 	s.auth = cfg.Authenticator
 	if s.auth == nil {
 		s.auth = &BasicAuthenticator{Realm: cfg.Realm, Lookup: s.lookupUser}

@@ -35,6 +35,7 @@ func (s *Server) adminDeviceRoutes(mux *httpapi.Mux) {
 	p := AdminPrefix
 	mux.HandleFunc("POST "+p+"/users", create(s.AddUser))
 	mux.HandleFunc("GET "+p+"/users/{id}", get(s.User))
+	mux.HandleFunc("GET "+p+"/users/{id}/exchange-accounts", get(s.ExchangeAccounts)) // accounts.go
 	mux.HandleFunc("POST "+p+"/devices", create(s.AddDevice))
 	mux.HandleFunc("GET "+p+"/devices/{id}", get(s.Device))
 	mux.HandleFunc("POST "+p+"/devices/{id}/security-violation", s.adminViolation)

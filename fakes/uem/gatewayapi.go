@@ -29,6 +29,8 @@ func (s *Server) gatewayHandler() http.Handler {
 	mux.HandleFunc("POST "+uemapi.PathAppTunnelRep, s.apiReportTunnel)
 	mux.HandleFunc("GET "+uemapi.PathConfig, s.apiConfig)
 	mux.HandleFunc("GET "+uemapi.PathAttachmentKey, s.apiKey)
+	mux.HandleFunc("POST "+uemapi.PathIntegratedStatus, s.apiIntegratedStatus) // integrated.go
+	mux.HandleFunc("POST "+uemapi.PathDeviceReportBatch, s.apiReportBatch)     // integrated.go
 	return s.faults.middleware(s.gatewayAuth(mux))
 }
 

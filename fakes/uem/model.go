@@ -12,6 +12,11 @@ type User struct {
 	UPN       string `json:"upn"`
 	Email     string `json:"email"`
 	MailboxID string `json:"mailbox_id"`
+	// Custom1 and Custom2 are the LDAP extensionAttribute1/2 mapped to
+	// $USER_CUSTOM1$ (user name) and $USER_CUSTOM2$ (email) of an extra
+	// pushed account (MMB-07, accounts.go).
+	Custom1 string `json:"custom1,omitempty"`
+	Custom2 string `json:"custom2,omitempty"`
 
 	mbHead      *assoc  // first association of the mailbox
 	firstDevice *Device // the user's devices, chained by Device.nextOfOwner
@@ -174,6 +179,9 @@ type GatewayEntry struct {
 	Version        string      `json:"version,omitempty"` // reported by the gateway (FLOW-15)
 	LastContact    time.Time   `json:"last_contact,omitzero"`
 	PendingChanges bool        `json:"pending_changes"`
+	// Integrated is what an integrated connector last reported: sync
+	// state and the Error(s) field (INT-16).
+	Integrated *uemapi.IntegratedStatus `json:"integrated,omitempty"`
 }
 
 // NotificationPath is the default path of a gateway's notification URL.

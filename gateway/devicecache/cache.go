@@ -10,10 +10,8 @@ package devicecache
 
 import (
 	"hash/maphash"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unique"
 )
 
 // State is the tunnel state the device-cache commands print (DC-07).
@@ -82,88 +80,7 @@ type Entry struct {
 	RedirectURL string
 }
 
-// record is the stored form of an entry. Strings that repeat across
-// millions of devices (policy names, versions) are interned handles.
-type record struct {
-	key         string  // the encoded key (appendKey): identity and Range
-	next        *record // another key with the same 64-bit hash (rare)
-	state       State
-	wiped       bool
-	validated   bool
-	reprovision bool // fills the padding before connections: no larger record
-	connections uint32
-	lastSeen    int64 // unix nanoseconds; 0 for never
-	version     unique.Handle[string]
-	policy      unique.Handle[string]
-	policyVer   unique.Handle[string]
-	redirect    string
-}
-
 const shardCount = 256
-
-// shard maps a key's 64-bit hash to its record. The hash is computed once
-// per lookup from the key's fields (no encoded copy of the key is built)
-// and a uint64 map key is hashed and compared in a few instructions; the
-// record holds the encoded key, so a lookup reads the bucket, the record
-// and the key bytes. Keys whose hashes collide chain through record.next.
-type shard struct {
-	mu sync.RWMutex
-	m  map[uint64]*record
-}
-
-// find returns k's record, or nil.
-func (s *shard) find(h uint64, k Key) *record {
-	r := s.m[h]
-	for r != nil && !keyMatches(r.key, k) {
-		r = r.next
-	}
-	return r
-}
-
-// findEncoded returns the record whose encoded key is enc, or nil.
-func (s *shard) findEncoded(h uint64, enc string) *record {
-	r := s.m[h]
-	for r != nil && r.key != enc {
-		r = r.next
-	}
-	return r
-}
-
-// add stores r, whose key is absent, under h.
-func (s *shard) add(h uint64, r *record) {
-	r.next = s.m[h]
-	s.m[h] = r
-}
-
-// remove deletes k's record and reports whether it was present.
-func (s *shard) remove(h uint64, k Key) bool {
-	first := s.m[h]
-	var prev *record
-	for r := first; r != nil; prev, r = r, r.next {
-		if !keyMatches(r.key, k) {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = r.next
-		case r.next != nil:
-			s.m[h] = r.next
-		default:
-			delete(s.m, h)
-		}
-		return true
-	}
-	return false
-}
-
-// each calls fn for every record of the shard.
-func (s *shard) each(fn func(*record)) {
-	for _, r := range s.m {
-		for ; r != nil; r = r.next {
-			fn(r)
-		}
-	}
-}
 
 // Cache is the in-memory device cache; it is safe for concurrent use.
 type Cache struct {
@@ -185,7 +102,7 @@ func New(now func() time.Time) *Cache {
 		c.seeds[i] = maphash.MakeSeed()
 	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]*record)
+		c.shards[i].reset(c.rehash)
 	}
 	return c
 }
@@ -203,50 +120,11 @@ func (c *Cache) locate(k Key) (*shard, uint64) {
 	return &c.shards[hd%shardCount], h
 }
 
-func intern(s string) unique.Handle[string] {
-	if s == "" {
-		return unique.Handle[string]{}
-	}
-	return unique.Make(s)
-}
-
-// str returns the handle's string; the zero handle stands for "".
-func str(h unique.Handle[string]) string {
-	if h == (unique.Handle[string]{}) {
-		return ""
-	}
-	return h.Value()
-}
-
-func (r *record) entry(k Key) Entry {
-	e := Entry{
-		Key: k, State: r.state, Wiped: r.wiped, Validated: r.validated, Reprovision: r.reprovision,
-		Connections: r.connections, ProtocolVersion: str(r.version),
-		Policy: str(r.policy), PolicyVersion: str(r.policyVer), RedirectURL: r.redirect,
-	}
-	if r.lastSeen != 0 {
-		e.LastSeen = time.Unix(0, r.lastSeen).UTC()
-	}
-	return e
-}
-
-func (r *record) set(e *Entry) {
-	r.state, r.wiped, r.validated, r.reprovision = e.State, e.Wiped, e.Validated, e.Reprovision
-	r.connections = e.Connections
-	r.lastSeen = 0
-	if !e.LastSeen.IsZero() {
-		r.lastSeen = e.LastSeen.UnixNano()
-	}
-	if str(r.version) != e.ProtocolVersion {
-		r.version = intern(e.ProtocolVersion)
-	}
-	if str(r.policy) != e.Policy {
-		r.policy = intern(e.Policy)
-	}
-	if str(r.policyVer) != e.PolicyVersion {
-		r.policyVer = intern(e.PolicyVersion)
-	}
-	r.redirect = e.RedirectURL
+// rehash returns the hash locate gives r's key.
+func (c *Cache) rehash(r *record) uint64 {
+	k, _ := decodeKeyString(r.key()) // appendKey wrote every key
+	_, h := c.locate(k)
+	return h
 }
 
 // Get returns the entry for k.
@@ -268,7 +146,7 @@ func (c *Cache) State(k Key) (st State, validated, ok bool) {
 	s, h := c.locate(k)
 	s.mu.RLock()
 	if r := s.find(h, k); r != nil {
-		st, validated, ok = r.state, r.validated, true
+		st, validated, ok = r.state, r.validated(), true
 	}
 	s.mu.RUnlock()
 	return st, validated, ok
@@ -281,7 +159,7 @@ func (c *Cache) Put(e Entry) {
 	r := s.find(h, e.Key)
 	added := r == nil
 	if added {
-		r = &record{key: string(appendKey(nil, e.Key))}
+		r = newRecord(string(appendKey(nil, e.Key)))
 		s.add(h, r)
 	}
 	r.set(&e)
@@ -309,7 +187,7 @@ func (c *Cache) Update(k Key, fn func(e *Entry, exists bool) bool) (Entry, bool)
 	}
 	e.Key = k
 	if !exists {
-		r = &record{key: string(appendKey(nil, k))}
+		r = newRecord(string(appendKey(nil, k)))
 		s.add(h, r)
 	}
 	r.set(&e)
@@ -329,11 +207,7 @@ func (c *Cache) Touch(k Key, protocolVersion string) bool {
 	r := s.find(h, k)
 	ok := r != nil
 	if ok {
-		r.connections++
-		r.lastSeen = now
-		if protocolVersion != "" && str(r.version) != protocolVersion {
-			r.version = intern(protocolVersion)
-		}
+		r.touch(now, protocolVersion)
 	}
 	s.mu.Unlock()
 	return ok
@@ -357,8 +231,8 @@ func (c *Cache) Purge() int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		s.each(func(*record) { n++ })
-		s.m = make(map[uint64]*record)
+		n += s.n
+		s.reset(c.rehash)
 		s.mu.Unlock()
 	}
 	c.size.Add(int64(-n))
@@ -401,7 +275,7 @@ func (c *Cache) Range(fn func(Entry) bool) {
 		s.mu.RLock()
 		batch = batch[:0]
 		s.each(func(r *record) {
-			if key, err := decodeKeyString(r.key); err == nil { // appendKey wrote every key
+			if key, err := decodeKeyString(r.key()); err == nil { // appendKey wrote every key
 				batch = append(batch, r.entry(key))
 			}
 		})
@@ -414,14 +288,16 @@ func (c *Cache) Range(fn func(Entry) bool) {
 	}
 }
 
-// insertIfAbsent adds a decoded record under its encoded key unless the
-// key is present, and reports whether it did.
-func (c *Cache) insertIfAbsent(k Key, encoded string, r *record) bool {
+// insertIfAbsent adds a decoded entry under its encoded key unless the
+// key is present, and reports whether it did. k and encoded may share
+// memory the caller reuses: the record copies the key.
+func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry, m *profileMemo) bool {
 	s, h := c.locate(k)
 	s.mu.Lock()
 	exists := s.findEncoded(h, encoded) != nil
 	if !exists {
-		r.key = encoded
+		r := newRecord(encoded)
+		r.setMemo(e, m)
 		s.add(h, r)
 	}
 	s.mu.Unlock()
@@ -429,4 +305,17 @@ func (c *Cache) insertIfAbsent(k Key, encoded string, r *record) bool {
 		c.grew()
 	}
 	return !exists
+}
+
+// reserve sizes every shard's table for n entries in all, so that loading
+// them does not rehash the shards over and over as they grow.
+func (c *Cache) reserve(n int) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for len(s.buckets) < n/shardCount {
+			s.grow()
+		}
+		s.mu.Unlock()
+	}
 }

@@ -185,10 +185,16 @@ func TestKeyMatches(t *testing.T) {
 // TestHashCollisions drives the chain that holds keys whose 64-bit hashes
 // collide: a real collision cannot be produced, so records share h by hand.
 func TestHashCollisions(t *testing.T) {
-	s := shard{m: make(map[uint64]*record)}
+	var s shard
+	s.reset(func(*record) uint64 { return 42 })
 	keys := []Key{{DeviceID: "a", User: "1"}, {DeviceID: "b", User: "2"}, {DeviceID: "c", User: "3"}}
-	for i, k := range keys {
-		s.add(42, &record{key: string(appendKey(nil, k)), connections: uint32(i)})
+	for i, k := range append(keys, make([]Key, minBuckets)...) { // past minBuckets: the table grows
+		if i >= len(keys) {
+			k = Key{DeviceID: fmt.Sprint("x", i)}
+		}
+		r := newRecord(string(appendKey(nil, k)))
+		r.connections = uint32(i)
+		s.add(42, r)
 	}
 	for i, k := range keys {
 		if r := s.find(42, k); r == nil || r.connections != uint32(i) {
@@ -202,13 +208,13 @@ func TestHashCollisions(t *testing.T) {
 		t.Fatal("an absent key was found or removed")
 	}
 	count := func() (n int) { s.each(func(*record) { n++ }); return n }
-	for _, k := range []Key{keys[1], keys[2], keys[0]} { // the chain is c, b, a: middle, head, tail
+	for _, k := range []Key{keys[1], keys[2], keys[0]} { // one chain holds all: middle, head and tail removals
 		before := count()
 		if !s.remove(42, k) || s.find(42, k) != nil || count() != before-1 {
 			t.Fatalf("remove %v failed", k)
 		}
 	}
-	if len(s.m) != 0 {
-		t.Fatalf("empty chain left %d map entries", len(s.m))
+	if s.n != minBuckets {
+		t.Fatalf("%d records left, want %d", s.n, minBuckets)
 	}
 }

@@ -1,7 +1,5 @@
 package devicecache
 
-import "unique"
-
 // Snapshot remembers a set of entries as they were at one moment, so that
 // a later pass removes only those that did not change meanwhile. A resync
 // takes one before it asks the UEM for the device list: an entry written
@@ -22,14 +20,14 @@ type snapItem struct {
 type decision struct {
 	state                         State
 	wiped, validated, reprovision bool
-	policy, policyVer             unique.Handle[string]
-	redirect                      string
+	policy, policyVer, redirect   string
 }
 
 func (r *record) decision() decision {
+	p := r.prof()
 	return decision{
-		state: r.state, wiped: r.wiped, validated: r.validated, reprovision: r.reprovision,
-		policy: r.policy, policyVer: r.policyVer, redirect: r.redirect,
+		state: r.state, wiped: r.wiped(), validated: r.validated(), reprovision: r.reprovision(),
+		policy: p.policy, policyVer: p.policyVer, redirect: p.redirect,
 	}
 }
 
@@ -43,7 +41,7 @@ func (c *Cache) Snapshot(keep func(Entry) bool) *Snapshot {
 		s := &c.shards[i]
 		s.mu.RLock()
 		s.each(func(r *record) {
-			k, err := decodeKeyString(r.key)
+			k, err := decodeKeyString(r.key())
 			if err == nil && keep(r.entry(k)) {
 				snap.items = append(snap.items, snapItem{rec: r, mark: r.decision()})
 			}
@@ -60,7 +58,7 @@ func (c *Cache) Snapshot(keep func(Entry) bool) *Snapshot {
 func (c *Cache) DeleteUnchanged(snap *Snapshot, remove func(Key) bool) int {
 	n := 0
 	for _, it := range snap.items {
-		k, err := decodeKeyString(it.rec.key) // the key never changes
+		k, err := decodeKeyString(it.rec.key()) // the key never changes
 		if err != nil || !remove(k) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -64,12 +65,12 @@ func (s *Store) Save(c *Cache) (int, error) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		buf := make([]byte, 0, len(sh.m)*96)
+		buf := make([]byte, 0, sh.n*96)
 		sh.each(func(r *record) {
-			if !r.validated || !r.state.Valid() {
+			if !r.validated() || !r.state.Valid() {
 				return // DC-17: only states the UEM decided
 			}
-			k := r.key
+			k := r.key()
 			buf = binary.AppendUvarint(buf, uint64(len(k)))
 			buf = append(buf, k...)
 			n := len(buf)
@@ -194,11 +195,11 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 				if err != nil {
 					return err
 				}
-				r, err := decodeRecordInto(v)
+				e, err := decodeRecord(Key{}, v)
 				if err != nil {
 					return fmt.Errorf("journal entry %q: %w", key.DeviceID, err)
 				}
-				if c.insertIfAbsent(key, string(k), r) {
+				if c.insertIfAbsent(key, string(k), &e, nil) {
 					n++
 				}
 				return nil
@@ -211,6 +212,12 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 		if b == nil {
 			return nil
 		}
+		if m := tx.Bucket(bucketMeta); m != nil && keep == nil {
+			if v := m.Get(keyCount); len(v) == 8 && binary.BigEndian.Uint64(v) < 1<<40 {
+				c.reserve(c.Len() + int(binary.BigEndian.Uint64(v)))
+			}
+		}
+		var memo profileMemo
 		return b.ForEach(func(_, chunk []byte) error {
 			for len(chunk) > 0 {
 				kl, w := binary.Uvarint(chunk)
@@ -233,16 +240,18 @@ func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
 						continue
 					}
 				}
-				key := string(kb)
+				// The key shares the mapped file's bytes; the record copies it.
+				key := unsafe.String(unsafe.SliceData(kb), len(kb))
 				k, err := decodeKeyString(key)
 				if err != nil {
 					return fmt.Errorf("devicecache: load: %w", err)
 				}
-				r, err := decodeRecordInto(rec)
+				// Its strings share the file too: the memo interns copies.
+				e, err := decodeRecordShared(rec)
 				if err != nil {
 					return fmt.Errorf("devicecache: load: entry %q: %w", k.DeviceID, err)
 				}
-				if c.insertIfAbsent(k, key, r) {
+				if c.insertIfAbsent(k, key, &e, &memo) {
 					n++
 				}
 			}
@@ -394,7 +403,21 @@ func appendRecord(b []byte, e Entry) []byte {
 	return b
 }
 
-func decodeRecord(k Key, b []byte) (Entry, error) {
+func decodeRecord(k Key, b []byte) (Entry, error) { return decodeRecordOpt(k, b, readString) }
+
+// decodeRecordShared decodes a record whose strings share b's memory: for
+// a caller that copies what it keeps before b is reused.
+func decodeRecordShared(b []byte) (Entry, error) {
+	return decodeRecordOpt(Key{}, b, func(b []byte) (string, []byte, error) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w) {
+			return "", nil, errCorrupt
+		}
+		return unsafe.String(unsafe.SliceData(b[w:]), int(n)), b[w+int(n):], nil
+	})
+}
+
+func decodeRecordOpt(k Key, b []byte, readString func([]byte) (string, []byte, error)) (Entry, error) {
 	e := Entry{Key: k}
 	if len(b) < 3 || b[0] != recordFormat {
 		return e, fmt.Errorf("%w: unknown format", errCorrupt)
@@ -432,15 +455,4 @@ func decodeRecord(k Key, b []byte) (Entry, error) {
 // appendTo encodes the record in the stored form.
 func (r *record) appendTo(b []byte) []byte {
 	return appendRecord(b, r.entry(Key{}))
-}
-
-// decodeRecordInto decodes a stored record.
-func decodeRecordInto(b []byte) (*record, error) {
-	e, err := decodeRecord(Key{}, b)
-	if err != nil {
-		return nil, err
-	}
-	r := &record{}
-	r.set(&e)
-	return r, nil
 }

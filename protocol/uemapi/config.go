@@ -15,6 +15,7 @@ type GatewayConfig struct {
 	AppTunnel         AppTunnelConfig   `json:"apptunnel"`
 	TrafficControl    TrafficControl    `json:"traffic_control"`
 	TLS               TLSSettings       `json:"tls"`
+	Integrated        *IntegratedConfig `json:"integrated,omitempty"` // integrated mode (config_integrated.go)
 }
 
 // Ranges of the configuration fields.
@@ -110,6 +111,11 @@ func (c *GatewayConfig) Validate() error {
 	}
 	if err := c.TLS.validate(); err != nil {
 		return err
+	}
+	if c.Integrated != nil {
+		if err := c.Integrated.validate(); err != nil {
+			return err
+		}
 	}
 	return c.validateAppTunnel()
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Held Pings at scale (issue 26), nightly / manual, not in .ci/run:
+# GATEWAYS gateway processes share one device port (--reuse-port: the
+# kernel spreads new connections over them), each with its own cache and
+# data directory, all on the lab's UEM and its HTTP/2 Exchange (upstream
+# Pings share connections, so a Ping holds one of a gateway's files, not
+# two). The load generator runs in as many shards (--shard i/n), each a
+# process of its own, merged into one result. The open-file limit is per
+# process: raised here to the hard limit, it bounds each process, not the
+# total.
+#
+#   .ci/ping-scale.sh [devices=100000] [gateways=8] [ramp_s=330] [hold_s=60]
+#
+# Prints: held Pings at the plateau (the loadgen's series), the gateways'
+# RSS at the plateau against their idle RSS before the load (per held
+# Ping), first-contact p99 (Provision of new devices), then kills one
+# gateway with SIGKILL under load and reports the held Pings after its
+# devices reconnected to the others, and probes that a device blocked at
+# the UEM is refused (403) through the shared port by every gateway left.
+# Results stay in $WORK (default: a temporary directory, kept): merged.json
+# (`gatehouse report merged.json -o DIR` charts it), rss.csv, the logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+devices=${1:-100000} gws=${2:-8} ramp=${3:-330} hold=${4:-60}
+for tool in curl jq python3; do
+	command -v "$tool" >/dev/null || { echo "ping-scale: $tool is missing" >&2; exit 2; }
+done
+ulimit -n "$(ulimit -Hn)"
+echo "open-file limit per process: $(ulimit -n)"
+work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
+gh=$work/gatehouse
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	echo "files kept in $work"
+}
+trap cleanup EXIT
+
+go build -o "$gh" ./cmd/gatehouse
+any=127.0.0.1:0 # every lab port chosen by the system: no clash with another lab
+"$gh" lab --json --gateway-subprocess --http2 --users 8 --dir "$work/lab" --log-level error \
+	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \
+	--exchange-listen $any --exchange-admin-listen $any >"$work/endpoints.json" 2>"$work/lab.log" &
+pids+=($!)
+for _ in $(seq 900); do
+	[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] && break
+	sleep 0.2
+done
+[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] || { echo "the lab did not start:"; cat "$work/lab.log"; exit 1; }
+ep() { jq -r "$1" "$work/endpoints.json"; }
+uemurl=$(ep .uem.gateway_api_url) uemadm=$(ep .uem.admin_url) uemtok=$(ep .uem.admin_token)
+export GATEHOUSE_UEM_TOKEN GATEHOUSE_UEM_NOTIFY_SECRET GATEHOUSE_ADMIN_TOKEN
+GATEHOUSE_UEM_TOKEN=$(ep .uem.gateway_token) GATEHOUSE_UEM_NOTIFY_SECRET=$(ep .uem.notify_secret)
+GATEHOUSE_ADMIN_TOKEN=scale-admin-token-$RANDOM$RANDOM
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+gwpid=()
+for i in $(seq 0 $((gws - 1))); do
+	"$gh" gateway --reuse-port --listen "127.0.0.1:$port" --notify-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+		--data-dir "$work/gw$i" --uem-url "$uemurl" --uem-insecure --upstream-insecure --upstream-http2 \
+		--check-interval 10s --resync-interval 60s --stats-interval 10s --log-level error \
+		>"$work/gw$i.out" 2>"$work/gw$i.log" &
+	gwpid+=($!)
+	pids+=($!)
+done
+for i in $(seq 0 $((gws - 1))); do
+	for _ in $(seq 600); do grep -q '^admin URL' "$work/gw$i.out" 2>/dev/null && break; sleep 0.2; done
+	grep -q '^admin URL' "$work/gw$i.out" || { echo "gateway $i did not start:"; cat "$work/gw$i.log"; exit 1; }
+done
+echo "$gws gateways on 127.0.0.1:$port"
+
+rss_all() { # total VmRSS (KiB) of the given gateway pids
+	local t=0 p
+	for p in "$@"; do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
+	echo "$t"
+}
+idle=$(rss_all "${gwpid[@]}")
+
+total=$((ramp + 3 * hold))
+cat >"$work/spec.yaml" <<EOF
+name: ping-scale
+seed: 26
+devices: $devices
+users: 8
+duration: ${total}s
+new_share: 1
+mix:
+  platforms: {iOS: 60, Android: 35, Windows: 5}
+  clients: {native: 100}
+  versions: {"14.1": 60, "16.1": 40}
+profiles:
+  default: {ping_heartbeat: 900s, sync_rate: 0.5/h, sendmail_rate: 0/h, attachment_share: 0}
+arrival:
+  shape: ramp
+  over: ${ramp}s
+max_in_flight: 20000
+late_after: 1s
+EOF
+run=scale$RANDOM
+for i in $(seq 0 $((gws - 1))); do
+	"$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
+		--max-conns 19000 -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
+	pids+=($!)
+done
+start=$SECONDS
+echo "t_s,gateways_rss_kib" >"$work/rss.csv"
+sample_until() { # sample the gateways' RSS every 5 s until $1 s into the run
+	while ((SECONDS - start < $1)); do
+		echo "$((SECONDS - start)),$(rss_all "${gwpid[@]}")" >>"$work/rss.csv"
+		sleep 5
+	done
+}
+sample_until $((ramp + hold))
+plateau=$(rss_all "${gwpid[@]}")
+# The last gateway (not the one killed) at the plateau: goroutines and a
+# heap profile (go tool pprof -sample_index=inuse_space heap.pprof).
+adm=$(awk '/^admin URL/ {print $3}' "$work/gw$((gws - 1)).out")
+auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")
+curl -sk "${auth[@]}" -o "$work/goroutines.txt" "$adm/debug/pprof/goroutine?debug=1" || true
+curl -sk "${auth[@]}" -o "$work/heap.pprof" "$adm/debug/pprof/heap" || true
+goroutines=$(sed -n 1p "$work/goroutines.txt" 2>/dev/null) # no pipe: pipefail and SIGPIPE
+victim=${gwpid[0]}
+echo "killing gateway 0 (pid $victim) at $((SECONDS - start)) s"
+kill -9 "$victim"
+gwpid=("${gwpid[@]:1}")
+kill_at=$((SECONDS - start))
+sample_until $((ramp + 2 * hold))
+
+# A device blocked at the UEM (unregistered devices auto-blocked) must be
+# refused whichever gateway its connection lands on: EAS 12.1, so blocked
+# is HTTP 403 (from 14.0 it is Status 129 in a 200). Control first: the
+# same probe before the preference is not refused.
+probe() { # $1: device id prefix; prints the count of each HTTP code
+	for i in $(seq 40); do
+		curl -sk -o /dev/null -w '%{http_code}\n' -X POST -u alice:alice-pw -H 'MS-ASProtocolVersion: 12.1' \
+			-H 'Content-Type: application/vnd.ms-sync.wbxml' \
+			"https://127.0.0.1:$port/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=$1$i&DeviceType=iPhone"
+	done | sort | uniq -c | tr -s ' \n' ' '
+}
+control=$(probe "OPEN$run")
+curl -sfk -X PUT -H "Authorization: Bearer $uemtok" -H 'Content-Type: application/json' \
+	-d '{"auto_block_unregistered": true}' "$uemadm/admin/v1/preferences" >/dev/null
+codes=$(probe "BLOCK$run")
+wait "${pids[@]:$((1 + gws + 0))}" 2>/dev/null || true
+
+"$gh" loadgen merge "$work"/shard*.json -o "$work/merged.json" >"$work/merged.txt" || true
+jq -r --argjson k "$kill_at" '
+	.duration_s as $d |
+	def held(f): [.series[] | select(f) | .pings] | max // 0;
+	"held Pings, plateau before the kill: \(held(.t < $k and .t > ($k - 30)))",
+	"held Pings, last 30 s (after the kill): \(held(.t > ($d - 30)))",
+	"first contact (Provision, ok) p99: \([.commands[] | select(.command == "Provision" and .status == "ok") | .p99_ms] | first) ms",
+	"devices arrived: \(.devices_arrived) of \(.devices_planned)"' "$work/merged.json" 2>/dev/null || cat "$work/merged.txt"
+held=$(jq --argjson k "$kill_at" '[.series[] | select(.t < $k and .t > ($k - 30)) | .pings] | max // 0' "$work/merged.json" 2>/dev/null || echo 0)
+echo "gateway $((gws - 1)) at the plateau: $goroutines"
+echo "gateways' RSS: idle $((idle / 1024)) MiB, plateau $((plateau / 1024)) MiB ($gws processes)"
+((held > 0)) && echo "RSS per held Ping: $(((plateau - idle) * 1024 / held)) B"
+echo "probe through the shared port after the kill, HTTP codes (count code): unregistered allowed: $control; auto-blocked: $codes"
+[[ $control != *403* ]] || { echo "FAIL: the control probe was refused"; exit 1; }
+[[ $codes =~ ^\ ?40\ 403\ ?$ ]] || { echo "FAIL: a blocked device was not refused"; exit 1; }
