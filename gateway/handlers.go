@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
+	"github.com/gatehouse-lab/gatehouse/gateway/oauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -29,6 +30,7 @@ func (s *Server) deviceHandler() http.Handler {
 		paths.Handle(p, s.as)
 	}
 	paths.HandleFunc(delegation.ProxyPath, s.serveKKDCP)
+	paths.Handle(oauth.PathPrefix, s.oauthProxy())
 	return s.withHSTS(paths)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/oauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) metricsHandler() http.Handler {
 		// what devices really cost, where the heap in use also counts the
 		// garbage the collector's heap floor lets pile up.
 		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|cycles/total:gc-cycles)$`)})),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), oauth.NewCollector(s.as.OAuth))
 	if m := s.AppTunnelMetrics(); m != nil {
 		reg.MustRegister(m)
 	}

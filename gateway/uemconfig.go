@@ -74,6 +74,9 @@ func (s *Server) applyConfig(doc *uemapi.ConfigDocument) error {
 	s.socketRW.Store(int64(msDuration(doc.Config.Timeouts.SocketReadWriteMs)))
 	s.deviceRequest.Store(int64(msDuration(doc.Config.Timeouts.DeviceRequestMs)))
 	s.link.SetDefaultBehavior(doc.PolicyBehavior)
+	if err := s.applyOAuth(doc.Config); err != nil {
+		return err
+	}
 	if s.cfg.Upstream != "" || len(doc.Config.ActiveSync.Services) == 0 {
 		return nil // a bootstrap --upstream wins over the UEM's services
 	}

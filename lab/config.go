@@ -106,6 +106,11 @@ type Config struct {
 	// the default service authenticate to it with Kerberos constrained
 	// delegation (KRB-09). It implies IdentityCerts. Default off.
 	Kerberos bool
+	// OAuth starts a fake IdP (Lab.IdP) with the lab's users whose
+	// conditional access trusts only GatewayEgress, makes the Exchange
+	// take its bearer tokens too, and turns Enable Pass Through with
+	// OAuth on for the default service (lab/oauth.go). Default off.
+	OAuth bool
 
 	// HTTP2: the fake Exchange servers offer HTTP/2 and the gateway
 	// (in-process or subprocess) uses it upstream, so hanging Pings share

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/dns"
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/fakes/idp"
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
@@ -41,6 +42,8 @@ type Lab struct {
 	// KDC and DNS run in a Kerberos lab (Config.Kerberos), else nil.
 	KDC *kdc.Server
 	DNS *dns.Server
+	// IdP runs in an OAuth lab (Config.OAuth), else nil.
+	IdP *idp.Server
 	hc  *http.Client
 	// negotiate is the Exchange's Kerberos authenticator in a Kerberos lab.
 	negotiate *exchange.NegotiateAuthenticator
@@ -95,6 +98,11 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if cfg.Kerberos {
 		if err := l.startKerberos(ctx); err != nil {
 			return nil, fmt.Errorf("lab: Kerberos: %w", err)
+		}
+	}
+	if cfg.OAuth {
+		if err := l.startIdP(ctx); err != nil {
+			return nil, fmt.Errorf("lab: IdP: %w", err)
 		}
 	}
 	if err := l.startExchange(ctx); err != nil {
@@ -164,7 +172,8 @@ func (l *Lab) startExchange(ctx context.Context) error {
 		}
 		x, err := exchange.New(exchange.Config{Addr: addr, AdminAddr: adminAddr, AdminToken: token,
 			Domain: l.cfg.Domain, Users: users, MessagesPerUser: l.cfg.MessagesPerUser, Seed: l.cfg.Seed,
-			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange"), Authenticator: auth})
+			MinHeartbeat: 1, HTTP2: l.cfg.HTTP2, Logger: l.cfg.Logger.With("component", "exchange"), Authenticator: auth,
+			Bearer: l.bearer(main)})
 		if err != nil {
 			return nil, err
 		}
@@ -220,6 +229,7 @@ func (l *Lab) registerGateway() error {
 		gc.ActiveSync.Services = append(gc.ActiveSync.Services, extra)
 	}
 	l.identityConfig(&gc)
+	l.oauthConfig(&gc)
 	_, err := l.UEM.AddGateway(uem.GatewayEntry{ID: l.cfg.GatewayID, Name: "gatehouse lab", Host: "127.0.0.1", Port: uem.DefaultGatewayPort,
 		Enabled: true, Token: l.cfg.GatewayToken, NotifySecret: []byte(l.cfg.NotifySecret), NotificationURL: l.NotifyURL(), Config: gc})
 	if err != nil {
@@ -251,6 +261,9 @@ func (l *Lab) Close(ctx context.Context) error {
 	}
 	if l.DNS != nil {
 		errs = append(errs, l.DNS.Shutdown(ctx))
+	}
+	if l.IdP != nil {
+		errs = append(errs, l.IdP.Shutdown(ctx))
 	}
 	if l.hc != nil {
 		l.hc.CloseIdleConnections()

@@ -368,6 +368,9 @@ func (r *runner) newMember(j int) (*Member, error) {
 		Platform: device.Platform(pickWeighted(rng, r.spec.Mix.Platforms)), Class: device.Class(class),
 		Version: versionOf[pickWeighted(rng, r.spec.Mix.Versions)], Base64Query: rng.IntN(2) == 0, MaxRecords: 1,
 	}
+	if len(r.spec.Mix.Auth) > 0 && pickWeighted(rng, r.spec.Mix.Auth) == "oauth" {
+		cfg.OAuth = oauthThrough(r.opt.Target)
+	}
 	d, err := device.New(cfg, r.opt.Target, r.clients[j%len(r.clients)])
 	if err != nil {
 		return nil, err

@@ -66,6 +66,10 @@ type Mix struct {
 	Platforms map[string]float64 `yaml:"platforms"`
 	Clients   map[string]float64 `yaml:"clients"`
 	Versions  map[string]float64 `yaml:"versions"`
+	// Auth mixes Basic and OAuth devices ("basic", "oauth"); empty: all
+	// Basic. OAuth devices sign in through the target gateway's
+	// /proxyservice/oauth2 endpoints (OAU-04/05).
+	Auth map[string]float64 `yaml:"auth,omitempty"`
 }
 
 // Profile is how one class of device behaves once it arrived.

@@ -48,7 +48,10 @@ func (m Mix) validate() error {
 		field string
 		w     map[string]float64
 		known []string
-	}{{"mix.platforms", m.Platforms, platforms}, {"mix.clients", m.Clients, clients}, {"mix.versions", m.Versions, versions}} {
+	}{{"mix.platforms", m.Platforms, platforms}, {"mix.clients", m.Clients, clients}, {"mix.versions", m.Versions, versions}, {"mix.auth", m.Auth, authModes}} {
+		if set.field == "mix.auth" && len(set.w) == 0 {
+			continue // optional: all Basic
+		}
 		total := 0.0
 		for _, k := range sortedKeys(set.w) {
 			if !contains(set.known, k) {

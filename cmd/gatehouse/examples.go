@@ -34,6 +34,7 @@ var examples = map[string][]string{
 		"GATEHOUSE_UEM_TOKEN=... GATEHOUSE_UEM_NOTIFY_SECRET=... \\\n  go run ./cmd/gatehouse gateway --uem-url https://127.0.0.1:8600 --uem-insecure --data-dir ./gw-data",
 		"go run ./cmd/gatehouse gateway --config gateway.yaml",
 	},
+	"idp": {"go run ./cmd/gatehouse idp                        # alice, bob, carol, dave @corp.example on 127.0.0.1:9443", "go run ./cmd/gatehouse idp --allow-source 127.0.0.1  # conditional access: only the gateway's address"},
 	"integrated": {
 		"GATEHOUSE_UEM_TOKEN=... go run ./cmd/gatehouse integrated --uem-url https://127.0.0.1:8600 --uem-insecure --admin-token-file ctl.token",
 		"go run ./cmd/gatehouse lab --integrated      # the connector beside the gateway, in the lab",

@@ -29,6 +29,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newWBXMLCmd(), newGatewayCmd(), newCtlCmd(), newUEMCmd(), newExchangeCmd(), newAttachmentsCmd(), newKDCCmd(), newDNSCmd(), newLabCmd(), newConformanceCmd(), newLoadgenCmd(), newReportCmd(), newMutantsCmd(), newChaosCmd())
+	root.AddCommand(newIdPCmd())
 	root.AddCommand(newIntegratedCmd()) // integrated.go
 	addExamples(root)
 	return root

@@ -54,6 +54,8 @@ type Config struct {
 
 	// Authenticator checks credentials; default Basic against Users.
 	Authenticator Authenticator
+	// Bearer, when set, also accepts OAuth bearer tokens (bearer.go).
+	Bearer *BearerConfig
 	// Realm is the Basic realm in WWW-Authenticate. Default "gatehouse-exchange".
 	Realm string
 
@@ -181,6 +183,11 @@ func (c *Config) validate() error {
 		return &ConfigError{"JournalBodyBytes", "must be 0-16 MiB"}
 	case strings.ContainsAny(c.Domain, "@ \t") || c.Domain == "":
 		return &ConfigError{"Domain", "must be a bare domain name"}
+	}
+	if c.Bearer != nil {
+		if err := c.Bearer.validate(); err != nil {
+			return err
+		}
 	}
 	seen := map[string]bool{}
 	for i, u := range c.Users {

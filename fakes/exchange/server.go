@@ -94,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	if s.auth == nil {
 		s.auth = &BasicAuthenticator{Realm: cfg.Realm, Lookup: s.lookupUser}
 	}
+	if cfg.Bearer != nil {
+		s.auth = newBearerAuth(*cfg.Bearer, s.auth, cfg.Now)
+	}
 	return s, nil
 }
 

@@ -132,6 +132,7 @@ func (s *Server) adminGatewayRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+p+"/gateways", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Gateways()) })
 	mux.HandleFunc("POST "+p+"/gateways", create(s.AddGateway))
 	mux.HandleFunc("GET "+p+"/gateways/{id}", get(s.Gateway))
+	mux.HandleFunc("GET "+p+"/gateways/{id}/emailplus-config", s.adminEmailPlus) // OAU-05
 	mux.HandleFunc("DELETE "+p+"/gateways/{id}", func(w http.ResponseWriter, r *http.Request) {
 		noContent(w, s.DeleteGateway(r.PathValue("id")))
 	})

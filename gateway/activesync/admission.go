@@ -193,7 +193,7 @@ func (a *admission) sizes() (admitted, probing int) {
 // when too many probes are in flight) and reports false; nothing of the
 // request is kept beyond the bounded admission sets.
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request, rt *upstream.Router, svc *upstream.Service, key devicecache.Key, id who) bool {
-	if id.byCert {
+	if id.byCert || id.byToken {
 		return true
 	}
 	if svc != nil && svc.Config().ServerAuth == uemapi.AuthKerberos {
@@ -220,7 +220,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, rt *upstream.Rou
 	case r.Context().Err() != nil:
 		// The device went away; nobody to answer.
 	case res.status == http.StatusUnauthorized || res.status == http.StatusForbidden:
-		h.unauthenticated(w, res.challenges)
+		h.unauthenticated(w, h.rewriteChallenges(r, res.challenges))
 	case res.status == http.StatusServiceUnavailable:
 		if res.retryAfter != "" {
 			w.Header().Set("Retry-After", res.retryAfter)

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/oauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -54,6 +55,7 @@ type Handler struct {
 	router   atomic.Pointer[upstream.Router]
 	attach   atomic.Pointer[AttachmentControl]
 	kerberos atomic.Pointer[Delegation]
+	oauth    atomic.Pointer[oauth.Gate] // OAuth pass-through, nil when off
 	names    fileNames
 	infos    deviceInfos // Provision DeviceInformation, for attachment control
 	// admission checks a new device's credentials with Exchange before
@@ -195,6 +197,7 @@ type exchange struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w = h.withChallengeRewrite(w, r)
 	rec := &statusRecorder{ResponseWriter: w}
 	w = rec
 	rt := h.router.Load()

@@ -27,6 +27,9 @@ type who struct {
 	// Otherwise the user is the Basic user name, which Exchange has yet
 	// to accept (admission.go).
 	byCert bool
+	// byToken: the gateway validated the device's OAuth bearer token,
+	// which names the user (oauth.go); Exchange need not be asked.
+	byToken bool
 }
 
 // identify names the user of r: the identity certificate's UPN in the
@@ -58,8 +61,15 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request, info *eas.Req
 			id = who{user: u, upn: cert.UPN, byCert: true}
 		}
 	}
+	if !id.byCert && h.bearerRequest(r) {
+		var ok bool
+		if id, ok = h.identifyBearer(w, r, info); !ok {
+			return who{}, false
+		}
+	}
 	basic, _, hasBasic := r.BasicAuth()
 	switch {
+	case id.byToken:
 	case id.byCert:
 		// A Basic user next to the certificate must be the same user:
 		// without Kerberos delegation those credentials reach Exchange.
@@ -68,7 +78,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request, info *eas.Req
 			return who{}, false
 		}
 	case !hasBasic || basic == "":
-		h.unauthenticated(w, nil)
+		h.unauthenticated(w, h.noCredentialChallenges(r))
 		return who{}, false
 	default:
 		u, err := identity.Normalize(basic)

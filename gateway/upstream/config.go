@@ -140,8 +140,9 @@ func validate(cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerManagement, t uemap
 	gc.ActiveSync = cfg
 	gc.ActiveSync.Services = make([]uemapi.ActiveSyncService, len(cfg.Services))
 	for i, s := range cfg.Services {
+		s.Servers = s.EffectiveServers() // OAU-03
 		s.ServerAuth, s.DeriveSPN, s.SPNs = uemapi.AuthPassThrough, false, ""
-		s.PassThroughBasic, s.PassThroughOAuth = false, false
+		s.PassThroughBasic, s.PassThroughOAuth, s.OAuth = false, false, nil
 		gc.ActiveSync.Services[i] = s
 	}
 	gc.Servers, gc.Timeouts = mgmt, t
@@ -176,7 +177,7 @@ func validate(cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerManagement, t uemap
 	}
 	s.services = append([]uemapi.ActiveSyncService(nil), cfg.Services...)
 	for _, svc := range cfg.Services {
-		s.serviceServers = append(s.serviceServers, parseServers(svc.Servers, svc.ServerTLS))
+		s.serviceServers = append(s.serviceServers, parseServers(svc.EffectiveServers(), svc.ServerTLS))
 	}
 	return s, nil
 }

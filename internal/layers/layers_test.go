@@ -114,7 +114,8 @@ func TestLayerTable(t *testing.T) {
 		"scenarios/framework": 3, "scenarios/framework/settings": 3, "cmd/gatehouse": 3,
 		"internal/selfsigned": anyLayer, "internal/httpapi": anyLayer, "internal/roundtrip": anyLayer, "internal/peers": anyLayer,
 		"internal/httplimit": anyLayer, "internal/nonzero": anyLayer, "internal/clock": anyLayer,
-		"tools/gen": noLayer,
+		"tools/gen":      noLayer,
+		"protocol/oauth": 0, "gateway/oauth": 1, "fakes/idp": 1,
 	} {
 		if got, _ := layerOf(dir); got != want {
 			t.Errorf("layerOf(%s) = %d, want %d", dir, got, want)

@@ -63,6 +63,9 @@ type Config struct {
 	// Host, when set, is the Host header the device sends: the name of a
 	// gateway ActiveSync service (ASC-03) that is not the URL's host.
 	Host string
+	// OAuth, when set, signs in with OAuth and sends bearer tokens
+	// instead of Basic credentials (oauth.go).
+	OAuth *OAuthConfig
 }
 
 // Errors a device's commands return, for errors.Is.

@@ -52,10 +52,11 @@ type Attachment struct {
 // several goroutines (a hanging Ping beside a Sync), but a device is
 // normally driven by one.
 type Device struct {
-	cfg  Config
-	url  string // .../Microsoft-Server-ActiveSync
-	hc   *http.Client
-	auth string // Authorization header value
+	cfg   Config
+	url   string // .../Microsoft-Server-ActiveSync
+	hc    *http.Client
+	auth  string       // Authorization header value (Basic)
+	oauth *oauthClient // nil without OAuth
 
 	mu        sync.Mutex
 	state     State
@@ -83,8 +84,12 @@ func New(cfg Config, baseURL string, hc *http.Client) (*Device, error) {
 	}
 	req, _ := http.NewRequest(http.MethodPost, "https://x", nil)
 	req.SetBasicAuth(cfg.User, cfg.Password)
-	return &Device{cfg: cfg, url: strings.TrimSuffix(baseURL, "/") + "/Microsoft-Server-ActiveSync", hc: hc,
-		auth: req.Header.Get("Authorization")}, nil
+	d := &Device{cfg: cfg, url: strings.TrimSuffix(baseURL, "/") + "/Microsoft-Server-ActiveSync", hc: hc,
+		auth: req.Header.Get("Authorization")}
+	if cfg.OAuth != nil {
+		d.oauth = newOAuthClient(cfg, hc)
+	}
+	return d, nil
 }
 
 // Config returns the device's configuration (with defaults applied).
@@ -142,6 +147,15 @@ type params struct {
 // send posts one request and records it. It returns the HTTP status, the
 // body and the global status (0 when the body has none).
 func (d *Device) send(ctx context.Context, cmd eas.Command, body []byte, p params) (int, []byte, *wbxml.Node, error) {
+	code, data, root, err := d.sendOnce(ctx, cmd, body, p)
+	if err == nil && code == http.StatusUnauthorized && d.tokenRefused() {
+		// OAuth: the token expired or was revoked; refresh and retry once.
+		return d.sendOnce(ctx, cmd, body, p)
+	}
+	return code, data, root, err
+}
+
+func (d *Device) sendOnce(ctx context.Context, cmd eas.Command, body []byte, p params) (int, []byte, *wbxml.Node, error) {
 	req, err := d.newRequest(ctx, cmd, body, p)
 	if err != nil {
 		return 0, nil, nil, err

@@ -123,7 +123,11 @@ func (d *Device) newRequest(ctx context.Context, cmd eas.Command, body []byte, p
 	if d.cfg.Host != "" {
 		req.Host = d.cfg.Host
 	}
-	req.Header.Set("Authorization", d.auth)
+	auth, err := d.authorization(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", auth)
 	req.Header.Set("User-Agent", d.cfg.UserAgent())
 	req.Header.Set("Accept-Language", d.cfg.Language)
 	ct := p.contentType

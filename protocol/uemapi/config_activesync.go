@@ -34,6 +34,8 @@ type ActiveSyncService struct {
 	ServerAuth           ServerAuth `json:"server_auth"`                      // ASC-10
 	PassThroughBasic     bool       `json:"pass_through_basic,omitempty"`
 	PassThroughOAuth     bool       `json:"pass_through_oauth,omitempty"`
+	// OAuth holds the OAuth pass-through fields (OAU-02, config_oauth.go).
+	OAuth *OAuthSettings `json:"oauth,omitempty"`
 	// Kerberos SPNs (KRB-02): derive from the server FQDN, or an explicit
 	// ";"-separated list.
 	DeriveSPN   bool        `json:"derive_spn,omitempty"`
@@ -110,7 +112,7 @@ func (c *GatewayConfig) validateActiveSync() error {
 			return FieldError(f+".name", "duplicate service name %q", s.Name)
 		}
 		seen[strings.ToLower(s.Name)] = true
-		if err := validateActiveSyncServers(f+".servers", s.Servers); err != nil {
+		if err := validateActiveSyncServers(f+".servers", s.EffectiveServers()); err != nil {
 			return err
 		}
 		if s.LimitProtocolVersion != "" && !inStrings(s.LimitProtocolVersion, ProtocolVersions) {
@@ -120,6 +122,9 @@ func (c *GatewayConfig) validateActiveSync() error {
 		case AuthPassThrough:
 			if s.DeriveSPN || s.SPNs != "" {
 				return FieldError(f+".spns", "SPNs apply only to Kerberos server authentication")
+			}
+			if err := validateOAuth(f, s); err != nil {
+				return err
 			}
 		case AuthKerberos:
 			if c.DeviceAuth.Mode != DeviceAuthIdentity {

@@ -78,6 +78,8 @@ var LabelTable = []LabelInfo{
 		Requires: "the TLS settings of the UEM configuration: protocol floor, cipher suites and HSTS towards devices; strict TLS, trust store, host-name verification, SNI and the outgoing protocol floor towards servers"},
 	{Name: FeatureEntry, Decision: true, Meaning: "the gateway's entry at the UEM: configuration pushes and their status",
 		Requires: "the configuration fetched again (GET /api/v1/config) and applied on config.changed, invalid configurations refused, the entry's status as the UEM shows it"},
+	{Name: FeatureOAuth, Decision: true, Meaning: "OAuth pass-through: sign-in through the gateway, bearer tokens, conditional access",
+		Requires: "Enable Pass Through with OAuth: /proxyservice/oauth2/authorize and /token mapped to the destination IdP with the resource swap, bearer tokens validated and keyed on their user, Bearer challenges pointing at the gateway; skipped against another gateway (the suite cannot wire its IdP into it)"},
 	{Name: FeatureIntegrated, Meaning: "integrated mode: the connector syncs Exchange's partnerships and Exchange enforces the UEM's decisions",
 		Requires: "nothing of the gateway under test: local worlds only (the suite starts the connector, gateway/integrated)"},
 	{Name: FeatureMultiMailbox, Decision: true, Meaning: "several ActiveSync accounts on one device",
