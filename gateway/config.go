@@ -82,6 +82,9 @@ type Config struct {
 	// DeviceLimits bound what one source address may do on the device
 	// listener (issue 18; the seeds' ACL "connections per minute").
 	DeviceLimits DeviceLimits `yaml:"device_limits"`
+	// MaxCredentialChecks bounds the credential checks of new devices in
+	// flight; past it a new device gets 503 (d-http-503-c2s); default 1024.
+	MaxCredentialChecks int `yaml:"max_credential_checks"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the
@@ -157,6 +160,9 @@ func Defaults() Config {
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
+	if c.MaxCredentialChecks < 0 {
+		return fmt.Errorf("gateway config: max_credential_checks: %d is negative", c.MaxCredentialChecks)
+	}
 	for _, a := range []struct{ field, addr string }{{"listen", c.Listen}, {"notify_listen", c.NotifyListen}, {"admin_listen", c.AdminListen}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return fmt.Errorf("gateway config: %s: %w", a.field, err)

@@ -176,7 +176,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.as, err = activesync.New(activesync.Config{
 		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
-		Stats: s.stats, Audit: s.audit, Log: log,
+		Stats: s.stats, Audit: s.audit, Log: log, MaxCredentialChecks: cfg.MaxCredentialChecks,
 	})
 	if err != nil {
 		return nil, err
