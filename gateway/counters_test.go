@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,22 +193,30 @@ func (w *world) deviceSockets(t *testing.T) {
 	wg.Wait()
 }
 
-// busyAdmission: with one credential check in flight (Exchange slowed),
-// a second new device gets the gateway's own 503 (d-http-503-c2s).
+// busyAdmission: three new devices at once, Exchange slowed so that their
+// credential checks overlap; with one check allowed in flight the others
+// get the gateway's own 503 (d-http-503-c2s).
 func (w *world) busyAdmission(t *testing.T) {
-	if err := w.exch.SetFaults(exchange.Faults{LatencyMs: 3000}); err != nil {
+	if err := w.exch.SetFaults(exchange.Faults{LatencyMs: 2000}); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = w.exch.SetFaults(exchange.Faults{}) }()
-	done := make(chan struct{})
-	go func() { defer close(done); w.device("SLOWPHONE", "bob", eas.CmdFolderSync) }()
-	busy := false
-	for i := 0; i < 50 && !busy; i++ {
-		code, _ := w.device(fmt.Sprintf("BUSYPHONE%d", i), "bob", eas.CmdFolderSync)
-		busy = code == http.StatusServiceUnavailable
+	var busy atomic.Int32
+	for round := 0; round < 3 && busy.Load() == 0; round++ {
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, _ := w.device(fmt.Sprintf("BUSYPHONE%d%d", round, i), "bob", eas.CmdFolderSync)
+				if code == http.StatusServiceUnavailable {
+					busy.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	<-done
-	if !busy {
+	if busy.Load() == 0 {
 		t.Fatal("no new device was refused while a credential check was in flight")
 	}
 }
