@@ -158,13 +158,14 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Audit {
-		if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-			return nil, fmt.Errorf("gateway: audit log: %w", err)
-		}
-		host, _ := os.Hostname()
-		s.audit = audit.New(s.auditF, host, nil)
+	// The audit log is always open, so that `ctl audit on` can switch it
+	// on at run time (AUD-11); cfg.Audit is its state at start.
+	if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, fmt.Errorf("gateway: audit log: %w", err)
 	}
+	host, _ := os.Hostname()
+	s.audit = audit.New(s.auditF, host, nil)
+	s.audit.SetEnabled(cfg.Audit)
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)

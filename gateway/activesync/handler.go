@@ -248,7 +248,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	provErr := h.decide(r, x)
 
-	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
+	if h.cfg.Audit.Enabled() { // off by default: none of this on the hot path then
 		end := h.beginAudit(r, x, svc, rec)
 		defer end()
 	}

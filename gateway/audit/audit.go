@@ -118,6 +118,9 @@ func New(w io.Writer, host string, now func() time.Time) *Logger {
 // SetEnabled turns audit output on or off (`sentry audit` / `no sentry audit`, AUD-11).
 func (l *Logger) SetEnabled(on bool) { l.enabled.Store(on) }
 
+// Enabled reports whether entries are written; false for a nil logger.
+func (l *Logger) Enabled() bool { return l != nil && l.enabled.Load() }
+
 // UseCase is one device request: its REQUEST and RESPONSE share the id.
 type UseCase struct {
 	l   *Logger
