@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -85,6 +86,9 @@ type Config struct {
 	// MaxCredentialChecks bounds the credential checks of new devices in
 	// flight; past it a new device gets 503 (d-http-503-c2s); default 1024.
 	MaxCredentialChecks int `yaml:"max_credential_checks"`
+	// Syslog forwards the audit log to a syslog server (AUD-12): the
+	// first enabled target with facility audit; nil: none.
+	Syslog *audit.SyslogTarget `yaml:"syslog"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the
@@ -160,6 +164,11 @@ func Defaults() Config {
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
+	if c.Syslog != nil {
+		if err := c.Syslog.Validate(); err != nil {
+			return fmt.Errorf("gateway config: %w", err)
+		}
+	}
 	if c.MaxCredentialChecks < 0 {
 		return fmt.Errorf("gateway config: max_credential_checks: %d is negative", c.MaxCredentialChecks)
 	}

@@ -166,6 +166,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	host, _ := os.Hostname()
 	s.audit = audit.New(s.auditF, host, nil)
 	s.audit.SetEnabled(cfg.Audit)
+	if cfg.Syslog != nil {
+		fwd, err := audit.NewSyslog(*cfg.Syslog, host)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		s.audit.SetSyslog(fwd)
+	}
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)

@@ -103,6 +103,7 @@ type Logger struct {
 	host    string
 	now     func() time.Time
 	enabled atomic.Bool
+	syslog  atomic.Pointer[Syslog] // forwarding (AUD-12); nil: none
 }
 
 // New returns a logger writing to w; host is the name in each line.
@@ -193,10 +194,14 @@ func (l *Logger) write(e Entry) {
 	if err != nil {
 		return // Entry holds only strings and ints; Marshal cannot fail
 	}
+	now := l.now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s %s SENTRY_AUDIT: INFO %s\n", syslogTime(l.now()), l.host, b)
+	fmt.Fprintf(l.w, "%s %s SENTRY_AUDIT: INFO %s\n", syslogTime(now), l.host, b)
 	l.w.Flush()
+	l.mu.Unlock()
+	if s := l.syslog.Load(); s != nil {
+		_ = s.Send("info", "SENTRY_AUDIT", "INFO "+string(b), now) // dropped on failure: the local log has it
+	}
 }
 
 // publishTime formats as the examples do: "11/07/2017 21:23:38" with the
