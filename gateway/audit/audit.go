@@ -9,11 +9,12 @@ package audit
 
 import (
 	"bufio"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -214,9 +215,14 @@ func publishTime(t time.Time) string {
 // syslogTime is the line prefix: "2017 Nov 1 04:13:59".
 func syslogTime(t time.Time) string { return t.UTC().Format("2006 Jan 2 15:04:05") }
 
+// newUUID returns a version 4 UUID. The bits come from math/rand/v2's
+// ChaCha8 generator (seeded by the runtime from the system's entropy): the
+// ids must be unique, not secret, and crypto/rand's system call per entry
+// was a fifth of the audit's cost (issue 22).
 func newUUID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[0:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:16], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
