@@ -11,6 +11,11 @@
 #
 #   .ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
 #
+# AUDIT=1 adds a fourth target, gateway+audit: the same gateway with its
+# audit log switched on (`ctl audit on`) for that target's turn and off
+# for the gateway's, so the audit's cost is measured in the same run
+# (issue 22; the counters are always on).
+#
 # Two measurements: throughput, wrk's closed loop with that many
 # connections (saturation, so its latency is queueing); then latency at a
 # fixed open-model rate well below saturation, with vegeta (from the Go
@@ -122,13 +127,27 @@ function done(summary, latency, requests)
 end
 EOF
 
-declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443) key=()
+declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443 [gateway+audit]=18443) key=()
+targets=(direct nginx gateway)
+[[ -n ${AUDIT:-} ]] && targets+=(gateway+audit)
+# audit on|off: the gateway's audit log, through its admin API.
+audit() {
+	"$gh" ctl --admin "$(jq -r .gateway.admin_url "$work/lab.json")" --token "$(jq -r .gateway.admin_token "$work/lab.json")" --insecure audit "$1" >/dev/null
+}
+setaudit() { [[ -z ${AUDIT:-} ]] || { [[ $1 == gateway+audit ]] && audit on || audit off; }; }
 for t in direct gateway; do
 	key[$t]=$(provision "${port[$t]}" "BENCH$t")
 	[[ -n ${key[$t]} ]] || { echo "proxy-bench: provisioning through $t failed" >&2; exit 1; }
 done
 key[nginx]=${key[direct]} # nginx relays to the same Exchange: the same device
-dev() { [[ $1 == nginx ]] && echo BENCHdirect || echo "BENCH$1"; }
+key[gateway+audit]=${key[gateway]}
+dev() {
+	case $1 in
+	nginx) echo BENCHdirect ;;
+	gateway+audit) echo BENCHgateway ;;
+	*) echo "BENCH$1" ;;
+	esac
+}
 for t in direct nginx gateway; do # warm up each path and check it answers 200
 	eas "${port[$t]}" "$(dev $t)" FolderSync "$work/foldersync" "${key[$t]}" >/dev/null
 done
@@ -141,14 +160,15 @@ cputicks() {
 }
 gwpid=$(pgrep -f "$gh gateway" | head -1)
 mapfile -t nginxpids < <(pgrep -f "nginx.*$work"; pgrep -P "$(pgrep -f "nginx -c $work" | head -1)")
-declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid)
+declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid)
 hz=$(getconf CLK_TCK)
 
 echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds rounds"
 echo "(proxy-cpu: the proxy's CPU time per request, its efficiency whatever the other core does)"
 for r in $(seq "$rounds"); do
-	for t in direct nginx gateway; do
-		printf 'round %d %-8s ' "$r" "$t"
+	for t in "${targets[@]}"; do
+		setaudit "$t"
+		printf 'round %d %-13s ' "$r" "$t"
 		# shellcheck disable=SC2086 # the pid list splits on purpose
 		before=$(cputicks ${cpupids[$t]})
 		out=$(${pinned:-} wrk -t1 -c"$conns" -d"$duration" -s "$work/eas.lua" "https://127.0.0.1:${port[$t]}" -- "$(dev $t)" "${key[$t]}" "$work/foldersync" | tail -1)
@@ -165,10 +185,11 @@ done
 echo
 echo "vegeta attack -rate=$rate/s -duration=$duration, FolderSync, $rounds rounds (latency in µs)"
 for r in $(seq "$rounds"); do
-	for t in direct nginx gateway; do
+	for t in "${targets[@]}"; do
+		setaudit "$t"
 		printf '{"method":"POST","url":"https://127.0.0.1:%s/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=%s&DeviceType=iPhone","body":"%s","header":{"Authorization":["Basic YWxpY2U6YWxpY2UtcHc="],"MS-ASProtocolVersion":["14.1"],"Content-Type":["application/vnd.ms-sync.wbxml"],"X-MS-PolicyKey":["%s"]}}\n' \
 			"${port[$t]}" "$(dev $t)" "$(base64 -w0 "$work/foldersync")" "${key[$t]}" >"$work/target.json"
-		printf 'round %d %-8s ' "$r" "$t"
+		printf 'round %d %-13s ' "$r" "$t"
 		${pinned:-} "$work/vegeta" attack -format=json -targets="$work/target.json" -rate="$rate/s" -duration="$duration" -insecure |
 			"$work/vegeta" report -type=json |
 			jq -r '"rate=\(.throughput|floor) p50=\(.latencies["50th"]/1000|floor)us p90=\(.latencies["90th"]/1000|floor)us p99=\(.latencies["99th"]/1000|floor)us success=\(.success)"'

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
 // Device request bodies are read under deadlines of their own, so that a
@@ -103,6 +105,11 @@ func deviceBodyDeadlines(idle func() time.Duration, next http.Handler) http.Hand
 		}
 		b := &bodyDeadline{rc: http.NewResponseController(w), body: r.Body, idle: idle()}
 		r.Body = b
+		if m := stats.ConnFrom(r.Context()); m != nil {
+			// A read timeout now cuts a command: d-err-cmd-timeout.
+			m.Busy(true)
+			defer m.Busy(false)
+		}
 		next.ServeHTTP(w, r)
 		if !b.ended.Load() && !b.cut.Load() {
 			_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -97,6 +98,12 @@ type Config struct {
 	AppTunnelListen string `yaml:"apptunnel_listen"`
 	// AppTunnelIdleTimeout closes a tunnel idle that long; default 30m.
 	AppTunnelIdleTimeout time.Duration `yaml:"apptunnel_idle_timeout"`
+	// MaxCredentialChecks bounds the credential checks of new devices in
+	// flight; past it a new device gets 503 (d-http-503-c2s); default 1024.
+	MaxCredentialChecks int `yaml:"max_credential_checks"`
+	// Syslog forwards the audit log to a syslog server (AUD-12): the
+	// first enabled target with facility audit; nil: none.
+	Syslog *audit.SyslogTarget `yaml:"syslog"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the
@@ -176,6 +183,14 @@ func Defaults() Config {
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
+	if c.Syslog != nil {
+		if err := c.Syslog.Validate(); err != nil {
+			return fmt.Errorf("gateway config: %w", err)
+		}
+	}
+	if c.MaxCredentialChecks < 0 {
+		return fmt.Errorf("gateway config: max_credential_checks: %d is negative", c.MaxCredentialChecks)
+	}
 	for _, a := range []struct{ field, addr string }{{"listen", c.Listen}, {"notify_listen", c.NotifyListen}, {"admin_listen", c.AdminListen}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return fmt.Errorf("gateway config: %s: %w", a.field, err)

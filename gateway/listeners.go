@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
 // Listen binds the three listeners without serving yet, so that their
@@ -102,5 +105,20 @@ func (s *Server) deviceServer(srv *http.Server, ln net.Listener, device *tls.Con
 		// the device are bounded and counted.
 		ln = s.router.DeviceListener(ln)
 	}
+	// Outermost under TLS: the device's bytes, connections and closes,
+	// attributed to its device by the handler through the context.
+	ln = s.stats.MeterListener(ln)
+	srv.ConnContext = meterContext
 	return ln
+}
+
+// meterContext puts the connection's stats.ConnMeter in its requests' context.
+func meterContext(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if m, ok := c.(*stats.ConnMeter); ok {
+		return stats.WithConn(ctx, m)
+	}
+	return ctx
 }

@@ -162,12 +162,20 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Audit {
-		if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-			return nil, fmt.Errorf("gateway: audit log: %w", err)
+	// The audit log is always open, so that `ctl audit on` can switch it
+	// on at run time (AUD-11); cfg.Audit is its state at start.
+	if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, fmt.Errorf("gateway: audit log: %w", err)
+	}
+	host, _ := os.Hostname()
+	s.audit = audit.New(s.auditF, host, nil)
+	s.audit.SetEnabled(cfg.Audit)
+	if cfg.Syslog != nil {
+		fwd, err := audit.NewSyslog(*cfg.Syslog, host)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
 		}
-		host, _ := os.Hostname()
-		s.audit = audit.New(s.auditF, host, nil)
+		s.audit.SetSyslog(fwd)
 	}
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
@@ -180,7 +188,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.as, err = activesync.New(activesync.Config{
 		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
-		Stats: s.stats, Audit: s.audit, Log: log,
+		Stats: s.stats, Audit: s.audit, Log: log, MaxCredentialChecks: cfg.MaxCredentialChecks,
 	})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func newCtlCmd() *cobra.Command {
 		statusCmd("status", "Show UEM connectivity and fail-open status (FO-05)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Status(ctx) }),
 		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
 		failOpenCmd(client, emit),
+		auditCmd(client, emit),
 		statisticsCmd(client, emit),
 		crlCmd(client, emit),
 		serversCmd(client, emit),

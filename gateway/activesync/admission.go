@@ -215,6 +215,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, rt *upstream.Rou
 		return true
 	case errors.Is(res.err, errAdmissionBusy):
 		h.countGlobal(stats.DAdmissionBusy)
+		h.countGlobal(stats.DHTTP503C2S) // the gateway's own 503: the request never went on
 		w.Header().Set("Retry-After", busyRetryAfter)
 		http.Error(w, "too many new devices at once; retry", http.StatusServiceUnavailable)
 	case r.Context().Err() != nil:
@@ -222,6 +223,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, rt *upstream.Rou
 	case res.status == http.StatusUnauthorized || res.status == http.StatusForbidden:
 		h.unauthenticated(w, h.rewriteChallenges(r, res.challenges))
 	case res.status == http.StatusServiceUnavailable:
+		h.countGlobal(stats.DHTTP503S2C) // the server's 503, relayed
 		if res.retryAfter != "" {
 			w.Header().Set("Retry-After", res.retryAfter)
 		}

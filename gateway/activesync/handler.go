@@ -44,6 +44,9 @@ type Config struct {
 	// MaxProvisionBody bounds the Provision bodies the gateway reads to
 	// rewrite; other bodies stream through unread. Default 1 MiB.
 	MaxProvisionBody int64
+	// MaxCredentialChecks bounds the credential checks of new devices in
+	// flight; past it they get 503 (issue 18). Default 1024.
+	MaxCredentialChecks int
 }
 
 // Handler serves the ActiveSync endpoint.
@@ -111,6 +114,9 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Transport = DefaultTransport(nil)
 	}
 	h := &Handler{cfg: cfg, admission: newAdmission(nil)}
+	if cfg.MaxCredentialChecks > 0 {
+		h.admission.maxProbing = cfg.MaxCredentialChecks
+	}
 	h.draining, h.stopPinging = context.WithCancel(context.Background())
 	h.upstream.Store(cfg.Upstream)
 	h.proxy = &httputil.ReverseProxy{
@@ -194,6 +200,10 @@ type exchange struct {
 	// ticket for each server tried, when the service authenticates to
 	// its server with Kerberos (KCD).
 	auth *kerberosAuth
+	// newConn: the first request of this device on its connection
+	// (d-connection, the cache's Cn); s503: the 503 the device gets is
+	// the server's (d-http-503-s2c), not the gateway's own (-c2s).
+	newConn, s503 bool
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -207,6 +217,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := eas.ParseRequest(r)
 	if err != nil {
+		h.countGlobal(stats.DUnclassified) // no command to count it under, no device yet
 		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -228,15 +239,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// From here on the user is authenticated: the device may have a
 	// statistics row, a UEM association and a cache entry.
-	x := &exchange{info: info, key: key, upn: id.upn}
+	x := &exchange{info: info, key: key, upn: id.upn, newConn: true}
 	if h.cfg.Stats != nil {
 		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
 		x.dev.Inc(stats.DHTTPRequests)
 		x.dev.Inc(stats.CommandCounter(string(info.Query.Cmd)))
+		if m := stats.ConnFrom(r.Context()); m != nil {
+			x.newConn = m.Attach(x.dev)
+		}
+		defer countResponse(x, rec)
 	}
 	provErr := h.decide(r, x)
 
-	if h.cfg.Audit != nil { // off by default: none of this on the hot path then
+	if h.cfg.Audit.Enabled() { // off by default: none of this on the hot path then
 		end := h.beginAudit(r, x, svc, rec)
 		defer end()
 	}
@@ -302,7 +317,7 @@ func (h *Handler) decide(r *http.Request, x *exchange) (provErr error) {
 		UserAgent: info.UserAgent, ProtocolVersion: info.Version.String(),
 		Model: x.devInfo.Model, OS: x.devInfo.OS, PhoneNumber: x.devInfo.PhoneNumber,
 	})
-	h.cfg.Cache.Touch(x.key, info.Version.String())
+	h.cfg.Cache.TouchRequest(x.key, info.Version.String(), x.newConn)
 	return provErr
 }
 
@@ -314,6 +329,7 @@ func (h *Handler) decide(r *http.Request, x *exchange) (provErr error) {
 // answers any other method but POST with 405.
 func (h *Handler) serveNotPost(w http.ResponseWriter, r *http.Request, rt *upstream.Router) {
 	if r.Method == http.MethodOptions {
+		countOptions(r, h.cfg.Stats)
 		if rt != nil {
 			r = r.WithContext(upstream.WithService(r.Context(), rt.Route(r)))
 		}
@@ -380,6 +396,7 @@ func (x *exchange) count(c stats.Counter) {
 // up to 12.1, Status 129 in the command's response from 14.0.
 func (h *Handler) block(w http.ResponseWriter, x *exchange) {
 	if x.info.Version.Compare(eas.V140) >= 0 && writeStatus(w, x.info.Query.Cmd, eas.StatusDeviceIsBlockedForThisUser) {
+		x.count(stats.ActiveSyncStatusReports)
 		return
 	}
 	http.Error(w, "device blocked", http.StatusForbidden)
@@ -388,10 +405,11 @@ func (h *Handler) block(w http.ResponseWriter, x *exchange) {
 // requireProvision sends the device to Provision (DEF-09): HTTP 449 up to
 // 12.1, the given status (142 or 144) from 14.0.
 func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.Status) {
-	x.count(stats.DHTTP449)
 	if x.info.Version.Compare(eas.V140) >= 0 && writeStatus(w, x.info.Query.Cmd, st) {
+		x.count(stats.ActiveSyncStatusReports) // a Status in the body, not HTTP 449
 		return
 	}
+	x.count(stats.DHTTP449)
 	w.WriteHeader(eas.HTTPRetryWith)
 }
 
@@ -414,6 +432,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	}
 	if errors.Is(context.Cause(r.Context()), errDraining) {
 		writeStatus(w, eas.CmdPing, eas.Status(1)) // heartbeat expired: Ping again
+		if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok {
+			x.count(stats.ActiveSyncStatusReports)
+		}
 		return
 	}
 	if errors.Is(err, context.Canceled) {
@@ -441,6 +462,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		if resp.StatusCode == eas.HTTPRedirect {
 			x.dev.Inc(stats.SHTTP451Redirects)
 		}
+		countServerResponse(x, resp)
 	}
 	if x.info.Query.Cmd == eas.CmdProvision && resp.StatusCode == http.StatusOK {
 		return h.rewriteProvision(resp, x)

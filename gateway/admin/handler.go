@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"net/http"
 	"net/http/pprof"
 	"sort"
@@ -41,9 +42,11 @@ type Deps struct {
 	// Kerberos returns the Kerberos module in use, nil when none (or
 	// Kerberos itself nil).
 	Kerberos func() *delegation.Delegator
-	Token    string       // bearer token every request must carry
-	Metrics  http.Handler // served at /metrics behind the same token; nil for none
-	Now      func() time.Time
+	// Audit is the audit log switched by `audit on|off` (AUD-11); nil: none.
+	Audit   *audit.Logger
+	Token   string       // bearer token every request must carry
+	Metrics http.Handler // served at /metrics behind the same token; nil for none
+	Now     func() time.Time
 }
 
 // Handler returns the admin API.
@@ -67,6 +70,8 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"clear-redirect-url", a.clearRedirect)
 	mux.HandleFunc("PUT "+Prefix+"emm-fail-open", a.failOpen)
 	mux.HandleFunc("GET "+Prefix+"status", a.status)
+	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
+	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)

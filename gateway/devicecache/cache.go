@@ -201,13 +201,20 @@ func (c *Cache) Update(k Key, fn func(e *Entry, exists bool) bool) (Entry, bool)
 // Touch records one request from the device: connection count, protocol
 // version and last-seen time. It reports whether the entry exists.
 func (c *Cache) Touch(k Key, protocolVersion string) bool {
+	return c.TouchRequest(k, protocolVersion, true)
+}
+
+// TouchRequest is Touch for one request; the connection count (Cn) grows
+// only when newConn says it is the device's first request on its
+// connection: Cn counts connections, not requests.
+func (c *Cache) TouchRequest(k Key, protocolVersion string, newConn bool) bool {
 	now := c.now().UnixNano()
 	s, h := c.locate(k)
 	s.mu.Lock()
 	r := s.find(h, k)
 	ok := r != nil
 	if ok {
-		r.touch(now, protocolVersion)
+		r.touch(now, protocolVersion, newConn)
 	}
 	s.mu.Unlock()
 	return ok

@@ -207,8 +207,10 @@ func (m *profileMemo) handle(p profile) unique.Handle[profile] {
 }
 
 // touch records one request: see Cache.Touch.
-func (r *record) touch(now int64, protocolVersion string) {
-	r.connections++
+func (r *record) touch(now int64, protocolVersion string, newConn bool) {
+	if newConn {
+		r.connections++
+	}
 	r.lastSeen = now
 	if protocolVersion == "" {
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sync"
 	"time"
@@ -235,7 +236,7 @@ func (s *Service) send(req *http.Request, u *url.URL, body *replayBody, a *attem
 // sendOnce makes one attempt at u within the response timeout. The
 // returned response's body applies the socket read timeout.
 func (s *Service) sendOnce(req *http.Request, u *url.URL, body *replayBody, a *attempt, timeout time.Duration, auth Authorizer) (*http.Response, error) {
-	actx, cancel := context.WithCancelCause(context.WithValue(req.Context(), attemptCtxKey{}, a))
+	actx, cancel := context.WithCancelCause(httptrace.WithClientTrace(context.WithValue(req.Context(), attemptCtxKey{}, a), a.trace()))
 	out := req.WithContext(actx)
 	out.URL = u
 	out.Host = u.Host

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http/httptrace"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,9 @@ type attempt struct {
 
 	connTimeout atomic.Bool
 	respTimeout atomic.Bool
+	// reused: the attempt went out on a pooled keep-alive connection; its
+	// failure also counts err-conn-pooling.
+	reused atomic.Bool
 }
 
 type attemptCtxKey struct{}
@@ -101,6 +105,9 @@ func (a *attempt) responseTimeoutCounter() stats.Counter {
 // retried: the server may have acted on the request, and a second wait
 // would double the device's.
 func (a *attempt) classify(err error) (fault, retry bool) {
+	if a.reused.Load() && !a.respTimeout.Load() {
+		a.count(stats.ErrConnPooling)
+	}
 	switch {
 	case a.respTimeout.Load():
 		a.count(a.responseTimeoutCounter())
@@ -152,7 +159,8 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 		alpn = []string{"h2", "http/1.1"}
 	}
 	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, func(c net.Conn) net.Conn {
-		return &writeDeadlineConn{Conn: c, rw: set.socketRW}
+		// ServerConn counts s-bytes-* for the request holding it (sendOnce).
+		return &stats.ServerConn{Conn: &writeDeadlineConn{Conn: c, rw: set.socketRW}}
 	}, alpn)
 	a, _ := ctx.Value(attemptCtxKey{}).(*attempt)
 	if err != nil {
@@ -319,4 +327,16 @@ func (b *bodyReader) Close() error {
 	err := b.rc.Close()
 	b.once.Do(func() { b.cancel(nil) })
 	return err
+}
+
+// trace tells the attempt which server connection it got: the
+// connection's bytes count for the attempt's device from then on
+// (s-bytes-sent, s-bytes-rcvd), and a reused one marks the attempt.
+func (a *attempt) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		a.reused.Store(info.Reused)
+		if sc := stats.ServerConnOf(info.Conn); sc != nil {
+			sc.SetOwner(a.dev)
+		}
+	}}
 }

@@ -1,0 +1,47 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// AuditConfig is `show sentry audit config` (AUD-11).
+type AuditConfig struct {
+	Enabled bool `json:"enabled"`
+}
+
+func (a *api) auditShow(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, AuditConfig{Enabled: a.d.Audit.Enabled()})
+}
+
+// auditSet is `sentry audit` / `no sentry audit`: it takes effect on the
+// next request and is not persistent (the bootstrap `audit` is the state
+// at start).
+func (a *api) auditSet(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := decodeBody(r, &body); err != nil || body.Enabled == nil {
+		writeErr(w, http.StatusBadRequest, usage(err, `body must be {"enabled": true|false}`))
+		return
+	}
+	if a.d.Audit == nil {
+		writeErr(w, http.StatusConflict, errors.New("this gateway has no audit log"))
+		return
+	}
+	a.d.Audit.SetEnabled(*body.Enabled)
+	a.auditShow(w, r)
+}
+
+// Audit returns whether the audit log is on (AUD-11).
+func (c *Client) Audit(ctx context.Context) (*AuditConfig, error) {
+	var out AuditConfig
+	return &out, c.do(ctx, http.MethodGet, "audit", nil, &out)
+}
+
+// SetAudit switches the audit log on or off at run time (AUD-11).
+func (c *Client) SetAudit(ctx context.Context, on bool) (*AuditConfig, error) {
+	var out AuditConfig
+	return &out, c.do(ctx, http.MethodPut, "audit", map[string]bool{"enabled": on}, &out)
+}
