@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +24,15 @@ func TestCtlIntegratedStateAndResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	tokFile := filepath.Join(t.TempDir(), "ctl.token")
+	if err := os.WriteFile(tokFile, []byte("ctl-integrated-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	run := func(args ...string) (string, error) {
 		root := newRootCmd()
 		var out bytes.Buffer
 		root.SetOut(&out)
-		root.SetArgs(append([]string{"ctl", "--admin", l.IntegratedURL(), "--token", "ctl-integrated-token", "--insecure", "integrated"}, args...))
+		root.SetArgs(append([]string{"ctl", "--admin", l.IntegratedURL(), "--admin-token-file", tokFile, "--insecure", "integrated"}, args...))
 		err := root.Execute()
 		return out.String(), err
 	}

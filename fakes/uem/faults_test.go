@@ -41,10 +41,10 @@ func TestFaults_HangUntilCleared(t *testing.T) {
 	const patience = 150 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	start := time.Now()
+	// Held, not refused: only the caller's own deadline ends the call.
 	c, err := w.client.Connectivity(ctx)
-	if err == nil || time.Since(start) < patience {
-		t.Fatalf("hang: answered %+v, %v after %v", c, err, time.Since(start))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hang: answered %+v, %v; want the caller's deadline", c, err)
 	}
 	done := make(chan error, 1)
 	go func() {
