@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,12 +20,16 @@ func TestAUD11CtlAuditSwitchesTheLog(t *testing.T) {
 	l.SetEnabled(false)
 	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{Audit: l, Token: "tok"}))
 	defer srv.Close()
+	tokFile := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	run := func(args ...string) string {
 		var out bytes.Buffer
 		cmd := newCtlCmd()
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"--admin", srv.URL, "--token", "tok", "--insecure", "audit"}, args...))
+		cmd.SetArgs(append([]string{"--admin", srv.URL, "--admin-token-file", tokFile, "--insecure", "audit"}, args...))
 		if err := cmd.Execute(); err != nil {
 			t.Fatalf("ctl audit %v: %v (%s)", args, err, out.String())
 		}
