@@ -1,8 +1,8 @@
 package scenarios_test
 
 import (
-	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/fakes/idp"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
 )
 
@@ -127,7 +128,46 @@ var _ = Describe("OAuth pass-through", func() {
 		Eventually(func() bool { a, _ := f.Association(d); return !a.WipeAcked.IsZero() }).Should(BeTrue(), "the UEM got the acknowledgement")
 	})
 
-	// OAU-08: MFA needs two gateways, the second tunnelling login.* with
-	// AppTunnel (docs/oauth.md). Pending until AppTunnel (issue 21) lands.
-	fw.It("with MFA, a second gateway tunnels login.windows.net and login.microsoftonline.com for the sign-in", fw.IDs("OAU-08"), fw.Conformance(fw.FeatureOAuth), Pending, func(context.Context) {})
+	// OAU-08: the MFA topology (docs/oauth.md). The device's Tunnel app
+	// carries its sign-in at the IdP through a second gateway's AppTunnel
+	// (<ANY>, login.* only), so conditional access sees a gateway's
+	// address; ActiveSync goes to the ActiveSync gateway with the token.
+	fw.It("with MFA, a second gateway tunnels login.windows.net and login.microsoftonline.com for the sign-in", fw.IDs("OAU-08", "OAU-07"), fw.Conformance(fw.FeatureOAuth, fw.FeatureAppTunnel), func() {
+		mfa := f.StartMFAGateway()
+		user := f.NewUser()
+		u, _ := f.Lab.User(user)
+		authorize, _ := url.Parse(f.Lab.IdP.AuthorizeURL())
+		signIn := &device.OAuthConfig{AuthorityURL: strings.TrimSuffix(authorize.String(), "/oauth2/authorize"), Resource: exchange.ExchangeOnlineResource}
+		cert, issued := f.IssueCertificate(user, uem.CertRequest{})
+		tunnel := &device.App{Tunnel: mfa.TunnelAddr(), Cert: &cert, BundleID: "com.mobileiron.tunnel", Service: uemapi.ServiceAny}
+
+		// The same sign-in made directly by the device is refused.
+		direct, err := device.New(device.Config{ID: f.FreshDeviceID(), User: user, Password: u.Password, OAuth: signIn}, f.Lab.DeviceURL(), fw.ClientFrom("127.0.0.3"))
+		Expect(err).NotTo(HaveOccurred())
+		refused := f.Lab.IdP.Counts().CARefusals
+		Expect(direct.SignIn(f.Ctx())).To(MatchError(device.ErrSignIn))
+		Expect(f.Lab.IdP.Counts().CARefusals).To(BeNumerically(">", refused), "conditional access refused the device's own address")
+
+		// Through the tunnel it is accepted; the token syncs through the
+		// ActiveSync gateway.
+		d, err := device.New(device.Config{ID: f.FreshDeviceID(), User: user, Password: u.Password, OAuth: signIn}, f.Lab.DeviceURL(),
+			fw.SplitTunnelClient(tunnel, []string{authorize.Host}, "127.0.0.3"))
+		Expect(err).NotTo(HaveOccurred())
+		refused = f.Lab.IdP.Counts().CARefusals
+		Expect(d.SignIn(f.Ctx())).To(Succeed(), "the tunnelled sign-in reaches the IdP from the MFA gateway")
+		Expect(f.Lab.IdP.Counts().CARefusals).To(Equal(refused))
+		Expect(d.Connect(f.Ctx())).To(Succeed())
+		Expect(d.Messages()).NotTo(BeEmpty())
+		Expect(f.ReachedExchange(d)).To(BeTrue())
+		a, err := f.Association(d)
+		Expect(err).NotTo(HaveOccurred(), "the ActiveSync gateway knows the device under the token's user")
+		Expect(a.SyncStatus).To(Equal("Allowed"))
+		_, ok := f.AppTunnel(user, "com.mobileiron.tunnel", issued.DeviceUUID)
+		Expect(ok).To(BeTrue(), "the UEM lists the MFA gateway's tunnel")
+
+		// The MFA gateway's tunnel carries the sign-in hosts only.
+		_, res, err := tunnel.Connect(f.Ctx(), "intranet.corp.example:443")
+		Expect(err).To(MatchError(device.ErrTunnelRefused))
+		Expect(res.Refusal).To(Equal("outside-wildcard"))
+	})
 })
