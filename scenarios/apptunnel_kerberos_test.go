@@ -14,8 +14,7 @@ var _ = Describe("AppTunnel with Kerberos server authentication", func() {
 	fw.It("relays an HTTP tunnel request to a Kerberos-only server with a ticket delegated for the certificate's user", fw.IDs("ATS-11", "ATS-12", "ATS-17"), fw.Conformance(fw.FeatureAppTunnel, fw.FeatureKerberos), func() {
 		f.AppTunnelAddr() // skip before anything changes when there is no listener
 		user := f.NewUser()
-		var k *fw.KerberosWorld
-		k = f.StartKerberosWorld(fw.KerberosOptions{Users: []string{user}, Edit: func(gc *uemapi.GatewayConfig) {
+		k := f.StartKerberosWorld(fw.KerberosOptions{Users: []string{user}, Edit: func(gc *uemapi.GatewayConfig) {
 			// The Kerberos-only Exchange is the intranet server of a
 			// custom HTTP service, with TLS and the SPN it accepts.
 			mail := gc.ActiveSync.Services[0]
