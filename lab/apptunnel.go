@@ -9,9 +9,12 @@ import (
 )
 
 // AppTunnelURL is the gateway's AppTunnel listener (docs/apptunnel.md):
-// "https://host:port", or "" when the lab's gateway has none (subprocess
-// and external gateways; the scenarios take theirs from a setting).
+// "https://host:port", or "" when the lab's gateway has none (external
+// gateways; the scenarios take theirs from a setting).
 func (l *Lab) AppTunnelURL() string {
+	if sp, ok := l.gw.(*subprocess); ok {
+		return "https://" + sp.tunnel
+	}
 	g, ok := l.gw.(*inProcess)
 	if !ok {
 		return ""

@@ -37,6 +37,7 @@ var DemoSteps = []DemoStep{
 	{"block", "The admin blocks the phone in the UEM. The UEM notifies the gateway, whose cache turns B; the phone's next Sync gets Status 129. Then it is allowed again."},
 	{"wipe", "bob's Android phone is wiped from the UEM: told at its next request, it acknowledges and forgets its mail; the UEM shows Wiped."},
 	{"fail-open", "The UEM goes down and carol's new tablet connects: the gateway cannot ask and lets it in (fail-open). The UEM comes back and the gateway reports the tablet: the two views converge."},
+	{"AppTunnel", "The UEM turns on an <ANY> app tunnel with context headers: alice's intranet app, holding an identity certificate from the UEM's CA, reaches an intranet page through the gateway, which tells the server who is calling. Then a traffic-control rule blocks that host and the gateway refuses the app (403, atc-blocked)."},
 }
 
 // RunDemo drives devices of the lab's first three users through first

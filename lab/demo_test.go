@@ -34,6 +34,15 @@ func TestRunDemoNarratesEveryFlow(t *testing.T) {
 			t.Errorf("the demo did not say %q:\n%s", want, out.String())
 		}
 	}
+	// The dashboard lists DemoSteps and files each "demo: N." line under
+	// step N: the narration's steps must be exactly those.
+	var said []string
+	for _, m := range regexp.MustCompile(`(?m)^demo: (\d+)\. `).FindAllStringSubmatch(out.String(), -1) {
+		said = append(said, m[1])
+	}
+	if len(said) != len(lab.DemoSteps) {
+		t.Errorf("the demo narrates steps %v, DemoSteps lists %d", said, len(lab.DemoSteps))
+	}
 	// The encrypted attachment is the one fetched in clear, named alike.
 	fetched := regexp.MustCompile(`fetched attachment "([^"]+)"`).FindStringSubmatch(out.String())
 	if fetched == nil || !strings.Contains(out.String(), fmt.Sprintf("the same %q now reaches the phone encrypted", fetched[1])) {

@@ -129,6 +129,7 @@ type subprocess struct {
 	l      *Lab
 	binary string
 	addrs  [3]string
+	tunnel string // the AppTunnel listener's host:port (docs/apptunnel.md)
 	log    string // the gateway's log file
 
 	mu   sync.Mutex
@@ -151,6 +152,10 @@ func newSubprocess(l *Lab) (*subprocess, error) {
 			return nil, err
 		}
 		sp.addrs[i] = fixed
+	}
+	var err error
+	if sp.tunnel, err = pickAddr("127.0.0.1:0"); err != nil {
+		return nil, err
 	}
 	return sp, nil
 }
@@ -186,6 +191,7 @@ func (g *subprocess) start(ctx context.Context) error {
 		"--check-interval", cfg.CheckInterval.String(), "--resync-interval", cfg.ResyncInterval.String(),
 		"--last-seen-interval", cfg.LastSeenInterval.String(),
 		"--persist-interval", cfg.PersistInterval.String(), "--stats-interval", cfg.StatsInterval.String())
+	cmd.Args = append(cmd.Args, "--apptunnel-listen", g.tunnel)
 	if cfg.Audit {
 		cmd.Args = append(cmd.Args, "--audit")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,8 +81,8 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// Play the demo; every step ends done with its outcome on screen.
 	b.run(chromedp.Click(chromedp.CSS(`#demo-play`)))
-	b.waitFor("the demo to finish", 60*time.Second, `document.querySelectorAll('#demo-steps > li[data-status="done"]').length === 4 || !!document.querySelector('#demo-steps > li[data-status="failed"]')`)
-	for i, want := range []string{"byte for byte", "Status 129", "acknowledged and forgot its mail", "the gateway reported the tablet"} {
+	b.waitFor("the demo to finish", 60*time.Second, `document.querySelectorAll('#demo-steps > li[data-status="done"]').length === `+strconv.Itoa(len(lab.DemoSteps))+` || !!document.querySelector('#demo-steps > li[data-status="failed"]')`)
+	for i, want := range []string{"byte for byte", "Status 129", "acknowledged and forgot its mail", "the gateway reported the tablet", "atc-blocked"} {
 		txt := b.eval(fmt.Sprintf(`document.querySelector('#demo-steps > li[data-step="%d"]').textContent`, i+1))
 		if !strings.Contains(txt, want) || !strings.Contains(txt, "[done]") {
 			t.Errorf("demo step %d shows %q, want it done and saying %q", i+1, txt, want)
