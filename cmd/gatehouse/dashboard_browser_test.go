@@ -15,11 +15,13 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/lab/dashboard"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
 // TestDashboardInChromium drives the lab's dashboard in headless Chromium
@@ -88,6 +90,10 @@ func TestDashboardInChromium(t *testing.T) {
 			t.Errorf("demo step %d shows %q, want it done and saying %q", i+1, txt, want)
 		}
 	}
+
+	// The demo's AppTunnel step left alice's tunnel in the UEM's AppTunnels
+	// view and the gateway's cache; blocking it in the UEM shows live.
+	checkTunnelRow(t, b, l)
 
 	// kill -9 from the page; start it again: it comes back with its cache.
 	b.run(chromedp.Click(chromedp.CSS(`#gw-kill`)))
@@ -219,4 +225,30 @@ func (p *page) checkClean() {
 	for _, pr := range p.problems {
 		p.t.Errorf("page: %s", pr)
 	}
+}
+
+// checkTunnelRow: the demo's AppTunnel step made a tunnel row for alice
+// that shows the UEM's state and the cache's; blocking the tunnel in the
+// UEM turns both to blocked on the page.
+func checkTunnelRow(t *testing.T, b *page, l *lab.Lab) {
+	t.Helper()
+	tr := `#tunnel-rows tr[data-user="alice"][data-app="com.example.intranet"]`
+	b.waitFor("alice's app tunnel allowed in the UEM and the cache", 5*time.Second,
+		`document.querySelector('`+tr+` td.uem')?.dataset.state === "allow" && document.querySelector('`+tr+` td.gw')?.dataset.state === "A"`)
+	if txt := b.eval(`document.querySelector('` + tr + `').textContent`); !strings.Contains(txt, "allowed") || !strings.Contains(txt, "<ANY>") {
+		t.Errorf("alice's tunnel row shows %q, want allowed through <ANY>", txt)
+	}
+	p, err := l.UEM.AppTunnels("", uemapi.MaxPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tun := range p.Items {
+		if tun.User == "alice" && tun.AppID == "com.example.intranet" {
+			if _, err := l.UEM.ActOnTunnel(tun.ID, uem.TunnelAction{Action: "block"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b.waitFor("alice's app tunnel blocked in the UEM and the cache", 5*time.Second,
+		`document.querySelector('`+tr+` td.uem')?.dataset.state === "block" && document.querySelector('`+tr+` td.gw')?.dataset.state === "B"`)
 }

@@ -14,6 +14,7 @@ import (
 // changes (a lab has tens of devices, not thousands).
 type snapshot struct {
 	Devices  []deviceRow    `json:"devices"`
+	Tunnels  []tunnelRow    `json:"tunnels"`
 	Gateway  gatewayState   `json:"gateway"`
 	UEM      uemState       `json:"uem"`
 	Exchange exchangeState  `json:"exchange"`
@@ -99,7 +100,9 @@ func (s *Server) build(ctx context.Context) snapshot {
 	if snap.Gateway.Up {
 		entries, _ = s.adm.Dump(ctx, "all")
 	}
-	snap.Devices = s.deviceRows(entries)
+	activeSync, tunnels := splitEntries(entries)
+	snap.Devices = s.deviceRows(activeSync)
+	snap.Tunnels = mergeTunnels(s.uemTunnels(), tunnels)
 	snap.Demo = s.demo.state()
 	s.mu.Lock()
 	snap.Notes = append([]string(nil), s.notes...)

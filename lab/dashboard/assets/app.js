@@ -107,6 +107,7 @@
     list($("#servers"), (s.servers || []).map((v) => v.service + " " + v.address + ": " + (v.live ? "live" : "dead")));
     list($("#notes"), s.notes || []);
     renderDevices(s);
+    renderTunnels(s.tunnels || []);
     renderDemo(s.demo);
     renderTimeline(s);
     renderCharts(s.chart);
@@ -159,6 +160,42 @@
       tr.classList.toggle("diff", !!differ);
       tr.title = differ ? "the UEM and the gateway's cache differ" : "";
       tr.querySelectorAll("td.acts button[data-op]").forEach((b) => { b.disabled = !d.assoc; });
+    }
+    tbody.querySelectorAll("tr[data-key]").forEach((tr) => { if (!seen.has(tr.dataset.key)) tr.remove(); });
+  }
+
+  const tunnelWord = { allow: "allowed", block: "blocked" };
+
+  // One row per (device, user, app), updated in place like the devices.
+  function renderTunnels(ts) {
+    const tbody = $("#tunnel-rows");
+    const seen = new Set();
+    if (ts.length) tbody.querySelector("tr.empty")?.remove();
+    for (const t of ts) {
+      const key = t.device + "/" + t.user + "/" + t.app;
+      seen.add(key);
+      let tr = tbody.querySelector('tr[data-key="' + CSS.escape(key) + '"]');
+      if (!tr) {
+        tr = el("tr", { "data-key": key, "data-device": t.device, "data-user": t.user, "data-app": t.app });
+        tr.append(el("th", { scope: "row" }, t.device), el("td", {}, t.user), el("td", {}, t.app), el("td", { class: "svc" }),
+          el("td", { class: "uem" }), el("td", { class: "gw" }), el("td", { class: "val" }), el("td", { class: "conns" }));
+        tbody.appendChild(tr);
+      }
+      const c = tr.children;
+      c[3].textContent = [t.service, t.version && "v" + t.version].filter(Boolean).join(", ") || "—";
+      const u = t.uem_state || "";
+      if (c[4].dataset.state !== u || c[4].dataset.reason !== (t.reason || "")) {
+        c[4].dataset.state = u;
+        c[4].dataset.reason = t.reason || "";
+        const letter = u === "allow" ? "A" : u === "block" ? "B" : "none";
+        c[4].replaceChildren(el("span", { class: "st st-" + letter }, u ? (tunnelWord[u] || u) + (t.reason ? " (" + t.reason + ")" : "") : "— not listed"));
+      }
+      stateCell(c[5], t.gw_state);
+      c[6].textContent = t.validated === "Y" ? "yes" : t.validated === "N" ? "no (fail-open)" : "—";
+      c[7].textContent = t.gw_state ? String(t.connections) : "—";
+      const differ = u && t.gw_state && (u === "allow") !== (t.gw_state === "A");
+      tr.classList.toggle("diff", !!differ);
+      tr.title = differ ? "the UEM and the gateway's cache differ" : "";
     }
     tbody.querySelectorAll("tr[data-key]").forEach((tr) => { if (!seen.has(tr.dataset.key)) tr.remove(); });
   }
