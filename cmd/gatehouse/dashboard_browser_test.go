@@ -238,6 +238,9 @@ func checkTunnelRow(t *testing.T, b *page, l *lab.Lab) {
 	if txt := b.eval(`document.querySelector('` + tr + `').textContent`); !strings.Contains(txt, "allowed") || !strings.Contains(txt, "<ANY>") {
 		t.Errorf("alice's tunnel row shows %q, want allowed through <ANY>", txt)
 	}
+	if b.eval(`String(!!document.querySelector('#device-rows tr[data-device="demo-alice-ipad"]'))`) != "false" {
+		t.Errorf("the iPad's tunnel record made an ActiveSync device row")
+	}
 	p, err := l.UEM.AppTunnels("", uemapi.MaxPageSize)
 	if err != nil {
 		t.Fatal(err)
