@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,6 +82,8 @@ func TestDashboardInChromium(t *testing.T) {
 	b.waitFor("Status 129 in the row", 5*time.Second, `document.querySelector('`+row+` td.last').textContent.includes("Status 129")`)
 	b.eval(`window.scrollTo(0, 0)`)
 	b.screenshot("dashboard-1280x720.png")
+
+	checkGatewayWideRequests(t, b, l)
 
 	// Play the demo; every step ends done with its outcome on screen.
 	b.run(chromedp.Click(chromedp.CSS(`#demo-play`)))
@@ -254,4 +258,43 @@ func checkTunnelRow(t *testing.T, b *page, l *lab.Lab) {
 	}
 	b.waitFor("alice's app tunnel blocked in the UEM and the cache", 5*time.Second,
 		`document.querySelector('`+tr+` td.uem')?.dataset.state === "block" && document.querySelector('`+tr+` td.gw')?.dataset.state === "B"`)
+}
+
+// checkGatewayWideRequests: a device the lab does not observe (as a
+// loadgen fleet's) shows in the page's gateway-wide request count, which
+// comes from the gateway's statistics, not from the lab's recorder.
+func checkGatewayWideRequests(t *testing.T, b *page, l *lab.Lab) {
+	t.Helper()
+	b.waitFor("the gateway-wide request count", 5*time.Second, `/^[0-9]+$/.test(document.querySelector('#gw-requests').textContent)`)
+	before, _ := strconv.Atoi(b.eval(`document.querySelector('#gw-requests').textContent`))
+	u, _ := l.User("bob")
+	var n atomic.Int64
+	hc := &http.Client{Timeout: l.HTTPClient().Timeout, Transport: countingTransport{l.HTTPClient().Transport, &n}}
+	d, err := device.New(device.Config{ID: "OUTSIDE01", User: u.Name, Password: u.Password, Email: u.Email, Platform: device.Android, Class: device.Native}, l.DeviceURL(), hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := d.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := before + int(n.Load())
+	b.waitFor(fmt.Sprintf("the gateway-wide request count to pass %d (+%d from a device the lab does not observe)", want, n.Load()), 5*time.Second,
+		`Number(document.querySelector('#gw-requests').textContent) >= `+strconv.Itoa(want))
+}
+
+// countingTransport counts a device's requests.
+type countingTransport struct {
+	rt http.RoundTripper
+	n  *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
 }

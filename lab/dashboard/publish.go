@@ -15,8 +15,9 @@ const chartPoints = 240
 // chart is the series the page plots: request rate, mean latency and
 // cache size over time.
 type chart struct {
-	T       []int64   `json:"t"` // unix seconds
-	Rate    []float64 `json:"rate"`
+	T       []int64   `json:"t"`       // unix seconds
+	Rate    []float64 `json:"rate"`    // the lab's own devices
+	GWRate  []float64 `json:"gw_rate"` // every device, from the gateway's statistics
 	Latency []float64 `json:"latency_ms"`
 	Cache   []float64 `json:"cache"`
 }
@@ -24,12 +25,14 @@ type chart struct {
 // publisher holds the latest state document and wakes the event streams
 // when it changes.
 type publisher struct {
-	mu      sync.Mutex
-	doc     []byte
-	changed chan struct{} // closed and replaced on every change
-	chart   *chart
-	lastSeq int64
-	lastAt  time.Time
+	mu       sync.Mutex
+	doc      []byte
+	changed  chan struct{} // closed and replaced on every change
+	chart    *chart
+	lastSeq  int64
+	lastAt   time.Time
+	lastGW   uint64 // the gateway's request counter at lastAt
+	lastGWOK bool
 }
 
 func newPublisher() *publisher { return &publisher{changed: make(chan struct{}), chart: &chart{}} }
@@ -84,10 +87,14 @@ func (s *Server) tick() {
 		lat = sum / float64(len(xs))
 		p.lastSeq = xs[len(xs)-1].Seq
 	}
-	p.lastAt = now
-	c := &chart{T: append(p.chart.T, now.Unix()), Rate: append(p.chart.Rate, rate), Latency: append(p.chart.Latency, lat), Cache: append(p.chart.Cache, float64(snap.Gateway.Cached))}
+	gw := snap.Gateway
+	gwRate := counterRate(p.lastGW, gw.Requests, p.lastGWOK, gw.RequestsOK, now.Sub(p.lastAt))
+	p.lastAt, p.lastGW, p.lastGWOK = now, gw.Requests, gw.RequestsOK
+	c := &chart{T: append(p.chart.T, now.Unix()), Rate: append(p.chart.Rate, rate), GWRate: append(p.chart.GWRate, gwRate),
+		Latency: append(p.chart.Latency, lat), Cache: append(p.chart.Cache, float64(snap.Gateway.Cached))}
 	if n := len(c.T); n > chartPoints {
-		c.T, c.Rate, c.Latency, c.Cache = c.T[n-chartPoints:], c.Rate[n-chartPoints:], c.Latency[n-chartPoints:], c.Cache[n-chartPoints:]
+		c.T, c.Rate, c.GWRate = c.T[n-chartPoints:], c.Rate[n-chartPoints:], c.GWRate[n-chartPoints:]
+		c.Latency, c.Cache = c.Latency[n-chartPoints:], c.Cache[n-chartPoints:]
 	}
 	p.chart, snap.Chart = c, c
 	doc, err := json.Marshal(snap)

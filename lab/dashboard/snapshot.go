@@ -51,7 +51,11 @@ type gatewayState struct {
 	FailOpen bool   `json:"fail_open"`
 	Cached   int    `json:"cached"`
 	Attach   bool   `json:"attachment_encryption"`
-	Error    string `json:"error,omitempty"`
+	// Requests is the gateway's count of requests from all devices
+	// (d-http-requests); RequestsOK is false when it could not be read.
+	Requests   uint64 `json:"requests"`
+	RequestsOK bool   `json:"requests_ok"`
+	Error      string `json:"error,omitempty"`
 }
 
 type uemState struct {
@@ -121,6 +125,7 @@ func (s *Server) gatewayView(ctx context.Context) (gatewayState, []serverState, 
 		return g, nil, kerberosState{Enabled: s.l.KDC != nil}
 	}
 	g.Up, g.UEMState, g.FailOpen = true, st.UEMState, st.FailOpen
+	g.Requests, g.RequestsOK = s.gatewayRequests(ctx)
 	if cs, err := s.adm.CacheStatus(ctx); err == nil {
 		g.Cached = cs.InMemory
 	}

@@ -93,6 +93,7 @@
     if (!s.kerberos.enabled) badge("#krb-status", false, "", "not in this lab", "off");
     else badge("#krb-status", s.kerberos.initialised, "ready " + s.kerberos.realm, "not initialised" + (s.kerberos.error ? ": " + s.kerberos.error : ""));
     $("#gw-cached").textContent = String(s.gateway.cached);
+    $("#gw-requests").textContent = s.gateway.requests_ok ? String(s.gateway.requests) : "— (the gateway does not answer)";
     $("#gw-detail").textContent = (s.gateway.up ? "up (" + s.gateway.mode + "), sees the UEM as " + (s.gateway.uem_state || "?") + ", fail-open " + (s.gateway.fail_open ? "on" : "off") : "down: " + (s.gateway.error || "")) ;
     setPressed("button[data-fault=uem_down]", s.uem.down);
     setPressed("button[data-fault=exchange_down]", s.exchange.down);
@@ -282,13 +283,16 @@
   function renderCharts(c) {
     if (!c || !c.t || c.t.length < 2 || typeof uPlot === "undefined") return;
     const w = Math.max(240, Math.min(420, Math.floor(($("#charts").clientWidth - 40) / 3)));
-    const mk = (id, label, stroke, ys) => new uPlot({ width: w, height: 140, legend: { show: false },
-      series: [{}, { label: label, stroke: stroke, width: 2 }], axes: [{}, { size: 50 }] }, [c.t, ys], $(id));
+    const mk = (id, series, data) => new uPlot({ width: w, height: 140, legend: { show: false },
+      series: [{}, ...series], axes: [{}, { size: 50 }] }, [c.t, ...data], $(id));
+    const line = (label, stroke, dash) => ({ label: label, stroke: stroke, width: 2, dash: dash });
+    const gw = c.gw_rate || c.t.map(() => 0);
     if (!charts) {
-      charts = [mk("#c-rate", "requests/s", "#0b4f9c", c.rate), mk("#c-lat", "ms", "#8a3b00", c.latency_ms), mk("#c-cache", "entries", "#0a3d16", c.cache)];
+      charts = [mk("#c-rate", [line("all devices/s", "#0b4f9c"), line("lab devices/s", "#6b2a7a", [4, 3])], [gw, c.rate]),
+        mk("#c-lat", [line("ms", "#8a3b00")], [c.latency_ms]), mk("#c-cache", [line("entries", "#0a3d16")], [c.cache])];
       return;
     }
-    charts[0].setData([c.t, c.rate]); charts[1].setData([c.t, c.latency_ms]); charts[2].setData([c.t, c.cache]);
+    charts[0].setData([c.t, gw, c.rate]); charts[1].setData([c.t, c.latency_ms]); charts[2].setData([c.t, c.cache]);
   }
 
   boot();
