@@ -183,7 +183,7 @@
         tbody.appendChild(tr);
       }
       const c = tr.children;
-      c[3].textContent = [t.service, t.version && "v" + t.version].filter(Boolean).join(", ") || "—";
+      c[3].textContent = [t.service, t.version].filter(Boolean).join(", ") || "—";
       const u = t.uem_state || "";
       if (c[4].dataset.state !== u || c[4].dataset.reason !== (t.reason || "")) {
         c[4].dataset.state = u;
