@@ -31,7 +31,9 @@ import (
 // GATEHOUSE_REQUIRE_PEERS=1 as in .ci/run): sign in from the printed URL,
 // add a device, click Block and see its row turn B within 2 s while the
 // device's next Sync gets Status 129, play the whole demo and check each
-// step's outcome on screen, kill -9 the gateway from the page and see it
+// step's outcome on screen, see the AppTunnel step's tunnel row for alice
+// (UEM and cache state; a UEM Block shows live), see a device the lab does
+// not observe raise the gateway-wide request count, kill -9 the gateway from the page and see it
 // come back with its cache. Any JavaScript error or failed request fails
 // the test. Screenshots at 1280×720 and 1920×1080 go to
 // $GATEHOUSE_ARTIFACTS (default: a temporary directory, logged).
