@@ -48,12 +48,15 @@ func (s *Server) newAppTunnel() error {
 	return nil
 }
 
-// listenAppTunnel binds the tunnel listener (from Listen).
+// listenAppTunnel binds the tunnel listener (from Listen); with reuse_port
+// it shares the port with other gateway processes as the device listener
+// does (each tunnel holds two of a process's files: scale-out past one
+// process's file limit).
 func (s *Server) listenAppTunnel() error {
 	if s.at == nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.AppTunnelListen)
+	ln, err := listenTCP(s.cfg.AppTunnelListen, s.cfg.ReusePort)
 	if err != nil {
 		return fmt.Errorf("gateway: apptunnel listener: %w", err)
 	}

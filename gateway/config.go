@@ -26,9 +26,10 @@ type Config struct {
 	NotifyListen string `yaml:"notify_listen"`
 	// AdminListen serves the admin API and /metrics.
 	AdminListen string `yaml:"admin_listen"`
-	// ReusePort binds Listen with SO_REUSEPORT, so that several gateway
-	// processes share one device port and the kernel spreads new
-	// connections over them (scale-out past one process's file limit).
+	// ReusePort binds Listen and AppTunnelListen with SO_REUSEPORT, so
+	// that several gateway processes share one device (and tunnel) port
+	// and the kernel spreads new connections over them (scale-out past
+	// one process's file limit).
 	ReusePort bool `yaml:"reuse_port"`
 	// DataDir holds the persistent device list, the generated TLS
 	// certificate, statistics files and the audit log.

@@ -80,6 +80,8 @@ type Options struct {
 	// OnDevice, when set, sees each device after its first contact with
 	// the status of its last step (ok, blocked, ...).
 	OnDevice func(m *Member, status string)
+	// Apps wires the spec's app devices (nil: they are not started).
+	Apps *AppTargets
 }
 
 // Member is one device of the fleet.
@@ -128,6 +130,7 @@ type runner struct {
 	clients []*http.Client
 	users   []User
 	pools   map[string]*classPool
+	apps    appPool // the app devices online (apps.go)
 	start   time.Time
 
 	inflight atomic.Int64
@@ -233,6 +236,7 @@ func (r *runner) run(parent context.Context) (*Results, error) {
 			})
 		}
 	}
+	r.startApps(ctx, &bg, dur)
 	// The time series and progress.
 	bg.Go(func() {
 		t := time.NewTicker(time.Second)
@@ -386,6 +390,10 @@ func (r *runner) arrive(ctx context.Context, k int, intended time.Time) {
 	r.wg.Go(func() { // the pacer only spawns: building the device is the goroutine's work
 		if time.Since(intended) > time.Duration(r.spec.LateAfter) {
 			r.rec.late.Add(1)
+		}
+		if r.appDevice(j) {
+			r.arriveApp(j, intended)
+			return
 		}
 		m, err := r.newMember(j)
 		if err != nil {

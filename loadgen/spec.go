@@ -58,6 +58,8 @@ type Spec struct {
 	// time). Default 10ms.
 	LateAfter  Duration   `yaml:"late_after"`
 	Thresholds Thresholds `yaml:"thresholds"`
+	// Apps makes a share of the devices AppTunnel app devices (apps.go).
+	Apps *Apps `yaml:"apps,omitempty"`
 }
 
 // Mix gives the weights of platforms, client classes and protocol
@@ -197,7 +199,7 @@ func (e *FieldError) Error() string {
 }
 
 // Commands the load generator measures.
-var commands = []string{"Provision", "FolderSync", "Sync", "Ping", "SendMail", "ItemOperations"}
+var commands = []string{"Provision", "FolderSync", "Sync", "Ping", "SendMail", "ItemOperations", CmdAppHTTP, CmdAppTCP}
 
 var (
 	platforms = []string{"iOS", "Android", "Windows", "Other"}

@@ -33,6 +33,9 @@ func (s *Spec) Validate() error {
 	if err := s.Arrival.validate(); err != nil {
 		return err
 	}
+	if err := s.Apps.validate(); err != nil {
+		return err
+	}
 	return s.Thresholds.validate()
 }
 

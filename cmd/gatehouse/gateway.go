@@ -72,7 +72,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.StringVar(&file, "config", "", "YAML bootstrap configuration file")
 	f.Uint64Var(&heapFloorMiB, "gc-heap-floor", 32, "MiB of Go memory (heap, stacks, runtime) the gateway may use before a garbage collection while the live heap is small (0: plain GOGC; GOGC in the environment wins, GOMEMLIMIT caps it)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "device-facing HTTPS address")
-	f.BoolVar(&cfg.ReusePort, "reuse-port", false, "bind --listen with SO_REUSEPORT: several gateway processes share the device port (each its own cache)")
+	f.BoolVar(&cfg.ReusePort, "reuse-port", false, "bind --listen and --apptunnel-listen with SO_REUSEPORT: several gateway processes share the device and tunnel ports (each its own cache)")
 	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")
 	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "admin API address")
 	f.StringVar(&cfg.AppTunnelListen, "apptunnel-listen", cfg.AppTunnelListen, "AppTunnel listener address (docs/apptunnel.md); empty: none")

@@ -142,6 +142,13 @@ func (r *loadgenRun) run(ctx context.Context, stdout, stderr io.Writer) error {
 			l.Close(sctx)
 		}()
 	}
+	if spec.Apps != nil && spec.Apps.Share > 0 {
+		stop, err := labAppTraffic(l, r.labIntegrated, &opt)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var res *loadgen.Results
 	if r.preset != "" {
 		res, err = preset.Run(ctx, l, spec, opt, r.params)

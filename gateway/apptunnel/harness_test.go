@@ -105,9 +105,11 @@ type world struct {
 	addr     string
 	backend  *httptest.Server // echoes the request headers as JSON
 	auth     *deviceauth.Authenticator
-	audit    *syncBuffer   // the audit log's output
-	idle     time.Duration // the listener's idle timeout (its default when zero)
-	kerberos Negotiator    // Kerberos delegation; nil for none
+	audit    *syncBuffer                  // the audit log's output
+	idle     time.Duration                // the listener's idle timeout (its default when zero)
+	kerberos Negotiator                   // Kerberos delegation; nil for none
+	trust    string                       // device CA PEM to trust instead of w.ca's (bench children)
+	listen   func() (net.Listener, error) // the tunnel listener; 127.0.0.1:0 when nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the audit logger and the test.
@@ -138,7 +140,11 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	w.appCert = w.ca.Sign(t, &x509.Certificate{Subject: pkix.Name{CommonName: "alice"}, EmailAddresses: []string{"alice@corp.example"},
 		URIs: []*url.URL{{Scheme: "urn", Opaque: "uuid:" + testUUID}}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	var err error
-	w.auth, err = deviceauth.New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: w.ca.PEM()}, deviceauth.Options{})
+	trust := w.ca.PEM()
+	if w.trust != "" {
+		trust = w.trust
+	}
+	w.auth, err = deviceauth.New(uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: trust}, deviceauth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +163,10 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if w.listen == nil {
+		w.listen = func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+	}
+	ln, err := w.listen()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,67 @@
+package loadgen
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestMixedMailAndAppFleetThroughTheLab runs a small fleet mixing mail
+// devices and AppTunnel app devices (an HTTP app through <ANY>, a TCP
+// echo app through <TCP_ANY>) through the lab's gateway: both kinds of
+// operation are counted and nothing fails.
+func TestMixedMailAndAppFleetThroughTheLab(t *testing.T) {
+	l := startLab(t, 2)
+	be, err := l.StartAppTraffic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(be.Close)
+	spec, err := ParseSpec([]byte(`
+devices: 12
+users: 2
+duration: 6s
+mix:
+  clients: {native: 1}
+profiles:
+  default: {sync_rate: 1/s}
+arrival: {shape: ramp, over: 1s}
+apps: {share: 0.5, http_rate: 1/s, tcp_rate: 1/s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := &AppTargets{Tunnel: be.Tunnel, HTTPURL: be.HTTPURL, TCPAddr: be.TCPAddr, Cert: l.AppCertificate}
+	clients, err := CertClients(l.DeviceURL(), labUsers(l), apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), spec, Options{Target: l.DeviceURL(), Users: labUsers(l), Clients: clients, Apps: apps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + res.Summary())
+	total, failed := res.Totals()
+	if res.DevicesArrived != 12 || failed != 0 {
+		t.Errorf("arrived %d, %d of %d operations failed", res.DevicesArrived, failed, total)
+	}
+	for _, cmd := range []string{"Sync", CmdAppHTTP, CmdAppTCP} {
+		if h, _ := res.Histogram(cmd, nil); h.TotalCount() == 0 {
+			t.Errorf("no %s measured", cmd)
+		}
+	}
+}
+
+// TestAppsSpecValidated: the apps section is checked like the rest.
+func TestAppsSpecValidated(t *testing.T) {
+	for _, c := range []struct{ yaml, field string }{
+		{"apps: {share: 1.5, http_rate: 1/s}", "apps.share"},
+		{"apps: {share: 0.5}", "apps"},
+		{"apps: {share: 0.5, http_rate: 1/s, bogus: 1}", "bogus"},
+	} {
+		_, err := ParseSpec([]byte("devices: 2\nduration: 1s\n" + c.yaml + "\n"))
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v, want an error naming %s", c.yaml, err, c.field)
+		}
+	}
+}
