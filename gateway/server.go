@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
@@ -50,6 +51,7 @@ type Server struct {
 	fresh  *freshConns // connections without a request yet, closed at shutdown
 	audit  *audit.Logger
 	auditF *os.File
+	alerts *alerts.Service // ALR-01..10: data_dir/alerts.log and notifications
 	crls   *deviceauth.CRLCache
 	keys   *attachments.Keyring // the attachment keys, current and older (ATT-11)
 	// wantCert says whether the device listener asks for client
@@ -177,6 +179,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		s.audit.SetSyslog(fwd)
 	}
+	if s.alerts, err = alerts.Open(cfg.DataDir, cfg.Alerts, log, clock.Or(cfg.Clock).Now); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)
@@ -189,6 +194,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.as, err = activesync.New(activesync.Config{
 		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
 		Stats: s.stats, Audit: s.audit, Log: log, MaxCredentialChecks: cfg.MaxCredentialChecks,
+		Alerts: s.alerts,
 	})
 	if err != nil {
 		return nil, err
