@@ -164,23 +164,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The audit log is always open, so that `ctl audit on` can switch it
-	// on at run time (AUD-11); cfg.Audit is its state at start.
-	if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-		return nil, fmt.Errorf("gateway: audit log: %w", err)
-	}
-	host, _ := os.Hostname()
-	s.audit = audit.New(s.auditF, host, nil)
-	s.audit.SetEnabled(cfg.Audit)
-	if cfg.Syslog != nil {
-		fwd, err := audit.NewSyslog(*cfg.Syslog, host)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: %w", err)
-		}
-		s.audit.SetSyslog(fwd)
-	}
-	if s.alerts, err = alerts.Open(cfg.DataDir, cfg.Alerts, log, clock.Or(cfg.Clock).Now); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+	if err := s.openRecords(cfg, log); err != nil {
+		return nil, err
 	}
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {

@@ -119,18 +119,6 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func writeJSON(w http.ResponseWriter, v any) { httpapi.WriteJSON(w, http.StatusOK, v) }
-
-// writeErr answers err in the one error shape; an *httpapi.Error keeps its
-// code and field, any other error gets the code of status.
-func writeErr(w http.ResponseWriter, status int, err error) {
-	var e *httpapi.Error
-	if !errors.As(err, &e) {
-		e = httpapi.Errorf(status, httpapi.CodeFor(status), "%s", err.Error())
-	}
-	httpapi.WriteError(w, e)
-}
-
 // rows collects the entries matching keep, in a stable order (user, then
 // device), numbered from 1 as the CLI numbers them.
 func (a *api) rows(keep func(devicecache.Entry) bool) []Entry {
