@@ -129,3 +129,21 @@ func TestALR05AlertsSurviveAGatewayRestart(t *testing.T) {
 		t.Errorf("a bad filter: %v, want a 400", err)
 	}
 }
+
+// ALR-01: a Kerberos delegation failure raises one KERBEROS error alert
+// (not a second one for the 502 it answers).
+func TestALR01KerberosFailureRaisesAKerberosAlert(t *testing.T) {
+	k := startCorpKDC(t)
+	w, _ := kcdWorld(t, k, "http/MAIL.corp.example") // an SPN the KDC will not delegate to
+	if code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil); code != http.StatusBadGateway {
+		t.Fatalf("Provision: HTTP %d, want 502", code)
+	}
+	list, err := w.adm.Alerts(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != alerts.IDKerberos || list[0].Level != alerts.Error || list[0].Device != "ALICEPHONE" ||
+		!strings.Contains(list[0].Description, "Kerberos authentication to the ActiveSync server failed") {
+		t.Fatalf("alerts: %+v", list)
+	}
+}
