@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -105,6 +106,10 @@ type Config struct {
 	// Syslog forwards the audit log to a syslog server (AUD-12): the
 	// first enabled target with facility audit; nil: none.
 	Syslog *audit.SyslogTarget `yaml:"syslog"`
+	// Alerts configures alert notifications by e-mail and webhook
+	// (ALR-07..10, docs/gateway.md "Alerts"); nil: alerts are kept and
+	// shown, not sent.
+	Alerts *alerts.Config `yaml:"alerts"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the
@@ -184,6 +189,11 @@ func Defaults() Config {
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
+	if c.Alerts != nil {
+		if err := c.Alerts.Validate(); err != nil {
+			return fmt.Errorf("gateway config: %w", err)
+		}
+	}
 	if c.Syslog != nil {
 		if err := c.Syslog.Validate(); err != nil {
 			return fmt.Errorf("gateway config: %w", err)

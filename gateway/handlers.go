@@ -56,6 +56,6 @@ func (s *Server) adminHandler() http.Handler {
 			}
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
-		Kerberos: s.Kerberos, Audit: s.audit,
+		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler()})
 }

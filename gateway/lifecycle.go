@@ -245,5 +245,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.auditF != nil {
 		errs = append(errs, s.auditF.Close())
 	}
+	errs = append(errs, s.alerts.Close()) // mails the pending batch
 	return errors.Join(errs...)
 }

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
@@ -40,6 +41,7 @@ type Config struct {
 	Cache     *devicecache.Cache
 	Stats     *stats.Registry // nil: no statistics
 	Audit     *audit.Logger   // nil: no audit log
+	Alerts    *alerts.Service // nil: no alerts (ALR-01)
 	Log       *slog.Logger
 	// MaxProvisionBody bounds the Provision bodies the gateway reads to
 	// rewrite; other bodies stream through unread. Default 1 MiB.
@@ -204,6 +206,7 @@ type exchange struct {
 	// (d-connection, the cache's Cn); s503: the 503 the device gets is
 	// the server's (d-http-503-s2c), not the gateway's own (-c2s).
 	newConn, s503 bool
+	alerted       bool // an alert was raised for this request
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -240,6 +243,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// From here on the user is authenticated: the device may have a
 	// statistics row, a UEM association and a cache entry.
 	x := &exchange{info: info, key: key, upn: id.upn, newConn: true}
+	defer h.alertResponse(x, rec)
 	if h.cfg.Stats != nil {
 		x.dev = h.cfg.Stats.Device(x.key.DeviceID, x.key.User)
 		x.dev.Inc(stats.DHTTPRequests)
@@ -368,6 +372,7 @@ func (h *Handler) kerberosFailed(w http.ResponseWriter, r *http.Request, err err
 	if x, ok := r.Context().Value(ctxKey{}).(*exchange); ok {
 		x.count(stats.KerberosAuthError)
 		dev, user = x.key.DeviceID, x.key.User
+		h.raise(x, alerts.IDKerberos, alerts.Error, "Kerberos authentication to the ActiveSync server failed: "+err.Error())
 	}
 	h.cfg.Log.Warn("Kerberos authentication to the ActiveSync server failed", "device", dev, "user", user, "error", err)
 	http.Error(w, "Kerberos authentication to the ActiveSync server failed: "+err.Error(), http.StatusBadGateway)
@@ -397,6 +402,7 @@ func (x *exchange) count(c stats.Counter) {
 func (h *Handler) block(w http.ResponseWriter, x *exchange) {
 	if x.info.Version.Compare(eas.V140) >= 0 && writeStatus(w, x.info.Query.Cmd, eas.StatusDeviceIsBlockedForThisUser) {
 		x.count(stats.ActiveSyncStatusReports)
+		h.alertStatus(x, eas.StatusDeviceIsBlockedForThisUser, "the device is blocked")
 		return
 	}
 	http.Error(w, "device blocked", http.StatusForbidden)

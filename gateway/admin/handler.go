@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"net/http"
 	"net/http/pprof"
@@ -44,8 +45,9 @@ type Deps struct {
 	Kerberos func() *delegation.Delegator
 	// Audit is the audit log switched by `audit on|off` (AUD-11); nil: none.
 	Audit   *audit.Logger
-	Token   string       // bearer token every request must carry
-	Metrics http.Handler // served at /metrics behind the same token; nil for none
+	Alerts  *alerts.Service // the alert viewer (ALR-04..06); nil: none
+	Token   string          // bearer token every request must carry
+	Metrics http.Handler    // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
 }
 
@@ -72,6 +74,7 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"status", a.status)
 	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
 	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
+	mux.HandleFunc("GET "+Prefix+"alerts", a.alertsList)
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
@@ -114,18 +117,6 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 		}
 		limited.ServeHTTP(w, r) // a body over maxBody: 413
 	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) { httpapi.WriteJSON(w, http.StatusOK, v) }
-
-// writeErr answers err in the one error shape; an *httpapi.Error keeps its
-// code and field, any other error gets the code of status.
-func writeErr(w http.ResponseWriter, status int, err error) {
-	var e *httpapi.Error
-	if !errors.As(err, &e) {
-		e = httpapi.Errorf(status, httpapi.CodeFor(status), "%s", err.Error())
-	}
-	httpapi.WriteError(w, e)
 }
 
 // rows collects the entries matching keep, in a stable order (user, then

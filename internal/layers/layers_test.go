@@ -109,7 +109,7 @@ func TestLayerTable(t *testing.T) {
 	for dir, want := range map[string]int{
 		"protocol/wbxml": 0, "protocol/uemapi": 0,
 		"gateway/activesync": 1, "gateway/apptunnel": 1, "gateway/identity": 1, "gateway/kerberos/delegation": 1, "gateway/kerberos/discovery": 1,
-		"fakes/uem": 1, "fakes/faults": 1, "fakes/internal/servers": 1,
+		"fakes/uem": 1, "fakes/faults": 1, "fakes/internal/servers": 1, "fakes/smtp": 1, "gateway/alerts": 1,
 		"loadgen/device": 2, "lab": 2, "lab/dashboard": 2, "containers/labstack": 2, "containers/internal/ctr": 2, "reports/internal/gencheck": 2, "chaos": 2,
 		"scenarios/framework": 3, "scenarios/framework/settings": 3, "cmd/gatehouse": 3,
 		"internal/selfsigned": anyLayer, "internal/httpapi": anyLayer, "internal/roundtrip": anyLayer, "internal/peers": anyLayer,
