@@ -37,11 +37,14 @@ var DemoSteps = []DemoStep{
 	{"block", "The admin blocks the phone in the UEM. The UEM notifies the gateway, whose cache turns B; the phone's next Sync gets Status 129. Then it is allowed again."},
 	{"wipe", "bob's Android phone is wiped from the UEM: told at its next request, it acknowledges and forgets its mail; the UEM shows Wiped."},
 	{"fail-open", "The UEM goes down and carol's new tablet connects: the gateway cannot ask and lets it in (fail-open). The UEM comes back and the gateway reports the tablet: the two views converge."},
+	{"resync", "The UEM's notifications to the gateway are lost and the admin blocks the phone: the UEM says B, the gateway's cache still says A. The periodic resync brings the cache to B and the phone's next Sync gets Status 129. Notifications heal and the phone is allowed again."},
 	{"AppTunnel", "The UEM turns on an <ANY> app tunnel with context headers: alice's intranet app, holding an identity certificate from the UEM's CA, reaches an intranet page through the gateway, which tells the server who is calling. Then a traffic-control rule blocks that host and the gateway refuses the app (403, atc-blocked)."},
+	{"OAuth", "In a lab with an identity provider, bob's iPhone signs in with OAuth through the gateway's /proxyservice/oauth2 endpoints and syncs with its bearer token; without one the step is skipped."},
 }
 
 // RunDemo drives devices of the lab's first three users through first
-// access, attachment encryption, block, wipe and fail-open, narrating on
+// access, attachment encryption, block, wipe, fail-open, resync,
+// AppTunnel and OAuth (when the lab has an identity provider), narrating on
 // w what the gateway and the UEM do. It returns when the demo is over
 // (the lab keeps running) or ctx ends.
 func RunDemo(ctx context.Context, l *Lab, w io.Writer) error {
@@ -56,7 +59,9 @@ func RunDemo(ctx context.Context, l *Lab, w io.Writer) error {
 		d.block,
 		func() error { return d.wipe(bob) },
 		func() error { return d.failOpen(carol) },
+		d.resync,
 		func() error { return d.appTunnel(alice) },
+		func() error { return d.oauth(bob) },
 	} {
 		if err := step(); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -83,7 +88,12 @@ func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.w, "demo: "+format+"
 
 // waitFor polls cond for at most 30 s.
 func (d *demo) waitFor(what string, cond func() bool) error {
-	deadline := time.Now().Add(30 * time.Second)
+	return d.waitWithin(what, 30*time.Second, cond)
+}
+
+// waitWithin polls cond every 200 ms for at most within.
+func (d *demo) waitWithin(what string, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("timed out waiting for %s", what)

@@ -19,7 +19,7 @@ func (d *demo) appTunnel(user string) error {
 	l := d.l
 	addr := l.AppTunnelURL()
 	if addr == "" {
-		d.say("5. AppTunnel: skipped (this gateway has no tunnel listener)")
+		d.say("6. AppTunnel: skipped (this gateway has no tunnel listener)")
 		return nil
 	}
 	u, _ := url.Parse(addr)
@@ -43,7 +43,7 @@ func (d *demo) appTunnel(user string) error {
 		return err
 	}
 	app := &device.App{Tunnel: u.Host, Cert: &cert, BundleID: "com.example.intranet"}
-	d.say("5. AppTunnel: the UEM turns on <ANY> with context headers; %s's iPad has an identity certificate from the UEM's CA", user)
+	d.say("6. AppTunnel: the UEM turns on <ANY> with context headers; %s's iPad has an identity certificate from the UEM's CA", user)
 	cfg := orig
 	cfg.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: l.UEM.CA().CertPEM}
 	cfg.AppTunnel = uemapi.AppTunnelConfig{Enabled: true, ContextHeaders: true, IPTunnelSubnet: orig.AppTunnel.IPTunnelSubnet,

@@ -16,18 +16,22 @@ import (
 // reaching the phone encrypted.
 func TestRunDemoNarratesEveryFlow(t *testing.T) {
 	l := startLab(t, lab.Config{Users: 3, MessagesPerUser: 12,
-		CheckInterval: lab.DemoCheckInterval, ResyncInterval: lab.DemoResyncInterval})
+		CheckInterval: lab.DemoCheckInterval, ResyncInterval: lab.DemoResyncInterval, OAuth: true})
 	var out bytes.Buffer
 	if err := lab.RunDemo(t.Context(), l, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	t.Log(out.String())
 	for _, want := range []string{
 		"demo: 1. first access: alice's managed iPhone",
 		"decrypts it to the", "bytes fetched before, byte for byte",
 		"demo: 2. block", "allowed again: the phone syncs",
 		"demo: 3. wipe", "acknowledged and forgot its mail",
 		"demo: 4. fail-open", "the UEM is back; the gateway reported the tablet",
-		"demo: 5. AppTunnel", "reached", "now refuses it: HTTP 403, atc-blocked",
+		"demo: 5. resync", "the gateway's cache still says A", "the periodic resync brought the gateway's cache to B",
+		"the phone's next Sync got HTTP 200, Status 129", "notifications heal and the admin allows it again",
+		"demo: 6. AppTunnel", "reached", "now refuses it: HTTP 403, atc-blocked",
+		"demo: 7. OAuth: bob's iPhone signs in with OAuth through the gateway", "took the phone's bearer token",
 		"demo: done",
 	} {
 		if !strings.Contains(out.String(), want) {

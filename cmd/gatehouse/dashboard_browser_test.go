@@ -45,7 +45,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	t.Setenv(envAsBinary, "1") // the gateway subprocess is this binary
 	l, err := lab.Start(context.Background(), lab.Config{Mode: lab.Subprocess, Binary: exe, Dir: t.TempDir(), Users: 3,
-		MessagesPerUser: 12, CheckInterval: lab.DemoCheckInterval, ResyncInterval: lab.DemoResyncInterval})
+		MessagesPerUser: 12, CheckInterval: lab.DemoCheckInterval, ResyncInterval: lab.DemoResyncInterval, OAuth: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,9 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// Play the demo; every step ends done with its outcome on screen.
 	b.run(chromedp.Click(chromedp.CSS(`#demo-play`)))
-	b.waitFor("the demo to finish", 60*time.Second, `document.querySelectorAll('#demo-steps > li[data-status="done"]').length === `+strconv.Itoa(len(lab.DemoSteps))+` || !!document.querySelector('#demo-steps > li[data-status="failed"]')`)
-	for i, want := range []string{"byte for byte", "Status 129", "acknowledged and forgot its mail", "the gateway reported the tablet", "atc-blocked"} {
+	b.waitFor("the demo to finish", 90*time.Second, `document.querySelectorAll('#demo-steps > li[data-status="done"]').length === `+strconv.Itoa(len(lab.DemoSteps))+` || !!document.querySelector('#demo-steps > li[data-status="failed"]')`)
+	for i, want := range []string{"byte for byte", "Status 129", "acknowledged and forgot its mail", "the gateway reported the tablet",
+		"the periodic resync brought the gateway's cache to B", "atc-blocked", "took the phone's bearer token"} {
 		txt := b.eval(fmt.Sprintf(`document.querySelector('#demo-steps > li[data-step="%d"]').textContent`, i+1))
 		if !strings.Contains(txt, want) || !strings.Contains(txt, "[done]") {
 			t.Errorf("demo step %d shows %q, want it done and saying %q", i+1, txt, want)

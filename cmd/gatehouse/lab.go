@@ -36,8 +36,8 @@ ports. Prints the live dashboard's URL first (a browser page showing the
 devices, the UEM's and the gateway's views, charts, faults and the demo, on
 127.0.0.1:8800), then every URL and credential (--json: one JSON document,
 see docs/lab.md). --demo drives a few devices through first access,
-attachment encryption, block, wipe and fail-open and narrates what happens
-here; the dashboard's "Play the demo" does the same on screen. The UEM check
+attachment encryption, block, wipe, fail-open, resync, AppTunnel and OAuth
+and narrates what happens here (--demo implies --oauth); the dashboard's "Play the demo" does the same on screen. The UEM check
 and resync intervals are 2 s and 5 s so that a resync shows quickly.
 Stop with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,6 +53,9 @@ Stop with Ctrl-C.`,
 			// Short UEM check and resync intervals, so that the demo (from
 			// --demo or the dashboard) shows a resync within seconds.
 			cfg.CheckInterval, cfg.ResyncInterval = lab.DemoCheckInterval, lab.DemoResyncInterval
+			// The demo's OAuth step needs the lab's identity provider; every
+			// other step stays green with it (TestRunDemoNarratesEveryFlow).
+			cfg.OAuth = cfg.OAuth || demo
 			l, err := lab.Start(ctx, cfg)
 			if err != nil {
 				return err
@@ -95,7 +98,8 @@ Stop with Ctrl-C.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with endpoints, tokens and the demo users' credentials")
-	f.BoolVar(&demo, "demo", false, "drive devices through first access, block, wipe and fail-open, narrating")
+	f.BoolVar(&demo, "demo", false, "drive devices through first access, block, wipe, fail-open, resync, AppTunnel and OAuth, narrating (implies --oauth)")
+	f.BoolVar(&cfg.OAuth, "oauth", false, "also run a fake identity provider and Enable Pass Through with OAuth (docs/oauth.md)")
 	f.BoolVar(&subprocess, "gateway-subprocess", false, "run the gateway as a subprocess of this binary (restart / kill -9 are real)")
 	f.BoolVar(&cfg.Integrated, "integrated", false, "also run the integrated connector: Exchange itself enforces the UEM's decisions (docs/integrated.md)")
 	f.BoolVar(&cfg.HTTP2, "http2", false, "the fake Exchange offers HTTP/2 and the gateway multiplexes its upstream requests on it")
