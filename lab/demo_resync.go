@@ -27,7 +27,11 @@ func (d *demo) resync() error {
 	within := max(30*time.Second, 3*l.cfg.ResyncInterval)
 	adm := l.GatewayAdmin()
 	if adm != nil {
-		d.say("   the UEM says B, the gateway's cache still says %s: the two disagree until the periodic resync (every %s)", d.cacheState(), l.cfg.ResyncInterval)
+		if st := d.cacheState(); st == "B" { // a resync fell between the block and this read
+			d.say("   the UEM says B; a periodic resync (every %s) ran just after the block", l.cfg.ResyncInterval)
+		} else {
+			d.say("   the UEM says B, the gateway's cache still says %s: the two disagree until the periodic resync (every %s)", st, l.cfg.ResyncInterval)
+		}
 		// The phone stays quiet meanwhile: its own request could make the
 		// gateway ask the UEM, and the demo shows the resync doing it.
 		if err := d.waitWithin("the resync to bring the cache to B", within, func() bool { return d.cacheState() == "B" }); err != nil {

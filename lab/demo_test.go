@@ -28,7 +28,7 @@ func TestRunDemoNarratesEveryFlow(t *testing.T) {
 		"demo: 2. block", "allowed again: the phone syncs",
 		"demo: 3. wipe", "acknowledged and forgot its mail",
 		"demo: 4. fail-open", "the UEM is back; the gateway reported the tablet",
-		"demo: 5. resync", "the gateway's cache still says A", "the periodic resync brought the gateway's cache to B",
+		"demo: 5. resync", "the UEM says B", "the periodic resync brought the gateway's cache to B",
 		"the phone's next Sync got HTTP 200, Status 129", "notifications heal and the admin allows it again",
 		"demo: 6. AppTunnel", "reached", "now refuses it: HTTP 403, atc-blocked",
 		"demo: 7. OAuth: bob's iPhone signs in with OAuth through the gateway", "took the phone's bearer token",
