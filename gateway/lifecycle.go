@@ -245,5 +245,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.auditF != nil {
 		errs = append(errs, s.auditF.Close())
 	}
+	if s.logsF != nil {
+		errs = append(errs, s.logsF.Close())
+	}
 	return errors.Join(errs...)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
+	"github.com/gatehouse-lab/gatehouse/gateway/logctl"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -50,6 +51,8 @@ type Server struct {
 	fresh  *freshConns // connections without a request yet, closed at shutdown
 	audit  *audit.Logger
 	auditF *os.File
+	logs   *logctl.Controls // the Sentry log's run-time controls (LOG-01..08)
+	logsF  *os.File
 	crls   *deviceauth.CRLCache
 	keys   *attachments.Keyring // the attachment keys, current and older (ATT-11)
 	// wantCert says whether the device listener asks for client
@@ -162,20 +165,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The audit log is always open, so that `ctl audit on` can switch it
-	// on at run time (AUD-11); cfg.Audit is its state at start.
-	if s.auditF, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-		return nil, fmt.Errorf("gateway: audit log: %w", err)
-	}
-	host, _ := os.Hostname()
-	s.audit = audit.New(s.auditF, host, nil)
-	s.audit.SetEnabled(cfg.Audit)
-	if cfg.Syslog != nil {
-		fwd, err := audit.NewSyslog(*cfg.Syslog, host)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: %w", err)
-		}
-		s.audit.SetSyslog(fwd)
+	if err := s.openLogs(cfg); err != nil {
+		return nil, err
 	}
 	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
@@ -189,6 +180,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.as, err = activesync.New(activesync.Config{
 		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
 		Stats: s.stats, Audit: s.audit, Log: log, MaxCredentialChecks: cfg.MaxCredentialChecks,
+		WrapTransport: s.logs.Transport,
 	})
 	if err != nil {
 		return nil, err

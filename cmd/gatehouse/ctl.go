@@ -46,6 +46,7 @@ func newCtlCmd() *cobra.Command {
 		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
 		failOpenCmd(client, emit),
 		auditCmd(client, emit),
+		logCmd(client, emit),
 		statisticsCmd(client, emit),
 		crlCmd(client, emit),
 		serversCmd(client, emit),

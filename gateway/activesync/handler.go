@@ -47,6 +47,9 @@ type Config struct {
 	// MaxCredentialChecks bounds the credential checks of new devices in
 	// flight; past it they get 503 (issue 18). Default 1024.
 	MaxCredentialChecks int
+	// WrapTransport, when set, wraps the transport to the servers (the
+	// server side of the Sentry log, gateway/logctl).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Handler serves the ActiveSync endpoint.
@@ -136,7 +139,7 @@ func New(cfg Config) (*Handler, error) {
 			pr.Out.Host = up.Host
 			pr.SetXForwarded()
 		},
-		Transport:      transport{h},
+		Transport:      wrapTransport(cfg.WrapTransport, transport{h}),
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.upstreamError,
 		// No periodic flushing: ActiveSync responses, long-polled Pings
@@ -411,6 +414,13 @@ func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.St
 	}
 	x.count(stats.DHTTP449)
 	w.WriteHeader(eas.HTTPRetryWith)
+}
+
+func wrapTransport(wrap func(http.RoundTripper) http.RoundTripper, t http.RoundTripper) http.RoundTripper {
+	if wrap == nil {
+		return t
+	}
+	return wrap(t)
 }
 
 // transport sends through the Router when one is set, else through the

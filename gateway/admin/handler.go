@@ -44,6 +44,7 @@ type Deps struct {
 	Kerberos func() *delegation.Delegator
 	// Audit is the audit log switched by `audit on|off` (AUD-11); nil: none.
 	Audit   *audit.Logger
+	LogCtl  *logControls // the Sentry log `ctl log` switches (LOG-03..07); nil: none
 	Token   string       // bearer token every request must carry
 	Metrics http.Handler // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
@@ -70,8 +71,7 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"clear-redirect-url", a.clearRedirect)
 	mux.HandleFunc("PUT "+Prefix+"emm-fail-open", a.failOpen)
 	mux.HandleFunc("GET "+Prefix+"status", a.status)
-	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
-	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
+	a.logRoutes(mux) // the audit and Sentry log switches
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
 	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
