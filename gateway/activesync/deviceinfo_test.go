@@ -85,3 +85,27 @@ func TestATT06_RemoveNoticeInTheIOSDevicesLanguage(t *testing.T) {
 		t.Fatalf("the removal notice is not in German: %q", got)
 	}
 }
+
+// settingsWith sends a Settings command carrying DeviceInformation Set, as
+// iOS does before (or instead of) a Provision with it.
+func (r *attachRig) settingsWith(t *testing.T, deviceID, deviceType, userAgent string, set eas.DeviceInformationSet) {
+	t.Helper()
+	r.answer(http.StatusOK, eas.ContentTypeWBXML, mustWBXML(t, &eas.SettingsResponse{Status: 1}))
+	r.sendAs(t, eas.CmdSettings, deviceID, deviceType, userAgent, mustWBXML(t, &eas.SettingsRequest{DeviceInformation: &eas.DeviceInformation{Set: &set}}))
+}
+
+// Issue 22: a French and a Japanese iPhone that gave their language only
+// in the Settings command get the removal notice in it; before, the
+// gateway read DeviceInformation from Provision only and wrote US English.
+func TestATT06_RemoveNoticeFromTheSettingsLanguage(t *testing.T) {
+	for _, c := range []struct{ dev, lang, want string }{
+		{"IPHONEFR1", "fr-FR", "a été supprimée conformément aux règles de sécurité de votre administrateur."},
+		{"IPHONEJA1", "ja-JP", "元の添付ファイルは、管理者のセキュリティポリシーにより削除されました。"},
+	} {
+		r := newAttachRig(t, uemapi.AttachRemove)
+		r.settingsWith(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100", eas.DeviceInformationSet{Model: "iPhone15,2", OS: "iOS 17.4", OSLanguage: c.lang})
+		if got := string(r.fetchAs(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100")); !strings.Contains(got, c.want) {
+			t.Errorf("%s (%s): the removal notice is not in its language: %q", c.dev, c.lang, got)
+		}
+	}
+}

@@ -314,6 +314,8 @@ func (h *Handler) decide(r *http.Request, x *exchange) (provErr error) {
 	info := x.info
 	if info.Query.Cmd == eas.CmdProvision {
 		provErr = h.readProvision(r, x)
+	} else if info.Query.Cmd == eas.CmdSettings && h.attach.Load() != nil {
+		h.readSettings(r, x) // the device's language, for attachment control
 	}
 	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
 		DeviceID: x.key.DeviceID, User: x.key.User, DeviceType: info.Query.DeviceType,
