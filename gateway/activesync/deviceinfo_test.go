@@ -23,6 +23,9 @@ func (r *attachRig) sendAs(t *testing.T, cmd eas.Command, deviceID, deviceType, 
 	req.Header.Set(eas.HeaderProtocolVersion, "16.1")
 	req.Header.Set("Content-Type", eas.ContentTypeWBXML)
 	req.Header.Set("User-Agent", userAgent)
+	if r.acceptLanguage != "" {
+		req.Header.Set("Accept-Language", r.acceptLanguage)
+	}
 	resp, err := r.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +109,21 @@ func TestATT06_RemoveNoticeFromTheSettingsLanguage(t *testing.T) {
 		r.settingsWith(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100", eas.DeviceInformationSet{Model: "iPhone15,2", OS: "iOS 17.4", OSLanguage: c.lang})
 		if got := string(r.fetchAs(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100")); !strings.Contains(got, c.want) {
 			t.Errorf("%s (%s): the removal notice is not in its language: %q", c.dev, c.lang, got)
+		}
+	}
+}
+
+// Issue 22: an iPhone that has sent no DeviceInformation yet gets the
+// removal notice in the first language of its Accept-Language.
+func TestATT06_RemoveNoticeFromAcceptLanguage(t *testing.T) {
+	for _, c := range []struct{ header, want string }{
+		{"fr-FR,fr;q=0.9,en;q=0.8", "a été supprimée conformément"},
+		{"ja-JP", "元の添付ファイルは"},
+	} {
+		r := newAttachRig(t, uemapi.AttachRemove)
+		r.acceptLanguage = c.header
+		if got := string(r.fetchAs(t, "IPHONEAL1", "iPhone", "Apple-iPhone15C2/2104.100")); !strings.Contains(got, c.want) {
+			t.Errorf("Accept-Language %s: %q", c.header, got)
 		}
 	}
 }
