@@ -31,7 +31,7 @@ func (s *Server) deviceHandler() http.Handler {
 	}
 	paths.HandleFunc(delegation.ProxyPath, s.serveKKDCP)
 	paths.Handle(oauth.PathPrefix, s.oauthProxy())
-	return s.withHSTS(paths)
+	return s.withHSTS(s.logs.Devices(paths, logEntry))
 }
 
 // notifyHandler receives the UEM's notifications.
@@ -56,6 +56,6 @@ func (s *Server) adminHandler() http.Handler {
 			}
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
-		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts,
+		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts, LogCtl: s.logs,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler()})
 }

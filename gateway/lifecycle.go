@@ -246,5 +246,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.auditF.Close())
 	}
 	errs = append(errs, s.alerts.Close()) // mails the pending batch
+	if s.logsF != nil {
+		errs = append(errs, s.logsF.Close())
+	}
 	return errors.Join(errs...)
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // openRecords opens what the gateway records in its data directory: the
-// audit log (with its syslog forwarding) and the alerts (ALR-01..10).
+// audit log (with its syslog forwarding), the alerts (ALR-01..10) and the
+// Sentry log (LOG-01..08).
 func (s *Server) openRecords(cfg Config, log *slog.Logger) (err error) {
 	// The audit log is always open, so that `ctl audit on` can switch it
 	// on at run time (AUD-11); cfg.Audit is its state at start.
@@ -32,5 +33,5 @@ func (s *Server) openRecords(cfg Config, log *slog.Logger) (err error) {
 	if s.alerts, err = alerts.Open(cfg.DataDir, cfg.Alerts, log, clock.Or(cfg.Clock).Now); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	return nil
+	return s.openSentryLog()
 }

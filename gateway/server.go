@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/gateway/kerberos/delegation"
+	"github.com/gatehouse-lab/gatehouse/gateway/logctl"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
@@ -51,7 +52,9 @@ type Server struct {
 	fresh  *freshConns // connections without a request yet, closed at shutdown
 	audit  *audit.Logger
 	auditF *os.File
-	alerts *alerts.Service // ALR-01..10: data_dir/alerts.log and notifications
+	alerts *alerts.Service  // ALR-01..10: data_dir/alerts.log and notifications
+	logs   *logctl.Controls // the Sentry log's run-time controls (LOG-01..08)
+	logsF  *os.File
 	crls   *deviceauth.CRLCache
 	keys   *attachments.Keyring // the attachment keys, current and older (ATT-11)
 	// wantCert says whether the device listener asks for client
@@ -179,7 +182,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.as, err = activesync.New(activesync.Config{
 		Upstream: up, Transport: activesync.DefaultTransport(upTLS), Link: s.link, Cache: s.cache,
 		Stats: s.stats, Audit: s.audit, Log: log, MaxCredentialChecks: cfg.MaxCredentialChecks,
-		Alerts: s.alerts,
+		Alerts: s.alerts, WrapTransport: s.logs.Transport,
 	})
 	if err != nil {
 		return nil, err

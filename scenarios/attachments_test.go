@@ -118,4 +118,21 @@ var _ = Describe("Email attachment control", func() {
 			return bytes.HasPrefix(data, []byte("GHAC"))
 		}).Should(BeFalse())
 	})
+
+	fw.It("writes the removal notice in a French and in a Japanese iPhone's language", fw.IDs("ATT-06"), fw.Conformance(fw.FeatureAttachments), func() {
+		removeIOS := control
+		removeIOS.IOSNative = uemapi.AttachRemove
+		setControl(removeIOS)
+		for lang, want := range map[string]string{
+			"fr-FR": "a été supprimée conformément aux règles de sécurité de votre administrateur.",
+			"ja-JP": "元の添付ファイルは、管理者のセキュリティポリシーにより削除されました。",
+		} {
+			user := newUserWithReport()
+			Eventually(func() string {
+				d := f.NewDevice(user, func(c *device.Config) { c.Platform, c.Class, c.Language = device.IOS, device.Native, lang })
+				_, data := fetch(d)
+				return string(data)
+			}).Should(ContainSubstring(want), lang)
+		}
+	})
 })

@@ -47,6 +47,7 @@ func newCtlCmd() *cobra.Command {
 		failOpenCmd(client, emit),
 		auditCmd(client, emit),
 		alertsCmd(client, emit),
+		logCmd(client, emit),
 		statisticsCmd(client, emit),
 		crlCmd(client, emit),
 		serversCmd(client, emit),

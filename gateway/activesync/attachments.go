@@ -52,6 +52,9 @@ func (h *Handler) attachOption(x *exchange, outbound bool) (*AttachmentControl, 
 	cls := attachments.Classify(q.DeviceType, x.info.UserAgent, info)
 	opt := ac.Policy.OptionFor(cls)
 	lang := attachments.Language(q.DeviceType, x.info.UserAgent, info)
+	if lang == "" && attachments.IsIOS(q.DeviceType, x.info.UserAgent, info) {
+		lang = x.info.AcceptLanguage // no OSLanguage yet: the language the device asks for
+	}
 	if outbound && opt != attachments.Encrypt {
 		return nil, 0, "" // only the encryption option has anything to undo (ATT-17)
 	}

@@ -43,6 +43,8 @@ type attachRig struct {
 
 	mu    sync.Mutex
 	reply http.HandlerFunc
+
+	acceptLanguage string // sent by sendAs when set
 }
 
 func newAttachRig(t *testing.T, opt uemapi.AttachmentOption) *attachRig {

@@ -1,10 +1,14 @@
 package activesync
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"sync"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
+	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
 
 // deviceInfos remembers what each device said about itself in its
@@ -41,4 +45,25 @@ func (d *deviceInfos) lookup(k devicecache.Key) *eas.DeviceInformation {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m[k]
+}
+
+// readSettings learns the DeviceInformation an iOS device sends in its
+// Settings command (it may never send it in a Provision), so that the
+// Remove notice is written in its language (ATT-06, issue 22). The body
+// goes on to the server unchanged; one that cannot be read or parsed is
+// left to the server to answer.
+func (h *Handler) readSettings(r *http.Request, x *exchange) {
+	if r.ContentLength <= 0 || r.ContentLength > h.cfg.MaxProvisionBody {
+		return
+	}
+	body, err := readBounded(r.Body, h.cfg.MaxProvisionBody)
+	r.Body.Close()
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if err != nil {
+		return
+	}
+	var req eas.SettingsRequest
+	if wbxml.UnmarshalStruct(body, &req, wbxml.Limits{MaxSize: int(h.cfg.MaxProvisionBody)}) == nil {
+		h.infos.learn(x.key, req.DeviceInformation)
+	}
 }

@@ -23,6 +23,9 @@ func (r *attachRig) sendAs(t *testing.T, cmd eas.Command, deviceID, deviceType, 
 	req.Header.Set(eas.HeaderProtocolVersion, "16.1")
 	req.Header.Set("Content-Type", eas.ContentTypeWBXML)
 	req.Header.Set("User-Agent", userAgent)
+	if r.acceptLanguage != "" {
+		req.Header.Set("Accept-Language", r.acceptLanguage)
+	}
 	resp, err := r.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -83,5 +86,44 @@ func TestATT06_RemoveNoticeInTheIOSDevicesLanguage(t *testing.T) {
 	got := string(r.fetchAs(t, "IPHONEDE1", "iPhone", "Apple-iPhone15C2/2104.100"))
 	if !strings.Contains(got, "Der ursprüngliche Anhang wurde gemäß den Sicherheitsrichtlinien Ihres Administrators entfernt.") {
 		t.Fatalf("the removal notice is not in German: %q", got)
+	}
+}
+
+// settingsWith sends a Settings command carrying DeviceInformation Set, as
+// iOS does before (or instead of) a Provision with it.
+func (r *attachRig) settingsWith(t *testing.T, deviceID, deviceType, userAgent string, set eas.DeviceInformationSet) {
+	t.Helper()
+	r.answer(http.StatusOK, eas.ContentTypeWBXML, mustWBXML(t, &eas.SettingsResponse{Status: 1}))
+	r.sendAs(t, eas.CmdSettings, deviceID, deviceType, userAgent, mustWBXML(t, &eas.SettingsRequest{DeviceInformation: &eas.DeviceInformation{Set: &set}}))
+}
+
+// Issue 22: a French and a Japanese iPhone that gave their language only
+// in the Settings command get the removal notice in it; before, the
+// gateway read DeviceInformation from Provision only and wrote US English.
+func TestATT06_RemoveNoticeFromTheSettingsLanguage(t *testing.T) {
+	for _, c := range []struct{ dev, lang, want string }{
+		{"IPHONEFR1", "fr-FR", "a été supprimée conformément aux règles de sécurité de votre administrateur."},
+		{"IPHONEJA1", "ja-JP", "元の添付ファイルは、管理者のセキュリティポリシーにより削除されました。"},
+	} {
+		r := newAttachRig(t, uemapi.AttachRemove)
+		r.settingsWith(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100", eas.DeviceInformationSet{Model: "iPhone15,2", OS: "iOS 17.4", OSLanguage: c.lang})
+		if got := string(r.fetchAs(t, c.dev, "iPhone", "Apple-iPhone15C2/2104.100")); !strings.Contains(got, c.want) {
+			t.Errorf("%s (%s): the removal notice is not in its language: %q", c.dev, c.lang, got)
+		}
+	}
+}
+
+// Issue 22: an iPhone that has sent no DeviceInformation yet gets the
+// removal notice in the first language of its Accept-Language.
+func TestATT06_RemoveNoticeFromAcceptLanguage(t *testing.T) {
+	for _, c := range []struct{ header, want string }{
+		{"fr-FR,fr;q=0.9,en;q=0.8", "a été supprimée conformément"},
+		{"ja-JP", "元の添付ファイルは"},
+	} {
+		r := newAttachRig(t, uemapi.AttachRemove)
+		r.acceptLanguage = c.header
+		if got := string(r.fetchAs(t, "IPHONEAL1", "iPhone", "Apple-iPhone15C2/2104.100")); !strings.Contains(got, c.want) {
+			t.Errorf("Accept-Language %s: %q", c.header, got)
+		}
 	}
 }

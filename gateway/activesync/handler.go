@@ -49,6 +49,9 @@ type Config struct {
 	// MaxCredentialChecks bounds the credential checks of new devices in
 	// flight; past it they get 503 (issue 18). Default 1024.
 	MaxCredentialChecks int
+	// WrapTransport, when set, wraps the transport to the servers (the
+	// server side of the Sentry log, gateway/logctl).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Handler serves the ActiveSync endpoint.
@@ -138,7 +141,7 @@ func New(cfg Config) (*Handler, error) {
 			pr.Out.Host = up.Host
 			pr.SetXForwarded()
 		},
-		Transport:      transport{h},
+		Transport:      wrapTransport(cfg.WrapTransport, transport{h}),
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.upstreamError,
 		// No periodic flushing: ActiveSync responses, long-polled Pings
@@ -315,6 +318,8 @@ func (h *Handler) decide(r *http.Request, x *exchange) (provErr error) {
 	info := x.info
 	if info.Query.Cmd == eas.CmdProvision {
 		provErr = h.readProvision(r, x)
+	} else if info.Query.Cmd == eas.CmdSettings && h.attach.Load() != nil {
+		h.readSettings(r, x) // the device's language, for attachment control
 	}
 	x.outcome = h.cfg.Link.Access(r.Context(), uemsync.DeviceRequest{
 		DeviceID: x.key.DeviceID, User: x.key.User, DeviceType: info.Query.DeviceType,
@@ -417,6 +422,13 @@ func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.St
 	}
 	x.count(stats.DHTTP449)
 	w.WriteHeader(eas.HTTPRetryWith)
+}
+
+func wrapTransport(wrap func(http.RoundTripper) http.RoundTripper, t http.RoundTripper) http.RoundTripper {
+	if wrap == nil {
+		return t
+	}
+	return wrap(t)
 }
 
 // transport sends through the Router when one is set, else through the

@@ -46,6 +46,7 @@ type Deps struct {
 	// Audit is the audit log switched by `audit on|off` (AUD-11); nil: none.
 	Audit   *audit.Logger
 	Alerts  *alerts.Service // the alert viewer (ALR-04..06); nil: none
+	LogCtl  *logControls    // the Sentry log `ctl log` switches (LOG-03..07); nil: none
 	Token   string          // bearer token every request must carry
 	Metrics http.Handler    // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
@@ -72,8 +73,7 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"clear-redirect-url", a.clearRedirect)
 	mux.HandleFunc("PUT "+Prefix+"emm-fail-open", a.failOpen)
 	mux.HandleFunc("GET "+Prefix+"status", a.status)
-	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
-	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
+	a.logRoutes(mux) // the audit and Sentry log switches
 	mux.HandleFunc("GET "+Prefix+"alerts", a.alertsList)
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
 	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)

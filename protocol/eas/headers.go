@@ -51,6 +51,9 @@ type RequestInfo struct {
 	HasPolicyKey    bool   // absent on a device's first Provision
 	AcceptMultiPart bool
 	UserAgent       string
+	// AcceptLanguage is the first language of Accept-Language ("fr-FR"),
+	// what an iOS device's language is when it has sent no DeviceInformation.
+	AcceptLanguage string
 
 	HasAuthorization bool
 	// AuthScheme is the scheme of the Authorization header when it is a
@@ -85,6 +88,13 @@ func ParseRequest(r *http.Request) (*RequestInfo, error) {
 		ri.UserAgent = ua[0]
 		if len(ri.UserAgent) > maxUserAgent {
 			ri.UserAgent = ri.UserAgent[:maxUserAgent]
+		}
+	}
+	if al := h.values("Accept-Language"); len(al) > 0 {
+		first, _, _ := strings.Cut(al[0], ",")
+		first, _, _ = strings.Cut(first, ";")
+		if first = strings.TrimSpace(first); len(first) <= 35 && first != "*" {
+			ri.AcceptLanguage = first
 		}
 	}
 	if auth := h.values("Authorization"); len(auth) > 0 {

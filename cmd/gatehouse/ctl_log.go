@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/gateway/logctl"
+)
+
+// logCmd is `ctl log`: the Sentry log controls of `debug sentry log …`
+// and `show sentry log [filter]` (LOG-03..07). Changes print
+// `Successful`, as the seeds' CLI does, and hold until the gateway
+// restarts (LOG-08).
+func logCmd(client adminClient, emit emitter) *cobra.Command {
+	// change runs f and prints Successful (or the settings with -o json).
+	change := func(f func(context.Context, *admin.Client) (*logctl.Settings, error)) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			st, err := f(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), st, func() error {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), "Successful")
+				return err
+			})
+		}
+	}
+	root := &cobra.Command{Use: "log", Short: "Show or change the Sentry log at run time (LOG-03..08)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Log(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), st, func() error {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "log-from-to = %s\nenable = %t\nverbosity = %s\n", st.Direction, st.Enabled, st.Level)
+				return err
+			})
+		}}
+	var enable, verbosity, filter, noFilter, disable cobra.Command
+	enable = cobra.Command{Use: "enable [device|server|both]", Short: "debug sentry log enable (default both)", Args: cobra.MaximumNArgs(1)}
+	enable.RunE = func(cmd *cobra.Command, a []string) error {
+		on, dir := true, ""
+		if len(a) == 1 {
+			dir = a[0]
+		}
+		return change(func(ctx context.Context, c *admin.Client) (*logctl.Settings, error) {
+			return c.SetLog(ctx, admin.LogChange{Enable: &on, Direction: dir})
+		})(cmd, a)
+	}
+	disable = cobra.Command{Use: "disable", Short: "no debug sentry log", Args: cobra.NoArgs,
+		RunE: change(func(ctx context.Context, c *admin.Client) (*logctl.Settings, error) {
+			off := false
+			return c.SetLog(ctx, admin.LogChange{Enable: &off})
+		})}
+	verbosity = cobra.Command{Use: "verbosity {level_1_lowest|level_2|level_3|level_4_highest}", Short: "debug sentry log verbosity", Args: cobra.ExactArgs(1)}
+	verbosity.RunE = func(cmd *cobra.Command, a []string) error {
+		return change(func(ctx context.Context, c *admin.Client) (*logctl.Settings, error) {
+			return c.SetLog(ctx, admin.LogChange{Verbosity: &a[0]})
+		})(cmd, a)
+	}
+	filter = cobra.Command{Use: "filter [<tag> {device-id|device-ip|user-id|bundle-id|service-name|config-uuid} <value>]",
+		Short: "debug sentry log filter; with no argument, show sentry log filter", Args: cobra.MatchAll(cobra.RangeArgs(0, 3), func(_ *cobra.Command, a []string) error {
+			if len(a) != 0 && len(a) != 3 {
+				return fmt.Errorf("filter takes a tag, a type and a value")
+			}
+			return nil
+		})}
+	filter.RunE = func(cmd *cobra.Command, a []string) error {
+		if len(a) == 3 {
+			return change(func(ctx context.Context, c *admin.Client) (*logctl.Settings, error) {
+				return c.AddLogFilter(ctx, logctl.Filter{Tag: a[0], Type: a[1], Value: a[2]})
+			})(cmd, a)
+		}
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		st, err := c.Log(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), st.Filters, func() error { return printLogFilters(cmd.OutOrStdout(), st.Filters) })
+	}
+	noFilter = cobra.Command{Use: "no-filter <tag>", Short: "no debug sentry log filter: delete every filter with the tag", Args: cobra.ExactArgs(1)}
+	noFilter.RunE = func(cmd *cobra.Command, a []string) error {
+		return change(func(ctx context.Context, c *admin.Client) (*logctl.Settings, error) {
+			return c.DeleteLogFilters(ctx, a[0])
+		})(cmd, a)
+	}
+	root.AddCommand(&enable, &disable, &verbosity, &filter, &noFilter)
+	return root
+}
+
+// printLogFilters is `show sentry log filter`: TAG ENABLED TYPE VALUE.
+func printLogFilters(w io.Writer, fs []logctl.Filter) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "TAG\tENABLED\tTYPE\tVALUE")
+	for _, f := range fs {
+		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", f.Tag, f.Enabled, f.Type, f.Value)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/gateway/logctl"
+)
+
+// LOG-03..07: `ctl log …` changes the Sentry log through the admin API,
+// printing `Successful`, and shows it in the seeds' forms.
+func TestLOG07CtlLogPrintsTheSeedsOutputs(t *testing.T) {
+	c := logctl.New(io.Discard)
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{LogCtl: c, Token: "tok"}))
+	defer srv.Close()
+	tokFile := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := newCtlCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append([]string{"--admin", srv.URL, "--admin-token-file", tokFile, "--insecure", "log"}, args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("ctl log %v: %v (%s)", args, err, out.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	if got := run(); got != "log-from-to = both\nenable = false\nverbosity = level1" {
+		t.Fatalf("ctl log at start: %q", got)
+	}
+	for _, args := range [][]string{{"enable"}, {"verbosity", "level_3"}, {"filter", "KensPhone", "user-id", "ksmith"}} {
+		if got := run(args...); got != "Successful" {
+			t.Fatalf("ctl log %v: %q", args, got)
+		}
+	}
+	if got := run(); got != "log-from-to = both\nenable = true\nverbosity = level3" {
+		t.Fatalf("ctl log: %q", got)
+	}
+	if got := strings.Fields(run("filter")); strings.Join(got, " ") != "TAG ENABLED TYPE VALUE KensPhone true user-id ksmith" {
+		t.Fatalf("ctl log filter: %q", got)
+	}
+	for _, args := range [][]string{{"no-filter", "KensPhone"}, {"enable", "device"}, {"disable"}} {
+		if got := run(args...); got != "Successful" {
+			t.Fatalf("ctl log %v: %q", args, got)
+		}
+	}
+	if s := c.Settings(); s.Enabled || s.Direction != logctl.Device || len(s.Filters) != 0 {
+		t.Fatalf("settings: %+v", s)
+	}
+}
