@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -92,4 +93,23 @@ func statsExtraCmds(client adminClient, emit emitter) []*cobra.Command {
 			})
 		}}
 	return []*cobra.Command{dl, coll, reset}
+}
+
+// utilizationCmd is `show sentry utilization` (STA-12).
+func utilizationCmd(client adminClient, emit emitter) *cobra.Command {
+	return &cobra.Command{Use: "utilization", Short: "Connected devices, open connections, thread pool, CPU and memory use (STA-12)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			u, err := c.Utilization(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), u, func() error {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), strings.Join(u.Lines(), "\n"))
+				return err
+			})
+		}}
 }

@@ -115,3 +115,15 @@ func TestSTA08CtlStatsCollectionAndReset(t *testing.T) {
 		t.Fatalf("bad interval: %v, want an error naming the field interval", err)
 	}
 }
+
+// STA-12: `ctl utilization` prints the seed's six lines.
+func TestSTA12CtlUtilizationPrintsTheSeedLines(t *testing.T) {
+	u := stats.Utilization{ConnectedDevices: 3, OpenConnections: 5, CPU: 12.5, SystemMemory: 40, HeapMemory: 60}
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{Utilization: func() stats.Utilization { return u }, Token: "tok"}))
+	defer srv.Close()
+	out, err := ctlRunner(t, srv.URL)("utilization")
+	want := "Number of Connected Devices : 3\nNumber of Open Connections : 5\nThread Pool Utilization : 0.0%\nCPU Utilization : 12.5%\nSystem Memory Utilization : 40.0%\nHeap Memory Utilization : 60.0%"
+	if err != nil || out != want {
+		t.Fatalf("ctl utilization: %v\n%s", err, out)
+	}
+}

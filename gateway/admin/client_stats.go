@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 )
 
@@ -55,4 +56,10 @@ func (c *Client) SetStatsCollection(ctx context.Context, enabled *bool, interval
 func (c *Client) StatsReset(ctx context.Context) (*Count, error) {
 	var out Count
 	return &out, c.do(ctx, http.MethodPost, "statistics/reset", nil, &out)
+}
+
+// Utilization reads `show sentry utilization` (STA-12).
+func (c *Client) Utilization(ctx context.Context) (*stats.Utilization, error) {
+	var out stats.Utilization
+	return &out, c.do(ctx, http.MethodGet, "utilization", nil, &out)
 }

@@ -36,7 +36,9 @@ type Deps struct {
 	// StatsDir holds global-stats.csv; Collection starts and stops it (STA-08, STA-11).
 	StatsDir   string
 	Collection *stats.Collection
-	CRLs       *deviceauth.CRLCache // nil when device authentication has no CRLs
+	// Utilization samples `show sentry utilization` (STA-12); nil: not offered.
+	Utilization func() stats.Utilization
+	CRLs        *deviceauth.CRLCache // nil when device authentication has no CRLs
 	// Servers reports the ActiveSync services and their servers' health,
 	// and Diagnose runs the Service Diagnosis EAS check; nil until the
 	// UEM's configuration names servers.

@@ -26,6 +26,7 @@ func (a *api) statsRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+Prefix+"statistics/collection", a.statsCollection)
 	mux.HandleFunc("PUT "+Prefix+"statistics/collection", a.statsSetCollection)
 	mux.HandleFunc("POST "+Prefix+"statistics/reset", a.statsReset)
+	mux.HandleFunc("GET "+Prefix+"utilization", a.utilization)
 }
 
 // statsDownload is "Download Sentry Statistics" (STA-11): a ZIP of
@@ -141,4 +142,13 @@ func (a *api) statsSystem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, out)
+}
+
+// utilization is `show sentry utilization` (STA-12).
+func (a *api) utilization(w http.ResponseWriter, r *http.Request) {
+	if a.d.Utilization == nil {
+		writeErr(w, http.StatusConflict, errors.New("utilization is not offered here"))
+		return
+	}
+	writeJSON(w, a.d.Utilization())
 }
