@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -32,4 +33,20 @@ func (s *Server) utilizationLoop(ctx context.Context) {
 			stats.LogAlerts(s.log, s.utilization().Over(stats.DefaultThresholds))
 		}
 	}
+}
+
+// uemHost is the UEM's host for Service Diagnosis messages (SVD-02).
+func (s *Server) uemHost() string {
+	if u, err := url.Parse(s.cfg.UEM.URL); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	return s.cfg.UEM.URL
+}
+
+// nonEmpty is the one-element list of v, or none when v is "".
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }

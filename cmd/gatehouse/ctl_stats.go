@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -110,6 +112,34 @@ func utilizationCmd(client adminClient, emit emitter) *cobra.Command {
 			return emit(cmd.OutOrStdout(), u, func() error {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), strings.Join(u.Lines(), "\n"))
 				return err
+			})
+		}}
+}
+
+// diagnoseCmd is Service Diagnosis: `ctl diagnose` is Verify All, `ctl
+// diagnose emm|eas|dns|ntp` verifies one service (SVD-01..04).
+func diagnoseCmd(client adminClient, emit emitter) *cobra.Command {
+	return &cobra.Command{Use: "diagnose [emm|eas|dns|ntp]", Short: "Service Diagnosis: verify UEM, ActiveSync, DNS and NTP (SVD-01)", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			svc := ""
+			if len(a) == 1 {
+				svc = a[0]
+			}
+			rows, err := c.Diagnose(cmd.Context(), svc)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), rows, func() error {
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "Service\tDate\tStatus\tMessage\tTest")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, r.Date.UTC().Format(time.RFC3339), r.Status, r.Message, r.Test)
+				}
+				return tw.Flush()
 			})
 		}}
 }

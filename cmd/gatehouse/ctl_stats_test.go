@@ -127,3 +127,27 @@ func TestSTA12CtlUtilizationPrintsTheSeedLines(t *testing.T) {
 		t.Fatalf("ctl utilization: %v\n%s", err, out)
 	}
 }
+
+// SVD-01: `ctl diagnose` is Verify All: the four services with the
+// seed's columns; `ctl diagnose eas` verifies one.
+func TestSVD01CtlDiagnose(t *testing.T) {
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{Token: "tok"}))
+	defer srv.Close()
+	run := ctlRunner(t, srv.URL)
+	out, err := run("diagnose")
+	if err != nil {
+		t.Fatalf("ctl diagnose: %v (%s)", err, out)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "Service") || !strings.Contains(lines[2], "Sentry not configured.") {
+		t.Fatalf("ctl diagnose:\n%s", out)
+	}
+	for i, svc := range []string{"EMM", "EAS", "DNS", "NTP"} {
+		if !strings.HasPrefix(lines[i+1], svc+" ") || !strings.HasSuffix(lines[i+1], "Verify") {
+			t.Fatalf("row %d: %q", i+1, lines[i+1])
+		}
+	}
+	if out, err := run("diagnose", "eas"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("ctl diagnose eas: %v\n%s", err, out)
+	}
+}

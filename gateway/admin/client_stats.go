@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
@@ -62,4 +63,15 @@ func (c *Client) StatsReset(ctx context.Context) (*Count, error) {
 func (c *Client) Utilization(ctx context.Context) (*stats.Utilization, error) {
 	var out stats.Utilization
 	return &out, c.do(ctx, http.MethodGet, "utilization", nil, &out)
+}
+
+// Diagnose runs Service Diagnosis: Verify on one service (EMM, EAS, DNS,
+// NTP), or Verify All when service is "" (SVD-01).
+func (c *Client) Diagnose(ctx context.Context, service string) ([]DiagnosisRow, error) {
+	path := "diagnose"
+	if service != "" {
+		path += "/" + url.PathEscape(service)
+	}
+	var out []DiagnosisRow
+	return out, c.do(ctx, http.MethodPost, path, nil, &out)
 }

@@ -38,7 +38,10 @@ type Deps struct {
 	Collection *stats.Collection
 	// Utilization samples `show sentry utilization` (STA-12); nil: not offered.
 	Utilization func() stats.Utilization
-	CRLs        *deviceauth.CRLCache // nil when device authentication has no CRLs
+	// UEMHost, DNSServers and NTPServers are what Service Diagnosis checks (SVD-01).
+	UEMHost                string
+	DNSServers, NTPServers []string
+	CRLs                   *deviceauth.CRLCache // nil when device authentication has no CRLs
 	// Servers reports the ActiveSync services and their servers' health,
 	// and Diagnose runs the Service Diagnosis EAS check; nil until the
 	// UEM's configuration names servers.
@@ -78,7 +81,8 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
 	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
-	a.statsRoutes(mux) // statistics.go
+	a.statsRoutes(mux)    // statistics.go
+	a.diagnoseRoutes(mux) // diagnose.go
 	mux.HandleFunc("GET "+Prefix+"servers", a.servers)
 	mux.HandleFunc("POST "+Prefix+"servers/verify", a.verifyEAS)
 	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
