@@ -83,6 +83,7 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
 	a.statsRoutes(mux)    // statistics.go
 	a.diagnoseRoutes(mux) // diagnose.go
+	a.configRoutes(mux)   // localconfig.go
 	mux.HandleFunc("GET "+Prefix+"servers", a.servers)
 	mux.HandleFunc("POST "+Prefix+"servers/verify", a.verifyEAS)
 	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
