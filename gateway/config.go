@@ -82,6 +82,8 @@ type Config struct {
 	// DNSServer is the DNS server (host:port) used for KDC discovery
 	// (KDC-01..08); empty means the system resolver.
 	DNSServer string `yaml:"dns_server"`
+	// NTPServer (host:port) is what Service Diagnosis checks (SVD-01); empty: not checked.
+	NTPServer string `yaml:"ntp_server"`
 	// KerberosRetry is the first Kerberos initialisation retry delay,
 	// doubling up to 60 times it (DEF-06: 1 minute to 1 hour); default 1m.
 	KerberosRetry time.Duration `yaml:"kerberos_retry"`
@@ -233,6 +235,11 @@ func (c *Config) Validate() error {
 	if c.Upstream != "" {
 		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("gateway config: upstream %q must be an http(s) URL", c.Upstream)
+		}
+	}
+	if c.NTPServer != "" {
+		if _, _, err := net.SplitHostPort(c.NTPServer); err != nil {
+			return fmt.Errorf("gateway config: ntp_server: %w", err)
 		}
 	}
 	if c.DNSServer != "" {

@@ -43,7 +43,8 @@ func (s *Server) notifyHandler() http.Handler {
 
 // adminHandler is the admin API, metrics included.
 func (s *Server) adminHandler() http.Handler {
-	return admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls,
+	return admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls, StatsDir: s.cfg.DataDir, Collection: s.coll, Utilization: s.utilization,
+		UEMHost: s.uemHost(), DNSServers: nonEmpty(s.cfg.DNSServer), NTPServers: nonEmpty(s.cfg.NTPServer),
 		Servers: func() []upstream.ServiceStatus {
 			if r := s.currentRouter(); r != nil {
 				return r.Status()

@@ -126,7 +126,7 @@ func (s *Server) loadConfig(ctx context.Context, uemAnswered bool) {
 // runBackground starts the UEM link and the statistics loop; s.mu is
 // held, so that Shutdown cannot cancel runCtx in between.
 func (s *Server) runBackground(runCtx context.Context) {
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		if err := s.link.Run(runCtx); err != nil {
@@ -138,6 +138,10 @@ func (s *Server) runBackground(runCtx context.Context) {
 	go func() {
 		defer s.wg.Done()
 		s.statsLoop(runCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.utilizationLoop(runCtx) // utilization.go
 	}()
 }
 

@@ -46,6 +46,7 @@ type Server struct {
 	store  *devicecache.Store
 	stats  *stats.Registry
 	peaks  *stats.Peaks
+	coll   *stats.Collection // STA-08: started/stopped, interval
 	uem    *uemapi.Client
 	link   *uemsync.Link
 	as     *activesync.Handler
@@ -114,7 +115,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, addrs: map[string]string{},
+	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, coll: stats.NewCollection(cfg.StatsInterval), addrs: map[string]string{},
 		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}, stopDone: make(chan struct{})}
 	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	var err error

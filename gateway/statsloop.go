@@ -8,26 +8,37 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
-// statsLoop observes the peaks and writes the statistics files every
-// StatsInterval (STA-07, STA-08).
+// statsLoop observes the peaks and writes the statistics files at the
+// collection's interval while it is started (STA-07, STA-08); a change of
+// the setting restarts the wait.
 func (s *Server) statsLoop(ctx context.Context) {
-	interval := s.cfg.StatsInterval
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	files := stats.Files{Dir: s.cfg.DataDir}
 	for {
+		on, interval := s.coll.State()
+		var tick <-chan time.Time
+		var t *time.Ticker
+		if on {
+			t = time.NewTicker(interval)
+			tick = t.C
+		}
 		select {
 		case <-ctx.Done():
+			stopTicker(t)
 			return
-		case now := <-t.C:
+		case <-s.coll.Changed():
+		case now := <-tick:
 			s.observePeaks(now)
 			if err := files.Append(s.stats, s.peaks, now); err != nil {
 				s.log.Warn("writing statistics", "error", err)
 			}
 		}
+		stopTicker(t)
+	}
+}
+
+func stopTicker(t *time.Ticker) {
+	if t != nil {
+		t.Stop()
 	}
 }
 

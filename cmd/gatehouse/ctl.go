@@ -48,7 +48,7 @@ func newCtlCmd() *cobra.Command {
 		auditCmd(client, emit),
 		alertsCmd(client, emit),
 		logCmd(client, emit),
-		statisticsCmd(client, emit),
+		statisticsCmd(client, emit), utilizationCmd(client, emit), diagnoseCmd(client, emit), configCmd(client),
 		crlCmd(client, emit),
 		serversCmd(client, emit),
 	)
@@ -240,7 +240,8 @@ func statusCmd(use, short string, client func() (*admin.Client, error), emit fun
 }
 
 func statisticsCmd(client func() (*admin.Client, error), emit func(io.Writer, any, func() error) error) *cobra.Command {
-	st := &cobra.Command{Use: "statistics", Short: "Statistics counters (STA items)"}
+	st := &cobra.Command{Use: "statistics", Aliases: []string{"stats"}, Short: "Statistics counters (STA items)"}
+	st.AddCommand(statsExtraCmds(client, emit)...) // ctl_stats.go
 	st.AddCommand(
 		&cobra.Command{Use: "entry <device-id> <user-id> [filter]", Short: "One device's counters", Args: cobra.RangeArgs(2, 3), RunE: func(cmd *cobra.Command, a []string) error {
 			c, err := client()

@@ -34,7 +34,15 @@ type Deps struct {
 	Link  *uemsync.Link
 	Stats *stats.Registry
 	Peaks *stats.Peaks
-	CRLs  *deviceauth.CRLCache // nil when device authentication has no CRLs
+	// StatsDir holds global-stats.csv; Collection starts and stops it (STA-08, STA-11).
+	StatsDir   string
+	Collection *stats.Collection
+	// Utilization samples `show sentry utilization` (STA-12); nil: not offered.
+	Utilization func() stats.Utilization
+	// UEMHost, DNSServers and NTPServers are what Service Diagnosis checks (SVD-01).
+	UEMHost                string
+	DNSServers, NTPServers []string
+	CRLs                   *deviceauth.CRLCache // nil when device authentication has no CRLs
 	// Servers reports the ActiveSync services and their servers' health,
 	// and Diagnose runs the Service Diagnosis EAS check; nil until the
 	// UEM's configuration names servers.
@@ -76,9 +84,9 @@ func Handler(d Deps) http.Handler {
 	a.logRoutes(mux) // the audit and Sentry log switches
 	mux.HandleFunc("GET "+Prefix+"alerts", a.alertsList)
 	mux.HandleFunc("POST "+Prefix+"verify", a.verify)
-	mux.HandleFunc("GET "+Prefix+"statistics/entry/{device}/{user}", a.statsEntry)
-	mux.HandleFunc("GET "+Prefix+"statistics/global/device", a.statsGlobal)
-	mux.HandleFunc("GET "+Prefix+"statistics/global/system", a.statsSystem)
+	a.statsRoutes(mux)    // statistics.go
+	a.diagnoseRoutes(mux) // diagnose.go
+	a.configRoutes(mux)   // localconfig.go
 	mux.HandleFunc("GET "+Prefix+"servers", a.servers)
 	mux.HandleFunc("POST "+Prefix+"servers/verify", a.verifyEAS)
 	mux.HandleFunc("GET "+Prefix+"crl-cache", a.crlList)
@@ -405,46 +413,6 @@ func counters(vs []stats.Value) []Counter {
 		out[i] = Counter{Name: v.Name, Value: v.Value}
 	}
 	return out
-}
-
-func (a *api) statsEntry(w http.ResponseWriter, r *http.Request) {
-	if a.d.Stats == nil {
-		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
-		return
-	}
-	var d *stats.Device
-	ok := anySpelling(r.PathValue("user"), func(u string) bool {
-		d, _ = a.d.Stats.Lookup(r.PathValue("device"), u)
-		return d != nil
-	})
-	if !ok {
-		writeErr(w, http.StatusNotFound, errors.New("no statistics for that device and user"))
-		return
-	}
-	writeJSON(w, counters(stats.Filter(d.Values(), r.URL.Query().Get("filter"))))
-}
-
-func (a *api) statsGlobal(w http.ResponseWriter, r *http.Request) {
-	if a.d.Stats == nil {
-		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
-		return
-	}
-	writeJSON(w, counters(stats.Filter(a.d.Stats.Global(), r.URL.Query().Get("filter"))))
-}
-
-func (a *api) statsSystem(w http.ResponseWriter, r *http.Request) {
-	if a.d.Peaks == nil {
-		writeErr(w, http.StatusConflict, errors.New("statistics are off"))
-		return
-	}
-	filter := r.URL.Query().Get("filter")
-	var out []Peak
-	for _, p := range a.d.Peaks.All() {
-		if filter == "" || strings.Contains(p.Name, filter) {
-			out = append(out, Peak{Name: p.Name, Value: p.Value, At: p.At})
-		}
-	}
-	writeJSON(w, out)
 }
 
 func (a *api) crlList(w http.ResponseWriter, r *http.Request) {

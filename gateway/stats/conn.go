@@ -29,6 +29,7 @@ type ConnMeter struct {
 	// own background read; the timeout that follows is not the device's.
 	aborted atomic.Bool
 	busy    atomic.Bool
+	closed  atomic.Bool // the open-connections gauge is decremented once
 }
 
 // MeterListener wraps l so that each accepted connection is a *ConnMeter.
@@ -44,6 +45,7 @@ func (l *meterListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.r.open.Add(1)
 	return &ConnMeter{Conn: c, reg: l.r}, nil
 }
 
@@ -179,6 +181,9 @@ func (m *ConnMeter) ended(err error, read bool) {
 // Close closes the connection; a close by the gateway is not counted.
 func (m *ConnMeter) Close() error {
 	m.done.Store(true)
+	if m.closed.CompareAndSwap(false, true) {
+		m.reg.open.Add(-1)
+	}
 	return m.Conn.Close()
 }
 

@@ -224,6 +224,7 @@ type Registry struct {
 	mu      sync.RWMutex
 	devices map[DeviceKey]*Device
 	global  [numCounters]atomic.Uint64
+	open    atomic.Int64 // device connections open now (STA-12)
 }
 
 // NewRegistry returns an empty registry.
