@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,19 +24,8 @@ func TestALR04CtlAlertsViewer(t *testing.T) {
 	svc.Raise(alerts.Alert{Time: t0.Add(time.Minute), ID: "KERBEROS", Level: alerts.Error, Description: "KDC unreachable"})
 	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{Alerts: svc, Token: "tok"}))
 	defer srv.Close()
-	tokFile := filepath.Join(t.TempDir(), "tok")
-	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := newCtlCmd()
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"--admin", srv.URL, "--admin-token-file", tokFile, "--insecure", "alerts"}, args...))
-		err := cmd.Execute()
-		return strings.TrimSpace(out.String()), err
-	}
+	ctl := ctlRunner(t, srv.URL)
+	run := func(args ...string) (string, error) { return ctl(append([]string{"alerts"}, args...)...) }
 	got, err := run()
 	want := "Date\tAlertID\tDevice\tUser\tService\tDescription\n" +
 		"2024 Apr 25 10:50:39\tKERBEROS\t--\t--\t--\tKDC unreachable\n" +

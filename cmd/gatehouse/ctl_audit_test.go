@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
@@ -20,20 +16,14 @@ func TestAUD11CtlAuditSwitchesTheLog(t *testing.T) {
 	l.SetEnabled(false)
 	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{Audit: l, Token: "tok"}))
 	defer srv.Close()
-	tokFile := filepath.Join(t.TempDir(), "tok")
-	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ctl := ctlRunner(t, srv.URL)
 	run := func(args ...string) string {
-		var out bytes.Buffer
-		cmd := newCtlCmd()
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"--admin", srv.URL, "--admin-token-file", tokFile, "--insecure", "audit"}, args...))
-		if err := cmd.Execute(); err != nil {
-			t.Fatalf("ctl audit %v: %v (%s)", args, err, out.String())
+		t.Helper()
+		out, err := ctl(append([]string{"audit"}, args...)...)
+		if err != nil {
+			t.Fatalf("ctl audit %v: %v (%s)", args, err, out)
 		}
-		return strings.TrimSpace(out.String())
+		return out
 	}
 	if got := run(); got != "audit = false" {
 		t.Fatalf("ctl audit: %q", got)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,21 +16,14 @@ func TestLOG07CtlLogPrintsTheSeedsOutputs(t *testing.T) {
 	c := logctl.New(io.Discard)
 	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{LogCtl: c, Token: "tok"}))
 	defer srv.Close()
-	tokFile := filepath.Join(t.TempDir(), "tok")
-	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ctl := ctlRunner(t, srv.URL)
 	run := func(args ...string) string {
 		t.Helper()
-		var out bytes.Buffer
-		cmd := newCtlCmd()
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"--admin", srv.URL, "--admin-token-file", tokFile, "--insecure", "log"}, args...))
-		if err := cmd.Execute(); err != nil {
-			t.Fatalf("ctl log %v: %v (%s)", args, err, out.String())
+		out, err := ctl(append([]string{"log"}, args...)...)
+		if err != nil {
+			t.Fatalf("ctl log %v: %v (%s)", args, err, out)
 		}
-		return strings.TrimSpace(out.String())
+		return out
 	}
 	if got := run(); got != "log-from-to = both\nenable = false\nverbosity = level1" {
 		t.Fatalf("ctl log at start: %q", got)

@@ -16,6 +16,8 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
+// ctlRunner runs `gatehouse ctl` against the admin API at url with the
+// token "tok" read from a file, as a user would; the ctl tests share it.
 func ctlRunner(t *testing.T, url string) func(args ...string) (string, error) {
 	tokFile := filepath.Join(t.TempDir(), "tok")
 	if err := os.WriteFile(tokFile, []byte("tok\n"), 0o600); err != nil {
