@@ -36,17 +36,37 @@ func labUsers(l *lab.Lab) []User {
 	return us
 }
 
+// untilMeasured ends a run (through Options.Tick) once done holds for
+// what was recorded so far, so that a test waits for the traffic it
+// checks, not for a duration guessed to suffice on a busy machine. The
+// spec's duration stays the bound.
+func untilMeasured(done func(*Results) bool) func(Point, *Recorder) bool {
+	return func(_ Point, rec *Recorder) bool { return !done(rec.Results()) }
+}
+
+// count is the number of operations recorded for cmd, any status.
+func count(r *Results, cmd string) int64 {
+	var n int64
+	for _, c := range r.Commands {
+		if c.Command == cmd {
+			n += c.Count
+		}
+	}
+	return n
+}
+
 // TestFleetThroughTheLabGateway runs a small mixed fleet through the
-// lab's gateway: every command answers, Pings hang, nothing fails. It
-// runs 10 s so that under -race on a busy machine every device gets past
-// first access (a probe of its credentials, the UEM's decision,
-// Provision) and through each command of its profile.
+// lab's gateway: every command answers, Pings hang, nothing fails. The
+// run ends once each command of the profile was measured and 100
+// operations were made, at most 60 s: under -race on a busy machine a
+// device's first access (a probe of its credentials, the UEM's
+// decision, Provision) alone has taken 7 s.
 func TestFleetThroughTheLabGateway(t *testing.T) {
 	l := startLab(t, 3)
 	spec, err := ParseSpec([]byte(`
 devices: 40
 users: 3
-duration: 10s
+duration: 60s
 new_share: 0.5
 mix:
   platforms: {iOS: 1, Android: 1}
@@ -61,7 +81,17 @@ thresholds:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2})
+	commands := []string{"Provision", "FolderSync", "Sync", "Ping", "SendMail"}
+	enough := untilMeasured(func(r *Results) bool {
+		total, _ := r.Totals()
+		for _, cmd := range commands {
+			if count(r, cmd) == 0 {
+				return false
+			}
+		}
+		return total >= 100
+	})
+	res, err := Run(context.Background(), spec, Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, Tick: enough})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +100,7 @@ thresholds:
 	if res.DevicesArrived != 40 || failed != 0 || total < 100 {
 		t.Errorf("arrived %d, %d of %d operations failed", res.DevicesArrived, failed, total)
 	}
-	for _, cmd := range []string{"Provision", "FolderSync", "Sync", "Ping", "SendMail"} {
+	for _, cmd := range commands {
 		if h, _ := res.Histogram(cmd, nil); h.TotalCount() == 0 {
 			t.Errorf("no %s measured", cmd)
 		}
@@ -213,13 +243,14 @@ func TestSoakPreset(t *testing.T) {
 // shards (concurrently, as two processes would) against the same gateway:
 // merged, the shards bring the same devices and the same operations per
 // (command, status) as the single run. The fleet only makes first
-// contact, so every count is fixed by the spec and the seed.
+// contact, so every count is fixed by the spec and the seed; each run
+// ends once its devices' first contacts are all recorded (at most 60 s).
 func TestTwoLocalShardsMergeToOneRun(t *testing.T) {
 	l := startLab(t, 3)
 	spec, err := ParseSpec([]byte(`
 devices: 31
 users: 3
-duration: 4s
+duration: 60s
 new_share: 0.5
 profiles:
   default: {ping_heartbeat: 0s}
@@ -229,7 +260,9 @@ arrival: {shape: ramp, over: 1s}
 		t.Fatal(err)
 	}
 	opt := func(runID string, s Shard) Options {
-		return Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: runID, Shard: s}
+		devices := int64(s.Devices(spec.Devices))
+		firstContacts := untilMeasured(func(r *Results) bool { return count(r, "Sync") >= devices })
+		return Options{Target: l.DeviceURL(), Users: labUsers(l), SourceAddrs: 2, RunID: runID, Shard: s, Tick: firstContacts}
 	}
 	one, err := Run(context.Background(), spec, opt("one", Shard{0, 1}))
 	if err != nil {
@@ -249,7 +282,7 @@ arrival: {shape: ramp, over: 1s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func(r *Results) map[string]int64 {
+	byStatus := func(r *Results) map[string]int64 {
 		m := map[string]int64{}
 		for _, c := range r.Commands {
 			m[c.Command+" "+c.Status] = c.Count
@@ -263,7 +296,7 @@ arrival: {shape: ramp, over: 1s}
 	if merged.DevicesArrived != one.DevicesArrived || one.DevicesArrived != 31 || merged.DevicesPlanned != one.DevicesPlanned {
 		t.Errorf("devices: merged %d of %d planned, one run %d of %d", merged.DevicesArrived, merged.DevicesPlanned, one.DevicesArrived, one.DevicesPlanned)
 	}
-	if got, want := count(merged), count(one); !maps.Equal(got, want) || want["FolderSync ok"] != 31 {
+	if got, want := byStatus(merged), byStatus(one); !maps.Equal(got, want) || want["FolderSync ok"] != 31 {
 		t.Errorf("operations: merged %v, one run %v", got, want)
 	}
 }
