@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/clock"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
+	"github.com/gatehouse-lab/gatehouse/internal/trust"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -140,7 +141,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if s.store, err = devicecache.OpenStore(filepath.Join(cfg.DataDir, "devices.db")); err != nil {
 		return nil, err
 	}
-	uemTLS, err := clientTLS(cfg.UEM.CAFile, cfg.UEM.Insecure)
+	uemTLS, err := trust.Client(cfg.UEM.CAFile, cfg.UEM.Insecure)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem trust: %w", err)
 	}
@@ -171,7 +172,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := s.openRecords(cfg, log); err != nil {
 		return nil, err
 	}
-	upTLS, err := clientTLS(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
+	upTLS, err := trust.Client(cfg.UpstreamCAFile, cfg.UpstreamInsecure)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream trust: %w", err)
 	}

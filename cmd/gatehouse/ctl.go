@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/internal/trust"
 )
 
 // newCtlCmd is the gateway's command line: the seeds' `show sentry …` and
@@ -73,13 +73,9 @@ func (f *ctlFlags) client() (*admin.Client, error) {
 	if f.token == "" {
 		f.token = os.Getenv("GATEHOUSE_ADMIN_TOKEN")
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.insecure} //nolint:gosec // opt-in
-	if f.caFile != "" {
-		c, err := clientTLSFromFile(f.caFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = c
+	tc, err := trust.Client(f.caFile, f.insecure)
+	if err != nil {
+		return nil, err
 	}
 	return admin.NewClient(f.addr, f.token, &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}), nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/integrated"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
+	"github.com/gatehouse-lab/gatehouse/internal/trust"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -55,13 +55,9 @@ entry (config section "integrated"). State: gatehouse ctl integrated state.`,
 }
 
 func tlsClientFor(caFile string, insecure bool) (*http.Client, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // opt-in, labs only
-	if caFile != "" {
-		pool, err := clientTLSFromFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = pool
+	tc, err := trust.Client(caFile, insecure)
+	if err != nil {
+		return nil, err
 	}
 	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 16}}, nil
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/internal/trust"
 )
 
 // newUEMCmd runs the fake UEM standalone.
@@ -98,13 +97,9 @@ func (fl *uemFlags) apply(cfg *uem.Config) error {
 	}
 	envDefault(&cfg.AdminToken, "GATEHOUSE_UEM_ADMIN_TOKEN")
 	if fl.notifyCAFile != "" {
-		pemData, err := os.ReadFile(fl.notifyCAFile)
+		pool, err := trust.Pool(fl.notifyCAFile)
 		if err != nil {
 			return err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return fmt.Errorf("%s: no PEM certificates", fl.notifyCAFile)
 		}
 		cfg.Notify.RootCAs = pool
 	}

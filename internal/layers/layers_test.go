@@ -113,7 +113,7 @@ func TestLayerTable(t *testing.T) {
 		"loadgen/device": 2, "lab": 2, "lab/dashboard": 2, "containers/labstack": 2, "containers/internal/ctr": 2, "reports/internal/gencheck": 2, "chaos": 2,
 		"scenarios/framework": 3, "scenarios/framework/settings": 3, "cmd/gatehouse": 3,
 		"internal/selfsigned": anyLayer, "internal/httpapi": anyLayer, "internal/roundtrip": anyLayer, "internal/peers": anyLayer,
-		"internal/httplimit": anyLayer, "internal/nonzero": anyLayer, "internal/clock": anyLayer,
+		"internal/httplimit": anyLayer, "internal/nonzero": anyLayer, "internal/clock": anyLayer, "internal/trust": anyLayer,
 		"tools/gen":      noLayer,
 		"protocol/oauth": 0, "gateway/oauth": 1, "fakes/idp": 1,
 	} {
