@@ -57,6 +57,6 @@ func (s *Server) adminHandler() http.Handler {
 			}
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
-		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts, LogCtl: s.logs,
+		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts, LogCtl: s.logs, ConfigVersion: s.configVersion.Load,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler()})
 }

@@ -62,6 +62,8 @@ type Server struct {
 	// wantCert says whether the device listener asks for client
 	// certificates (Group and Identity Certificate modes).
 	wantCert atomic.Bool
+	// configVersion is the UEM configuration version applied last.
+	configVersion atomic.Int64
 	// limits are the per-source limits on the device listener (issue 18).
 	limits *activesync.SourceLimiter
 

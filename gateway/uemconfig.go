@@ -42,6 +42,7 @@ func (s *Server) refreshConfig(ctx context.Context) error {
 	if err := s.applyConfig(doc); err != nil {
 		return fmt.Errorf("gateway: configuration %d refused: %w", doc.Version, err)
 	}
+	s.configVersion.Store(doc.Version)
 	if err := s.saveCachedConfig(doc); err != nil {
 		s.log.Warn("keeping a copy of the configuration", "error", err)
 	}
@@ -130,6 +131,7 @@ func (s *Server) useCachedConfig() {
 		s.log.Error("last configuration received from the UEM refused; using the bootstrap settings", "file", s.configCachePath(), "error", err)
 		return
 	}
+	s.configVersion.Store(cached.Version)
 	s.log.Warn("using the last configuration received from the UEM", "version", cached.Version)
 }
 

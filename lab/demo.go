@@ -29,17 +29,25 @@ const (
 type DemoStep struct {
 	Title   string `json:"title"`
 	Explain string `json:"explain"`
+	run     func(*demo) error
 }
 
 // DemoSteps are RunDemo's steps, in order.
 var DemoSteps = []DemoStep{
-	{"first access", "alice's iPhone, registered in the UEM, connects: the gateway asks the UEM, reports the device, lets it provision and sync. Then the admin turns on attachment encryption: the same attachment arrives encrypted and the UEM's key opens it to the same bytes."},
-	{"block", "The admin blocks the phone in the UEM. The UEM notifies the gateway, whose cache turns B; the phone's next Sync gets Status 129. Then it is allowed again."},
-	{"wipe", "bob's Android phone is wiped from the UEM: told at its next request, it acknowledges and forgets its mail; the UEM shows Wiped."},
-	{"fail-open", "The UEM goes down and carol's new tablet connects: the gateway cannot ask and lets it in (fail-open). The UEM comes back and the gateway reports the tablet: the two views converge."},
-	{"resync", "The UEM's notifications to the gateway are lost and the admin blocks the phone: the UEM says B, the gateway's cache still says A. The periodic resync brings the cache to B and the phone's next Sync gets Status 129. Notifications heal and the phone is allowed again."},
-	{"AppTunnel", "The UEM turns on an <ANY> app tunnel with context headers: alice's intranet app, holding an identity certificate from the UEM's CA, reaches an intranet page through the gateway, which tells the server who is calling. Then a traffic-control rule blocks that host and the gateway refuses the app (403, atc-blocked)."},
-	{"OAuth", "In a lab with an identity provider, bob's iPhone signs in with OAuth through the gateway's /proxyservice/oauth2 endpoints and syncs with its bearer token; without one the step is skipped."},
+	{Title: "first access", run: func(d *demo) error { return d.firstAccess(d.users[0]) },
+		Explain: "alice's iPhone, registered in the UEM, connects: the gateway asks the UEM, reports the device, lets it provision and sync. Then the admin turns on attachment encryption: the same attachment arrives encrypted and the UEM's key opens it to the same bytes."},
+	{Title: "block", run: (*demo).block,
+		Explain: "The admin blocks the phone in the UEM. The UEM notifies the gateway, whose cache turns B; the phone's next Sync gets Status 129. Then it is allowed again."},
+	{Title: "wipe", run: func(d *demo) error { return d.wipe(d.users[1]) },
+		Explain: "bob's Android phone is wiped from the UEM: told at its next request, it acknowledges and forgets its mail; the UEM shows Wiped."},
+	{Title: "fail-open", run: func(d *demo) error { return d.failOpen(d.users[2]) },
+		Explain: "The UEM goes down and carol's new tablet connects: the gateway cannot ask and lets it in (fail-open). The UEM comes back and the gateway reports the tablet: the two views converge."},
+	{Title: "resync", run: (*demo).resync,
+		Explain: "The UEM's notifications to the gateway are lost and the admin blocks the phone: the UEM says B, the gateway's cache still says A. The periodic resync brings the cache to B and the phone's next Sync gets Status 129. Notifications heal and the phone is allowed again."},
+	{Title: "AppTunnel", run: func(d *demo) error { return d.appTunnel(d.users[0]) },
+		Explain: "The UEM turns on an <ANY> app tunnel with context headers: alice's intranet app, holding an identity certificate from the UEM's CA, reaches an intranet page through the gateway, which tells the server who is calling. Then a traffic-control rule blocks that host and the gateway refuses the app (403, atc-blocked)."},
+	{Title: "OAuth", run: func(d *demo) error { return d.oauth(d.users[1]) },
+		Explain: "In a lab with an identity provider, bob's iPhone signs in with OAuth through the gateway's /proxyservice/oauth2 endpoints and syncs with its bearer token; without one the step is skipped."},
 }
 
 // RunDemo drives devices of the lab's first three users through first
@@ -52,18 +60,10 @@ func RunDemo(ctx context.Context, l *Lab, w io.Writer) error {
 	if len(users) < 3 {
 		return errors.New("demo: the demo needs at least 3 users")
 	}
-	d := &demo{ctx: ctx, l: l, w: w}
-	alice, bob, carol := users[0].Name, users[1].Name, users[2].Name
-	for _, step := range []func() error{
-		func() error { return d.firstAccess(alice) },
-		d.block,
-		func() error { return d.wipe(bob) },
-		func() error { return d.failOpen(carol) },
-		d.resync,
-		func() error { return d.appTunnel(alice) },
-		func() error { return d.oauth(bob) },
-	} {
-		if err := step(); err != nil {
+	d := &demo{ctx: ctx, l: l, w: w, users: []string{users[0].Name, users[1].Name, users[2].Name}}
+	for i, step := range DemoSteps {
+		d.n, d.title = i+1, step.Title
+		if err := step.run(d); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -76,6 +76,10 @@ type demo struct {
 	ctx   context.Context
 	l     *Lab
 	w     io.Writer
+	users []string // the lab's first three users: alice, bob, carol
+	// n and title name the step running, for begin.
+	n     int
+	title string
 	phone *device.Device  // alice's iPhone, from firstAccess on
 	assoc uem.Association // its association
 	// att is the attachment firstAccess fetched in clear, attPlain its
@@ -85,6 +89,12 @@ type demo struct {
 }
 
 func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.w, "demo: "+format+"\n", a...) }
+
+// begin narrates the start of the running step: "N. title: ..." is the
+// line the dashboard files the step's narration under.
+func (d *demo) begin(format string, a ...any) {
+	d.say("%d. %s: "+format, append([]any{d.n, d.title}, a...)...)
+}
 
 // waitFor polls cond for at most 30 s.
 func (d *demo) waitFor(what string, cond func() bool) error {
@@ -114,7 +124,7 @@ func (d *demo) firstAccess(alice string) error {
 	if _, err := l.UEM.AddDevice(uem.Device{UUID: "demo-alice-iphone", UserID: alice, Platform: "iOS", Model: "iPhone", EASDeviceIDs: []string{"DEMOALICEIPHONE"}}); err != nil {
 		return err
 	}
-	d.say("1. first access: %s's managed iPhone connects through the gateway", alice)
+	d.begin("%s's managed iPhone connects through the gateway", alice)
 	d.phone, _ = l.NewDevice(device.Config{ID: "DEMOALICEIPHONE", User: alice, Platform: device.IOS})
 	if err := d.phone.Connect(ctx); err != nil {
 		return err
@@ -201,7 +211,7 @@ func (d *demo) attachmentControl() error {
 // block: the admin blocks alice's phone, then allows it again.
 func (d *demo) block() error {
 	l, ctx, phone := d.l, d.ctx, d.phone
-	d.say("2. block: the admin blocks the phone in the UEM")
+	d.begin("the admin blocks the phone in the UEM")
 	if _, err := l.UEM.Act(d.assoc.ID, uem.Action{Action: uem.ActBlock, Note: "demo: lost phone"}); err != nil {
 		return err
 	}
@@ -222,7 +232,7 @@ func (d *demo) block() error {
 // wipe: bob's Android phone is wiped from the UEM.
 func (d *demo) wipe(bob string) error {
 	l, ctx := d.l, d.ctx
-	d.say("3. wipe: %s's Android phone is wiped from the UEM", bob)
+	d.begin("%s's Android phone is wiped from the UEM", bob)
 	droid, _ := l.NewDevice(device.Config{ID: "DEMOBOBANDROID", User: bob, Platform: device.Android})
 	if err := droid.Connect(ctx); err != nil {
 		return err
@@ -247,7 +257,7 @@ func (d *demo) wipe(bob string) error {
 // failOpen: the UEM goes down and carol's new tablet is let in.
 func (d *demo) failOpen(carol string) error {
 	l := d.l
-	d.say("4. fail-open: the UEM goes down and %s's new tablet connects", carol)
+	d.begin("the UEM goes down and %s's new tablet connects", carol)
 	if err := l.SetUEMDown(true); err != nil {
 		return err
 	}

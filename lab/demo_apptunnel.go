@@ -19,7 +19,7 @@ func (d *demo) appTunnel(user string) error {
 	l := d.l
 	addr := l.AppTunnelURL()
 	if addr == "" {
-		d.say("6. AppTunnel: skipped (this gateway has no tunnel listener)")
+		d.begin("skipped (this gateway has no tunnel listener)")
 		return nil
 	}
 	u, _ := url.Parse(addr)
@@ -28,7 +28,10 @@ func (d *demo) appTunnel(user string) error {
 		return err
 	}
 	orig := entry.Config
-	defer func() { _, _ = l.UEM.SetGatewayConfig(l.GatewayID(), orig) }()
+	// The next steps' devices need the original device authentication
+	// in force, not only sent: without the wait, the OAuth step's phone
+	// met the identity-certificate rule still applied and was refused.
+	defer func() { _ = d.setGatewayConfig(orig) }()
 	web := HeaderEcho()
 	defer web.Close()
 	if _, err := l.UEM.AddDevice(uem.Device{UUID: "demo-" + user + "-ipad", UserID: user, Platform: "iOS", Model: "iPad"}); err != nil {
@@ -43,13 +46,13 @@ func (d *demo) appTunnel(user string) error {
 		return err
 	}
 	app := &device.App{Tunnel: u.Host, Cert: &cert, BundleID: "com.example.intranet"}
-	d.say("6. AppTunnel: the UEM turns on <ANY> with context headers; %s's iPad has an identity certificate from the UEM's CA", user)
+	d.begin("the UEM turns on <ANY> with context headers; %s's iPad has an identity certificate from the UEM's CA", user)
 	cfg := orig
 	cfg.DeviceAuth = uemapi.DeviceAuth{Mode: uemapi.DeviceAuthIdentity, TrustedCertsPEM: l.UEM.CA().CertPEM}
 	cfg.AppTunnel = uemapi.AppTunnelConfig{Enabled: true, ContextHeaders: true, IPTunnelSubnet: orig.AppTunnel.IPTunnelSubnet,
 		Services: []uemapi.AppTunnelService{{Name: uemapi.ServiceAny, ServerAuth: uemapi.AuthPassThrough, ProxyATC: true}}}
 	cfg.TrafficControl = uemapi.TrafficControl{Mode: uemapi.TrafficATC, DefaultAction: uemapi.ActionAllow}
-	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), cfg); err != nil {
+	if err := d.setGatewayConfig(cfg); err != nil {
 		return err
 	}
 	var res device.AppResult
@@ -68,7 +71,7 @@ func (d *demo) appTunnel(user string) error {
 	}
 	host, _, _ := splitHost(web.URL)
 	cfg.TrafficControl.Rules = []uemapi.TrafficRule{{DestinationHost: host, AppID: "com.example.*", Action: uemapi.ActionBlock}}
-	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), cfg); err != nil {
+	if err := d.setGatewayConfig(cfg); err != nil {
 		return err
 	}
 	if err := d.waitFor("the ATC rule to block the app", func() bool {
@@ -79,6 +82,16 @@ func (d *demo) appTunnel(user string) error {
 	}
 	d.say("   an ATC rule (Block %s for com.example.*) now refuses it: HTTP %d, %s", host, res.Status, res.Refusal)
 	return nil
+}
+
+// setGatewayConfig changes the gateway's configuration at the UEM and
+// waits until the gateway has applied it.
+func (d *demo) setGatewayConfig(cfg uemapi.GatewayConfig) error {
+	e, err := d.l.UEM.SetGatewayConfig(d.l.GatewayID(), cfg)
+	if err != nil {
+		return err
+	}
+	return d.l.WaitGatewayConfig(d.ctx, e.ConfigVersion)
 }
 
 func (d *demo) tunnel(app string) (uemapi.AppTunnel, bool) {

@@ -11,11 +11,11 @@ import (
 func (d *demo) oauth(user string) error {
 	l := d.l
 	if l.IdP == nil {
-		d.say("7. OAuth: skipped (this lab has no identity provider)")
+		d.begin("skipped (this lab has no identity provider)")
 		return nil
 	}
 	base := l.DeviceURL()
-	d.say("7. OAuth: %s's iPhone signs in with OAuth through the gateway (%s/proxyservice/oauth2)", user, base)
+	d.begin("%s's iPhone signs in with OAuth through the gateway (%s/proxyservice/oauth2)", user, base)
 	phone, err := l.NewDevice(device.Config{ID: "DEMOOAUTHIPHONE", User: user, Platform: device.IOS,
 		OAuth: &device.OAuthConfig{AuthorityURL: base + "/proxyservice", Resource: base}})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // heal and the phone is allowed again.
 func (d *demo) resync() error {
 	l, ctx, phone := d.l, d.ctx, d.phone
-	d.say("5. resync: the UEM's notifications to the gateway are lost, and the admin blocks the phone in the UEM")
+	d.begin("the UEM's notifications to the gateway are lost, and the admin blocks the phone in the UEM")
 	if err := l.UEM.SetFaults(uem.Faults{DropNotifications: true}); err != nil {
 		return err
 	}

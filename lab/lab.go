@@ -342,6 +342,29 @@ func (l *Lab) NewDevice(cfg device.Config) (*device.Device, error) {
 	return device.New(cfg, l.DeviceURL(), l.DeviceClient())
 }
 
+// WaitGatewayConfig waits, at most 30 s, until the bundled gateway
+// reports the UEM configuration version (or a later one) applied. In
+// External mode there is no admin API to ask: it returns at once.
+func (l *Lab) WaitGatewayConfig(ctx context.Context, version int64) error {
+	c := l.GatewayAdmin()
+	if c == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.ConfigVersion >= version {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lab: the gateway did not apply configuration %d: %w", version, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // StopGateway stops the gateway gracefully (it writes its device list).
 func (l *Lab) StopGateway(ctx context.Context) error {
 	if l.gw == nil {

@@ -58,6 +58,10 @@ type Deps struct {
 	Token   string          // bearer token every request must carry
 	Metrics http.Handler    // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
+	// ConfigVersion is the version of the UEM configuration in use (0:
+	// none yet), so that a caller who changed it at the UEM can tell
+	// when the gateway applies it; nil: not reported.
+	ConfigVersion func() int64
 }
 
 // Handler returns the admin API.
@@ -398,7 +402,15 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		LastChangeBy: s.LastChangeBy, LastChange: s.LastChange,
 		CurrentTime: a.d.Now(), LastSuccessful: s.LastSuccess, LastFailed: s.LastFailure, NextScheduled: s.NextCheck,
 		FailOpen: s.FailOpen, FailOpenChangedBy: s.FailOpenChangedBy, FailOpenChangedAt: s.FailOpenChangedAt, LastError: s.LastError,
+		ConfigVersion: a.configVersion(),
 	})
+}
+
+func (a *api) configVersion() int64 {
+	if a.d.ConfigVersion == nil {
+		return 0
+	}
+	return a.d.ConfigVersion()
 }
 
 // verify is the Service Diagnosis "Verify" on the UEM (SVD-03, FO-06).

@@ -72,6 +72,8 @@ type Status struct {
 	FailOpenChangedBy string    `json:"fail_open_changed_by"`
 	FailOpenChangedAt time.Time `json:"fail_open_changed_at,omitzero"`
 	LastError         string    `json:"last_error,omitempty"`
+	// ConfigVersion is the UEM configuration version the gateway applied.
+	ConfigVersion int64 `json:"config_version,omitempty"`
 }
 
 // Counter is one `key = value` statistics line.
