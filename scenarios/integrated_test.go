@@ -1,6 +1,8 @@
 package scenarios_test
 
 import (
+	"errors"
+	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -90,5 +92,25 @@ var _ = Describe("Several mailboxes on one device", func() {
 		}
 		_, err = tablet.Sync(f.Ctx())
 		Expect(err).NotTo(HaveOccurred(), "alice's compliant tablet")
+	})
+
+	fw.It("a manually added account uses the gateway as its server and needs the account's own password", fw.IDs("MMB-01", "MMB-08"), Label(fw.FeatureMultiMailbox), func() {
+		alice, bob := f.NewUser(), f.NewUser()
+		phone := f.NewDevice(alice)
+		f.Register(phone)
+		Expect(phone.Connect(f.Ctx())).To(Succeed())
+		wrong := f.NewDevice(bob, func(c *device.Config) { c.ID, c.Password = phone.ID(), "not-"+bob+"-password" })
+		var se *device.StatusError
+		Expect(errors.As(wrong.Connect(f.Ctx()), &se)).To(BeTrue(), "bob's account added with a wrong password")
+		Expect(se.HTTPStatus).To(Equal(http.StatusUnauthorized))
+		Expect(f.ReachedExchange(wrong)).To(BeFalse(), "a refused account never reaches Exchange")
+
+		bobOnPhone := f.NewDevice(bob, func(c *device.Config) { c.ID = phone.ID() })
+		Expect(bobOnPhone.Connect(f.Ctx())).To(Succeed(), "bob's account with bob's password, through the gateway's address")
+		Expect(f.ReachedExchange(bobOnPhone)).To(BeTrue())
+		a, err := f.Association(bobOnPhone)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a.User).To(Equal(bob), "the added account is its own record")
+		Expect(a.Registered).To(BeTrue(), "linked to alice's registered phone by its EAS id")
 	})
 })

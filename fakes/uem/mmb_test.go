@@ -125,3 +125,33 @@ func TestReportBatchIsAllOrNothing(t *testing.T) {
 		t.Fatalf("%v %+v", err, decs)
 	}
 }
+
+// TestMMB05ExtraAccountNeedsAUEMUser: an extra account on a registered
+// device is linked to it only when its user exists in the UEM; an
+// account of a user the UEM does not know stays unregistered, and with
+// auto-block on it is blocked while the known users' accounts on the
+// same device are allowed.
+func TestMMB05ExtraAccountNeedsAUEMUser(t *testing.T) {
+	for _, autoBlock := range []bool{false, true} {
+		s := mmbServer(t)
+		p := s.Preferences()
+		p.AutoBlockUnregistered = autoBlock
+		if _, err := s.SetPreferences(p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			user       string
+			registered bool
+			state      uemapi.SyncState
+		}{
+			{"alice@corp.example", true, uemapi.StateAllowed},
+			{"shared@corp.example", true, uemapi.StateAllowed},
+			{"stranger@corp.example", false, map[bool]uemapi.SyncState{false: uemapi.StateAllowed, true: uemapi.StateBlocked}[autoBlock]},
+		} {
+			d, err := s.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: "PHONE", User: tc.user})
+			if err != nil || d.Registered != tc.registered || d.State != tc.state {
+				t.Errorf("auto-block %v, %s on the registered PHONE: %v %+v, want registered %v, %s", autoBlock, tc.user, err, d, tc.registered, tc.state)
+			}
+		}
+	}
+}

@@ -93,9 +93,16 @@ func TestGenerateDeterministic(t *testing.T) {
 	if d := must[uemapi.Decision](t)(srv.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: a[3].DeviceID, User: strings.ToUpper(a[3].User)})); d.FirstAccess || d.AssociationID != a[3].ID {
 		t.Fatalf("generated record not found: %+v", d)
 	}
-	d := must[uemapi.Decision](t)(srv.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: a[3].DeviceID, User: "visitor@corp.example"}))
-	if !d.FirstAccess || !d.Registered {
-		t.Fatalf("second user on a generated device: %+v", d)
+	other := a[3].User // another generated user, known to the UEM (MMB-05)
+	for _, r := range a {
+		if r.User != a[3].User {
+			other = r.User
+			break
+		}
+	}
+	d := must[uemapi.Decision](t)(srv.st.reportDevice("gw", uemapi.DeviceReport{EASDeviceID: a[3].DeviceID, User: other}))
+	if !d.FirstAccess || !d.Registered || other == a[3].User {
+		t.Fatalf("second user %s on a generated device: %+v", other, d)
 	}
 	if u := must[User](t)(srv.User(a[3].User)); u.UPN != a[3].User {
 		t.Fatalf("generated user by id: %+v", u)

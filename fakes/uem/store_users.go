@@ -105,11 +105,18 @@ func (s *store) addDeviceLocked(d Device) (*Device, error) {
 // findDevice matches a reported association to a managed device (ASA-09,
 // PREF-06): by EAS device id, then, unless strict linking is on, by the
 // user's name or email, preferring a device of that user not yet linked.
+// An account whose user the UEM does not know is never linked: on a
+// registered device it is an extra mailbox, and multi-mailbox needs the
+// user of each account to exist in the UEM (MMB-05); it stays
+// unregistered, decided as such.
 func (s *store) findDevice(eas string, user *User) *Device {
+	if user == nil {
+		return nil
+	}
 	if d, ok := s.devByEAS[eas]; ok && !d.Retired {
 		return d
 	}
-	if s.prefs.StrictLinking || user == nil {
+	if s.prefs.StrictLinking {
 		return nil
 	}
 	var first *Device
