@@ -17,7 +17,10 @@ type keyRing struct {
 	mu        sync.Mutex
 	current   jose.JSONWebKey
 	published []jose.JSONWebKey // public halves, current first
-	stray     jose.JSONWebKey   // never published: the "wrongly signed" fault
+	// stray is never published: it signs for the "wrongly signed" fault.
+	// It is made on first use: an RSA key costs tens of milliseconds,
+	// paid by every lab and spec that starts an IdP.
+	stray *jose.JSONWebKey
 }
 
 func newKey() (jose.JSONWebKey, error) {
@@ -35,11 +38,7 @@ func newKeyRing() (*keyRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	stray, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	return &keyRing{current: cur, published: []jose.JSONWebKey{cur.Public()}, stray: stray}, nil
+	return &keyRing{current: cur, published: []jose.JSONWebKey{cur.Public()}}, nil
 }
 
 // rotate makes a new signing key; keepOld keeps the previous one published.
@@ -61,17 +60,26 @@ func (k *keyRing) rotate(keepOld bool) (string, error) {
 	return nk.KeyID, nil
 }
 
-func (k *keyRing) signing(stray bool) jose.JSONWebKey {
+// signing is the key that signs a token: the current one, or with stray
+// the never-published one.
+func (k *keyRing) signing(stray bool) (jose.JSONWebKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if stray {
-		// The stray key signs under the current kid: a wrongly signed
-		// token a verifier must catch by its signature, not its kid.
-		s := k.stray
-		s.KeyID = k.current.KeyID
-		return s
+	if !stray {
+		return k.current, nil
 	}
-	return k.current
+	if k.stray == nil {
+		sk, err := newKey()
+		if err != nil {
+			return jose.JSONWebKey{}, err
+		}
+		k.stray = &sk
+	}
+	// The stray key signs under the current kid: a wrongly signed
+	// token a verifier must catch by its signature, not its kid.
+	s := *k.stray
+	s.KeyID = k.current.KeyID
+	return s, nil
 }
 
 func (k *keyRing) set() jose.JSONWebKeySet {

@@ -100,7 +100,11 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, g grant, now time
 		Audience: jwt.Audience{g.resource}, IssuedAt: jwt.NewNumericDate(now.Add(-2 * time.Minute)),
 		NotBefore: jwt.NewNumericDate(now.Add(-2 * time.Minute)), Expiry: jwt.NewNumericDate(exp)},
 		UPN: upn, UniqueName: upn, AppID: g.clientID, IPAddr: ip, Scope: scope}
-	at, err := oauth.Sign(s.keys.signing(fl.WrongKey), c)
+	var at string
+	key, err := s.keys.signing(fl.WrongKey)
+	if err == nil {
+		at, err = oauth.Sign(key, c)
+	}
 	if err != nil {
 		s.log.Error("sign access token", "error", err)
 		tokenError(w, http.StatusInternalServerError, "server_error", "signing failed")
