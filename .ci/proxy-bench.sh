@@ -22,6 +22,8 @@
 # or a flag such as --gc-heap-floor 0) is measured against the gateway in
 # the same run, interleaved (issue 26). PROFILE_B=file profiles it too.
 # VEGETA=0 skips the latency part (throughput and proxy-cpu only).
+# LAB_FLAGS adds flags to `gatehouse lab` (--http2: the fake Exchange
+# offers HTTP/2 and the lab's gateway multiplexes its requests on it).
 #
 # Two measurements: throughput, wrk's closed loop with that many
 # connections (saturation, so its latency is queueing); then latency at a
@@ -49,7 +51,8 @@ trap cleanup EXIT
 go build -o "$gh" ./cmd/gatehouse
 GOBIN=$work go install github.com/tsenart/vegeta/v12@v12.13.0
 # Ports away from the lab's defaults so a running lab does not collide.
-"$gh" lab --json --gateway-subprocess --dir "$work/lab" --log-level error \
+# shellcheck disable=SC2086 # LAB_FLAGS splits on purpose
+"$gh" lab --json --gateway-subprocess --dir "$work/lab" --log-level error ${LAB_FLAGS:-} \
 	--gateway-listen 127.0.0.1:18443 --gateway-admin-listen 127.0.0.1:19091 --notify-listen 127.0.0.1:19090 \
 	--uem-listen 127.0.0.1:18600 --uem-admin-listen 127.0.0.1:18601 \
 	--exchange-listen 127.0.0.1:18700 --exchange-admin-listen 127.0.0.1:18701 \
