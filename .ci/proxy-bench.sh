@@ -61,6 +61,9 @@ pids+=($!)
 for _ in $(seq 100); do grep -q '"dir"' "$work/lab.json" 2>/dev/null && break; sleep 0.2; done
 grep -q '"dir"' "$work/lab.json" || { echo "proxy-bench: lab did not start:" >&2; cat "$work/lab.err" >&2; exit 1; }
 
+# labgateway: the pid of the lab's gateway subprocess (gateway-b, run
+# from the same binary by default, is not it).
+labgateway() { pgrep -f "$gh gateway" | grep -vx "${gwbpid:-none}" | head -1; }
 if [[ -n ${B:-} ]]; then
 	# The second gateway: the lab gateway's own settings, its own ports and
 	# data directory, the lab's UEM credential.
@@ -112,7 +115,7 @@ if [[ -n ${PIN:-} ]]; then
 	# then says whether the proxy keeps up with the server, not how the
 	# three split two cores.
 	taskset -a -p 1 "${pids[0]}" >/dev/null
-	taskset -a -p 2 "$(pgrep -f "$gh gateway" | head -1)" >/dev/null
+	taskset -a -p 2 "$(labgateway)" >/dev/null
 	[[ -z ${B:-} ]] || taskset -a -p 2 "$gwbpid" >/dev/null
 	for p in $(pgrep -f "nginx.*$work"); do taskset -a -p 2 "$p" >/dev/null; done
 	pinned="taskset 1"
@@ -189,7 +192,7 @@ cputicks() {
 	for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
 	echo "$sum"
 }
-gwpid=$(pgrep -f "$gh gateway" | head -1)
+gwpid=$(labgateway)
 mapfile -t nginxpids < <(pgrep -f "nginx.*$work"; pgrep -P "$(pgrep -f "nginx -c $work" | head -1)")
 declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid [gateway-b]=${gwbpid:-})
 hz=$(getconf CLK_TCK)
