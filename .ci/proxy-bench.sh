@@ -16,6 +16,15 @@
 # for the gateway's, so the audit's cost is measured in the same run
 # (issue 22; the counters are always on).
 #
+# B=1 adds a target gateway-b: a second gateway process on the same lab
+# (same UEM, same Exchange), started from B_BIN (default: this checkout's
+# build) with the extra flags B_FLAGS, so that a change (another build,
+# or a flag such as --gc-heap-floor 0) is measured against the gateway in
+# the same run, interleaved (issue 26). PROFILE_B=file profiles it too.
+# VEGETA=0 skips the latency part (throughput and proxy-cpu only).
+# LAB_FLAGS adds flags to `gatehouse lab` (--http2: the fake Exchange
+# offers HTTP/2 and the lab's gateway multiplexes its requests on it).
+#
 # Two measurements: throughput, wrk's closed loop with that many
 # connections (saturation, so its latency is queueing); then latency at a
 # fixed open-model rate well below saturation, with vegeta (from the Go
@@ -42,7 +51,8 @@ trap cleanup EXIT
 go build -o "$gh" ./cmd/gatehouse
 GOBIN=$work go install github.com/tsenart/vegeta/v12@v12.13.0
 # Ports away from the lab's defaults so a running lab does not collide.
-"$gh" lab --json --gateway-subprocess --dir "$work/lab" --log-level error \
+# shellcheck disable=SC2086 # LAB_FLAGS splits on purpose
+"$gh" lab --json --gateway-subprocess --dir "$work/lab" --log-level error ${LAB_FLAGS:-} \
 	--gateway-listen 127.0.0.1:18443 --gateway-admin-listen 127.0.0.1:19091 --notify-listen 127.0.0.1:19090 \
 	--uem-listen 127.0.0.1:18600 --uem-admin-listen 127.0.0.1:18601 \
 	--exchange-listen 127.0.0.1:18700 --exchange-admin-listen 127.0.0.1:18701 \
@@ -50,6 +60,25 @@ GOBIN=$work go install github.com/tsenart/vegeta/v12@v12.13.0
 pids+=($!)
 for _ in $(seq 100); do grep -q '"dir"' "$work/lab.json" 2>/dev/null && break; sleep 0.2; done
 grep -q '"dir"' "$work/lab.json" || { echo "proxy-bench: lab did not start:" >&2; cat "$work/lab.err" >&2; exit 1; }
+
+# labgateway: the pid of the lab's gateway subprocess (gateway-b, run
+# from the same binary by default, is not it).
+labgateway() { pgrep -f "$gh gateway" | grep -vx "${gwbpid:-none}" | head -1; }
+if [[ -n ${B:-} ]]; then
+	# The second gateway: the lab gateway's own settings, its own ports and
+	# data directory, the lab's UEM credential.
+	export GATEHOUSE_UEM_TOKEN GATEHOUSE_UEM_NOTIFY_SECRET GATEHOUSE_ADMIN_TOKEN=bench-b-$RANDOM$RANDOM
+	GATEHOUSE_UEM_TOKEN=$(jq -r .uem.gateway_token "$work/lab.json") GATEHOUSE_UEM_NOTIFY_SECRET=$(jq -r .uem.notify_secret "$work/lab.json")
+	# shellcheck disable=SC2086 # B_FLAGS splits on purpose
+	"${B_BIN:-$gh}" gateway --listen 127.0.0.1:18445 --notify-listen 127.0.0.1:19092 --admin-listen 127.0.0.1:19093 \
+		--data-dir "$work/gateway-b" --uem-url "$(jq -r .uem.gateway_api_url "$work/lab.json")" --uem-insecure --upstream-insecure \
+		--fail-open=true --upstream-http2=false --check-interval 2s --resync-interval 5s --last-seen-interval 5s \
+		--persist-interval 10s --stats-interval 1m0s --log-level error ${B_FLAGS:-} >"$work/gateway-b.out" 2>"$work/gateway-b.log" &
+	pids+=($!)
+	gwbpid=$!
+	for _ in $(seq 300); do grep -q '^admin URL' "$work/gateway-b.out" 2>/dev/null && break; sleep 0.2; done
+	grep -q '^admin URL' "$work/gateway-b.out" || { echo "proxy-bench: gateway-b did not start:" >&2; cat "$work/gateway-b.log" >&2; exit 1; }
+fi
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
 	-out "$work/cert.pem" -days 1 -subj /CN=127.0.0.1 2>/dev/null
@@ -86,7 +115,8 @@ if [[ -n ${PIN:-} ]]; then
 	# then says whether the proxy keeps up with the server, not how the
 	# three split two cores.
 	taskset -a -p 1 "${pids[0]}" >/dev/null
-	taskset -a -p 2 "$(pgrep -f "$gh gateway" | head -1)" >/dev/null
+	taskset -a -p 2 "$(labgateway)" >/dev/null
+	[[ -z ${B:-} ]] || taskset -a -p 2 "$gwbpid" >/dev/null
 	for p in $(pgrep -f "nginx.*$work"); do taskset -a -p 2 "$p" >/dev/null; done
 	pinned="taskset 1"
 fi
@@ -127,28 +157,32 @@ function done(summary, latency, requests)
 end
 EOF
 
-declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443 [gateway+audit]=18443) key=()
+declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443 [gateway+audit]=18443 [gateway-b]=18445) key=()
 targets=(direct nginx gateway)
 [[ -n ${AUDIT:-} ]] && targets+=(gateway+audit)
+[[ -n ${B:-} ]] && targets+=(gateway-b)
 # audit on|off: the gateway's audit log, through its admin API.
 audit() {
 	"$gh" ctl --admin "$(jq -r .gateway.admin_url "$work/lab.json")" --token "$(jq -r .gateway.admin_token "$work/lab.json")" --insecure audit "$1" >/dev/null
 }
 setaudit() { [[ -z ${AUDIT:-} ]] || { [[ $1 == gateway+audit ]] && audit on || audit off; }; }
-for t in direct gateway; do
-	key[$t]=$(provision "${port[$t]}" "BENCH$t")
-	[[ -n ${key[$t]} ]] || { echo "proxy-bench: provisioning through $t failed" >&2; exit 1; }
-done
-key[nginx]=${key[direct]} # nginx relays to the same Exchange: the same device
-key[gateway+audit]=${key[gateway]}
 dev() {
 	case $1 in
 	nginx) echo BENCHdirect ;;
 	gateway+audit) echo BENCHgateway ;;
+	gateway-b) echo BENCHgatewayb ;;
 	*) echo "BENCH$1" ;;
 	esac
 }
-for t in direct nginx gateway; do # warm up each path and check it answers 200
+provisioned=(direct gateway)
+[[ -n ${B:-} ]] && provisioned+=(gateway-b)
+for t in "${provisioned[@]}"; do
+	key[$t]=$(provision "${port[$t]}" "$(dev "$t")")
+	[[ -n ${key[$t]} ]] || { echo "proxy-bench: provisioning through $t failed" >&2; exit 1; }
+done
+key[nginx]=${key[direct]} # nginx relays to the same Exchange: the same device
+key[gateway+audit]=${key[gateway]}
+for t in "${targets[@]}"; do # warm up each path and check it answers 200
 	eas "${port[$t]}" "$(dev $t)" FolderSync "$work/foldersync" "${key[$t]}" >/dev/null
 done
 
@@ -158,9 +192,9 @@ cputicks() {
 	for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
 	echo "$sum"
 }
-gwpid=$(pgrep -f "$gh gateway" | head -1)
+gwpid=$(labgateway)
 mapfile -t nginxpids < <(pgrep -f "nginx.*$work"; pgrep -P "$(pgrep -f "nginx -c $work" | head -1)")
-declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid)
+declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid [gateway-b]=${gwbpid:-})
 hz=$(getconf CLK_TCK)
 
 echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds rounds"
@@ -184,6 +218,7 @@ for r in $(seq "$rounds"); do
 done
 echo
 echo "vegeta attack -rate=$rate/s -duration=$duration, FolderSync, $rounds rounds (latency in µs)"
+[[ ${VEGETA:-1} == 0 ]] && rounds=0 # VEGETA=0: throughput and CPU only
 for r in $(seq "$rounds"); do
 	for t in "${targets[@]}"; do
 		setaudit "$t"
@@ -203,4 +238,10 @@ if [[ -n ${PROFILE:-} ]]; then
 	curl -sk -H "Authorization: Bearer $token" -o "$PROFILE" "https://127.0.0.1:19091/debug/pprof/profile?seconds=30"
 	wait $!
 	echo "gateway CPU profile: $PROFILE (go tool pprof $gh $PROFILE)"
+fi
+if [[ -n ${PROFILE_B:-} && -n ${B:-} ]]; then
+	wrk -t1 -c"$conns" -d35s -s "$work/eas.lua" "https://127.0.0.1:18445" -- BENCHgatewayb "${key[gateway-b]}" "$work/foldersync" >/dev/null &
+	curl -sk -H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN" -o "$PROFILE_B" "https://127.0.0.1:19093/debug/pprof/profile?seconds=30"
+	wait $!
+	echo "gateway-b CPU profile: $PROFILE_B"
 fi
