@@ -247,7 +247,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	errs = append(errs, s.store.Close())
 	if s.auditF != nil {
-		errs = append(errs, s.auditF.Close())
+		errs = append(errs, s.audit.Close(), s.auditF.Close()) // the buffered entries first
 	}
 	errs = append(errs, s.alerts.Close()) // mails the pending batch
 	if s.logsF != nil {
