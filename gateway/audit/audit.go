@@ -101,7 +101,7 @@ type Logger struct {
 	host    string
 	now     func() time.Time
 	enabled atomic.Bool
-	syslog  atomic.Pointer[Syslog] // forwarding (AUD-12); nil: none
+	syslog  atomic.Pointer[[]*Syslog] // forwarding targets (AUD-12); nil: none
 }
 
 // New returns a logger writing to w with the default Buffering; host is
@@ -236,8 +236,11 @@ func (l *Logger) write(e Entry) {
 		buf = append(buf, b...)
 		return append(buf, '\n')
 	})
-	if s := l.syslog.Load(); s != nil {
-		_ = s.Send("info", "SENTRY_AUDIT", "INFO "+string(b), now) // dropped on failure: the local log has it
+	if ts := l.syslog.Load(); ts != nil {
+		msg := "INFO " + string(b)
+		for _, s := range *ts {
+			_ = s.Send("info", "SENTRY_AUDIT", msg, now) // queued; dropped and counted when full: the local log has it
+		}
 	}
 }
 
