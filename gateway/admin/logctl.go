@@ -30,6 +30,7 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
+	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
 }
 
 func (a *api) logShow(w http.ResponseWriter, _ *http.Request) {

@@ -17,12 +17,12 @@ import (
 
 // SyslogTarget is one `syslog <server> [port] <protocol> <facility> <log-level> [state]`.
 type SyslogTarget struct {
-	Server   string `json:"server" yaml:"server"`
-	Port     int    `json:"port" yaml:"port"`         // default 514
-	Protocol string `json:"protocol" yaml:"protocol"` // UDP or TCP
-	Facility string `json:"facility" yaml:"facility"` // general, health-monitor or audit
-	Level    string `json:"level" yaml:"level"`       // emerg … debug
-	Disabled bool   `json:"disabled,omitempty" yaml:"disabled"`
+	Server   string `json:"server" yaml:"server" xml:"server"`
+	Port     int    `json:"port" yaml:"port" xml:"port"`             // default 514
+	Protocol string `json:"protocol" yaml:"protocol" xml:"protocol"` // UDP or TCP
+	Facility string `json:"facility" yaml:"facility" xml:"facility"` // general, health-monitor or audit
+	Level    string `json:"level" yaml:"level" xml:"level"`          // emerg … debug
+	Disabled bool   `json:"disabled,omitempty" yaml:"disabled" xml:"disabled,omitempty"`
 }
 
 // severities are the syslog levels by name, most severe first (RFC 5424).
@@ -95,4 +95,12 @@ func (l *Logger) Syslogs() []*Syslog {
 		return *ts
 	}
 	return nil
+}
+
+// Host is the name in each line, for new syslog targets.
+func (l *Logger) Host() string {
+	if l == nil {
+		return ""
+	}
+	return l.host
 }
