@@ -11,6 +11,8 @@
 #
 #   .ci/proxy-bench.sh [duration=20s] [connections=32] [rounds=3] [rate=2000]
 #
+# LATENCY=0 runs the throughput half only.
+#
 # AUDIT=1 adds a fourth target, gateway+audit: the same gateway with its
 # audit log switched on (`ctl audit on`) for that target's turn and off
 # for the gateway's, so the audit's cost is measured in the same run
@@ -216,6 +218,9 @@ for r in $(seq "$rounds"); do
 		fi
 	done
 done
+# LATENCY=0 skips the latency half (the CPU-per-request comparison needs
+# only the throughput half).
+[[ ${LATENCY:-1} == 0 ]] && rounds=0
 echo
 echo "vegeta attack -rate=$rate/s -duration=$duration, FolderSync, $rounds rounds (latency in µs)"
 [[ ${VEGETA:-1} == 0 ]] && rounds=0 # VEGETA=0: throughput and CPU only

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/smtp"
 	"github.com/gatehouse-lab/gatehouse/gateway"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/onsi/gomega"
@@ -70,7 +71,7 @@ func TestALR01ExchangeErrorsRaiseAlertsMailedToTheSink(t *testing.T) {
 	}
 	w.blockDevice("BOBPHONE", "bob")
 
-	list, err := w.adm.Alerts(context.Background(), "")
+	list, err := viewAlerts(w, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +120,9 @@ func TestALR05AlertsSurviveAGatewayRestart(t *testing.T) {
 	}
 	w.stopGateway()
 	w.startGateway(false)
-	for filter, want := range map[string]int{"": 1, "as_sync.*internal SERVER": 1, "as_ping": 0} {
-		list, err := w.adm.Alerts(context.Background(), filter)
+	// ALR-04: each start raised a RESTART (two), plus the AS_SYNC.
+	for filter, want := range map[string]int{"": 3, "as_sync.*internal SERVER": 1, "as_ping": 0, "\trestart\t": 2} {
+		list, err := viewAlerts(w, filter)
 		if err != nil || len(list) != want {
 			t.Errorf("after restart, filter %q: %d alerts (%v), want %d", filter, len(list), err, want)
 		}
@@ -138,12 +140,58 @@ func TestALR01KerberosFailureRaisesAKerberosAlert(t *testing.T) {
 	if code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil); code != http.StatusBadGateway {
 		t.Fatalf("Provision: HTTP %d, want 502", code)
 	}
-	list, err := w.adm.Alerts(context.Background(), "")
+	list, err := viewAlerts(w, "kerberos") // not the RESTART of the start
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].ID != alerts.IDKerberos || list[0].Level != alerts.Error || list[0].Device != "ALICEPHONE" ||
 		!strings.Contains(list[0].Description, "Kerberos authentication to the ActiveSync server failed") {
 		t.Fatalf("alerts: %+v", list)
+	}
+}
+
+// viewAlerts sets the Sentry log to level 3, where the viewer shows
+// alerts (ALR-02), and lists them.
+func viewAlerts(w *world, filter string) ([]alerts.Alert, error) {
+	v := "level_3"
+	if _, err := w.adm.SetLog(context.Background(), admin.LogChange{Verbosity: &v}); err != nil {
+		return nil, err
+	}
+	return w.adm.Alerts(context.Background(), filter)
+}
+
+// ALR-02: the viewer shows alerts only from Sentry log level 3: at the
+// default level 1 and at level 2 it shows none, although the alerts are
+// kept; at level 3 they appear, the RESTART of the start (ALR-04) first.
+func TestALR02ViewerShowsAlertsFromLogLevel3(t *testing.T) {
+	w, _ := alertWorld(t, func(c *alerts.Config) { c.SendNotifications, c.Default = false, alerts.Discard })
+	w.provision("ALICEPHONE", "alice")
+	if err := w.exch.SetFaults(exchange.Faults{ErrorRate: 1, ErrorStatus: http.StatusServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdSync); code != http.StatusServiceUnavailable {
+		t.Fatalf("Sync: HTTP %d", code)
+	}
+	ctx := context.Background()
+	for _, level := range []string{"", "level_2"} {
+		if level != "" {
+			if _, err := w.adm.SetLog(ctx, admin.LogChange{Verbosity: &level}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if list, err := w.adm.Alerts(ctx, ""); err != nil || len(list) != 0 {
+			t.Fatalf("log level %q: %d alerts (%v), want none shown", level, len(list), err)
+		}
+	}
+	list, err := viewAlerts(w, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range list {
+		ids = append(ids, a.ID)
+	}
+	if len(list) != 2 || list[0].ID != "AS_SYNC" || list[1].ID != alerts.IDRestart || list[1].Level != alerts.Warning {
+		t.Fatalf("at level 3: %v, want AS_SYNC then the start's RESTART", ids)
 	}
 }

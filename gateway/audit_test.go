@@ -19,6 +19,9 @@ import (
 // auditLines returns the audit log's JSON entries.
 func (w *world) auditLines() []map[string]any {
 	w.t.Helper()
+	if _, err := w.adm.FlushAudit(context.Background()); err != nil { // the log writes in batches
+		w.t.Fatal(err)
+	}
 	data, err := os.ReadFile(filepath.Join(w.dataDir, "audit.log"))
 	if err != nil {
 		w.t.Fatal(err)
@@ -103,6 +106,9 @@ func TestAUD11AuditSwitchedAtRunTime(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	count := func() int {
+		if _, err := w.adm.FlushAudit(ctx); err != nil {
+			t.Fatal(err)
+		}
 		data, _ := os.ReadFile(filepath.Join(w.dataDir, "audit.log"))
 		return strings.Count(string(data), "SENTRY_AUDIT")
 	}

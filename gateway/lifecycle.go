@@ -247,7 +247,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	errs = append(errs, s.store.Close())
 	if s.auditF != nil {
-		errs = append(errs, s.auditF.Close())
+		errs = append(errs, s.audit.Close(), s.auditF.Close()) // the buffered entries first
+		for _, fwd := range s.audit.SetSyslogs(nil) {
+			errs = append(errs, fwd.Close()) // sends what is queued, for at most a second
+		}
 	}
 	errs = append(errs, s.alerts.Close()) // mails the pending batch
 	if s.logsF != nil {

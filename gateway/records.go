@@ -33,5 +33,7 @@ func (s *Server) openRecords(cfg Config, log *slog.Logger) (err error) {
 	if s.alerts, err = alerts.Open(cfg.DataDir, cfg.Alerts, log, clock.Or(cfg.Clock).Now); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	// ALR-04: the seeds' RESTART alert, one per start of the gateway.
+	s.alerts.Raise(alerts.Alert{ID: alerts.IDRestart, Level: alerts.Warning, Service: "Sentry", Description: "Sentry started (" + host + ")"})
 	return s.openSentryLog()
 }

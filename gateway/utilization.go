@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
@@ -20,8 +22,8 @@ func (s *Server) utilization() stats.Utilization {
 		CPU: cpu, SystemMemory: sysMem, HeapMemory: heap}
 }
 
-// utilizationLoop checks utilisation every 30 minutes and logs a warn
-// with a stable alert_id for each resource above its threshold (STA-13).
+// utilizationLoop checks utilisation every 30 minutes; each resource
+// above its threshold is logged at warn and raised as an alert (STA-13).
 func (s *Server) utilizationLoop(ctx context.Context) {
 	t := time.NewTicker(stats.UtilizationCheckInterval)
 	defer t.Stop()
@@ -30,8 +32,19 @@ func (s *Server) utilizationLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			stats.LogAlerts(s.log, s.utilization().Over(stats.DefaultThresholds))
+			s.utilizationAlerts(s.utilization())
 		}
+	}
+}
+
+// utilizationAlerts logs and raises one warning alert per resource of u
+// above the seeds' thresholds (80 % thread pool, 70 % CPU, 70 % memory).
+func (s *Server) utilizationAlerts(u stats.Utilization) {
+	over := u.Over(stats.DefaultThresholds)
+	stats.LogAlerts(s.log, over)
+	for _, a := range over {
+		s.alerts.Raise(alerts.Alert{ID: a.ID, Level: alerts.Warning, Service: "Sentry",
+			Description: fmt.Sprintf("%s %.1f %% is above %.0f %%", a.Resource, a.Value, a.Threshold)})
 	}
 }
 

@@ -35,7 +35,10 @@ var auditLine = regexp.MustCompile(`^\d{4} [A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{
 
 // auditEntries are the audit log's entries about the device, each as the
 // raw JSON object (to see which keys are present and how values are typed).
+// It flushes the log first: the gateway writes it in batches (issue 22).
 func auditEntries(f *fw.Framework, deviceID string) []map[string]any {
+	_, err := f.Gateway().FlushAudit(f.Ctx())
+	Expect(err).NotTo(HaveOccurred())
 	raw, err := os.ReadFile(filepath.Join(f.Lab.DataDir(), "audit.log"))
 	Expect(err).NotTo(HaveOccurred(), "the gateway writes its audit log")
 	var out []map[string]any
@@ -86,9 +89,11 @@ var _ = Describe("Audit log after device traffic", func() {
 	fw.It("every device request makes one REQUEST and one RESPONSE entry sharing a use-case id, as syslog lines of JSON", fw.IDs("AUD-01", "AUD-08"), fw.Introspection(), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
+		// A RESPONSE is written as the handler returns, which can be just
+		// after the device has read the answer.
+		Eventually(func() []map[string]any { return ofType(auditEntries(f, d.ID()), "RESPONSE") }).Should(HaveLen(len(d.Records())), "one RESPONSE per request")
 		es := auditEntries(f, d.ID())
 		Expect(ofType(es, "REQUEST")).To(HaveLen(len(d.Records())), "one REQUEST per request the device made")
-		Expect(ofType(es, "RESPONSE")).To(HaveLen(len(d.Records())), "one RESPONSE per request")
 		byCase := map[string][]string{}
 		for _, e := range es {
 			id, _ := e["usecaseId"].(string)
@@ -128,8 +133,8 @@ var _ = Describe("Audit log after device traffic", func() {
 	fw.It("a RESPONSE entry carries the status as a string and omits the request's fields", fw.IDs("AUD-05", "AUD-09"), fw.Introspection(), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
+		Eventually(func() []map[string]any { return ofType(auditEntries(f, d.ID()), "RESPONSE") }).Should(HaveLen(len(d.Records())))
 		resps := ofType(auditEntries(f, d.ID()), "RESPONSE")
-		Expect(resps).To(HaveLen(len(d.Records())))
 		for i, e := range resps {
 			Expect(e["httpStatus"]).To(Equal("200"), "response %d", i)
 			Expect(e).To(HaveKeyWithValue("userId", d.User()))

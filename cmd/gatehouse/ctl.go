@@ -46,7 +46,7 @@ func newCtlCmd() *cobra.Command {
 		statusCmd("verify", "Check UEM connectivity now (SVD-03)", client, emit, func(ctx context.Context, c *admin.Client) (*admin.Status, error) { return c.Verify(ctx) }),
 		failOpenCmd(client, emit),
 		auditCmd(client, emit),
-		alertsCmd(client, emit),
+		alertsCmd(client, emit), syslogCmd(client, emit),
 		logCmd(client, emit),
 		statisticsCmd(client, emit), utilizationCmd(client, emit), diagnoseCmd(client, emit), configCmd(client),
 		crlCmd(client, emit),

@@ -34,5 +34,6 @@ func alertsCmd(client adminClient, emit emitter) *cobra.Command {
 			})
 		}}
 	cmd.Flags().StringVar(&filter, "filter", "", "case-insensitive regular expression over each alert's line")
+	cmd.AddCommand(notifyCmd(client, emit)) // ctl_alerts_notify.go
 	return cmd
 }

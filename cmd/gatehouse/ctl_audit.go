@@ -8,12 +8,12 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 )
 
-// auditCmd is `ctl audit [on|off]`: `sentry audit` / `no sentry audit`
-// and, with no argument, `show sentry audit config` (AUD-11). The switch
-// holds until the gateway restarts (the bootstrap `audit` is the state at
-// start).
+// auditCmd is `ctl audit [on|off|flush]`: `sentry audit` / `no sentry
+// audit` and, with no argument, `show sentry audit config` (AUD-11). The
+// switch holds until the gateway restarts (the bootstrap `audit` is the
+// state at start). `flush` writes the buffered entries to audit.log now.
 func auditCmd(client adminClient, emit emitter) *cobra.Command {
-	return &cobra.Command{Use: "audit [on|off]", Short: "Show or switch the audit log at run time (AUD-11)", Args: cobra.MaximumNArgs(1),
+	return &cobra.Command{Use: "audit [on|off|flush]", Short: "Show, switch or flush the audit log at run time (AUD-11)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			c, err := client()
 			if err != nil {
@@ -25,14 +25,19 @@ func auditCmd(client adminClient, emit emitter) *cobra.Command {
 				st, err = c.Audit(cmd.Context())
 			case a[0] == "on" || a[0] == "off":
 				st, err = c.SetAudit(cmd.Context(), a[0] == "on")
+			case a[0] == "flush":
+				st, err = c.FlushAudit(cmd.Context())
 			default:
-				return fmt.Errorf("audit takes on or off")
+				return fmt.Errorf("audit takes on, off or flush")
 			}
 			if err != nil {
 				return err
 			}
 			return emit(cmd.OutOrStdout(), st, func() error {
 				_, err := fmt.Fprintf(cmd.OutOrStdout(), "audit = %t\n", st.Enabled)
+				if err == nil && st.Dropped > 0 {
+					_, err = fmt.Fprintf(cmd.OutOrStdout(), "dropped = %d\n", st.Dropped)
+				}
 				return err
 			})
 		}}

@@ -26,6 +26,8 @@ var examples = map[string][]string{
 	"ctl": {
 		"go run ./cmd/gatehouse ctl --ca DATA_DIR/tls/cert.pem --admin-token-file TOKEN_FILE status",
 		"go run ./cmd/gatehouse ctl --ca DATA_DIR/tls/cert.pem --admin-token-file TOKEN_FILE device-cache dump all",
+		"go run ./cmd/gatehouse ctl --ca DATA_DIR/tls/cert.pem --admin-token-file TOKEN_FILE syslog add 127.0.0.1 514 TCP audit info",
+		"go run ./cmd/gatehouse ctl --ca DATA_DIR/tls/cert.pem --admin-token-file TOKEN_FILE alerts notify --send --email ops@corp.example --smtp-server 127.0.0.1:2525 --smtp-from gw@corp.example --per-hour 20 --override AS_SYNC=batch",
 		"(gatehouse lab prints both paths, and the whole command)",
 	},
 	"dns":      {"go run ./cmd/gatehouse dns --help"},

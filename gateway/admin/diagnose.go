@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
@@ -79,6 +80,9 @@ func (a *api) diagnose(ctx context.Context, service string) DiagnosisRow {
 		row.Status, row.Message = probeEach(ctx, "DNS", a.d.DNSServers, probeDNS)
 	case "NTP":
 		row.Status, row.Message = probeEach(ctx, "NTP", a.d.NTPServers, probeNTP)
+		if row.Status == upstream.DiagnosisFailure { // ALR-04: the seeds' NTPERROR
+			a.d.Alerts.Raise(alerts.Alert{ID: alerts.IDNTPError, Level: alerts.Error, Service: "NTP", Description: row.Message})
+		}
 	}
 	return row
 }

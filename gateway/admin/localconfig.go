@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
+	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/uemsync"
 	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 )
@@ -26,6 +28,9 @@ type LocalConfig struct {
 	Audit       *bool            `xml:"audit,omitempty"`
 	EMMFailOpen *bool            `xml:"emm-fail-open,omitempty"`
 	Statistics  *LocalStatistics `xml:"statistics,omitempty"`
+	// Syslog and AlertsNotify: localconfig_obs.go.
+	Syslog       *LocalSyslog `xml:"syslog,omitempty"`
+	AlertsNotify *LocalNotify `xml:"alerts-notify,omitempty"`
 }
 
 // LocalStatistics is statistics collection in the exported file (STA-08).
@@ -65,6 +70,7 @@ func (a *api) exportLocal() LocalConfig {
 		s := iv.String()
 		c.Statistics = &LocalStatistics{Enabled: &on, Interval: &s}
 	}
+	a.exportObs(&c)
 	return c
 }
 
@@ -87,9 +93,23 @@ func (a *api) configImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, iv, err := a.parseLocal(data)
+	var targets []audit.SyslogTarget
+	var notify *alerts.Config
+	if err == nil {
+		targets, notify, err = a.parseObs(c)
+	}
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
 		return
+	}
+	if notify != nil { // first: the only part that can still fail (its password file)
+		if err := a.setNotify(*notify); err != nil {
+			writeErr(w, http.StatusBadRequest, prefixField("alerts-notify/", err))
+			return
+		}
+	}
+	if c.Syslog != nil {
+		_ = a.applySyslog(targets) // validated by parseObs
 	}
 	if c.Audit != nil {
 		a.d.Audit.SetEnabled(*c.Audit)

@@ -25,10 +25,12 @@ type logControls = logctl.Controls
 func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
 	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
+	mux.HandleFunc("POST "+Prefix+"audit/flush", a.auditFlush)
 	mux.HandleFunc("GET "+Prefix+"log", a.logShow)
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
+	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
 }
 
 func (a *api) logShow(w http.ResponseWriter, _ *http.Request) {

@@ -37,6 +37,7 @@ const (
 	IDRestart  = "RESTART"  // the gateway started
 	IDKerberos = "KERBEROS" // Kerberos constrained delegation failed
 	IDHTTP     = "HTTP"     // an HTTP error on a non-ActiveSync service
+	IDNTPError = "NTPERROR" // the NTP diagnosis failed (ALR-04, SVD-01)
 )
 
 // CommandID is the alert ID of an ActiveSync command's errors (ALR-03):

@@ -22,34 +22,34 @@ func (a Action) valid() bool { return a == Discard || a == Realtime || a == Batc
 // Config is the alert notification configuration (ALR-07, ALR-10), the
 // bootstrap's `alerts:` block.
 type Config struct {
-	SendNotifications bool     `yaml:"send_notifications"` // mail at all
-	Emails            []string `yaml:"emails"`             // the Email List
+	SendNotifications bool     `json:"send_notifications" yaml:"send_notifications"` // mail at all
+	Emails            []string `json:"emails" yaml:"emails"`                         // the Email List
 	// AlertsPerHour mails at most this many alerts per clock hour (ALR-08);
 	// 0: no limit.
-	AlertsPerHour int `yaml:"alerts_per_hour"`
+	AlertsPerHour int `json:"alerts_per_hour" yaml:"alerts_per_hour"`
 	// BatchMinutes is the Batch Time Interval; default 10.
-	BatchMinutes int               `yaml:"batch_minutes"`
-	Default      Action            `yaml:"default"`   // default discard
-	Overrides    map[string]Action `yaml:"overrides"` // per alert ID, beats Default
-	SMTP         SMTP              `yaml:"smtp"`
+	BatchMinutes int               `json:"batch_minutes" yaml:"batch_minutes"`
+	Default      Action            `json:"default" yaml:"default"`     // default discard
+	Overrides    map[string]Action `json:"overrides" yaml:"overrides"` // per alert ID, beats Default
+	SMTP         SMTP              `json:"smtp" yaml:"smtp"`
 	// Webhook, when set, receives every alert as a JSON POST, whatever
 	// the e-mail settings.
-	Webhook string `yaml:"webhook"`
+	Webhook string `json:"webhook" yaml:"webhook"`
 }
 
 // SMTP is the mail server the notifications go through (ALR-10).
 type SMTP struct {
-	From   string `yaml:"from"`
-	Server string `yaml:"server"`
-	Port   int    `yaml:"port"`
+	From   string `json:"from" yaml:"from" xml:"from"`
+	Server string `json:"server" yaml:"server" xml:"server"`
+	Port   int    `json:"port" yaml:"port" xml:"port"`
 	// TLS: "smtp" (plain), "starttls" or "smtps" (implicit TLS).
-	TLS          string `yaml:"tls"`
-	AuthRequired bool   `yaml:"auth_required"`
-	User         string `yaml:"user"`
+	TLS          string `json:"tls" yaml:"tls" xml:"tls"`
+	AuthRequired bool   `json:"auth_required" yaml:"auth_required" xml:"auth-required"`
+	User         string `json:"user" yaml:"user" xml:"user"`
 	// PasswordFile holds the password, so that it is not in the config.
-	PasswordFile string `yaml:"password_file"`
+	PasswordFile string `json:"password_file" yaml:"password_file" xml:"password-file"`
 	// InsecureSkipVerify is for lab servers with self-signed certificates.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	InsecureSkipVerify bool `json:"insecure_skip_verify" yaml:"insecure_skip_verify" xml:"insecure-skip-verify"`
 }
 
 // Validate checks c once, naming the field at fault.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,8 +15,11 @@ import (
 // *Service raises nothing, so hooks need no check.
 type Service struct {
 	store  *Store
-	notify *Notifier // nil: no webhook and no e-mail
+	notify atomic.Pointer[Notifier] // nil: no webhook and no e-mail
+	cfg    atomic.Pointer[Config]   // the notification settings (ALR-07); nil: none
+	log    *slog.Logger
 	now    func() time.Time
+	setMu  sync.Mutex // one SetConfig at a time
 }
 
 // FileName is the store's file in the data dir.
@@ -30,20 +35,70 @@ func Open(dataDir string, cfg *Config, log *slog.Logger, now func() time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: st, now: now}
-	if cfg != nil && (cfg.SendNotifications || cfg.Webhook != "") {
-		pass := ""
-		if cfg.SMTP.AuthRequired && cfg.SMTP.PasswordFile != "" {
-			b, err := os.ReadFile(cfg.SMTP.PasswordFile)
-			if err != nil {
-				st.Close()
-				return nil, fmt.Errorf("alerts.smtp.password_file: %w", err)
-			}
-			pass = strings.TrimSpace(string(b))
+	s := &Service{store: st, now: now, log: log}
+	if cfg != nil {
+		n, err := s.notifierFor(*cfg)
+		if err != nil {
+			st.Close()
+			return nil, err
 		}
-		s.notify = NewNotifier(*cfg, pass, log, now)
+		c := *cfg
+		s.cfg.Store(&c)
+		s.notify.Store(n)
 	}
 	return s, nil
+}
+
+// notifierFor starts cfg's notifications; nil when it sends none.
+func (s *Service) notifierFor(cfg Config) (*Notifier, error) {
+	if !cfg.SendNotifications && cfg.Webhook == "" {
+		return nil, nil
+	}
+	pass := ""
+	if cfg.SMTP.AuthRequired && cfg.SMTP.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.SMTP.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("alerts.smtp.password_file: %w", err)
+		}
+		pass = strings.TrimSpace(string(b))
+	}
+	return NewNotifier(cfg, pass, s.log, s.now), nil
+}
+
+// Config is the notification settings in force (ALR-07); the zero Config
+// (validated: discard, 10-minute batches) when none was given.
+func (s *Service) Config() Config {
+	if s != nil {
+		if c := s.cfg.Load(); c != nil {
+			return *c
+		}
+	}
+	var c Config
+	_ = c.Validate()
+	return c
+}
+
+// SetConfig validates cfg (the error names the field) and puts it in
+// force at run time: the next alert uses it. The previous notifier mails
+// its pending batch and stops.
+func (s *Service) SetConfig(cfg Config) error {
+	if s == nil {
+		return fmt.Errorf("alerts: this gateway has no alerts")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	n, err := s.notifierFor(cfg)
+	if err != nil {
+		return err
+	}
+	s.setMu.Lock()
+	defer s.setMu.Unlock()
+	s.cfg.Store(&cfg)
+	if old := s.notify.Swap(n); old != nil {
+		old.Close()
+	}
+	return nil
 }
 
 // Raise keeps a (its Time set when zero) and notifies it. Levels under
@@ -56,8 +111,8 @@ func (s *Service) Raise(a Alert) {
 		a.Time = s.now()
 	}
 	_ = s.store.Add(a) // a full disk loses the file copy only; the viewer still has it
-	if s.notify != nil {
-		s.notify.Notify(a)
+	if n := s.notify.Load(); n != nil {
+		n.Notify(a) // an alert racing a SetConfig may meet the closed notifier: Notify drops it
 	}
 }
 
@@ -79,7 +134,7 @@ func (s *Service) Notifier() *Notifier {
 	if s == nil {
 		return nil
 	}
-	return s.notify
+	return s.notify.Load()
 }
 
 // Close flushes the batch, waits for deliveries and closes the store.
@@ -87,8 +142,8 @@ func (s *Service) Close() error {
 	if s == nil {
 		return nil
 	}
-	if s.notify != nil {
-		s.notify.Close()
+	if n := s.notify.Load(); n != nil {
+		n.Close()
 	}
 	return s.store.Close()
 }

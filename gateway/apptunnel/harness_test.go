@@ -114,8 +114,9 @@ type world struct {
 
 // syncBuffer is a bytes.Buffer safe for the audit logger and the test.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu  sync.Mutex
+	b   bytes.Buffer
+	log *audit.Logger // flushed before each read: the audit writes in batches
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
@@ -125,6 +126,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 func (s *syncBuffer) String() string {
+	_ = s.log.Flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -157,9 +159,11 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	}))
 	t.Cleanup(w.backend.Close)
 	gw := testca.New(t, "gateway CA", time.Now(), nil).Server(t, "gateway.test")
+	w.audit.log = audit.New(w.audit, "gatehouse-test", nil)
+	t.Cleanup(func() { _ = w.audit.log.Close() })
 	w.srv, err = New(Config{Tunnels: &Tunnels{UEM: w.uem, Cache: w.cache, Log: slog.New(slog.DiscardHandler)},
 		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second,
-		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos }})
+		Audit: w.audit.log, IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@
 package audit
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -99,22 +97,56 @@ type Response struct {
 // Logger writes entries as syslog-style lines. It is safe for concurrent
 // use; a nil *Logger, or one that is disabled, writes nothing.
 type Logger struct {
-	mu      sync.Mutex
-	w       *bufio.Writer
+	q       *committer // the buffer and its writer goroutine (commit.go)
 	host    string
 	now     func() time.Time
 	enabled atomic.Bool
-	syslog  atomic.Pointer[Syslog] // forwarding (AUD-12); nil: none
+	syslog  atomic.Pointer[[]*Syslog] // forwarding targets (AUD-12); nil: none
 }
 
-// New returns a logger writing to w; host is the name in each line.
+// New returns a logger writing to w with the default Buffering; host is
+// the name in each line. Entries reach w within 100 ms, on Flush or on
+// Close.
 func New(w io.Writer, host string, now func() time.Time) *Logger {
+	return NewBuffered(w, host, now, Buffering{})
+}
+
+// NewBuffered is New with the group commit's bounds set (commit.go).
+func NewBuffered(w io.Writer, host string, now func() time.Time, o Buffering) *Logger {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Logger{w: bufio.NewWriter(w), host: host, now: now}
+	l := &Logger{q: newCommitter(w, o), host: host, now: now}
 	l.enabled.Store(true)
 	return l
+}
+
+// Flush returns once every entry written before it is in the log's
+// writer (readers of the log file call it first). It returns the last
+// write error, if any.
+func (l *Logger) Flush() error {
+	if l == nil {
+		return nil
+	}
+	return l.q.flush()
+}
+
+// Close writes the buffered entries and stops the writer goroutine;
+// entries written after it are dropped and counted.
+func (l *Logger) Close() error {
+	if l == nil {
+		return nil
+	}
+	return l.q.close()
+}
+
+// Dropped is how many entries were lost because the buffer stayed full
+// (or came after Close).
+func (l *Logger) Dropped() uint64 {
+	if l == nil {
+		return 0
+	}
+	return l.q.dropped.Load()
 }
 
 // SetEnabled turns audit output on or off (`sentry audit` / `no sentry audit`, AUD-11).
@@ -195,13 +227,20 @@ func (l *Logger) write(e Entry) {
 	if err != nil {
 		return // Entry holds only strings and ints; Marshal cannot fail
 	}
-	now := l.now()
-	l.mu.Lock()
-	fmt.Fprintf(l.w, "%s %s SENTRY_AUDIT: INFO %s\n", syslogTime(now), l.host, b)
-	l.w.Flush()
-	l.mu.Unlock()
-	if s := l.syslog.Load(); s != nil {
-		_ = s.Send("info", "SENTRY_AUDIT", "INFO "+string(b), now) // dropped on failure: the local log has it
+	now := l.now().UTC()
+	l.q.add(len(b)+len(l.host)+48, func(buf []byte) []byte {
+		buf = now.AppendFormat(buf, syslogLayout)
+		buf = append(buf, ' ')
+		buf = append(buf, l.host...)
+		buf = append(buf, " SENTRY_AUDIT: INFO "...)
+		buf = append(buf, b...)
+		return append(buf, '\n')
+	})
+	if ts := l.syslog.Load(); ts != nil {
+		msg := "INFO " + string(b)
+		for _, s := range *ts {
+			_ = s.Send("info", "SENTRY_AUDIT", msg, now) // queued; dropped and counted when full: the local log has it
+		}
 	}
 }
 
@@ -213,7 +252,9 @@ func publishTime(t time.Time) string {
 }
 
 // syslogTime is the line prefix: "2017 Nov 1 04:13:59".
-func syslogTime(t time.Time) string { return t.UTC().Format("2006 Jan 2 15:04:05") }
+func syslogTime(t time.Time) string { return t.UTC().Format(syslogLayout) }
+
+const syslogLayout = "2006 Jan 2 15:04:05"
 
 // newUUID returns a version 4 UUID. The bits come from math/rand/v2's
 // ChaCha8 generator (seeded by the runtime from the system's entropy): the

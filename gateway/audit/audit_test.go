@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -24,7 +25,9 @@ func TestActiveSyncRequestResponseMatchTheSeedExample(t *testing.T) {
 	now = now.Add(time.Second)
 	uc.End(Response{Server: "ex2013.auto19.ivanti.com", ServerPort: 443,
 		Sentry: netip.MustParseAddrPort("10.10.57.239:446"), SentryAddress: "10.25.35.237", HTTPStatus: 200})
-
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want 2 (AUD-01)", len(lines))
@@ -77,11 +80,12 @@ func TestDisabledAndNilLoggersWriteNothing(t *testing.T) {
 	l.Begin(Request{User: "u"}).End(Response{HTTPStatus: 200})
 	var nilLogger *Logger
 	nilLogger.Begin(Request{User: "u"}).End(Response{HTTPStatus: 200})
-	if buf.Len() != 0 {
+	if err := errors.Join(nilLogger.Flush(), nilLogger.Close(), l.Flush()); err != nil || buf.Len() != 0 {
 		t.Fatalf("disabled logger wrote %q", buf.String())
 	}
 	l.SetEnabled(true)
 	l.Begin(Request{User: "u"})
+	l.Flush()
 	if !strings.Contains(buf.String(), `"userId":"u"`) {
 		t.Fatal("re-enabled logger wrote nothing")
 	}

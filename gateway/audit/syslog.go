@@ -2,11 +2,7 @@ package audit
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
 // Syslog forwarding (AUD-12, AUD-13, INC-05). The wire form is RFC 3164
@@ -21,12 +17,12 @@ import (
 
 // SyslogTarget is one `syslog <server> [port] <protocol> <facility> <log-level> [state]`.
 type SyslogTarget struct {
-	Server   string `json:"server" yaml:"server"`
-	Port     int    `json:"port" yaml:"port"`         // default 514
-	Protocol string `json:"protocol" yaml:"protocol"` // UDP or TCP
-	Facility string `json:"facility" yaml:"facility"` // general, health-monitor or audit
-	Level    string `json:"level" yaml:"level"`       // emerg … debug
-	Disabled bool   `json:"disabled,omitempty" yaml:"disabled"`
+	Server   string `json:"server" yaml:"server" xml:"server"`
+	Port     int    `json:"port" yaml:"port" xml:"port"`             // default 514
+	Protocol string `json:"protocol" yaml:"protocol" xml:"protocol"` // UDP or TCP
+	Facility string `json:"facility" yaml:"facility" xml:"facility"` // general, health-monitor or audit
+	Level    string `json:"level" yaml:"level" xml:"level"`          // emerg … debug
+	Disabled bool   `json:"disabled,omitempty" yaml:"disabled" xml:"disabled,omitempty"`
 }
 
 // severities are the syslog levels by name, most severe first (RFC 5424).
@@ -64,65 +60,47 @@ func severity(name string) int {
 	return -1
 }
 
-// Syslog sends entries to one syslog server. A failed send drops the
-// entry (the local audit log keeps it) and the next one redials.
-type Syslog struct {
-	t    SyslogTarget
-	host string
-	mu   sync.Mutex
-	conn net.Conn
-}
-
-// NewSyslog returns a forwarder for t after validating it; host is the
-// name in each message.
-func NewSyslog(t SyslogTarget, host string) (*Syslog, error) {
-	if err := t.Validate(); err != nil {
-		return nil, err
+// SetSyslog forwards every entry written from now on to s as well (nil:
+// no forwarding).
+func (l *Logger) SetSyslog(s *Syslog) {
+	if s == nil {
+		l.SetSyslogs(nil)
+		return
 	}
-	return &Syslog{t: t, host: host}, nil
+	l.SetSyslogs([]*Syslog{s})
 }
 
-// Send forwards one message of the given severity ("info", …) and tag,
-// if the target takes it: enabled, for the audit facility, and at a
-// level that lets the severity through (AUD-13).
-func (s *Syslog) Send(sev, tag, msg string, at time.Time) error {
-	if s == nil || s.t.Disabled || s.t.Facility != "audit" || severity(sev) > severity(s.t.Level) {
+// SetSyslogs forwards every entry written from now on to each of ts
+// (none: no forwarding) and returns the targets it replaces, for the
+// caller to Close.
+func (l *Logger) SetSyslogs(ts []*Syslog) []*Syslog {
+	var old *[]*Syslog
+	if len(ts) == 0 {
+		old = l.syslog.Swap(nil)
+	} else {
+		old = l.syslog.Swap(&ts)
+	}
+	if old == nil {
 		return nil
 	}
-	line := fmt.Sprintf("<%d>%s %s %s: %s", facilityLocal6*8+severity(sev), at.UTC().Format(time.Stamp), s.host, tag, msg)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn == nil {
-		c, err := net.DialTimeout(strings.ToLower(s.t.Protocol), net.JoinHostPort(s.t.Server, strconv.Itoa(s.t.Port)), 5*time.Second)
-		if err != nil {
-			return fmt.Errorf("syslog: %w", err)
-		}
-		s.conn = c
+	return *old
+}
+
+// Syslogs are the targets entries are forwarded to.
+func (l *Logger) Syslogs() []*Syslog {
+	if l == nil {
+		return nil
 	}
-	if s.t.Protocol == "TCP" {
-		line += "\n"
-	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if _, err := s.conn.Write([]byte(line)); err != nil {
-		s.conn.Close()
-		s.conn = nil
-		return fmt.Errorf("syslog: %w", err)
+	if ts := l.syslog.Load(); ts != nil {
+		return *ts
 	}
 	return nil
 }
 
-// Close closes the connection to the server.
-func (s *Syslog) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn == nil {
-		return nil
+// Host is the name in each line, for new syslog targets.
+func (l *Logger) Host() string {
+	if l == nil {
+		return ""
 	}
-	err := s.conn.Close()
-	s.conn = nil
-	return err
+	return l.host
 }
-
-// SetSyslog forwards every entry written from now on to s as well (nil:
-// no forwarding).
-func (l *Logger) SetSyslog(s *Syslog) { l.syslog.Store(s) }
