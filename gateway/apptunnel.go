@@ -40,6 +40,12 @@ func (s *Server) newAppTunnel() error {
 			}
 			return nil // not a typed nil: no Kerberos configured
 		},
+		Acceptor: func() apptunnel.Acceptor {
+			if k := s.krb.Load(); k != nil {
+				return k // the gateway's own keys check apps' tickets (ATS-17)
+			}
+			return nil
+		},
 		ServerTLS: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}})
 	if err != nil {
 		return fmt.Errorf("gateway: apptunnel: %w", err)

@@ -108,6 +108,7 @@ type world struct {
 	audit    *syncBuffer                  // the audit log's output
 	idle     time.Duration                // the listener's idle timeout (its default when zero)
 	kerberos Negotiator                   // Kerberos delegation; nil for none
+	acceptor Acceptor                     // the gateway's keys for apps' tickets; nil for none
 	trust    string                       // device CA PEM to trust instead of w.ca's (bench children)
 	listen   func() (net.Listener, error) // the tunnel listener; 127.0.0.1:0 when nil
 }
@@ -159,7 +160,8 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	gw := testca.New(t, "gateway CA", time.Now(), nil).Server(t, "gateway.test")
 	w.srv, err = New(Config{Tunnels: &Tunnels{UEM: w.uem, Cache: w.cache, Log: slog.New(slog.DiscardHandler)},
 		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second,
-		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos }})
+		Audit: audit.New(w.audit, "gatehouse-test", nil), IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos },
+		Acceptor: func() Acceptor { return w.acceptor }})
 	if err != nil {
 		t.Fatal(err)
 	}

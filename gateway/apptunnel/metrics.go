@@ -39,8 +39,9 @@ type connInfo struct {
 }
 
 type checkedIdentity struct {
-	by *deviceauth.Authenticator
-	id *deviceauth.Identity
+	by    any // the *deviceauth.Authenticator, or the Acceptor of a Kerberos ticket
+	token string
+	id    *deviceauth.Identity
 }
 
 type connKey struct{}

@@ -40,7 +40,10 @@ type Config struct {
 	Audit       *audit.Logger // nil: no audit log
 	// Kerberos returns the delegation in use for Kerberos server
 	// authentication (ATS-11), nil when the UEM configured none.
-	Kerberos    func() Negotiator
+	Kerberos func() Negotiator
+	// Acceptor returns the gateway's own Kerberos keys for apps that
+	// authenticate with a ticket (ATS-17), nil when none is configured.
+	Acceptor    func() Acceptor
 	IdleTimeout time.Duration // CONNECT tunnels and idle HTTP connections
 	DialTimeout time.Duration
 	PeekTimeout time.Duration // how long a CONNECT waits for the app's first bytes (ATC-12)
@@ -51,6 +54,13 @@ type Config struct {
 // spn (Kerberos constrained delegation, gateway/kerberos/delegation).
 type Negotiator interface {
 	NegotiateHeader(ctx context.Context, upn, spn string) (string, error)
+}
+
+// Acceptor verifies a "Negotiate …" Proxy-Authorization value made for
+// the gateway's own principal and returns the ticket's client,
+// "name@REALM" (gateway/kerberos/delegation).
+type Acceptor interface {
+	AcceptNegotiate(value string) (string, error)
 }
 
 // Settings is what the UEM's configuration decides; SetSettings swaps it
@@ -67,6 +77,7 @@ type settings struct {
 	services *services
 	traffic  *Traffic
 	auth     *deviceauth.Authenticator
+	kerberos bool // apps authenticate with a Kerberos ticket (ATS-17)
 }
 
 // Server is the AppTunnel listener.
@@ -118,7 +129,8 @@ func New(cfg Config) (*Server, error) {
 // (validated by uemapi) and the device authentication in use.
 func (s *Server) SetSettings(st Settings) {
 	s.cur.Store(&settings{enabled: st.AppTunnel.Enabled, ctxHdrs: st.AppTunnel.ContextHeaders,
-		services: newServices(st.AppTunnel), traffic: NewTraffic(st.Traffic), auth: st.Auth})
+		services: newServices(st.AppTunnel), traffic: NewTraffic(st.Traffic), auth: st.Auth,
+		kerberos: st.AppTunnel.DeviceAuth == uemapi.AppAuthKerberos})
 }
 
 // Metrics returns the listener's counters, for Prometheus and tests.

@@ -217,6 +217,12 @@ func TestGatewayConfigValidation(t *testing.T) {
 		}, "device_auth.field_mapping[0].target"},
 		{"ATS-17", apptunnel(cert), ""},
 		{"ATS-17", func(c *GatewayConfig) { c.AppTunnel.Enabled = true }, "device_auth.mode"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth, c.Kerberos = AppAuthKerberos, nil }), "apptunnel.device_auth"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth = AppAuthKerberos }), ""},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth = "password" }), "apptunnel.device_auth"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) {
+			c.AppTunnel.DeviceAuth, c.DeviceAuth = AppAuthKerberos, DeviceAuth{Mode: DeviceAuthPassThrough}
+		}), "device_auth.mode"},
 		// KRB / KDC.
 		{"KRB-04", chain(identity(cert), func(c *GatewayConfig) { c.Kerberos.ServicePrincipal = "sentry1" }), "kerberos.service_principal"},
 		{"KRB-04", chain(identity(cert), func(c *GatewayConfig) { c.Kerberos.Realm = "" }), "kerberos.realm"},
