@@ -32,6 +32,10 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 			s.refuse(w, r, c, rf)
 			return
 		}
+		if _, rf := s.kerberosHeader(r, c); rf != nil {
+			s.refuse(w, r, c, rf) // Kerberos server auth on a CONNECT tunnel (ATS-14)
+			return
+		}
 	} else if rf := s.knownBlocked(c); rf != nil {
 		s.refuse(w, r, c, rf) // a known block needs no peek, and gets its status
 		return
@@ -69,7 +73,11 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 			s.auditBlock(r, c)
 			return
 		}
-		if rf := s.admitTunnel(context.Background(), c); rf != nil {
+		rf := s.admitTunnel(context.Background(), c)
+		if rf == nil {
+			_, rf = s.kerberosHeader(r, c)
+		}
+		if rf != nil {
 			s.metrics.Refused(rf.reason)
 			s.auditBlock(r, c)
 			return

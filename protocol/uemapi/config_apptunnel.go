@@ -265,6 +265,9 @@ func (c *GatewayConfig) validateAppTunnel() error {
 		}
 		switch s.ServerAuth {
 		case AuthPassThrough:
+			if s.SPNs != "" && tcp {
+				return FieldError(sf+".spns", "the SPN list does not apply to TCP services (ATS-14)")
+			}
 			if s.SPNs != "" {
 				return FieldError(sf+".spns", "SPNs apply only to Kerberos server authentication")
 			}
@@ -278,8 +281,8 @@ func (c *GatewayConfig) validateAppTunnel() error {
 			if c.Kerberos == nil {
 				return FieldError("kerberos", "is required for Kerberos server authentication")
 			}
-			if s.Name == ServiceAny && s.SPNs != "" {
-				return FieldError(sf+".spns", "does not apply to <ANY>")
+			if anySvc && s.SPNs != "" {
+				return FieldError(sf+".spns", "does not apply to %s: the SPN is the host the device asked for", s.Name)
 			}
 			prefix := ""
 			if cifs {
