@@ -33,7 +33,7 @@ func (s *Server) newAppTunnel() error {
 		}
 	}}
 	srv, err := apptunnel.New(apptunnel.Config{Tunnels: t, UpstreamTLS: s.upTLS, Audit: s.audit, Log: s.log,
-		IdleTimeout: s.cfg.AppTunnelIdleTimeout,
+		IdleTimeout: s.cfg.AppTunnelIdleTimeout, Stats: s.stats,
 		Kerberos: func() apptunnel.Negotiator {
 			if k := s.krb.Load(); k != nil {
 				return k

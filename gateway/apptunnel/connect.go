@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -69,7 +70,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 		early = consumed
 		c.route = decide(st, c, host)
 		if c.route.Action == uemapi.ActionBlock {
-			s.metrics.Refused(ReasonATCBlocked)
+			s.refused(c, ReasonATCBlocked)
 			s.auditBlock(r, c)
 			return
 		}
@@ -78,7 +79,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 			_, rf = s.kerberosHeader(r, c)
 		}
 		if rf != nil {
-			s.metrics.Refused(rf.reason)
+			s.refused(c, rf.reason)
 			s.auditBlock(r, c)
 			return
 		}
@@ -90,7 +91,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 		if errors.Is(err, errProxyRefused) {
 			reason = ReasonProxyRefused
 		}
-		s.metrics.Refused(reason)
+		s.refused(c, reason)
 		s.cfg.Log.Info("apptunnel server unreachable", "service", c.svc.name, "error", err)
 		uc.End(audit.Response{HTTPStatus: http.StatusBadGateway})
 		return
@@ -104,8 +105,12 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 			return
 		}
 		s.metrics.BytesUp.Add(uint64(len(early)))
+		if d := s.statDevice(c); d != nil {
+			d.Add(stats.TunnelBytesUp, uint64(len(early)))
+		}
 	}
-	s.splice(conn, up)
+	s.statsOpened(c)
+	s.splice(conn, up, s.statDevice(c))
 }
 
 // knownBlocked refuses a tunnel the cache already knows as blocked.

@@ -98,15 +98,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, st *settings,
 				addContextHeaders(out.Header, c)
 			}
 		},
-		ModifyResponse: func(resp *http.Response) error { status = resp.StatusCode; return nil },
+		ModifyResponse: func(resp *http.Response) error { status = resp.StatusCode; s.statsOpened(c); return nil },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status = ReasonUpstream.Status()
-			s.metrics.Refused(ReasonUpstream)
+			s.refused(c, ReasonUpstream)
 			s.cfg.Log.Info("apptunnel server unreachable", "service", c.svc.name, "error", err)
 			writeRefusal(w, ReasonUpstream)
 		},
 	}
-	rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	cw, cr := s.countHTTP(w, r, c)
+	rp.ServeHTTP(cw, cr.WithContext(context.WithValue(cr.Context(), callKey{}, c)))
 	host, port := splitPort(c.dest)
 	uc.End(audit.Response{Server: host, ServerPort: port, HTTPStatus: status})
 }

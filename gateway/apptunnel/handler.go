@@ -173,7 +173,7 @@ func headerBytes(r *http.Request) int {
 // refuse answers and counts a refusal, and audits it when the request got
 // as far as naming a service.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, c *call, rf *refusal) {
-	s.metrics.Refused(rf.reason)
+	s.refused(c, rf.reason)
 	s.cfg.Log.Info("apptunnel request refused", "reason", string(rf.reason), "detail", rf.detail, "client", r.RemoteAddr)
 	if c != nil && c.svc != nil {
 		s.auditBlock(r, c)

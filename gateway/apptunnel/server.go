@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -43,7 +44,10 @@ type Config struct {
 	Kerberos func() Negotiator
 	// Acceptor returns the gateway's own Kerberos keys for apps that
 	// authenticate with a ticket (ATS-17), nil when none is configured.
-	Acceptor    func() Acceptor
+	Acceptor func() Acceptor
+	// Stats gets the tunnel counters of the statistics CSV (tunnels-*,
+	// tunnel-bytes-*) per (device UUID, user); nil: none.
+	Stats       *stats.Registry
 	IdleTimeout time.Duration // CONNECT tunnels and idle HTTP connections
 	DialTimeout time.Duration
 	PeekTimeout time.Duration // how long a CONNECT waits for the app's first bytes (ATC-12)
@@ -111,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, metrics: NewMetrics(), conns: map[net.Conn]struct{}{}}
+	s.metrics.stats = cfg.Stats
 	s.cur.Store(&settings{services: newServices(uemapi.AppTunnelConfig{}), traffic: NewTraffic(uemapi.TrafficControl{})})
 	s.tr = s.transport()
 	tlsCfg := cfg.ServerTLS.Clone()
