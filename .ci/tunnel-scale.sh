@@ -160,7 +160,7 @@ stat() { # live reconnects failed, summed over the clients
 }
 for _ in $(seq 120); do
 	read -r live recon failed < <(stat)
-	((live >= opened || failed > 0)) && break
+	((recon >= lost && live >= opened || failed > 0)) && break
 done
 per=() total=0
 for p in "${gwpid[@]}"; do h=$(held "$p"); per+=("$h"); total=$((total + h)); done
