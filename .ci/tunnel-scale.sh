@@ -10,7 +10,10 @@
 # holds two of a gateway's files and two of a client's, so the open-file
 # limit (raised to the hard limit, per process) bounds each process.
 #
-#   .ci/tunnel-scale.sh [tunnels=11000] [gateways=2] [clients=2]
+#   .ci/tunnel-scale.sh [tunnels=11000] [gateways=3] [clients=2]
+#
+# GATEWAYS - 1 processes must hold every tunnel once one is killed (two
+# files per tunnel each): 3 for 11,000 under a hard limit of 20,000.
 #
 # Prints: tunnels held per gateway process at the plateau, the gateways'
 # RSS at the plateau against their idle RSS (per tunnel), then kills one
@@ -21,7 +24,7 @@
 # (default: a temporary directory, kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tunnels=${1:-11000} gws=${2:-2} clients=${3:-2}
+tunnels=${1:-11000} gws=${2:-3} clients=${3:-2}
 for tool in curl jq python3; do
 	command -v "$tool" >/dev/null || { echo "tunnel-scale: $tool is missing" >&2; exit 2; }
 done
