@@ -33,12 +33,18 @@ func (s *Server) newAppTunnel() error {
 		}
 	}}
 	srv, err := apptunnel.New(apptunnel.Config{Tunnels: t, UpstreamTLS: s.upTLS, Audit: s.audit, Log: s.log,
-		IdleTimeout: s.cfg.AppTunnelIdleTimeout,
+		IdleTimeout: s.cfg.AppTunnelIdleTimeout, Stats: s.stats,
 		Kerberos: func() apptunnel.Negotiator {
 			if k := s.krb.Load(); k != nil {
 				return k
 			}
 			return nil // not a typed nil: no Kerberos configured
+		},
+		Acceptor: func() apptunnel.Acceptor {
+			if k := s.krb.Load(); k != nil {
+				return k // the gateway's own keys check apps' tickets (ATS-17)
+			}
+			return nil
 		},
 		ServerTLS: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.cert}}})
 	if err != nil {

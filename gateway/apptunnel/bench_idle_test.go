@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -81,9 +82,12 @@ func liveBytes() int64 {
 	return int64(m.HeapInuse + m.StackInuse)
 }
 
-// TestBenchIdleTunnelsHelper is the child of TestBenchIdleTunnels: it opens
-// the tunnels to its own echo server, says READY and holds them until its
-// stdin closes.
+// TestBenchIdleTunnelsHelper is the child of TestBenchIdleTunnels (and
+// the client process of .ci/tunnel-scale.sh): it opens the tunnels to its
+// own echo server, says READY and holds them until its stdin closes. Each
+// "STAT" line on stdin is answered "STAT live reconnects failed". With
+// GATEHOUSE_BENCH_RECONNECT=1 a tunnel that the gateway closes (a gateway
+// process killed) is opened again, through the same shared port.
 func TestBenchIdleTunnelsHelper(t *testing.T) {
 	addr := os.Getenv("GATEHOUSE_BENCH_HELPER")
 	if addr == "" {
@@ -93,37 +97,17 @@ func TestBenchIdleTunnelsHelper(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_TUNNELS"))
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "app.pem"), filepath.Join(dir, "app.key"))
 	must(t, err)
-	echo := echoServer(t)
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(64)} //nolint:gosec // test listener
-	conns := make([]net.Conn, n)
+	h := &idleApps{addr: addr, echo: echoServer(t), reconnect: os.Getenv("GATEHOUSE_BENCH_RECONNECT") == "1",
+		cfg:   &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(64)}, //nolint:gosec // test listener
+		conns: make([]net.Conn, n), stop: make(chan struct{})}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	failed := 0
 	next := make(chan int)
 	for range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c, err := tls.Dial("tcp", addr, cfg)
-				if err == nil {
-					fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s: com.idle\r\n\r\n", echo, echo, HeaderAppID)
-					var resp *http.Response
-					if resp, err = http.ReadResponse(bufio.NewReader(c), nil); err == nil && resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					mu.Lock()
-					if failed++; failed == 1 {
-						var lim syscall.Rlimit
-						_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-						fmt.Fprintln(os.Stderr, "tunnel failed:", err, "RLIMIT_NOFILE", lim.Cur, lim.Max)
-					}
-					mu.Unlock()
-					continue
-				}
-				conns[i] = c
+				h.open(i)
 			}
 		}()
 	}
@@ -132,11 +116,101 @@ func TestBenchIdleTunnelsHelper(t *testing.T) {
 	}
 	close(next)
 	wg.Wait()
-	fmt.Printf("READY %d\n", n-failed)
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	for _, c := range conns {
+	fmt.Printf("READY %d\n", h.live.Load())
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "STAT" {
+			fmt.Printf("STAT %d %d %d\n", h.live.Load(), h.reconnects.Load(), h.failed.Load())
+		}
+	}
+	close(h.stop)
+	h.mu.Lock()
+	for _, c := range h.conns {
 		if c != nil {
 			c.Close()
 		}
+	}
+	h.mu.Unlock()
+}
+
+// idleApps are the helper's tunnels, each watched by a goroutine when
+// they reconnect.
+type idleApps struct {
+	addr, echo string
+	reconnect  bool
+	cfg        *tls.Config
+	mu         sync.Mutex
+	conns      []net.Conn
+	stop       chan struct{}
+
+	live, reconnects, failed atomic.Int64
+}
+
+// dial opens one CONNECT tunnel to the echo server.
+func (h *idleApps) dial() (net.Conn, error) {
+	c, err := tls.Dial("tcp", h.addr, h.cfg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s: com.idle\r\n\r\n", h.echo, h.echo, HeaderAppID)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// open opens tunnel i; with reconnect it then waits for the tunnel to
+// end and opens it again (at most 100 tries, 100 ms apart, per loss).
+func (h *idleApps) open(i int) {
+	c, err := h.dial()
+	if err != nil {
+		if h.failed.Add(1) == 1 {
+			var lim syscall.Rlimit
+			_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			fmt.Fprintln(os.Stderr, "tunnel failed:", err, "RLIMIT_NOFILE", lim.Cur, lim.Max)
+		}
+		return
+	}
+	h.hold(i, c)
+	if h.reconnect {
+		go h.watch(i, c)
+	}
+}
+
+func (h *idleApps) hold(i int, c net.Conn) {
+	h.mu.Lock()
+	h.conns[i] = c
+	h.mu.Unlock()
+	h.live.Add(1)
+}
+
+func (h *idleApps) watch(i int, c net.Conn) {
+	for {
+		_, _ = c.Read(make([]byte, 1)) // idle: returns when the tunnel ends
+		h.live.Add(-1)
+		c = nil
+		for try := 0; try < 100 && c == nil; try++ {
+			select {
+			case <-h.stop:
+				return
+			default:
+			}
+			if nc, err := h.dial(); err == nil {
+				c = nc
+			} else {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if c == nil {
+			h.failed.Add(1)
+			return
+		}
+		h.reconnects.Add(1)
+		h.hold(i, c)
 	}
 }

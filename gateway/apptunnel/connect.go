@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -30,6 +31,10 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 		}
 		if rf := s.admitTunnel(r.Context(), c); rf != nil {
 			s.refuse(w, r, c, rf)
+			return
+		}
+		if _, rf := s.kerberosHeader(r, c); rf != nil {
+			s.refuse(w, r, c, rf) // Kerberos server auth on a CONNECT tunnel (ATS-14)
 			return
 		}
 	} else if rf := s.knownBlocked(c); rf != nil {
@@ -65,12 +70,16 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 		early = consumed
 		c.route = decide(st, c, host)
 		if c.route.Action == uemapi.ActionBlock {
-			s.metrics.Refused(ReasonATCBlocked)
+			s.refused(c, ReasonATCBlocked)
 			s.auditBlock(r, c)
 			return
 		}
-		if rf := s.admitTunnel(context.Background(), c); rf != nil {
-			s.metrics.Refused(rf.reason)
+		rf := s.admitTunnel(context.Background(), c)
+		if rf == nil {
+			_, rf = s.kerberosHeader(r, c)
+		}
+		if rf != nil {
+			s.refused(c, rf.reason)
 			s.auditBlock(r, c)
 			return
 		}
@@ -82,7 +91,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 		if errors.Is(err, errProxyRefused) {
 			reason = ReasonProxyRefused
 		}
-		s.metrics.Refused(reason)
+		s.refused(c, reason)
 		s.cfg.Log.Info("apptunnel server unreachable", "service", c.svc.name, "error", err)
 		uc.End(audit.Response{HTTPStatus: http.StatusBadGateway})
 		return
@@ -96,8 +105,12 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *settin
 			return
 		}
 		s.metrics.BytesUp.Add(uint64(len(early)))
+		if d := s.statDevice(c); d != nil {
+			d.Add(stats.TunnelBytesUp, uint64(len(early)))
+		}
 	}
-	s.splice(conn, up)
+	s.statsOpened(c)
+	s.splice(conn, up, s.statDevice(c))
 }
 
 // knownBlocked refuses a tunnel the cache already knows as blocked.

@@ -98,22 +98,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, st *settings,
 				addContextHeaders(out.Header, c)
 			}
 		},
-		ModifyResponse: func(resp *http.Response) error { status = resp.StatusCode; return nil },
+		ModifyResponse: func(resp *http.Response) error { status = resp.StatusCode; s.statsOpened(c); return nil },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status = ReasonUpstream.Status()
-			s.metrics.Refused(ReasonUpstream)
+			s.refused(c, ReasonUpstream)
 			s.cfg.Log.Info("apptunnel server unreachable", "service", c.svc.name, "error", err)
 			writeRefusal(w, ReasonUpstream)
 		},
 	}
-	rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	cw, cr := s.countHTTP(w, r, c)
+	rp.ServeHTTP(cw, cr.WithContext(context.WithValue(cr.Context(), callKey{}, c)))
 	host, port := splitPort(c.dest)
 	uc.End(audit.Response{Server: host, ServerPort: port, HTTPStatus: status})
 }
 
 // kerberosHeader is the Negotiate header for a service with Kerberos
-// server authentication (ATS-11..13), "" for Pass Through. CONNECT
-// tunnels carry their bytes untouched: Kerberos applies to HTTP tunnels.
+// server authentication (ATS-11..14), "" for Pass Through. HTTP tunnels
+// send it to the server; CONNECT tunnels only check that the KDC
+// delegates the user to the server (kerberosConnect).
 func (s *Server) kerberosHeader(r *http.Request, c *call) (string, *refusal) {
 	if !c.svc.kerberos {
 		return "", nil
@@ -125,7 +127,8 @@ func (s *Server) kerberosHeader(r *http.Request, c *call) (string, *refusal) {
 	if k == nil {
 		return "", refuse(ReasonKerberos, "no Kerberos configuration")
 	}
-	spn := c.svc.spnFor(c.dest, r.URL.Hostname())
+	asked, _ := splitPort(c.hostport)
+	spn := c.svc.spnFor(c.dest, asked)
 	v, err := k.NegotiateHeader(r.Context(), c.id.UPN, spn)
 	if err != nil {
 		return "", refuse(ReasonKerberos, spn+": "+err.Error())

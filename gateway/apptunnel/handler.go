@@ -64,18 +64,9 @@ func (s *Server) admit(st *settings, r *http.Request, connect bool) (*call, *ref
 	if headerBytes(r) > MaxHeaderBytes {
 		return c, refuse(ReasonOversized, "request head over the limit")
 	}
-	if st.auth == nil || st.auth.Mode() != uemapi.DeviceAuthIdentity {
-		return c, refuse(ReasonAuthUnsupported, "device authentication is not identity certificate")
-	}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return c, refuse(ReasonNoCertificate, "no client certificate")
-	}
-	id, err := authenticate(st.auth, r)
-	if err != nil {
-		if errors.Is(err, deviceauth.ErrNoCertificate) {
-			return c, refuse(ReasonNoCertificate, err.Error())
-		}
-		return c, refuse(ReasonUntrusted, err.Error())
+	id, rf := s.deviceIdentity(st, r)
+	if rf != nil {
+		return c, rf
 	}
 	c.id = id
 	if c.app = r.Header.Get(HeaderAppID); c.app == "" {
@@ -182,12 +173,38 @@ func headerBytes(r *http.Request) int {
 // refuse answers and counts a refusal, and audits it when the request got
 // as far as naming a service.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, c *call, rf *refusal) {
-	s.metrics.Refused(rf.reason)
+	s.refused(c, rf.reason)
 	s.cfg.Log.Info("apptunnel request refused", "reason", string(rf.reason), "detail", rf.detail, "client", r.RemoteAddr)
 	if c != nil && c.svc != nil {
 		s.auditBlock(r, c)
 	}
 	writeRefusal(w, rf.reason)
+}
+
+// deviceIdentity is device authentication (ATS-17): the identity
+// certificate, or a Kerberos ticket for the gateway (kerberosauth.go).
+// Pass Through (and any other mode) does not apply to AppTunnel.
+func (s *Server) deviceIdentity(st *settings, r *http.Request) (*deviceauth.Identity, *refusal) {
+	if st.auth == nil || st.auth.Mode() == uemapi.DeviceAuthPassThrough {
+		return nil, refuse(ReasonAuthUnsupported, "pass through device authentication is ActiveSync-only")
+	}
+	if st.kerberos {
+		return s.kerberosIdentity(r)
+	}
+	if st.auth.Mode() != uemapi.DeviceAuthIdentity {
+		return nil, refuse(ReasonAuthUnsupported, "device authentication is not identity certificate")
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, refuse(ReasonNoCertificate, "no client certificate")
+	}
+	id, err := authenticate(st.auth, r)
+	if err != nil {
+		if errors.Is(err, deviceauth.ErrNoCertificate) {
+			return nil, refuse(ReasonNoCertificate, err.Error())
+		}
+		return nil, refuse(ReasonUntrusted, err.Error())
+	}
+	return id, nil
 }
 
 // authenticate checks the request's certificate once per connection and

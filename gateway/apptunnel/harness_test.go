@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
 	"github.com/gatehouse-lab/gatehouse/gateway/devicecache"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/internal/testca"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -108,6 +109,8 @@ type world struct {
 	audit    *syncBuffer                  // the audit log's output
 	idle     time.Duration                // the listener's idle timeout (its default when zero)
 	kerberos Negotiator                   // Kerberos delegation; nil for none
+	acceptor Acceptor                     // the gateway's keys for apps' tickets; nil for none
+	stats    *stats.Registry              // the statistics counters (tunnels-*, tunnel-bytes-*)
 	trust    string                       // device CA PEM to trust instead of w.ca's (bench children)
 	listen   func() (net.Listener, error) // the tunnel listener; 127.0.0.1:0 when nil
 }
@@ -134,7 +137,7 @@ func (s *syncBuffer) String() string {
 
 func newWorld(t *testing.T, opts ...func(*world)) *world {
 	t.Helper()
-	w := &world{t: t, uem: &stubUEM{}, cache: devicecache.New(nil), audit: &syncBuffer{}}
+	w := &world{t: t, uem: &stubUEM{}, cache: devicecache.New(nil), audit: &syncBuffer{}, stats: stats.NewRegistry()}
 	for _, o := range opts {
 		o(w)
 	}
@@ -163,7 +166,8 @@ func newWorld(t *testing.T, opts ...func(*world)) *world {
 	t.Cleanup(func() { _ = w.audit.log.Close() })
 	w.srv, err = New(Config{Tunnels: &Tunnels{UEM: w.uem, Cache: w.cache, Log: slog.New(slog.DiscardHandler)},
 		ServerTLS: &tls.Config{Certificates: []tls.Certificate{gw}}, Log: slog.New(slog.DiscardHandler), PeekTimeout: time.Second,
-		Audit: w.audit.log, IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos }})
+		Audit: w.audit.log, IdleTimeout: w.idle, Kerberos: func() Negotiator { return w.kerberos },
+		Acceptor: func() Acceptor { return w.acceptor }, Stats: w.stats})
 	if err != nil {
 		t.Fatal(err)
 	}

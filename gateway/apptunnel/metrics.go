@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
 // Metrics counts the listener's work (docs/apptunnel.md §6).
@@ -24,6 +25,7 @@ type Metrics struct {
 	FailOpen    atomic.Uint64
 
 	pending sync.Map // net.Conn -> *connInfo
+	stats   *stats.Registry
 }
 
 // connInfo notes whether the handler saw the request a connection began,
@@ -39,8 +41,9 @@ type connInfo struct {
 }
 
 type checkedIdentity struct {
-	by *deviceauth.Authenticator
-	id *deviceauth.Identity
+	by    any // the *deviceauth.Authenticator, or the Acceptor of a Kerberos ticket
+	token string
+	id    *deviceauth.Identity
 }
 
 type connKey struct{}
@@ -95,6 +98,9 @@ func (m *Metrics) connState(c net.Conn, st http.ConnState) {
 	case http.StateIdle, http.StateClosed:
 		if !ci.handled.Swap(true) {
 			m.Refused(ReasonMalformed) // net/http answered 400/431 itself
+			if m.stats != nil {
+				m.stats.IncGlobal(stats.TunnelsRefused) // nobody authenticated: no device row
+			}
 		}
 	}
 	if st == http.StateClosed || st == http.StateHijacked {

@@ -18,18 +18,22 @@ const (
 	ReasonNoCertificate     Reason = "no-certificate"
 	ReasonUntrusted         Reason = "untrusted-certificate"
 	ReasonAuthUnsupported   Reason = "device-auth-unsupported"
-	ReasonUnknownService    Reason = "unknown-service"
-	ReasonIPTunnel          Reason = "ip-tunnel-unsupported"
-	ReasonNotInServerList   Reason = "not-in-server-list"
-	ReasonPortNotAllowed    Reason = "port-not-allowed"
-	ReasonOutsideWildcard   Reason = "outside-wildcard"
-	ReasonATCBlocked        Reason = "atc-blocked"
-	ReasonTunnelBlocked     Reason = "tunnel-blocked"
-	ReasonDeviceBlocked     Reason = "device-blocked"
-	ReasonDisabled          Reason = "apptunnel-disabled"
-	ReasonUpstream          Reason = "upstream-unreachable"
-	ReasonProxyRefused      Reason = "proxy-refused"
-	ReasonKerberos          Reason = "kerberos-failed"
+	// ReasonNegotiate and ReasonTicketRefused answer Kerberos device
+	// authentication (ATS-17) with Proxy-Authenticate: Negotiate.
+	ReasonNegotiate       Reason = "negotiate-required"
+	ReasonTicketRefused   Reason = "ticket-refused"
+	ReasonUnknownService  Reason = "unknown-service"
+	ReasonIPTunnel        Reason = "ip-tunnel-unsupported"
+	ReasonNotInServerList Reason = "not-in-server-list"
+	ReasonPortNotAllowed  Reason = "port-not-allowed"
+	ReasonOutsideWildcard Reason = "outside-wildcard"
+	ReasonATCBlocked      Reason = "atc-blocked"
+	ReasonTunnelBlocked   Reason = "tunnel-blocked"
+	ReasonDeviceBlocked   Reason = "device-blocked"
+	ReasonDisabled        Reason = "apptunnel-disabled"
+	ReasonUpstream        Reason = "upstream-unreachable"
+	ReasonProxyRefused    Reason = "proxy-refused"
+	ReasonKerberos        Reason = "kerberos-failed"
 	// ReasonOversized is counted, never sent: net/http answers 431 itself.
 	ReasonOversized Reason = "oversized"
 )
@@ -38,14 +42,14 @@ const (
 var Reasons = []Reason{ReasonMalformed, ReasonAppIDMissing, ReasonDeviceUUIDMissing, ReasonNoCertificate,
 	ReasonUntrusted, ReasonAuthUnsupported, ReasonUnknownService, ReasonIPTunnel, ReasonNotInServerList,
 	ReasonPortNotAllowed, ReasonOutsideWildcard, ReasonATCBlocked, ReasonTunnelBlocked, ReasonDeviceBlocked,
-	ReasonDisabled, ReasonUpstream, ReasonProxyRefused, ReasonKerberos, ReasonOversized}
+	ReasonDisabled, ReasonUpstream, ReasonProxyRefused, ReasonKerberos, ReasonOversized, ReasonNegotiate, ReasonTicketRefused}
 
 // Status is the HTTP status a reason is answered with.
 func (r Reason) Status() int {
 	switch r {
 	case ReasonMalformed, ReasonAppIDMissing, ReasonDeviceUUIDMissing:
 		return http.StatusBadRequest
-	case ReasonNoCertificate, ReasonUntrusted, ReasonAuthUnsupported:
+	case ReasonNoCertificate, ReasonUntrusted, ReasonAuthUnsupported, ReasonNegotiate, ReasonTicketRefused:
 		return http.StatusProxyAuthRequired
 	case ReasonUpstream, ReasonProxyRefused, ReasonKerberos:
 		return http.StatusBadGateway
@@ -71,6 +75,9 @@ func writeRefusal(w http.ResponseWriter, r Reason) {
 	h.Set(RefusalHeader, string(r))
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Connection", "close")
+	if r == ReasonNegotiate || r == ReasonTicketRefused {
+		h.Set("Proxy-Authenticate", "Negotiate") // RFC 4559: ask for a (new) ticket
+	}
 	w.WriteHeader(r.Status())
 	_, _ = w.Write([]byte("apptunnel: " + string(r) + "\n"))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -40,7 +41,13 @@ type Config struct {
 	Audit       *audit.Logger // nil: no audit log
 	// Kerberos returns the delegation in use for Kerberos server
 	// authentication (ATS-11), nil when the UEM configured none.
-	Kerberos    func() Negotiator
+	Kerberos func() Negotiator
+	// Acceptor returns the gateway's own Kerberos keys for apps that
+	// authenticate with a ticket (ATS-17), nil when none is configured.
+	Acceptor func() Acceptor
+	// Stats gets the tunnel counters of the statistics CSV (tunnels-*,
+	// tunnel-bytes-*) per (device UUID, user); nil: none.
+	Stats       *stats.Registry
 	IdleTimeout time.Duration // CONNECT tunnels and idle HTTP connections
 	DialTimeout time.Duration
 	PeekTimeout time.Duration // how long a CONNECT waits for the app's first bytes (ATC-12)
@@ -51,6 +58,13 @@ type Config struct {
 // spn (Kerberos constrained delegation, gateway/kerberos/delegation).
 type Negotiator interface {
 	NegotiateHeader(ctx context.Context, upn, spn string) (string, error)
+}
+
+// Acceptor verifies a "Negotiate …" Proxy-Authorization value made for
+// the gateway's own principal and returns the ticket's client,
+// "name@REALM" (gateway/kerberos/delegation).
+type Acceptor interface {
+	AcceptNegotiate(value string) (string, error)
 }
 
 // Settings is what the UEM's configuration decides; SetSettings swaps it
@@ -67,6 +81,7 @@ type settings struct {
 	services *services
 	traffic  *Traffic
 	auth     *deviceauth.Authenticator
+	kerberos bool // apps authenticate with a Kerberos ticket (ATS-17)
 }
 
 // Server is the AppTunnel listener.
@@ -100,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, metrics: NewMetrics(), conns: map[net.Conn]struct{}{}}
+	s.metrics.stats = cfg.Stats
 	s.cur.Store(&settings{services: newServices(uemapi.AppTunnelConfig{}), traffic: NewTraffic(uemapi.TrafficControl{})})
 	s.tr = s.transport()
 	tlsCfg := cfg.ServerTLS.Clone()
@@ -118,7 +134,8 @@ func New(cfg Config) (*Server, error) {
 // (validated by uemapi) and the device authentication in use.
 func (s *Server) SetSettings(st Settings) {
 	s.cur.Store(&settings{enabled: st.AppTunnel.Enabled, ctxHdrs: st.AppTunnel.ContextHeaders,
-		services: newServices(st.AppTunnel), traffic: NewTraffic(st.Traffic), auth: st.Auth})
+		services: newServices(st.AppTunnel), traffic: NewTraffic(st.Traffic), auth: st.Auth,
+		kerberos: st.AppTunnel.DeviceAuth == uemapi.AppAuthKerberos})
 }
 
 // Metrics returns the listener's counters, for Prometheus and tests.

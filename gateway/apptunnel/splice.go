@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/stats"
 )
 
 // spliceBuffer is each direction's copy buffer. Idle tunnels hold theirs
@@ -17,7 +19,7 @@ const spliceBuffer = 8 << 10
 // either way for the idle timeout; then both connections are closed. The
 // caller's goroutine copies one way and one more goroutine the other, and
 // the idle timeout rides on read deadlines: no timer goroutine per tunnel.
-func (s *Server) splice(app, up net.Conn) {
+func (s *Server) splice(app, up net.Conn, dev *stats.Device) {
 	s.metrics.Open.Add(1)
 	defer s.metrics.Open.Add(-1)
 	var last atomic.Int64
@@ -25,16 +27,16 @@ func (s *Server) splice(app, up net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.copyIdle(app, up, &last, &s.metrics.BytesDown)
+		s.copyIdle(app, up, &last, &s.metrics.BytesDown, dev, stats.TunnelBytesDown)
 	}()
-	s.copyIdle(up, app, &last, &s.metrics.BytesUp)
+	s.copyIdle(up, app, &last, &s.metrics.BytesUp, dev, stats.TunnelBytesUp)
 	<-done
 }
 
 // copyIdle copies src to dst. A read deadline of the idle timeout ends the
 // copy only if neither direction moved a byte since: then both sides are
 // closed. EOF half-closes dst so the other direction can finish.
-func (s *Server) copyIdle(dst, src net.Conn, last *atomic.Int64, n *atomic.Uint64) {
+func (s *Server) copyIdle(dst, src net.Conn, last *atomic.Int64, n *atomic.Uint64, dev *stats.Device, ctr stats.Counter) {
 	idle := s.cfg.IdleTimeout
 	buf := make([]byte, spliceBuffer)
 	for {
@@ -48,6 +50,9 @@ func (s *Server) copyIdle(dst, src net.Conn, last *atomic.Int64, n *atomic.Uint6
 				return
 			}
 			n.Add(uint64(k))
+			if dev != nil {
+				dev.Add(ctr, uint64(k)) // per (device, user) and global (statistics CSV)
+			}
 		}
 		if err == nil {
 			continue

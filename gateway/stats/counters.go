@@ -99,6 +99,12 @@ const (
 	DAdmissionBusy   // too many credential checks in flight: 503
 	DRateLimited     // requests over the source's rate: 429
 	DConnRateLimited // connections over the source's rate, closed
+	// AppTunnel (issue 21), per (device UUID, user) of the tunnel; a
+	// refusal before the app is authenticated counts in the global sum.
+	TunnelsOpened   // CONNECT tunnels established and HTTP tunnel requests relayed
+	TunnelsRefused  // tunnel requests refused, any documented reason
+	TunnelBytesUp   // bytes from the app to servers (CONNECT bytes, HTTP request bodies)
+	TunnelBytesDown // bytes from servers to the app (CONNECT bytes, HTTP response bodies)
 	numCounters
 )
 
@@ -121,6 +127,7 @@ var counterNames = [numCounters]string{
 	"attachment-rewrite-failed", "s-http-451-insecure-redirects-refused",
 	"identity-mismatch", "d-unauthenticated", "s-auth-probes", "d-admission-busy",
 	"d-rate-limited", "d-conn-rate-limited",
+	"tunnels-opened", "tunnels-refused", "tunnel-bytes-up", "tunnel-bytes-down",
 }
 
 // String returns the counter's name as the CLI prints it.

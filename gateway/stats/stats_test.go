@@ -23,6 +23,7 @@ func TestCounterNamesAreTheSeeds(t *testing.T) {
 		DHTTP503S2C: "d-http-503-s2c", ActiveSyncStatusReports: "active-sync-status-reports",
 		AttachmentsSizeMB: "attachments-size-MB", DecryptionFailures: "decryption-failures",
 		IdentityMismatch: "identity-mismatch", DConnRateLimited: "d-conn-rate-limited",
+		TunnelsOpened: "tunnels-opened", TunnelsRefused: "tunnels-refused", TunnelBytesUp: "tunnel-bytes-up", TunnelBytesDown: "tunnel-bytes-down",
 	}
 	for c, n := range want {
 		if c.String() != n {
@@ -36,8 +37,8 @@ func TestCounterNamesAreTheSeeds(t *testing.T) {
 		}
 		seen[c.String()] = true
 	}
-	if len(seen) != 75 {
-		t.Errorf("%d counters, want 75 (55 STA + 12 ATT-24 + 2 of issue 18 + 6 admission)", len(seen))
+	if len(seen) != 79 {
+		t.Errorf("%d counters, want 79 (55 STA + 12 ATT-24 + 2 of issue 18 + 6 admission + 4 AppTunnel)", len(seen))
 	}
 }
 
@@ -166,8 +167,8 @@ func TestPrometheusCollector(t *testing.T) {
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gatehouse_d_http_requests_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(c); n != 85 {
-		t.Fatalf("%d metrics, want 75 counters + 10 peaks", n)
+	if n := testutil.CollectAndCount(c); n != 89 {
+		t.Fatalf("%d metrics, want 79 counters + 10 peaks", n)
 	}
 }
 

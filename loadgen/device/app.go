@@ -35,6 +35,10 @@ type App struct {
 	RootCAs *x509.CertPool
 	// Timeout bounds one request; default 20 s.
 	Timeout time.Duration
+	// Kerberos, when set, authenticates the app with a Kerberos ticket
+	// for the gateway instead of a certificate (ATS-17): it returns a
+	// fresh "Negotiate <token>" for Proxy-Authorization (KerberosAuth).
+	Kerberos func(ctx context.Context) (string, error)
 }
 
 // AppResult is what one tunnel request got.
@@ -98,6 +102,9 @@ func (a *App) Get(ctx context.Context, rawURL string) (AppResult, error) {
 	defer stop()
 	req := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}, Close: true}
 	a.headers(req.Header)
+	if err := a.proxyAuth(ctx, req.Header); err != nil {
+		return AppResult{}, err
+	}
 	if err := req.WriteProxy(c); err != nil {
 		return AppResult{}, fmt.Errorf("device: app %s: %w", a.BundleID, err)
 	}
@@ -126,7 +133,10 @@ func (a *App) Connect(ctx context.Context, hostport string) (net.Conn, AppResult
 	a.headers(req.Header)
 	br := bufio.NewReader(c)
 	var resp *http.Response
-	if err = req.Write(c); err == nil {
+	if err = a.proxyAuth(cctx, req.Header); err == nil {
+		err = req.Write(c)
+	}
+	if err == nil {
 		resp, err = http.ReadResponse(br, req)
 	}
 	if !stop() || err != nil {

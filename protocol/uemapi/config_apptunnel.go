@@ -14,7 +14,21 @@ type AppTunnelConfig struct {
 	IPTunnelSubnet string `json:"ip_tunnel_subnet,omitempty"`
 	ContextHeaders bool   `json:"context_headers,omitempty"` // CTX-01
 	EnableDFS      bool   `json:"enable_dfs,omitempty"`      // ATS-16
+	// DeviceAuth is how apps authenticate on the tunnel listener (ATS-17):
+	// identity_certificate (the default, the device_auth section's
+	// certificate) or kerberos (a service ticket for the gateway's own
+	// principal, which needs the kerberos section).
+	DeviceAuth AppDeviceAuth `json:"device_auth,omitempty"`
 }
+
+// AppDeviceAuth is AppTunnel device authentication (ATS-17).
+type AppDeviceAuth string
+
+// AppTunnel device authentication modes (ATS-17).
+const (
+	AppAuthIdentity AppDeviceAuth = "identity_certificate"
+	AppAuthKerberos AppDeviceAuth = "kerberos"
+)
 
 // Reserved AppTunnel service names (ATS-04).
 const (
@@ -211,6 +225,9 @@ func (c *GatewayConfig) validateAppTunnel() error {
 			return FieldError(f+".ip_tunnel_subnet", "must be a CIDR")
 		}
 	}
+	if err := c.validateAppDeviceAuth(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i, s := range at.Services {
 		sf := indexed(f+".services", i)
@@ -248,6 +265,9 @@ func (c *GatewayConfig) validateAppTunnel() error {
 		}
 		switch s.ServerAuth {
 		case AuthPassThrough:
+			if s.SPNs != "" && tcp {
+				return FieldError(sf+".spns", "the SPN list does not apply to TCP services (ATS-14)")
+			}
 			if s.SPNs != "" {
 				return FieldError(sf+".spns", "SPNs apply only to Kerberos server authentication")
 			}
@@ -261,8 +281,8 @@ func (c *GatewayConfig) validateAppTunnel() error {
 			if c.Kerberos == nil {
 				return FieldError("kerberos", "is required for Kerberos server authentication")
 			}
-			if s.Name == ServiceAny && s.SPNs != "" {
-				return FieldError(sf+".spns", "does not apply to <ANY>")
+			if anySvc && s.SPNs != "" {
+				return FieldError(sf+".spns", "does not apply to %s: the SPN is the host the device asked for", s.Name)
 			}
 			prefix := ""
 			if cifs {
@@ -289,6 +309,21 @@ func (c *GatewayConfig) validateAppTunnel() error {
 		if s.ProxyATC && c.TrafficControl.Mode != TrafficProxy && c.TrafficControl.Mode != TrafficATC {
 			return FieldError(sf+".proxy_atc", "needs a server-side proxy or ATC")
 		}
+	}
+	return nil
+}
+
+// validateAppDeviceAuth checks apptunnel.device_auth (ATS-17): Kerberos
+// needs the gateway's principal and keys.
+func (c *GatewayConfig) validateAppDeviceAuth() error {
+	switch c.AppTunnel.DeviceAuth {
+	case "", AppAuthIdentity:
+	case AppAuthKerberos:
+		if c.Kerberos == nil {
+			return FieldError("apptunnel.device_auth", "kerberos needs the kerberos section (the gateway's principal and keys)")
+		}
+	default:
+		return FieldError("apptunnel.device_auth", "must be identity_certificate or kerberos")
 	}
 	return nil
 }

@@ -217,6 +217,12 @@ func TestGatewayConfigValidation(t *testing.T) {
 		}, "device_auth.field_mapping[0].target"},
 		{"ATS-17", apptunnel(cert), ""},
 		{"ATS-17", func(c *GatewayConfig) { c.AppTunnel.Enabled = true }, "device_auth.mode"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth, c.Kerberos = AppAuthKerberos, nil }), "apptunnel.device_auth"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth = AppAuthKerberos }), ""},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) { c.AppTunnel.DeviceAuth = "password" }), "apptunnel.device_auth"},
+		{"ATS-17", chain(apptunnel(cert), func(c *GatewayConfig) {
+			c.AppTunnel.DeviceAuth, c.DeviceAuth = AppAuthKerberos, DeviceAuth{Mode: DeviceAuthPassThrough}
+		}), "device_auth.mode"},
 		// KRB / KDC.
 		{"KRB-04", chain(identity(cert), func(c *GatewayConfig) { c.Kerberos.ServicePrincipal = "sentry1" }), "kerberos.service_principal"},
 		{"KRB-04", chain(identity(cert), func(c *GatewayConfig) { c.Kerberos.Realm = "" }), "kerberos.realm"},
@@ -286,6 +292,12 @@ func TestGatewayConfigValidation(t *testing.T) {
 		{"ATS-14", apptunnel(cert, kerb(svc("CIFS_share", "s01:445"), "http/s01")), "apptunnel.services[0].spns"},
 		{"ATS-14", apptunnel(cert, kerb(svc("CIFS_share", "s01.example.com:445"), "")), ""},
 		{"ATS-14", apptunnel(cert, kerb(svc("CIFS_share", "10.1.2.3:445"), "")), "apptunnel.services[0].spns"},
+		{"ATS-14", apptunnel(cert, kerb(svc("CIFS_share", "10.1.2.3:445"), "cifs/s01-dfs12-001.example.com")), ""},
+		{"ATS-14", apptunnel(cert, kerb(svc("CIFS_share", "10.1.2.3:445;s02.example.com:445"), "cifs/s01.example.com;http/s02.example.com")), "apptunnel.services[0].spns"},
+		{"ATS-14", apptunnel(cert, kerb(svc("<CIFS_ANY>", ""), "")), ""},
+		{"ATS-14", apptunnel(cert, kerb(svc("<CIFS_ANY>", ""), "cifs/s01.example.com")), "apptunnel.services[0].spns"},
+		{"ATS-14", apptunnel(cert, AppTunnelService{Name: "TCP_Files", Servers: "f:445", ServerAuth: AuthPassThrough, SPNs: "cifs/f"}), "apptunnel.services[0].spns"},
+		{"ATS-14", apptunnel(cert, kerb(svc("TCP_Files", "f:445"), "cifs/f")), "apptunnel.services[0].server_auth"},
 		{"ATS-15", apptunnel(cert, AppTunnelService{Name: "web", Servers: "w:80", ServerAuth: AuthPassThrough, ProxyATC: true}), "apptunnel.services[0].proxy_atc"},
 		{"ATS-15", chain(apptunnel(cert, AppTunnelService{Name: "web", Servers: "w:80", ServerAuth: AuthPassThrough, ProxyATC: true}), func(c *GatewayConfig) {
 			c.TrafficControl = TrafficControl{Mode: TrafficProxy, Proxy: &ProxyServer{Host: "proxy.corp.example", Port: 3128}}

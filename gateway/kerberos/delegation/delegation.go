@@ -87,6 +87,7 @@ type Delegator struct {
 	pruned  time.Time
 	// proxyRealms are the realms the KDC proxy relays to, upper-cased.
 	proxyRealms atomic.Pointer[map[string]bool]
+	accept      acceptKeys // the gateway's own keys, for tickets devices present (accept.go)
 }
 
 // call is one ticket request others for the same key wait for.
