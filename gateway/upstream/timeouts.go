@@ -30,7 +30,8 @@ import (
 //
 // The socket timeout does not apply while the server is working on the
 // response: that wait is the response timeout's, and a Ping long-poll
-// sends nothing for minutes.
+// sends nothing for minutes. Writes to a shared HTTP/2 connection are
+// bounded by the response timeout instead (sharedconn.go).
 
 // TimeoutError is the error of an attempt that timed out; Kind says which
 // timeout ("connect", "response", "socket").
@@ -76,6 +77,8 @@ type attempt struct {
 	// reused: the attempt went out on a pooled keep-alive connection; its
 	// failure also counts err-conn-pooling.
 	reused atomic.Bool
+	// conn is the server connection the attempt got (sharedconn.go).
+	conn atomic.Pointer[writeDeadlineConn]
 }
 
 type attemptCtxKey struct{}
@@ -158,9 +161,11 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if r.opts.HTTP2 {
 		alpn = []string{"h2", "http/1.1"}
 	}
+	var wc *writeDeadlineConn
 	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, func(c net.Conn) net.Conn {
 		// ServerConn counts s-bytes-* for the request holding it (sendOnce).
-		return &stats.ServerConn{Conn: &writeDeadlineConn{Conn: c, rw: set.socketRW}}
+		wc = &writeDeadlineConn{Conn: c, rw: set.socketRW}
+		return &stats.ServerConn{Conn: wc}
 	}, alpn)
 	a, _ := ctx.Value(attemptCtxKey{}).(*attempt)
 	if err != nil {
@@ -173,6 +178,7 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if a != nil {
 		a.count(stats.SConnections)
 	}
+	sharedWrites(c, wc, set)
 	return c, nil
 }
 
@@ -216,6 +222,9 @@ type writeDeadlineConn struct {
 	net.Conn
 	rw       time.Duration
 	deadline lazyDeadline
+	// failed: a request on this connection already counted a failure
+	// of its server (sharedconn.go).
+	failed atomic.Bool
 }
 
 func (c *writeDeadlineConn) Write(b []byte) (int, error) {
@@ -337,6 +346,9 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 		a.reused.Store(info.Reused)
 		if sc := stats.ServerConnOf(info.Conn); sc != nil {
 			sc.SetOwner(a.dev)
+			if wc, ok := sc.Conn.(*writeDeadlineConn); ok {
+				a.conn.Store(wc)
+			}
 		}
 	}}
 }
