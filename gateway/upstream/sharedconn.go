@@ -25,13 +25,14 @@ import (
 
 // sharedWrites lengthens the write bound of a TLS connection that
 // negotiated HTTP/2 to the server response timeout, before the transport
-// writes anything on it.
-func sharedWrites(c net.Conn, wc *writeDeadlineConn, set *settings) {
+// writes anything on it, and reports whether it did.
+func sharedWrites(c net.Conn, wc *writeDeadlineConn, set *settings) bool {
 	tc, ok := c.(*tls.Conn)
 	if !ok || wc == nil || tc.ConnectionState().NegotiatedProtocol != "h2" {
-		return
+		return false
 	}
 	wc.rw = max(wc.rw, set.response)
+	return true
 }
 
 // countsAgainstServer reports whether the attempt's failure counts toward

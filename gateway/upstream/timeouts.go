@@ -79,6 +79,7 @@ type attempt struct {
 	reused atomic.Bool
 	// conn is the server connection the attempt got (sharedconn.go).
 	conn atomic.Pointer[writeDeadlineConn]
+	got  gotConn // the transport handed the attempt a connection (dialflight.go)
 }
 
 type attemptCtxKey struct{}
@@ -154,6 +155,14 @@ func (r *Router) dialTLS(ctx context.Context, network, addr string) (net.Conn, e
 // dialServer dials a server for device traffic within the server
 // connection timeout (TCP and TLS handshake together).
 func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error) {
+	h2 := false
+	if useTLS && r.opts.HTTP2 {
+		leave, err := r.flights.join(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { leave(h2) }()
+	}
 	set := r.table.Load().set
 	// The write deadline wraps the TCP connection, under TLS, so that a
 	// TLS connection stays a *tls.Conn the transport can run HTTP/2 on.
@@ -178,7 +187,7 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if a != nil {
 		a.count(stats.SConnections)
 	}
-	sharedWrites(c, wc, set)
+	h2 = sharedWrites(c, wc, set)
 	return c, nil
 }
 
@@ -344,6 +353,7 @@ func (b *bodyReader) Close() error {
 func (a *attempt) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		a.reused.Store(info.Reused)
+		a.got.mark()
 		if sc := stats.ServerConnOf(info.Conn); sc != nil {
 			sc.SetOwner(a.dev)
 			if wc, ok := sc.Conn.(*writeDeadlineConn); ok {
