@@ -150,7 +150,7 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err // the device went away, or no credentials: not the server's fault
 		}
 		fault, retry := a.classify(err)
-		if fault {
+		if fault && a.countsAgainstServer() {
 			s.fail(srv, err)
 		}
 		if !retry || !body.replayable {

@@ -38,6 +38,7 @@ type Router struct {
 	counters serverCounters
 	hc       healthCounters
 	pings    heartbeats
+	flights  dialFlights // HTTP/2: one dial to a server at a time (dialflight.go)
 }
 
 // table is one configuration: its settings and services.

@@ -30,7 +30,8 @@ import (
 //
 // The socket timeout does not apply while the server is working on the
 // response: that wait is the response timeout's, and a Ping long-poll
-// sends nothing for minutes.
+// sends nothing for minutes. Writes to a shared HTTP/2 connection are
+// bounded by the response timeout instead (sharedconn.go).
 
 // TimeoutError is the error of an attempt that timed out; Kind says which
 // timeout ("connect", "response", "socket").
@@ -76,6 +77,9 @@ type attempt struct {
 	// reused: the attempt went out on a pooled keep-alive connection; its
 	// failure also counts err-conn-pooling.
 	reused atomic.Bool
+	// conn is the server connection the attempt got (sharedconn.go).
+	conn atomic.Pointer[writeDeadlineConn]
+	got  gotConn // the transport handed the attempt a connection (dialflight.go)
 }
 
 type attemptCtxKey struct{}
@@ -151,6 +155,14 @@ func (r *Router) dialTLS(ctx context.Context, network, addr string) (net.Conn, e
 // dialServer dials a server for device traffic within the server
 // connection timeout (TCP and TLS handshake together).
 func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error) {
+	h2 := false
+	if useTLS && r.opts.HTTP2 {
+		leave, err := r.flights.join(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { leave(h2) }()
+	}
 	set := r.table.Load().set
 	// The write deadline wraps the TCP connection, under TLS, so that a
 	// TLS connection stays a *tls.Conn the transport can run HTTP/2 on.
@@ -158,9 +170,11 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if r.opts.HTTP2 {
 		alpn = []string{"h2", "http/1.1"}
 	}
+	var wc *writeDeadlineConn
 	c, err := r.connectWrapped(ctx, network, addr, useTLS, set.connect, func(c net.Conn) net.Conn {
 		// ServerConn counts s-bytes-* for the request holding it (sendOnce).
-		return &stats.ServerConn{Conn: &writeDeadlineConn{Conn: c, rw: set.socketRW}}
+		wc = &writeDeadlineConn{Conn: c, rw: set.socketRW}
+		return &stats.ServerConn{Conn: wc}
 	}, alpn)
 	a, _ := ctx.Value(attemptCtxKey{}).(*attempt)
 	if err != nil {
@@ -173,6 +187,7 @@ func (r *Router) dialServer(ctx context.Context, network, addr string, useTLS bo
 	if a != nil {
 		a.count(stats.SConnections)
 	}
+	h2 = sharedWrites(c, wc, set)
 	return c, nil
 }
 
@@ -216,6 +231,9 @@ type writeDeadlineConn struct {
 	net.Conn
 	rw       time.Duration
 	deadline lazyDeadline
+	// failed: a request on this connection already counted a failure
+	// of its server (sharedconn.go).
+	failed atomic.Bool
 }
 
 func (c *writeDeadlineConn) Write(b []byte) (int, error) {
@@ -335,8 +353,12 @@ func (b *bodyReader) Close() error {
 func (a *attempt) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		a.reused.Store(info.Reused)
+		a.got.mark()
 		if sc := stats.ServerConnOf(info.Conn); sc != nil {
 			sc.SetOwner(a.dev)
+			if wc, ok := sc.Conn.(*writeDeadlineConn); ok {
+				a.conn.Store(wc)
+			}
 		}
 	}}
 }
