@@ -223,7 +223,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := eas.ParseRequest(r)
 	if err != nil {
-		h.countGlobal(stats.DUnclassified) // no command to count it under, no device yet
+		h.countGlobal(unparsedCounter(r, err)) // no device yet: the global sums
 		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
