@@ -482,6 +482,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		}
 		countServerResponse(x, resp)
 	}
+	h.serverStatus(resp, x)
 	if x.info.Query.Cmd == eas.CmdProvision && resp.StatusCode == http.StatusOK {
 		return h.rewriteProvision(resp, x)
 	}
