@@ -112,6 +112,9 @@ type Config struct {
 	// (ALR-07..10, docs/gateway.md "Alerts"); nil: alerts are kept and
 	// shown, not sent.
 	Alerts *alerts.Config `yaml:"alerts"`
+	// PingMargin is what a Ping's server response timeout adds to its
+	// heartbeat (ASC-22); default 30 s. Not in the file: tests scale it down.
+	PingMargin time.Duration `yaml:"-"`
 }
 
 // DeviceLimits are per-source limits on the device listener. Over the

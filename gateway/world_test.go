@@ -48,6 +48,8 @@ type world struct {
 	gwBoot func(*gateway.Config)
 	// crlValidity is how long the UEM's CRLs are current (its default when zero).
 	crlValidity time.Duration
+	// deviceType is the DeviceType post sends; "" is iPhone.
+	deviceType string
 }
 
 func newWorld(t *testing.T, opts ...func(*world)) *world {
@@ -182,6 +184,9 @@ func (w *world) setFaults(f uem.Faults) {
 func (w *world) post(dev, user string, cmd eas.Command, body []byte) (int, *wbxml.Node) {
 	w.t.Helper()
 	q := &eas.Query{Cmd: cmd, User: user, DeviceID: dev, DeviceType: "iPhone"}
+	if w.deviceType != "" {
+		q.DeviceType = w.deviceType
+	}
 	req, _ := http.NewRequest(http.MethodPost, w.gw.DeviceURL()+"/Microsoft-Server-ActiveSync?"+q.Encode(false), bytes.NewReader(body))
 	req.SetBasicAuth(user, user+"-pw")
 	req.Header.Set(eas.HeaderProtocolVersion, "14.1")

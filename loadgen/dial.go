@@ -20,6 +20,11 @@ import (
 // clients together (requests beyond it wait, still timed from their
 // intended start), to stay under the process's open-file limit.
 func Clients(target string, n, maxConns int) ([]*http.Client, error) {
+	return meteredClients(target, n, maxConns, nil)
+}
+
+// meteredClients is Clients whose connections m counts (nil: none).
+func meteredClients(target string, n, maxConns int, m *wireMeter) ([]*http.Client, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("loadgen: target %q is not a URL", target)
@@ -40,8 +45,12 @@ func Clients(target string, n, maxConns int) ([]*http.Client, error) {
 		if loop {
 			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}
 		}
+		dial := d.DialContext
+		if m != nil {
+			dial = m.dial(dial)
+		}
 		tr := &http.Transport{
-			DialContext: d.DialContext,
+			DialContext: dial,
 			// X25519 alone: the default hybrid ML-KEM key share costs both
 			// ends more than the rest of a request (half of a fleet's CPU).
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(4096), //nolint:gosec // loopback lab targets

@@ -46,6 +46,9 @@ type Results struct {
 	Breaches []string `json:"breaches,omitempty"`
 	// Extra holds preset-specific findings (capacity, failopen).
 	Extra map[string]any `json:"extra,omitempty"`
+	// Wire is what the fleet's own sockets carried (wire.go), to check
+	// against the gateway's statistics.
+	Wire *WireCounts `json:"wire,omitempty"`
 }
 
 // CommandResult is one (command, status) histogram and its summary.
@@ -140,6 +143,12 @@ func Merge(rs ...*Results) (*Results, error) {
 		out.Late += r.Late
 		out.Dropped += r.Dropped
 		out.Busy += r.Busy
+		if r.Wire != nil {
+			if out.Wire == nil {
+				out.Wire = &WireCounts{}
+			}
+			out.Wire.add(r.Wire)
+		}
 		if len(r.Runs) == 0 {
 			out.Runs = append(out.Runs, r.Name)
 		}

@@ -132,6 +132,7 @@ type runner struct {
 	pools   map[string]*classPool
 	apps    appPool // the app devices online (apps.go)
 	start   time.Time
+	wire    *wireMeter // the fleet's sockets, when the runner made its clients
 
 	inflight atomic.Int64
 	arrived  atomic.Int64
@@ -146,8 +147,14 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	return r.run(ctx)
+	res, err := r.run(ctx)
+	done() // the closes' bytes count too, as the gateway reads them
+	if res != nil && r.wire != nil {
+		r.wire.waitClosed(5 * time.Second)
+		w := r.wire.counts()
+		res.Wire = &w
+	}
+	return res, err
 }
 
 // newRunner fills in opt's defaults and builds the fleet's clients and
@@ -173,7 +180,8 @@ func newRunner(spec *Spec, opt Options) (_ *runner, done func(), _ error) {
 	r := &runner{spec: spec, opt: opt, users: opt.Users, pools: map[string]*classPool{}, clients: opt.Clients}
 	done = func() {}
 	if r.clients == nil {
-		cs, err := Clients(opt.Target, opt.SourceAddrs, opt.MaxConns)
+		r.wire = &wireMeter{}
+		cs, err := meteredClients(opt.Target, opt.SourceAddrs, opt.MaxConns, r.wire)
 		if err != nil {
 			return nil, nil, err
 		}

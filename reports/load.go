@@ -34,6 +34,9 @@ type LoadRun struct {
 	// Gateway is the gateway's cache size and memory over the run,
 	// from a global-stats.csv whose rows fall in it (nil otherwise).
 	Gateway *GatewaySeries
+	// Wire compares the fleet's own socket counts with the gateway's
+	// (nil: the results carry none).
+	Wire *Wire
 }
 
 // Latency is a latency summary in milliseconds.
@@ -90,7 +93,7 @@ func msOf(us int64) float64 { return float64(us) / 1000 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
-func buildLoad(in LoadInput, globals []*GlobalStats) (LoadRun, error) {
+func buildLoad(in LoadInput, globals []*GlobalStats, devices ...*DeviceStats) (LoadRun, error) {
 	r := in.Results
 	run := LoadRun{Source: filepath.Base(in.Path), Name: r.Name, Started: r.Started.UTC(), DurationS: r.DurationS,
 		DevicesPlanned: r.DevicesPlanned, DevicesArrived: r.DevicesArrived, Late: r.Late, Dropped: r.Dropped, Busy: r.Busy,
@@ -138,6 +141,7 @@ func buildLoad(in LoadInput, globals []*GlobalStats) (LoadRun, error) {
 			Pings: p.Pings, Devices: p.Devices})
 	}
 	run.Gateway = gatewayDuring(run, globals)
+	run.Wire = wireOf(run, r.Wire, globals, devices)
 	return run, nil
 }
 

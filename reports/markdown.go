@@ -80,6 +80,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", c.Command, c.Status, c.Count, c.P50, c.P90, c.P99, c.P999, c.Max)
 		}
 		b.WriteString("\n")
+		if l.Wire != nil {
+			b.WriteString(l.Wire.markdown() + "\n")
+		}
 		for _, br := range l.Breaches {
 			fmt.Fprintf(&b, "- ❌ %s\n", mdEscape(br))
 		}

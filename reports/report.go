@@ -34,7 +34,7 @@ func Build(in *Inputs) (*Report, error) {
 	}
 	r.Coverage = buildCoverage(r.Suites)
 	for _, l := range in.Loads {
-		run, err := buildLoad(l, in.Globals)
+		run, err := buildLoad(l, in.Globals, in.Devices...)
 		if err != nil {
 			return nil, err
 		}

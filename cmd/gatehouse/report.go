@@ -223,6 +223,10 @@ func demoLoad(ctx context.Context, out string, duration time.Duration, progress 
 		opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
 	}
 	res, runErr := loadgen.Run(ctx, spec, opt)
+	// The gateway counts a write when it returns, which can be after the
+	// fleet read it: the row compared with the fleet's own counts
+	// (report "on the wire") is the one after the gateway closed them all.
+	waitGatewayIdle(ctx, l, 10*time.Second)
 	waitStatsRow(filepath.Join(l.DataDir(), "global-stats.csv"), time.Now(), 5*time.Second)
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -258,6 +262,16 @@ func waitStatsRow(path string, t time.Time, timeout time.Duration) {
 		select {
 		case <-tick.C:
 		case <-deadline:
+			return
+		}
+	}
+}
+
+// waitGatewayIdle waits (at most timeout) until the lab gateway holds no
+// device connection.
+func waitGatewayIdle(ctx context.Context, l *lab.Lab, timeout time.Duration) {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if u, err := l.GatewayAdmin().Utilization(ctx); err != nil || u.OpenConnections == 0 {
 			return
 		}
 	}

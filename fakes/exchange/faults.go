@@ -16,7 +16,7 @@ type Faults struct {
 	LatencyMs int `json:"latency_ms"`
 	// ErrorRate answers this fraction of requests (0-1) with ErrorStatus.
 	ErrorRate float64 `json:"error_rate"`
-	// ErrorStatus is the 5xx status of injected errors; default 503.
+	// ErrorStatus is the 4xx or 5xx status of injected errors; default 503.
 	ErrorStatus int `json:"error_status,omitempty"`
 	// ResetRate resets this fraction of connections (0-1): the request is
 	// read, then the TCP connection is closed with RST and no answer.
@@ -38,8 +38,8 @@ func (f Faults) validate() error {
 		return fieldErr("error_rate", "must be 0-1")
 	case f.ResetRate < 0 || f.ResetRate > 1:
 		return fieldErr("reset_rate", "must be 0-1")
-	case f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599):
-		return fieldErr("error_status", "must be a 5xx status")
+	case f.ErrorStatus != 0 && (f.ErrorStatus < 400 || f.ErrorStatus > 599):
+		return fieldErr("error_status", "must be a 4xx or 5xx status")
 	case f.SlowBodyBytesPerSec < 0:
 		return fieldErr("slow_body_bytes_per_sec", "must not be negative")
 	}

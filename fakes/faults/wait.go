@@ -47,10 +47,14 @@ func resetRequest(w http.ResponseWriter) {
 	resetConn(c)
 }
 
-// resetConn closes c with a TCP reset.
+// resetConn closes c with a TCP reset. Under TLS the TCP connection is
+// closed, not the tls.Conn: that would send a close_notify alert first,
+// which the peer reads as an orderly close (EOF), not a reset.
 func resetConn(c net.Conn) {
 	if tcp := underlyingTCP(c); tcp != nil {
 		_ = tcp.SetLinger(0)
+		_ = tcp.Close()
+		return
 	}
 	_ = c.Close()
 }

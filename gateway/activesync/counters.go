@@ -1,6 +1,7 @@
 package activesync
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -55,4 +56,16 @@ func countOptions(r *http.Request, reg *stats.Registry) {
 	if reg != nil {
 		reg.IncGlobal(stats.CmdOptions)
 	}
+}
+
+// unparsedCounter is the counter of a POST that is no ActiveSync request:
+// cmd-none when it names no command (no query, or a query without Cmd:
+// eas.ParseRequest refuses both, so cmd-none could count nowhere else),
+// d-unclassified otherwise.
+func unparsedCounter(r *http.Request, err error) stats.Counter {
+	var qe *eas.QueryError
+	if r.URL.RawQuery == "" || errors.As(err, &qe) && qe.Field == "Cmd" && errors.Is(err, eas.ErrMissingParameter) {
+		return stats.CmdNone
+	}
+	return stats.DUnclassified
 }

@@ -223,7 +223,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := eas.ParseRequest(r)
 	if err != nil {
-		h.countGlobal(stats.DUnclassified) // no command to count it under, no device yet
+		h.countGlobal(unparsedCounter(r, err)) // no device yet: the global sums
 		http.Error(w, "bad ActiveSync request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -482,6 +482,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		}
 		countServerResponse(x, resp)
 	}
+	h.serverStatus(resp, x)
 	if x.info.Query.Cmd == eas.CmdProvision && resp.StatusCode == http.StatusOK {
 		return h.rewriteProvision(resp, x)
 	}

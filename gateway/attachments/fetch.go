@@ -110,6 +110,9 @@ func (w *walk) removeRaw(dst io.Writer, src io.Reader, name string) error {
 	}
 	n, err := io.Copy(io.Discard, src)
 	if err != nil {
+		// The notice went out but the original could not be read (the
+		// server stalled or reset): the replacement failed.
+		w.r.add(stats.AttachmentReplacedFailures, 1)
 		return fmt.Errorf("attachments: reading %q: %w", name, err)
 	}
 	w.res.Removed++

@@ -480,6 +480,7 @@ func (w *walk) remove(h textproto.Header, src *countingReader, emit emitFunc, na
 		return err
 	}
 	if _, err := io.Copy(io.Discard, src); err != nil {
+		w.r.add(stats.AttachmentReplacedFailures, 1) // the notice went out, the original could not be read
 		return fmt.Errorf("attachments: reading %q: %w", name, err)
 	}
 	w.res.Removed++

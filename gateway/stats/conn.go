@@ -181,10 +181,18 @@ func (m *ConnMeter) ended(err error, read bool) {
 // Close closes the connection; a close by the gateway is not counted.
 func (m *ConnMeter) Close() error {
 	m.done.Store(true)
+	err := m.Conn.Close()
 	if m.closed.CompareAndSwap(false, true) {
 		m.reg.open.Add(-1)
+		// A connection no device's request named (a handshake only, a
+		// request refused before authentication): its bytes count in
+		// the global sums, so that they add up to what crossed the wire.
+		if m.dev.Load() == nil {
+			m.reg.AddGlobal(DBytesRcvd, m.pendRcvd.Swap(0))
+			m.reg.AddGlobal(DBytesSent, m.pendSent.Swap(0))
+		}
 	}
-	return m.Conn.Close()
+	return err
 }
 
 // ServerConn wraps one connection to an ActiveSync server (under TLS)

@@ -275,6 +275,13 @@ func (r *Registry) Forget(deviceID, user string) {
 // state behind (issue 18).
 func (r *Registry) IncGlobal(c Counter) { r.global[c].Add(1) }
 
+// AddGlobal adds n to a global sum only (no device to give it to).
+func (r *Registry) AddGlobal(c Counter, n uint64) {
+	if n > 0 {
+		r.global[c].Add(n)
+	}
+}
+
 // Global returns the sums over all devices in display order.
 func (r *Registry) Global() []Value { return values(&r.global) }
 

@@ -55,6 +55,10 @@ type deviceConn struct {
 	// aborted: the server set a deadline in the past to stop its own
 	// background read; the timeout that follows is not the device's.
 	aborted atomic.Bool
+	// rearm: someone above replaced the write deadline (net/http clears
+	// it after the TLS handshake); the next write sets it again instead
+	// of trusting deadline, which would leave that write unbounded.
+	rearm atomic.Bool
 }
 
 func (c *deviceConn) SetReadDeadline(t time.Time) error {
@@ -64,7 +68,13 @@ func (c *deviceConn) SetReadDeadline(t time.Time) error {
 
 func (c *deviceConn) SetDeadline(t time.Time) error {
 	c.aborted.Store(!t.IsZero() && t.Before(time.Now()))
+	c.rearm.Store(true)
 	return c.Conn.SetDeadline(t)
+}
+
+func (c *deviceConn) SetWriteDeadline(t time.Time) error {
+	c.rearm.Store(true)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *deviceConn) Read(b []byte) (int, error) {
@@ -76,6 +86,9 @@ func (c *deviceConn) Read(b []byte) (int, error) {
 }
 
 func (c *deviceConn) Write(b []byte) (int, error) {
+	if c.rearm.Swap(false) {
+		c.deadline = lazyDeadline{}
+	}
 	if err := c.deadline.arm(c.Conn, c.r.table.Load().set.socketRW); err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
@@ -57,6 +58,9 @@ type Device struct {
 	hc    *http.Client
 	auth  string       // Authorization header value (Basic)
 	oauth *oauthClient // nil without OAuth
+	// admitted: the gateway has answered one of this device's requests
+	// (tellConn counts its connections as the gateway does).
+	admitted atomic.Bool
 
 	mu        sync.Mutex
 	state     State

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"time"
 
@@ -116,7 +118,7 @@ func (d *Device) newRequest(ctx context.Context, cmd eas.Command, body []byte, p
 			q.PolicyKey, q.HasPolicyKey = uint32(k), true
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"?"+q.Encode(b64), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(d.tellConn(ctx), http.MethodPost, d.url+"?"+q.Encode(b64), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -147,4 +149,45 @@ func (d *Device) newRequest(ctx context.Context, cmd eas.Command, body []byte, p
 		}
 	}
 	return req, nil
+}
+
+// tellConn tells the connection a request goes out on which device sends
+// it, when the connection under TLS asks (UsedBy): the loadgen counts
+// connections per device as the gateway's d-connection does. The gateway
+// counts when it takes a request in, which for a device it knows is as
+// soon as the request is there (so a hanging Ping cut by the end of a
+// run counts), and for a new device only once it has checked its
+// credentials: its first request counts when the answer comes.
+func (d *Device) tellConn(ctx context.Context) context.Context {
+	device := d.cfg.ID + "\x00" + d.cfg.User
+	known := d.admitted.Load()
+	var conn net.Conn
+	tell := func() {
+		d.admitted.Store(true)
+		c := conn
+		for range 4 {
+			if u, ok := c.(interface{ UsedBy(string) }); ok {
+				u.UsedBy(device)
+				return
+			}
+			nc, ok := c.(interface{ NetConn() net.Conn })
+			if !ok {
+				return
+			}
+			c = nc.NetConn()
+		}
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { conn = i.Conn },
+		WroteRequest: func(w httptrace.WroteRequestInfo) {
+			if known && w.Err == nil {
+				tell()
+			}
+		},
+		GotFirstResponseByte: func() {
+			if !known {
+				tell()
+			}
+		},
+	})
 }
