@@ -69,6 +69,7 @@ type Recorder struct {
 	series []Point
 
 	late, dropped, busy atomic.Int64
+	cut                 atomic.Int64 // operations the end of the run cancelled
 	pings               atomic.Int64 // Pings in flight
 	devices             atomic.Int64 // devices arrived
 }
@@ -82,6 +83,7 @@ func NewRecorder(start time.Time) *Recorder {
 // is not an outcome and is not recorded.
 func (r *Recorder) Record(cmd string, err error, d time.Duration) {
 	if errors.Is(err, context.Canceled) {
+		r.cut.Add(1)
 		return
 	}
 	r.RecordStatus(cmd, Classify(err), d)
@@ -149,7 +151,7 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 func (r *Recorder) Results() *Results {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res := &Results{Format: ResultsFormat, Started: r.start, Late: r.late.Load(), Dropped: r.dropped.Load(), Busy: r.busy.Load(),
+	res := &Results{Format: ResultsFormat, Started: r.start, Late: r.late.Load(), Dropped: r.dropped.Load(), Busy: r.busy.Load(), Cut: r.cut.Load(),
 		DevicesArrived: r.devices.Load(), Series: append([]Point(nil), r.series...)}
 	keys := make([]histKey, 0, len(r.hists))
 	for k := range r.hists {

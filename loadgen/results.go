@@ -37,9 +37,12 @@ type Results struct {
 	// Late operations started more than late_after after their intended
 	// time; Dropped ones never started (max_in_flight reached); Busy
 	// ones found every candidate device busy.
-	Late     int64           `json:"late"`
-	Dropped  int64           `json:"dropped"`
-	Busy     int64           `json:"busy"`
+	Late    int64 `json:"late"`
+	Dropped int64 `json:"dropped"`
+	Busy    int64 `json:"busy"`
+	// Cut operations were cancelled by the end of the run: not outcomes,
+	// so in no command's count, but each may have reached the gateway.
+	Cut      int64           `json:"cut,omitempty"`
 	Commands []CommandResult `json:"commands"`
 	Series   []Point         `json:"series,omitempty"`
 	// Breaches are the thresholds this result breaks (filled by Check).
@@ -143,6 +146,7 @@ func Merge(rs ...*Results) (*Results, error) {
 		out.Late += r.Late
 		out.Dropped += r.Dropped
 		out.Busy += r.Busy
+		out.Cut += r.Cut
 		if r.Wire != nil {
 			if out.Wire == nil {
 				out.Wire = &WireCounts{}
