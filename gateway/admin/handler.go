@@ -58,6 +58,9 @@ type Deps struct {
 	Token   string          // bearer token every request must carry
 	Metrics http.Handler    // served at /metrics behind the same token; nil for none
 	Now     func() time.Time
+
+	// AuditFile is the audit log's path, read by GET audit/entries; "": none.
+	AuditFile string
 }
 
 // Handler returns the admin API.

@@ -25,6 +25,7 @@ type logControls = logctl.Controls
 func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
 	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
+	mux.HandleFunc("GET "+Prefix+"audit/entries", a.auditEntries) // auditlog.go
 	mux.HandleFunc("GET "+Prefix+"log", a.logShow)
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
