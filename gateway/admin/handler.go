@@ -61,6 +61,8 @@ type Deps struct {
 
 	// AuditFile is the audit log's path, read by GET audit/entries; "": none.
 	AuditFile string
+	// MICS is the MICS log switch (LOG-01, GET/PUT log/mics); nil: none.
+	MICS *micsLog
 }
 
 // Handler returns the admin API.

@@ -30,6 +30,8 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
+	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow) // mics.go
+	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
 }
 
 func (a *api) logShow(w http.ResponseWriter, _ *http.Request) {

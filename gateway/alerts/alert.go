@@ -37,6 +37,7 @@ const (
 	IDRestart  = "RESTART"  // the gateway started
 	IDKerberos = "KERBEROS" // Kerberos constrained delegation failed
 	IDHTTP     = "HTTP"     // an HTTP error on a non-ActiveSync service
+	IDMICS     = "MICS"     // the configuration service (the UEM link) failed
 )
 
 // CommandID is the alert ID of an ActiveSync command's errors (ALR-03):
