@@ -104,6 +104,12 @@ type Server struct {
 	addrs       map[string]string
 	wg          sync.WaitGroup
 	runErr      error
+
+	// restart is closed by Clear Configuration (CFG-03, restart.go);
+	// restartable: the runner restarts the Server then. Both under mu.
+	restart     chan struct{}
+	restartOnce sync.Once
+	restartable bool
 }
 
 // New builds a gateway from its bootstrap configuration; Start runs it.

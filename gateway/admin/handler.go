@@ -63,6 +63,9 @@ type Deps struct {
 	AuditFile string
 	// MICS is the MICS log switch (LOG-01, GET/PUT log/mics); nil: none.
 	MICS *micsLog
+	// ClearConfig is Clear Configuration (CFG-03, POST config/clear): it
+	// asks for a restart with the default local settings; nil: refused.
+	ClearConfig func() error
 }
 
 // Handler returns the admin API.
