@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
@@ -57,6 +58,7 @@ func (s *Server) adminHandler() http.Handler {
 			}
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
-		Kerberos: s.Kerberos, Audit: s.audit, Alerts: s.alerts, LogCtl: s.logs, ConfigVersion: s.configVersion.Load,
+		Kerberos: s.Kerberos, Audit: s.audit, AuditFile: filepath.Join(s.cfg.DataDir, "audit.log"), MICS: s.mics, ClearConfig: s.clearConfig, Alerts: s.alerts, LogCtl: s.logs,
+		ConfigVersion: s.configVersion.Load,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler()})
 }

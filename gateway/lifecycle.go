@@ -256,5 +256,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.logsF != nil {
 		errs = append(errs, s.logsF.Close())
 	}
+	if s.micsF != nil {
+		errs = append(errs, s.micsF.Close())
+	}
 	return errors.Join(errs...)
 }

@@ -25,7 +25,7 @@ func (s *Server) openSentryLog() error {
 		return fmt.Errorf("gateway: sentry log: %w", err)
 	}
 	s.logsF, s.logs = f, logctl.New(f)
-	return nil
+	return s.openMICSLog()
 }
 
 // SentryLog exposes the log controls to in-process tests and the lab.

@@ -57,6 +57,8 @@ type Server struct {
 	alerts *alerts.Service  // ALR-01..10: data_dir/alerts.log and notifications
 	logs   *logctl.Controls // the Sentry log's run-time controls (LOG-01..08)
 	logsF  *os.File
+	mics   *logctl.MICS // the MICS log switch (LOG-01): UEM link traffic, mics.go
+	micsF  *os.File
 	crls   *deviceauth.CRLCache
 	keys   *attachments.Keyring // the attachment keys, current and older (ATT-11)
 	// wantCert says whether the device listener asks for client
@@ -105,6 +107,12 @@ type Server struct {
 	addrs       map[string]string
 	wg          sync.WaitGroup
 	runErr      error
+
+	// restart is closed by Clear Configuration (CFG-03, restart.go);
+	// restartable: the runner restarts the Server then. Both under mu.
+	restart     chan struct{}
+	restartOnce sync.Once
+	restartable bool
 }
 
 // New builds a gateway from its bootstrap configuration; Start runs it.
@@ -147,8 +155,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem trust: %w", err)
 	}
+	s.mics = logctl.NewMICS()
 	s.uem, err = uemapi.NewClient(cfg.UEM.URL, cfg.UEM.Token, uemapi.WithHTTPClient(&http.Client{
-		Transport: &http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}, Timeout: 2 * time.Minute,
+		Transport: s.mics.Transport(&http.Transport{TLSClientConfig: uemTLS, MaxIdleConnsPerHost: 16}), Timeout: 2 * time.Minute,
 	}), uemapi.WithGatewayVersion(softwareVersion(cfg.Version)))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: uem client: %w", err)
@@ -158,6 +167,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		CheckInterval: cfg.CheckInterval, ResyncInterval: cfg.ResyncInterval,
 		PersistInterval: cfg.PersistInterval, LastSeenInterval: cfg.LastSeenInterval,
 		CallTimeout:    cfg.UEM.CallTimeout,
+		OnConnectivity: s.micsConnectivity, // mics.go
 		OnConfigChange: func(int64) error { return s.refreshConfig(s.runCtx) },
 		OnKeyChange:    func(uemapi.KeyChange) error { return s.loadKey(s.runCtx) },
 		OnReconnect: func(ctx context.Context) {

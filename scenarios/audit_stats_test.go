@@ -1,22 +1,16 @@
 package scenarios_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
-	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -24,29 +18,27 @@ import (
 )
 
 // The audit log and the statistics are the gateway's own records: these
-// specs read them (the audit file in its data directory, the counters
-// over its admin API) after device traffic, and are labelled
-// introspection. The seeds give the audit log's wire form (AUD-08) and
-// the counters' names (STA-01 to STA-04), not how another product
-// exposes them.
+// specs read them back through the documented admin API (GET
+// audit/entries, statistics/..., docs/gateway.md) after device traffic.
+// They are introspection specs labelled audit or statistics, which use
+// nothing but that API: against another gateway they run when its admin
+// URL is given (--gateway-admin-url), and skip saying so otherwise. The
+// seeds give the audit log's wire form (AUD-08) and the counters' names
+// (STA-01 to STA-04), not how another product exposes them.
 
 // auditLine is `<yyyy Mon d HH:mm:ss> <host> SENTRY_AUDIT: INFO {json}`.
 var auditLine = regexp.MustCompile(`^\d{4} [A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2} \S+ SENTRY_AUDIT: INFO (\{.*\})$`)
 
 // auditEntries are the audit log's entries about the device, each as the
-// raw JSON object (to see which keys are present and how values are typed).
-// It flushes the log first: the gateway writes it in batches (issue 22).
+// raw JSON object (to see which keys are present and how values are
+// typed), read through the admin API.
 func auditEntries(f *fw.Framework, deviceID string) []map[string]any {
-	_, err := f.Gateway().FlushAudit(f.Ctx())
-	Expect(err).NotTo(HaveOccurred())
-	raw, err := os.ReadFile(filepath.Join(f.Lab.DataDir(), "audit.log"))
-	Expect(err).NotTo(HaveOccurred(), "the gateway writes its audit log")
+	lines, err := f.Gateway().AuditEntries(f.Ctx(), deviceID)
+	Expect(err).NotTo(HaveOccurred(), "the gateway serves its audit log's lines")
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		m := auditLine.FindStringSubmatch(sc.Text())
-		Expect(m).NotTo(BeNil(), "a syslog-style audit line: %q", sc.Text())
+	for _, l := range lines {
+		m := auditLine.FindStringSubmatch(l)
+		Expect(m).NotTo(BeNil(), "a syslog-style audit line: %q", l)
 		var e map[string]any
 		Expect(json.Unmarshal([]byte(m[1]), &e)).To(Succeed())
 		if e["deviceId"] == deviceID {
@@ -54,6 +46,29 @@ func auditEntries(f *fw.Framework, deviceID string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// auditOn switches the audit log on for the spec (AUD-11, run time) and
+// back to what it was after it.
+func auditOn(f *fw.Framework) {
+	gw := f.Gateway()
+	was, err := gw.Audit(f.Ctx())
+	Expect(err).NotTo(HaveOccurred())
+	_, err = gw.SetAudit(f.Ctx(), true)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func(ctx SpecContext) {
+		_, err := gw.SetAudit(ctx, was.Enabled)
+		Expect(err).NotTo(HaveOccurred())
+	})
+}
+
+// eventuallyAudited waits until the device's audit entries number n:
+// the RESPONSE entry of the last request may be written just after the
+// device read its answer.
+func eventuallyAudited(f *fw.Framework, deviceID string, n int) []map[string]any {
+	var es []map[string]any
+	Eventually(func() []map[string]any { es = auditEntries(f, deviceID); return es }).Should(HaveLen(n))
+	return es
 }
 
 func ofType(es []map[string]any, t string) []map[string]any {
@@ -84,15 +99,13 @@ func byCounterName(cs []admin.Counter) map[string]uint64 {
 var publishTimeRE = regexp.MustCompile(`^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2}$`)
 
 var _ = Describe("Audit log after device traffic", func() {
-	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.Audit = true }))
+	f := fw.New()
+	BeforeEach(func() { auditOn(f) })
 
-	fw.It("every device request makes one REQUEST and one RESPONSE entry sharing a use-case id, as syslog lines of JSON", fw.IDs("AUD-01", "AUD-08"), fw.Introspection(), func() {
+	fw.It("every device request makes one REQUEST and one RESPONSE entry sharing a use-case id, as syslog lines of JSON", fw.IDs("AUD-01", "AUD-08"), fw.Introspection(fw.FeatureAudit), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		// A RESPONSE is written as the handler returns, which can be just
-		// after the device has read the answer.
-		Eventually(func() []map[string]any { return ofType(auditEntries(f, d.ID()), "RESPONSE") }).Should(HaveLen(len(d.Records())), "one RESPONSE per request")
-		es := auditEntries(f, d.ID())
+		es := eventuallyAudited(f, d.ID(), 2*len(d.Records()))
 		Expect(ofType(es, "REQUEST")).To(HaveLen(len(d.Records())), "one REQUEST per request the device made")
 		byCase := map[string][]string{}
 		for _, e := range es {
@@ -106,7 +119,7 @@ var _ = Describe("Audit log after device traffic", func() {
 		}
 	})
 
-	fw.It("a REQUEST entry carries the request's fields in the examples' form, and no gateway fields", fw.IDs("AUD-02", "AUD-03", "AUD-04", "AUD-09", "AUD-10", "INC-05"), fw.Introspection(), func() {
+	fw.It("a REQUEST entry carries the request's fields in the examples' form, and no gateway fields", fw.IDs("AUD-02", "AUD-03", "AUD-04", "AUD-09", "AUD-10", "INC-05"), fw.Introspection(fw.FeatureAudit), func() {
 		d := f.NewDevice(f.NewUser(), platform(device.IOS, device.Native))
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		reqs := ofType(auditEntries(f, d.ID()), "REQUEST")
@@ -130,11 +143,11 @@ var _ = Describe("Audit log after device traffic", func() {
 		}
 	})
 
-	fw.It("a RESPONSE entry carries the status as a string and omits the request's fields", fw.IDs("AUD-05", "AUD-09"), fw.Introspection(), func() {
+	fw.It("a RESPONSE entry carries the status as a string and omits the request's fields", fw.IDs("AUD-05", "AUD-09"), fw.Introspection(fw.FeatureAudit), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
-		Eventually(func() []map[string]any { return ofType(auditEntries(f, d.ID()), "RESPONSE") }).Should(HaveLen(len(d.Records())))
-		resps := ofType(auditEntries(f, d.ID()), "RESPONSE")
+		resps := ofType(eventuallyAudited(f, d.ID(), 2*len(d.Records())), "RESPONSE")
+		Expect(resps).To(HaveLen(len(d.Records())))
 		for i, e := range resps {
 			Expect(e["httpStatus"]).To(Equal("200"), "response %d", i)
 			Expect(e).To(HaveKeyWithValue("userId", d.User()))
@@ -149,12 +162,12 @@ var _ = Describe("Audit log after device traffic", func() {
 		}
 	})
 
-	fw.It("a blocked request is audited with action BLOCK and the status the device got", fw.IDs("AUD-03", "AUD-05"), fw.Introspection(fw.FeatureBlock), func() {
+	fw.It("a blocked request is audited with action BLOCK and the status the device got", fw.IDs("AUD-03", "AUD-05"), fw.Introspection(fw.FeatureAudit, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser(), func(c *device.Config) { c.Version = eas.V121 })
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		f.Act(d, "block", "audit spec")
 		Eventually(func() error { _, err := d.Sync(f.Ctx()); return err }).Should(MatchError(device.ErrBlocked))
-		es := auditEntries(f, d.ID())
+		es := eventuallyAudited(f, d.ID(), 2*len(d.Records()))
 		var blocked []string
 		for _, e := range es {
 			if e["entryType"] == "REQUEST" && e["action"] == "BLOCK" {
@@ -169,7 +182,7 @@ var _ = Describe("Audit log after device traffic", func() {
 		}
 	})
 
-	fw.It("the real client behind a proxy is recorded as forwardedFor", fw.IDs("AUD-02"), fw.Introspection(), func() {
+	fw.It("the real client behind a proxy is recorded as forwardedFor", fw.IDs("AUD-02"), fw.Introspection(fw.FeatureAudit), func() {
 		user := f.NewUser()
 		id := f.FreshDeviceID()
 		q := &eas.Query{Cmd: eas.CmdFolderSync, User: user, DeviceID: id, DeviceType: "iPhone"}
@@ -181,7 +194,7 @@ var _ = Describe("Audit log after device traffic", func() {
 		resp, err := f.HTTPClient().Do(req)
 		Expect(err).NotTo(HaveOccurred())
 		resp.Body.Close()
-		reqs := ofType(auditEntries(f, id), "REQUEST")
+		reqs := ofType(eventuallyAudited(f, id, 2), "REQUEST")
 		Expect(reqs).To(HaveLen(1))
 		Expect(reqs[0]).To(HaveKeyWithValue("forwardedFor", "203.0.113.7"))
 	})
@@ -190,7 +203,7 @@ var _ = Describe("Audit log after device traffic", func() {
 var _ = Describe("Statistics after device traffic", func() {
 	f := fw.New()
 
-	fw.It("a device's row counts its requests, commands, decisions and statuses", fw.IDs("STA-01", "STA-02", "STA-04", "STA-05"), fw.Introspection(), func() {
+	fw.It("a device's row counts its requests, commands, decisions and statuses", fw.IDs("STA-01", "STA-02", "STA-04", "STA-05"), fw.Introspection(fw.FeatureStatistics, fw.FeatureStatistics), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		_, _, err := d.Ping(f.Ctx(), 1)
@@ -221,7 +234,7 @@ var _ = Describe("Statistics after device traffic", func() {
 		// when that device's own request dialled (issue 22).
 	})
 
-	fw.It("a blocked device's row counts blocks, not permits, and no request reaches the server", fw.IDs("STA-01", "STA-05"), fw.Introspection(fw.FeatureBlock), func() {
+	fw.It("a blocked device's row counts blocks, not permits, and no request reaches the server", fw.IDs("STA-01", "STA-05"), fw.Introspection(fw.FeatureStatistics, fw.FeatureBlock), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		f.Act(d, "block", "statistics spec")
@@ -236,7 +249,7 @@ var _ = Describe("Statistics after device traffic", func() {
 		Expect(after["s-http-requests"]).To(Equal(before["s-http-requests"]), "the blocked request was not relayed")
 	})
 
-	fw.It("a server that answers too late or resets counts in the device's error counters", fw.IDs("STA-03"), fw.Introspection(fw.FeatureRouting), func() {
+	fw.It("a server that answers too late or resets counts in the device's error counters", fw.IDs("STA-03"), fw.Introspection(fw.FeatureStatistics, fw.FeatureRouting), func() {
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.Timeouts.ServerResponseMs = 300 })
@@ -264,7 +277,7 @@ var _ = Describe("Statistics after device traffic", func() {
 		Expect(grown).To(Or(HaveKey("s-err-reset"), HaveKey("s-so-close")), "the server reset the connection")
 	})
 
-	fw.It("attachment counters count what the gateway encrypted and replaced for the device", fw.IDs("ATT-24", "STA-04"), fw.Introspection(fw.FeatureAttachments), func() {
+	fw.It("attachment counters count what the gateway encrypted and replaced for the device", fw.IDs("ATT-24", "STA-04"), fw.Introspection(fw.FeatureStatistics, fw.FeatureAttachments), func() {
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) { gc.AttachmentControl = sendControl("corp.example") })
 		user, subject := f.NewUser(), "Counted "+f.FreshDeviceID()
 		injectFiles(f, user, subject, map[string][]byte{"report.pdf": reportPDF(subject)})
@@ -280,7 +293,7 @@ var _ = Describe("Statistics after device traffic", func() {
 		Expect(cr["attachments-encrypted"]).To(BeZero())
 	})
 
-	fw.It("the global device statistics sum the rows and filter by name", fw.IDs("STA-06"), fw.Introspection(), func() {
+	fw.It("the global device statistics sum the rows and filter by name", fw.IDs("STA-06"), fw.Introspection(fw.FeatureStatistics, fw.FeatureStatistics), func() {
 		a, b := f.NewDevice(f.NewUser()), f.NewDevice(f.NewUser())
 		Expect(a.Connect(f.Ctx())).To(Succeed())
 		Expect(b.Connect(f.Ctx())).To(Succeed())
@@ -300,10 +313,12 @@ var _ = Describe("Statistics after device traffic", func() {
 })
 
 var _ = Describe("System statistics", func() {
-	// Peaks are sampled with every statistics row (STA-08's interval).
-	f := fw.New(fw.WithLabConfig(func(c *lab.Config) { c.StatsInterval = 200 * time.Millisecond }))
+	f := fw.New()
 
-	fw.It("the system statistics report peak gauges with the time of each peak", fw.IDs("STA-07", "STA-08"), fw.Introspection(), func() {
+	fw.It("the system statistics report peak gauges with the time of each peak", fw.IDs("STA-07", "STA-08"), fw.Introspection(fw.FeatureStatistics), func() {
+		// Peaks are sampled with every statistics row: a row a second
+		// (STA-08's interval, changed at run time).
+		collectEvery(f, "1s")
 		d := f.NewDevice(f.NewUser())
 		Expect(d.Connect(f.Ctx())).To(Succeed())
 		Eventually(func() []string {

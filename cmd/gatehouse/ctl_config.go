@@ -52,6 +52,24 @@ func configCmd(client adminClient) *cobra.Command {
 			_, err = cmd.OutOrStdout().Write(now)
 			return err
 		}}
-	c.AddCommand(export, imp)
+	c.AddCommand(export, imp, clearConfigCmd(client))
 	return c
+}
+
+// clearConfigCmd is Clear Configuration (CFG-03): the run-time local
+// settings go back to their defaults and the gateway restarts (in its
+// process, `gatehouse gateway`; docs/gateway.md).
+func clearConfigCmd(client adminClient) *cobra.Command {
+	return &cobra.Command{Use: "clear", Short: "Clear Configuration: the local settings back to their defaults, then the gateway restarts (CFG-03)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := client()
+			if err != nil {
+				return err
+			}
+			if _, err := cl.ClearConfig(cmd.Context()); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "Configuration cleared: the gateway restarts")
+			return err
+		}}
 }

@@ -100,8 +100,41 @@ func logCmd(client adminClient, emit emitter) *cobra.Command {
 			return c.DeleteLogFilters(ctx, a[0])
 		})(cmd, a)
 	}
-	root.AddCommand(&enable, &disable, &verbosity, &filter, &noFilter)
+	root.AddCommand(&enable, &disable, &verbosity, &filter, &noFilter, micsCmd(client, emit))
 	return root
+}
+
+// micsCmd is `ctl log mics [on|off]`: the MICS logging switch beside the
+// Sentry one (LOG-01), the gateway's calls to the UEM in
+// data_dir/mics.log. With no argument it prints `mics = on|off`; a
+// change prints `Successful` and holds until the gateway restarts.
+func micsCmd(client adminClient, emit emitter) *cobra.Command {
+	return &cobra.Command{Use: "mics [on|off]", Short: "MICS logging: the UEM link's calls and connectivity in data_dir/mics.log (LOG-01)",
+		Args: cobra.MatchAll(cobra.MaximumNArgs(1), cobra.OnlyValidArgs), ValidArgs: []string{"on", "off"},
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			if len(a) == 0 {
+				st, err := c.MICSLog(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return emit(cmd.OutOrStdout(), st, func() error {
+					_, err := fmt.Fprintf(cmd.OutOrStdout(), "mics = %s\n", map[bool]string{true: "on", false: "off"}[st.Enabled])
+					return err
+				})
+			}
+			st, err := c.SetMICSLog(cmd.Context(), a[0] == "on")
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), st, func() error {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), "Successful")
+				return err
+			})
+		}}
 }
 
 // printLogFilters is `show sentry log filter`: TAG ENABLED TYPE VALUE.

@@ -48,3 +48,30 @@ func TestLOG07CtlLogPrintsTheSeedsOutputs(t *testing.T) {
 		t.Fatalf("settings: %+v", s)
 	}
 }
+
+// LOG-01: `ctl log mics [on|off]` switches MICS logging through the
+// admin API and prints it as `mics = on|off`.
+func TestLOG01CtlLogMICS(t *testing.T) {
+	m := logctl.NewMICS()
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{MICS: m, Token: "tok"}))
+	defer srv.Close()
+	ctl := ctlRunner(t, srv.URL)
+	for _, step := range []struct {
+		args []string
+		want string
+		on   bool
+	}{
+		{[]string{"log", "mics"}, "mics = off", false},
+		{[]string{"log", "mics", "on"}, "Successful", true},
+		{[]string{"log", "mics"}, "mics = on", true},
+		{[]string{"log", "mics", "off"}, "Successful", false},
+	} {
+		out, err := ctl(step.args...)
+		if err != nil || out != step.want || m.Enabled() != step.on {
+			t.Fatalf("ctl %v: %q, %v, switch %t; want %q, %t", step.args, out, err, m.Enabled(), step.want, step.on)
+		}
+	}
+	if out, err := ctl("log", "mics", "maybe"); err == nil {
+		t.Fatalf("ctl log mics maybe: %q, want an error", out)
+	}
+}

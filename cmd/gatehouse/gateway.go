@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -52,19 +50,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB)
 			}
 			cfg.Version = "gatehouse/" + version
-			srv, err := gateway.New(cfg, slog.Default())
-			if err != nil {
-				return err
-			}
-			if err := srv.Start(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "device URL:   %s/Microsoft-Server-ActiveSync\nadmin URL:    %s\nnotify URL:   %s\nadmin token:  %s\n",
-				srv.DeviceURL(), srv.AdminURL(), srv.NotifyURL(), srv.AdminToken())
-			<-cmd.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			return srv.Shutdown(ctx)
+			return serveGateway(cmd.Context(), cfg, cmd.OutOrStdout()) // gateway_restart.go
 		},
 	}
 	f := cmd.Flags()

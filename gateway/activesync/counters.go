@@ -13,12 +13,17 @@ import (
 // ("Statistics").
 
 // countResponse counts what the device got for x's request, when the
-// handler is done: d-http-responses, and a 503 by whose it was.
+// handler is done: d-http-responses, an HTTP 449 whoever made it (the
+// gateway for a pending wipe or policy, or Exchange relayed), and a 503
+// by whose it was.
 func countResponse(x *exchange, rec *statusRecorder) {
 	if rec.code == 0 {
 		return // nothing was sent: the device went away
 	}
 	x.dev.Inc(stats.DHTTPResponses)
+	if rec.code == eas.HTTPRetryWith {
+		x.dev.Inc(stats.DHTTP449)
+	}
 	if rec.code == http.StatusServiceUnavailable {
 		if x.s503 {
 			x.dev.Inc(stats.DHTTP503S2C)

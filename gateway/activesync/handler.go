@@ -420,8 +420,7 @@ func (h *Handler) requireProvision(w http.ResponseWriter, x *exchange, st eas.St
 		x.count(stats.ActiveSyncStatusReports) // a Status in the body, not HTTP 449
 		return
 	}
-	x.count(stats.DHTTP449)
-	w.WriteHeader(eas.HTTPRetryWith)
+	w.WriteHeader(eas.HTTPRetryWith) // d-http-449 in countResponse
 }
 
 func wrapTransport(wrap func(http.RoundTripper) http.RoundTripper, t http.RoundTripper) http.RoundTripper {

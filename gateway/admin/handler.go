@@ -62,6 +62,14 @@ type Deps struct {
 	// none yet), so that a caller who changed it at the UEM can tell
 	// when the gateway applies it; nil: not reported.
 	ConfigVersion func() int64
+
+	// AuditFile is the audit log's path, read by GET audit/entries; "": none.
+	AuditFile string
+	// MICS is the MICS log switch (LOG-01, GET/PUT log/mics); nil: none.
+	MICS *micsLog
+	// ClearConfig is Clear Configuration (CFG-03, POST config/clear): it
+	// asks for a restart with the default local settings; nil: refused.
+	ClearConfig func() error
 }
 
 // Handler returns the admin API.

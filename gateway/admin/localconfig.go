@@ -52,6 +52,7 @@ var localConfigFields = map[string]bool{
 func (a *api) configRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+Prefix+"config/export", a.configExport)
 	mux.HandleFunc("POST "+Prefix+"config/import", a.configImport)
+	mux.HandleFunc("POST "+Prefix+"config/clear", a.configClear) // clearconfig.go
 }
 
 // exportLocal returns the current local configuration.

@@ -26,11 +26,14 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("GET "+Prefix+"audit", a.auditShow)
 	mux.HandleFunc("PUT "+Prefix+"audit", a.auditSet)
 	mux.HandleFunc("POST "+Prefix+"audit/flush", a.auditFlush)
+	mux.HandleFunc("GET "+Prefix+"audit/entries", a.auditEntries) // auditlog.go
 	mux.HandleFunc("GET "+Prefix+"log", a.logShow)
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
 	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
+	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow) // mics.go
+	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
 }
 
 func (a *api) logShow(w http.ResponseWriter, _ *http.Request) {

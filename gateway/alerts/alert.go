@@ -38,6 +38,7 @@ const (
 	IDKerberos = "KERBEROS" // Kerberos constrained delegation failed
 	IDHTTP     = "HTTP"     // an HTTP error on a non-ActiveSync service
 	IDNTPError = "NTPERROR" // the NTP diagnosis failed (ALR-04, SVD-01)
+	IDMICS     = "MICS"     // the configuration service (the UEM link) failed
 )
 
 // CommandID is the alert ID of an ActiveSync command's errors (ALR-03):

@@ -52,6 +52,11 @@ type Config struct {
 	// configuration); the device list is reloaded here. ctx ends with
 	// the link (Stop) or with the Run that noticed the return.
 	OnReconnect func(ctx context.Context)
+	// OnConnectivity, when set, is told each change of the UEM's
+	// connectivity (connected, how it was detected, the error when
+	// lost) and each new refusal (connected false, the refusal as err).
+	// It is called under the link's lock: it must not call the Link.
+	OnConnectivity func(connected bool, by string, err error)
 
 	// MaxNotificationIDs caps the notification ids remembered against
 	// replay (DefaultMaxNotificationIDs when zero); when full, new
@@ -246,6 +251,7 @@ func (l *Link) recordContact(err error, by string) (cameBack bool) {
 		if reason != l.status.Refusal {
 			l.status.Refusal, l.status.RefusedSince = reason, now
 			l.cfg.Log.Error("uem refuses the gateway", "reason", reason, "detected_by", by)
+			l.connectivity(false, by, errors.New(reason))
 		}
 		if l.status.LastChange.IsZero() {
 			l.status.Connected, l.status.LastChange, l.status.LastChangeBy = false, now, by
@@ -271,8 +277,16 @@ func (l *Link) recordContact(err error, by string) (cameBack bool) {
 		} else {
 			l.cfg.Log.Warn("uem connectivity", "connected", false, "detected_by", by, "error", err)
 		}
+		l.connectivity(up, by, err)
 	}
 	return cameBack
+}
+
+// connectivity tells OnConnectivity, when set (l.mu held).
+func (l *Link) connectivity(up bool, by string, err error) {
+	if l.cfg.OnConnectivity != nil {
+		l.cfg.OnConnectivity(up, by, err)
+	}
 }
 
 // refusalReason is the status line for a UEM that refuses the gateway; it

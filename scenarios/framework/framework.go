@@ -117,7 +117,9 @@ func (f *Framework) beforeEach(ctx ginkgo.SpecContext) {
 	gomega.SetDefaultConsistentlyPollingInterval(100 * time.Millisecond)
 	if ConformanceMode() {
 		if slices.Contains(labels, LabelIntrospection) {
-			ginkgo.Skip("introspection specs use our gateway's admin API: skipped against another gateway")
+			if why := introspectionSkip(labels); why != "" {
+				ginkgo.Skip(why)
+			}
 		}
 		if slices.Contains(labels, LabelDisruptive) && TestContext.RestartCmd == "" {
 			ginkgo.Skip("disruptive spec: give --restart-cmd / GATEHOUSE_RESTART_CMD")
@@ -446,6 +448,9 @@ func (f *Framework) Gateway() *admin.Client {
 	gomega.Expect(slices.Contains(ginkgo.CurrentSpecReport().Labels(), LabelIntrospection)).To(gomega.BeTrue(),
 		"only specs labelled introspection may use the gateway's admin API")
 	c := f.w.GatewayAdmin()
+	if ConformanceMode() {
+		c = conformanceAdmin(f.w.HTTPClient())
+	}
 	gomega.Expect(c).NotTo(gomega.BeNil())
 	return c
 }

@@ -16,6 +16,10 @@ type LabelInfo struct {
 	// to Exchange does not make. Every such spec must fail against one.
 	Decision bool
 	Meaning  string
+	// AdminAPI: the label's introspection specs read the gateway only
+	// through its documented admin API, so they run against another
+	// gateway given its admin URL (--gateway-admin-url).
+	AdminAPI bool
 	// Requires is what another gateway must implement to run the label's
 	// specs in conformance mode.
 	Requires string
@@ -31,7 +35,7 @@ var LabelTable = []LabelInfo{
 	{Name: LabelDisruptive, Meta: true, Meaning: "restarts or kills the gateway",
 		Requires: "a restart command (--restart-cmd); the crash spec also a kill and a start command (--kill-cmd, --start-cmd)"},
 	{Name: LabelIntrospection, Meta: true, Meaning: "uses our gateway's admin API",
-		Requires: "nothing: skipped against another gateway"},
+		Requires: "nothing: skipped against another gateway; those also labelled statistics, audit or alerts run against one that offers the admin API of docs/gateway.md at --gateway-admin-url (token in GATEHOUSE_GATEWAY_ADMIN_TOKEN), and say why they skip without it"},
 	{Name: LabelSlow, Meta: true, Meaning: "out of the default run",
 		Requires: "nothing more; select them with --label-filter"},
 	{Name: LabelSecurity, Meta: true, Decision: true, Meaning: "checks a security property (docs/security.md); always with conformance",
@@ -82,6 +86,13 @@ var LabelTable = []LabelInfo{
 		Requires: "Enable Pass Through with OAuth: /proxyservice/oauth2/authorize and /token mapped to the destination IdP with the resource swap, bearer tokens validated and keyed on their user, Bearer challenges pointing at the gateway; skipped against another gateway (the suite cannot wire its IdP into it)"},
 	{Name: FeatureIntegrated, Meaning: "integrated mode: the connector syncs Exchange's partnerships and Exchange enforces the UEM's decisions",
 		Requires: "nothing of the gateway under test: local worlds only (the suite starts the connector, gateway/integrated)"},
+	// Observability (observability.go): read back through the admin API only.
+	{Name: FeatureStatistics, AdminAPI: true, Meaning: "per-device and global counters after known device traffic (STA-01..08)",
+		Requires: "the statistics of docs/gateway.md over the admin API: GET /admin/v1/statistics/entry/{device}/{user} and /global/{device,system}, POST statistics/reset, PUT statistics/collection"},
+	{Name: FeatureAudit, AdminAPI: true, Meaning: "the audit log's REQUEST and RESPONSE entries after device traffic (AUD-01..10)",
+		Requires: "PUT /admin/v1/audit to switch the audit log on and GET /admin/v1/audit/entries?device= returning its lines in the seeds' syslog form (AUD-08)"},
+	{Name: FeatureAlerts, AdminAPI: true, Meaning: "alerts raised by device traffic, seen in the alert viewer (ALR-01..06)",
+		Requires: "GET /admin/v1/alerts?filter= (the alert viewer: date, id, device, user, service, description; a case-insensitive regex filter)"},
 	{Name: FeatureMultiMailbox, Decision: true, Meaning: "several ActiveSync accounts on one device",
 		Requires: "one record per (device, user); a device's security violation blocks every account on it, the same user's other devices unaffected"},
 }

@@ -52,6 +52,10 @@ func (r *runner) blackBox(ctx context.Context, dir, src string) (suiteRun, func(
 	st.GatewayURL, st.NotifyURL = "https://"+gw, "https://"+notify+gateway.NotificationPath
 	st.RestartCmd, st.KillCmd, st.StartCmd = sh("restart"), sh("kill"), sh("start")
 	st.UEMListen, st.UEMAdmin, st.ExchangeAddr = uem, uemAdmin, exch
+	// The statistics, audit and alerts specs read the gateway through its
+	// documented admin API only: they run against the mutant as against
+	// another gateway that offers it.
+	st.GatewayAdminURL, st.GatewayAdminToken = "https://"+admin, hex.EncodeToString(adminToken)
 	before := func() error {
 		// Each pass starts the fakes afresh: the gateway starts afresh too
 		// (the suite's restart command), with an empty device list.

@@ -43,6 +43,13 @@ type Settings struct {
 	// AppTunnelURL is the AppTunnel listener of the gateway under test
 	// (docs/apptunnel.md); AppTunnel specs skip without it in conformance mode.
 	AppTunnelURL string
+
+	// GatewayAdminURL is the admin API (base URL without /admin/v1) of the
+	// gateway under test; with it, the introspection specs whose labels
+	// use only the documented admin API (statistics, audit, alerts) run
+	// in conformance mode too.
+	GatewayAdminURL   string
+	GatewayAdminToken string
 }
 
 // setting is one line of the table: a field, its flag ("" for the
@@ -73,6 +80,8 @@ var table = []setting{
 	{"exchange-admin-url", "GATEHOUSE_EXCHANGE_ADMIN_URL", "", "remote fakes: base URL of a running fake Exchange's admin API (token in GATEHOUSE_EXCHANGE_ADMIN_TOKEN)", func(s *Settings) any { return &s.ExchangeAdminURL }},
 	{"", "GATEHOUSE_EXCHANGE_ADMIN_TOKEN", "", "remote fakes: the Exchange's admin token", func(s *Settings) any { return &s.ExchangeAdminToken }},
 	{"gateway-id", "GATEHOUSE_GATEWAY_ID", "gw1", "remote fakes: the gateway's entry in the UEM", func(s *Settings) any { return &s.GatewayID }},
+	{"gateway-admin-url", "GATEHOUSE_GATEWAY_ADMIN_URL", "", "conformance: admin API base URL of the gateway under test (token in GATEHOUSE_GATEWAY_ADMIN_TOKEN); runs the statistics, audit and alerts introspection specs against it", func(s *Settings) any { return &s.GatewayAdminURL }},
+	{"", "GATEHOUSE_GATEWAY_ADMIN_TOKEN", "", "conformance: the admin token of the gateway under test", func(s *Settings) any { return &s.GatewayAdminToken }},
 	{"eventually-timeout", "GATEHOUSE_EVENTUALLY_TIMEOUT", "15s", "how long Eventually waits for a state", func(s *Settings) any { return &s.Timeout }},
 	{"spec-timeout", "GATEHOUSE_SPEC_TIMEOUT", "5m", "how long a spec may run before Ginkgo cancels its context and fails it (a spec's own SpecTimeout wins)", func(s *Settings) any { return &s.SpecTimeout }},
 	{"ready-timeout", "GATEHOUSE_READY_TIMEOUT", "1m", "conformance: how long to wait for the gateway under test to relay to Exchange", func(s *Settings) any { return &s.ReadyTimeout }},
