@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
@@ -176,8 +177,25 @@ func deviceAlerts(f *fw.Framework, d *device.Device) []alerts.Alert {
 	return list
 }
 
+// viewAtLevel3 sets the Sentry log to level 3, from which the viewer
+// shows alerts (ALR-02), and puts the level back after the spec.
+func viewAtLevel3(f *fw.Framework) {
+	gw := f.Gateway()
+	prev, err := gw.Log(f.Ctx())
+	Expect(err).NotTo(HaveOccurred())
+	level := "level_3"
+	_, err = gw.SetLog(f.Ctx(), admin.LogChange{Verbosity: &level})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func(ctx SpecContext) {
+		back := prev.Level.String()
+		_, err := gw.SetLog(ctx, admin.LogChange{Verbosity: &back})
+		Expect(err).NotTo(HaveOccurred())
+	})
+}
+
 var _ = Describe("Alerts after device traffic", func() {
 	f := fw.New()
+	BeforeEach(func() { viewAtLevel3(f) })
 
 	fw.It("an Exchange 503 on Sync, Ping and FolderSync raises one alert per command, each with its command's id, in the viewer's columns", fw.IDs("ALR-01", "ALR-03", "ALR-04"), fw.Introspection(fw.FeatureAlerts), func() {
 		d := f.NewDevice(f.NewUser())
