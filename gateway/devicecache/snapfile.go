@@ -3,7 +3,6 @@ package devicecache
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -159,100 +158,76 @@ func (s *shard) appendPersistable(buf []byte) ([]byte, int) {
 // readSnapshot calls fn with every block's payload of generation gen's
 // file at path, after checking its CRC and record count, on every core,
 // and returns the trailer's total. It stops at the first error; fn may
-// still have been called for other blocks.
+// still have been called for other blocks. The file is mapped, not
+// copied: the payloads fn sees are valid only until it returns.
 func readSnapshot(path string, gen uint64, fn func(payload []byte) (int, error)) (int, error) {
-	f, err := os.Open(path)
+	data, release, err := mapFile(path)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	hdr := make([]byte, snapHeader)
-	if _, err := io.ReadFull(r, hdr); err != nil || string(hdr[:len(snapMagic)]) != snapMagic {
-		return 0, fmt.Errorf("header: %w", errCorrupt)
+	defer release()
+	blocks, total, err := splitBlocks(data, gen)
+	if err != nil {
+		return 0, err
 	}
-	if g := binary.BigEndian.Uint64(hdr[len(snapMagic):]); g != gen {
-		return 0, fmt.Errorf("generation %d, want %d: %w", g, gen, errCorrupt)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	free := make(chan []byte, workers+2)
-	for range workers + 2 {
-		free <- nil
-	}
-	jobs := make(chan []byte, workers)
 	var (
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-		seen    atomic.Int64
-		wg      sync.WaitGroup
+		next, seen atomic.Int64
+		failed     atomic.Bool
+		errOnce    sync.Once
+		first      error
+		wg         sync.WaitGroup
 	)
-	fail := func(err error) { errOnce.Do(func() { first = err }); failed.Store(true) }
-	for range workers {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for b := range jobs {
-				if !failed.Load() {
-					if err := checkBlock(b, fn, &seen); err != nil {
-						fail(err)
-					}
+			for i := int(next.Add(1) - 1); i < len(blocks) && !failed.Load(); i = int(next.Add(1) - 1) {
+				if err := checkBlock(blocks[i], fn, &seen); err != nil {
+					errOnce.Do(func() { first = err })
+					failed.Store(true)
 				}
-				free <- b
 			}
 		})
 	}
-	var remain int64
-	if st, err := f.Stat(); err == nil {
-		remain = st.Size() - int64(snapHeader)
-	}
-	total, err := readBlocks(r, remain, free, jobs, &failed)
-	close(jobs)
 	wg.Wait()
-	if err != nil {
-		fail(err)
-	}
 	if first == nil && seen.Load() != int64(total) {
 		first = fmt.Errorf("%d records, trailer says %d: %w", seen.Load(), total, errCorrupt)
 	}
 	return total, first
 }
 
-// readBlocks reads the blocks into buffers from free, sends each to jobs,
-// and returns the trailer's total once it has checked nothing follows.
-// remain is the file's length after the header: a block said to be
-// longer is refused before its buffer is allocated.
-func readBlocks(r *bufio.Reader, remain int64, free chan []byte, jobs chan<- []byte, failed *atomic.Bool) (int, error) {
-	var hdr [blockHeader + 8]byte
-	for !failed.Load() {
-		if _, err := io.ReadFull(r, hdr[:blockHeader]); err != nil {
-			return 0, fmt.Errorf("block header: %w", errCorrupt)
-		}
-		size := binary.BigEndian.Uint32(hdr[0:])
-		if size == 0 {
-			if _, err := io.ReadFull(r, hdr[blockHeader:]); err != nil ||
-				crc32.Checksum(hdr[blockHeader:], castagnoli) != binary.BigEndian.Uint32(hdr[8:]) {
-				return 0, fmt.Errorf("trailer: %w", errCorrupt)
-			}
-			if _, err := r.ReadByte(); err != io.EOF {
-				return 0, fmt.Errorf("data after the trailer: %w", errCorrupt)
-			}
-			total := binary.BigEndian.Uint64(hdr[blockHeader:])
-			if total > 1<<40 {
-				return 0, fmt.Errorf("trailer total %d: %w", total, errCorrupt)
-			}
-			return int(total), nil
-		}
-		if remain -= blockHeader + int64(size); size > maxBlock || remain < 0 {
-			return 0, fmt.Errorf("block of %d bytes: %w", size, errCorrupt)
-		}
-		b := slices.Grow((<-free)[:0], blockHeader+int(size))[:blockHeader+int(size)]
-		copy(b, hdr[:blockHeader])
-		if _, err := io.ReadFull(r, b[blockHeader:]); err != nil {
-			free <- b
-			return 0, fmt.Errorf("block: %w", errCorrupt)
-		}
-		jobs <- b
+// splitBlocks checks the file's header and trailer and returns its blocks
+// (header and payload each) and the trailer's total.
+func splitBlocks(data []byte, gen uint64) ([][]byte, int, error) {
+	if len(data) < snapHeader || string(data[:len(snapMagic)]) != snapMagic {
+		return nil, 0, fmt.Errorf("header: %w", errCorrupt)
 	}
-	return 0, errors.New("stopped")
+	if g := binary.BigEndian.Uint64(data[len(snapMagic):]); g != gen {
+		return nil, 0, fmt.Errorf("generation %d, want %d: %w", g, gen, errCorrupt)
+	}
+	var blocks [][]byte
+	for rest := data[snapHeader:]; ; {
+		if len(rest) < blockHeader {
+			return nil, 0, fmt.Errorf("block header: %w", errCorrupt)
+		}
+		size := binary.BigEndian.Uint32(rest)
+		if size == 0 {
+			t := rest[blockHeader:]
+			if len(t) < 8 || crc32.Checksum(t[:8], castagnoli) != binary.BigEndian.Uint32(rest[8:]) {
+				return nil, 0, fmt.Errorf("trailer: %w", errCorrupt)
+			}
+			if len(t) != 8 {
+				return nil, 0, fmt.Errorf("data after the trailer: %w", errCorrupt)
+			}
+			if total := binary.BigEndian.Uint64(t); total <= 1<<40 {
+				return blocks, int(total), nil
+			}
+			return nil, 0, fmt.Errorf("trailer total: %w", errCorrupt)
+		}
+		if size > maxBlock || int64(size) > int64(len(rest)-blockHeader) {
+			return nil, 0, fmt.Errorf("block of %d bytes: %w", size, errCorrupt)
+		}
+		blocks = append(blocks, rest[:blockHeader+int(size)])
+		rest = rest[blockHeader+int(size):]
+	}
 }
 
 // checkBlock checks one block's CRC, then hands its payload to fn and
