@@ -258,14 +258,20 @@ func (c *Cache) Peak() (int, time.Time) {
 	return int(c.peak.Load()), time.Unix(0, t).UTC()
 }
 
-func (c *Cache) grew() {
-	n := c.size.Add(1)
+func (c *Cache) grew() { c.grewBy(1) }
+
+// grewBy counts n entries added and updates the peak.
+func (c *Cache) grewBy(n int) {
+	if n == 0 {
+		return
+	}
+	size := c.size.Add(int64(n))
 	for {
 		p := c.peak.Load()
-		if n <= p {
+		if size <= p {
 			return
 		}
-		if c.peak.CompareAndSwap(p, n) {
+		if c.peak.CompareAndSwap(p, size) {
 			c.peakTime.Store(c.now().UnixNano())
 			return
 		}
@@ -295,10 +301,11 @@ func (c *Cache) Range(fn func(Entry) bool) {
 	}
 }
 
-// insertIfAbsent adds a decoded entry under its encoded key unless the
-// key is present, and reports whether it did. k and encoded may share
-// memory the caller reuses: the record copies the key.
-func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry, m *profileMemo) bool {
+// insertLoaded adds a decoded entry under its encoded key unless the
+// key is present, and reports whether it did; the caller counts the
+// entries it added with grewBy, once. k and encoded may share memory the
+// caller reuses: the record copies the key.
+func (c *Cache) insertLoaded(k Key, encoded string, e *Entry, m *profileMemo) bool {
 	s, h := c.locate(k)
 	s.mu.Lock()
 	exists := s.findEncoded(h, encoded) != nil
@@ -308,9 +315,6 @@ func (c *Cache) insertIfAbsent(k Key, encoded string, e *Entry, m *profileMemo) 
 		s.add(h, r)
 	}
 	s.mu.Unlock()
-	if !exists {
-		c.grew()
-	}
 	return !exists
 }
 

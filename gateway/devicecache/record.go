@@ -1,6 +1,7 @@
 package devicecache
 
 import (
+	"strings"
 	"time"
 	"unique"
 	"unsafe"
@@ -82,7 +83,7 @@ type (
 	}
 )
 
-// newRecord returns a zero record holding the encoded key enc.
+// newRecord returns a zero record holding a copy of the encoded key enc.
 func newRecord(enc string) *record {
 	switch n := len(enc); {
 	case n <= 32:
@@ -102,7 +103,8 @@ func newRecord(enc string) *record {
 	case n <= 224:
 		return inline[rec224](enc)
 	}
-	return &(&recordOut{key: enc}).record
+	// A copy: enc may share a buffer the caller reuses (Load's blocks).
+	return &(&recordOut{key: strings.Clone(enc)}).record
 }
 
 // inline allocates a T (a record followed by a byte array at least as

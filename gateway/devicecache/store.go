@@ -2,23 +2,36 @@ package devicecache
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // Store is the persistent device list (DC-02): a bbolt file whose every
 // write is one transaction, so a crash mid-write leaves the previous list
-// intact and a known-blocked device can never come back as unknown.
+// intact and a known-blocked device can never come back as unknown. The
+// full list lives in a snapshot file beside it (snapfile.go), which the
+// bbolt file names: a Save writes and syncs a new file, then one bbolt
+// transaction names it and empties the journal.
 type Store struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
+	// saveMu makes Saves one at a time; mu orders Journal against a
+	// Save's commit, and pending (non-nil while a Save runs) holds the
+	// entries journaled since the Save started encoding: the snapshot may
+	// predate them, so its commit keeps them in the journal.
+	saveMu  sync.Mutex
+	mu      sync.Mutex
+	pending map[string][]byte
 }
 
 var (
-	bucketDevices = []byte("devices")
+	bucketDevices = []byte("devices") // store format 2's list, read when no snapshot is named
 	bucketMeta    = []byte("meta")
 	// bucketJournal holds entries written one by one between full saves:
 	// every state the UEM decided that must survive a crash (blocked,
@@ -26,10 +39,12 @@ var (
 	bucketJournal = []byte("journal")
 	keySavedAt    = []byte("saved-at")
 	keyCount      = []byte("count")
+	keySnapshot   = []byte("snapshot") // generation of the snapshot file holding the list
 )
 
-// recordFormat is the first byte of every stored value; bump it when the
-// layout changes so old files are refused instead of misread.
+// recordFormat is the first byte of every stored record; bump it when the
+// layout changes so old files are refused instead of misread. Store
+// format 3 (the snapshot file) keeps format 2's records.
 const recordFormat = 2
 
 // OpenStore opens (creating if needed) the device list at path.
@@ -40,7 +55,7 @@ func OpenStore(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devicecache: open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, path: path}, nil
 }
 
 // Close closes the file.
@@ -54,43 +69,51 @@ func Persistable(e Entry) bool { return e.Validated && e.State.Valid() }
 // Save replaces the stored list with the persistable entries of c and
 // returns how many it wrote.
 //
-// Entries are written shard by shard, one bbolt value per shard holding
-// that shard's records back to back, so that a million devices are 256
-// puts of a few hundred kilobytes instead of a million small puts (and no
-// global sort): about ten times faster, with the same all-or-nothing
-// transaction.
+// The shards are encoded on every core into a new snapshot file, written
+// sequentially and synced once; one bbolt transaction then names that
+// file and empties the journal, so a crash at any point leaves either the
+// previous list or the new one, each with the journal that belongs to it.
 func (s *Store) Save(c *Cache) (int, error) {
-	chunks := make([][]byte, shardCount)
-	total := 0
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.RLock()
-		buf := make([]byte, 0, sh.n*96)
-		sh.each(func(r *record) {
-			if !r.validated() || !r.state.Valid() {
-				return // DC-17: only states the UEM decided
-			}
-			k := r.key()
-			buf = binary.AppendUvarint(buf, uint64(len(k)))
-			buf = append(buf, k...)
-			n := len(buf)
-			buf = append(buf, 0) // length placeholder, patched below when short
-			buf = r.appendTo(buf)
-			recLen := len(buf) - n - 1
-			if recLen < 0x80 {
-				buf[n] = byte(recLen)
-			} else {
-				// Rare (long redirect URLs): re-encode with a wider length.
-				rec := append([]byte(nil), buf[n+1:]...)
-				buf = binary.AppendUvarint(buf[:n], uint64(recLen))
-				buf = append(buf, rec...)
-			}
-			total++
-		})
-		sh.mu.RUnlock()
-		chunks[i] = buf
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	var gen uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		gen = snapshotGen(tx) + 1
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("devicecache: save: %w", err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	s.mu.Lock()
+	s.pending = make(map[string][]byte)
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.pending = nil; s.mu.Unlock() }()
+	path := s.snapshotPath(gen)
+	total, err := writeSnapshot(path, gen, c)
+	if err != nil {
+		return 0, fmt.Errorf("devicecache: save: %w", err)
+	}
+	if saveHook != nil {
+		saveHook()
+	}
+	if err := s.commit(gen, total, c.now()); err != nil {
+		os.Remove(path)
+		return 0, fmt.Errorf("devicecache: save: %w", err)
+	}
+	s.removeStale(gen)
+	return total, nil
+}
+
+// saveHook, when set by a test, runs between writing a snapshot and
+// naming it.
+var saveHook func()
+
+// commit names generation gen's snapshot as the list and replaces the
+// journal with the entries journaled while it was written.
+func (s *Store) commit(gen uint64, total int, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketDevices, bucketJournal} {
 			if tx.Bucket(name) != nil {
 				if err := tx.DeleteBucket(name); err != nil {
@@ -98,17 +121,15 @@ func (s *Store) Save(c *Cache) (int, error) {
 				}
 			}
 		}
-		b, err := tx.CreateBucket(bucketDevices)
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 1.0
-		for i, chunk := range chunks {
-			if len(chunk) == 0 {
-				continue
-			}
-			if err := b.Put(binary.BigEndian.AppendUint16(nil, uint16(i)), chunk); err != nil {
+		if len(s.pending) > 0 {
+			j, err := tx.CreateBucket(bucketJournal)
+			if err != nil {
 				return err
+			}
+			for k, v := range s.pending {
+				if err := j.Put([]byte(k), v); err != nil {
+					return err
+				}
 			}
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -118,12 +139,33 @@ func (s *Store) Save(c *Cache) (int, error) {
 		if err := meta.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(total))); err != nil {
 			return err
 		}
-		return meta.Put(keySavedAt, binary.BigEndian.AppendUint64(nil, uint64(c.now().UnixNano())))
+		if err := meta.Put(keySnapshot, binary.BigEndian.AppendUint64(nil, gen)); err != nil {
+			return err
+		}
+		return meta.Put(keySavedAt, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
 	})
-	if err != nil {
-		return 0, fmt.Errorf("devicecache: save: %w", err)
+}
+
+// removeStale deletes the snapshot files of other generations (the
+// previous list, and files a crash left before they were named).
+func (s *Store) removeStale(keep uint64) {
+	files, _ := filepath.Glob(s.path + ".snapshot-*")
+	for _, f := range files {
+		if f != s.snapshotPath(keep) {
+			os.Remove(f)
+		}
 	}
-	return total, nil
+}
+
+// snapshotGen returns the generation of the named snapshot file, 0 when
+// the list is still store format 2's devices bucket (or empty).
+func snapshotGen(tx *bolt.Tx) uint64 {
+	if m := tx.Bucket(bucketMeta); m != nil {
+		if v := m.Get(keySnapshot); len(v) == 8 {
+			return binary.BigEndian.Uint64(v)
+		}
+	}
+	return 0
 }
 
 // Journal writes one entry to disk at once, in its own transaction, for
@@ -134,15 +176,21 @@ func (s *Store) Journal(e Entry) error {
 	if !Persistable(e) {
 		return fmt.Errorf("devicecache: journal: entry %s/%s has no decided state", e.DeviceID, e.User)
 	}
+	k, v := encodeKey(e.Key), encodeRecord(e)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketJournal)
 		if err != nil {
 			return err
 		}
-		return b.Put(encodeKey(e.Key), encodeRecord(e))
+		return b.Put(k, v)
 	})
 	if err != nil {
 		return fmt.Errorf("devicecache: journal: %w", err)
+	}
+	if s.pending != nil {
+		s.pending[string(k)] = v
 	}
 	return nil
 }
@@ -174,91 +222,141 @@ func (s *Store) LoadBlocked(c *Cache) (int, error) {
 
 // load adds the stored entries whose encoded record keep accepts (all
 // when keep is nil); keep reads the flags without decoding the record.
+// The journal and the whole list are checked before the first entry is
+// added: a corrupt file is refused, not half loaded.
 func (s *Store) load(c *Cache, keep func(rec []byte) bool) (int, error) {
-	n := 0
-	// With a filter, a journaled entry the filter refuses must still hide
-	// the snapshot's older copy (a wipe forgotten since, by a Remove and a
-	// new association); without one, insertIfAbsent does that.
-	journaled := make(map[string]struct{})
+	var n int
 	err := s.db.View(func(tx *bolt.Tx) error {
-		// The journal is newer than the snapshot: load it first, so that
-		// the snapshot's older copy of an entry is not taken.
-		if j := tx.Bucket(bucketJournal); j != nil {
-			err := j.ForEach(func(k, v []byte) error {
-				if keep != nil {
-					journaled[string(k)] = struct{}{}
-					if !keep(v) {
-						return nil
-					}
-				}
-				key, err := decodeKey(k)
-				if err != nil {
-					return err
-				}
-				e, err := decodeRecord(Key{}, v)
-				if err != nil {
-					return fmt.Errorf("journal entry %q: %w", key.DeviceID, err)
-				}
-				if c.insertIfAbsent(key, string(k), &e, nil) {
-					n++
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("devicecache: load: %w", err)
+		journal, journaled, err := readJournal(tx, keep)
+		if err != nil {
+			return err
+		}
+		list := listOf(s, tx)
+		if _, err := list(validStored); err != nil {
+			return err
+		}
+		// The journal is newer than the list: add it first, so that the
+		// list's older copy of an entry is not taken.
+		var memo profileMemo
+		for i := range journal {
+			if c.insertLoaded(journal[i].Key, journal[i].enc, &journal[i].Entry, &memo) {
+				n++
 			}
 		}
-		b := tx.Bucket(bucketDevices)
-		if b == nil {
-			return nil
-		}
+		c.grewBy(n)
 		if m := tx.Bucket(bucketMeta); m != nil && keep == nil {
 			if v := m.Get(keyCount); len(v) == 8 && binary.BigEndian.Uint64(v) < 1<<40 {
 				c.reserve(c.Len() + int(binary.BigEndian.Uint64(v)))
 			}
 		}
-		var memo profileMemo
-		return b.ForEach(func(_, chunk []byte) error {
-			for len(chunk) > 0 {
-				kl, w := binary.Uvarint(chunk)
-				if w <= 0 || kl > uint64(len(chunk)-w) {
-					return fmt.Errorf("devicecache: load: key length: %w", errCorrupt)
-				}
-				kb := chunk[w : w+int(kl)]
-				chunk = chunk[w+int(kl):]
-				rl, w := binary.Uvarint(chunk)
-				if w <= 0 || rl > uint64(len(chunk)-w) {
-					return fmt.Errorf("devicecache: load: record length: %w", errCorrupt)
-				}
-				rec := chunk[w : w+int(rl)]
-				chunk = chunk[w+int(rl):]
-				if keep != nil {
-					if !keep(rec) {
-						continue
-					}
-					if _, newer := journaled[string(kb)]; newer {
-						continue
-					}
-				}
-				// The key shares the mapped file's bytes; the record copies it.
-				key := unsafe.String(unsafe.SliceData(kb), len(kb))
-				k, err := decodeKeyString(key)
-				if err != nil {
-					return fmt.Errorf("devicecache: load: %w", err)
-				}
-				// Its strings share the file too: the memo interns copies.
-				e, err := decodeRecordShared(rec)
-				if err != nil {
-					return fmt.Errorf("devicecache: load: entry %q: %w", k.DeviceID, err)
-				}
-				if c.insertIfAbsent(k, key, &e, &memo) {
-					n++
-				}
-			}
-			return nil
+		var added atomic.Int64
+		_, err = list(func(chunk []byte) (int, error) {
+			seen, k, err := c.loadChunk(chunk, keep, journaled)
+			added.Add(int64(k))
+			return seen, err
 		})
+		c.grewBy(int(added.Load()))
+		n += int(added.Load())
+		return err
 	})
-	return n, err
+	if err != nil {
+		return n, fmt.Errorf("devicecache: load: %w", err)
+	}
+	return n, nil
+}
+
+type journalEntry struct {
+	Entry
+	enc string
+}
+
+// readJournal decodes the journal. With a filter, it also returns every
+// journaled key, kept or not: a journaled entry the filter refuses must
+// still hide the list's older copy (a wipe forgotten since, by a Remove
+// and a new association); without one, insertLoaded does that.
+func readJournal(tx *bolt.Tx, keep func(rec []byte) bool) ([]journalEntry, map[string]struct{}, error) {
+	var out []journalEntry
+	journaled := make(map[string]struct{})
+	j := tx.Bucket(bucketJournal)
+	if j == nil {
+		return nil, journaled, nil
+	}
+	err := j.ForEach(func(k, v []byte) error {
+		key, err := decodeKey(k)
+		if err != nil {
+			return err
+		}
+		e, err := decodeRecord(key, v)
+		if err != nil {
+			return fmt.Errorf("journal entry %q: %w", key.DeviceID, err)
+		}
+		if keep != nil {
+			journaled[string(k)] = struct{}{}
+			if !keep(v) {
+				return nil
+			}
+		}
+		out = append(out, journalEntry{e, string(k)})
+		return nil
+	})
+	return out, journaled, err
+}
+
+// listOf returns a function that calls fn with every chunk of the stored
+// list: the named snapshot file's blocks (on every core), or store
+// format 2's bbolt values, and returns how many records fn saw.
+func listOf(s *Store, tx *bolt.Tx) func(fn func([]byte) (int, error)) (int, error) {
+	if gen := snapshotGen(tx); gen != 0 {
+		return func(fn func([]byte) (int, error)) (int, error) {
+			n, err := readSnapshot(s.snapshotPath(gen), gen, fn)
+			if err != nil {
+				return n, fmt.Errorf("snapshot %d: %w", gen, err)
+			}
+			return n, nil
+		}
+	}
+	return func(fn func([]byte) (int, error)) (int, error) {
+		b := tx.Bucket(bucketDevices)
+		if b == nil {
+			return 0, nil
+		}
+		n := 0
+		err := b.ForEach(func(_, chunk []byte) error {
+			k, err := fn(chunk)
+			n += k
+			return err
+		})
+		return n, err
+	}
+}
+
+// loadChunk adds a checked chunk's entries that keep accepts and that are
+// neither journaled nor in c, and returns how many records it read and
+// how many it added.
+func (c *Cache) loadChunk(chunk []byte, keep func([]byte) bool, journaled map[string]struct{}) (int, int, error) {
+	added := 0
+	var memo profileMemo
+	seen, err := eachStored(chunk, func(kb, rec []byte) error {
+		if keep != nil {
+			if !keep(rec) {
+				return nil
+			}
+			if _, newer := journaled[string(kb)]; newer {
+				return nil
+			}
+		}
+		// The key and strings share the file's bytes; the record copies
+		// the key and the memo interns copies of the strings.
+		k, key, e, err := decodeStored(kb, rec)
+		if err != nil {
+			return err
+		}
+		if c.insertLoaded(k, key, &e, &memo) {
+			added++
+		}
+		return nil
+	})
+	return seen, added, err
 }
 
 // StoreStatus describes the persistent list for `device-cache status` (DC-16).
@@ -282,177 +380,4 @@ func (s *Store) Status() (StoreStatus, error) {
 		return nil
 	})
 	return st, err
-}
-
-// encodeKey writes the three key fields length-prefixed, ActiveSync
-// entries first (their App is empty).
-func encodeKey(k Key) []byte { return appendKey(nil, k) }
-
-func appendKey(b []byte, k Key) []byte {
-	for _, f := range [3]string{k.App, k.DeviceID, k.User} {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
-	return b
-}
-
-// keyMatches reports whether enc is appendKey's encoding of k, without
-// building that encoding: the lookup path compares in place.
-func keyMatches(enc string, k Key) bool {
-	for _, f := range [3]string{k.App, k.DeviceID, k.User} {
-		n := len(f)
-		for ; n >= 0x80; n >>= 7 {
-			if len(enc) == 0 || enc[0] != byte(n)|0x80 {
-				return false
-			}
-			enc = enc[1:]
-		}
-		if len(enc) <= len(f) || enc[0] != byte(n) || enc[1:1+len(f)] != f {
-			return false
-		}
-		enc = enc[1+len(f):]
-	}
-	return len(enc) == 0
-}
-
-var errCorrupt = errors.New("corrupt record")
-
-func readString(b []byte) (string, []byte, error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)-w) {
-		return "", nil, errCorrupt
-	}
-	return string(b[w : w+int(n)]), b[w+int(n):], nil
-}
-
-// decodeKeyString decodes a key held as a string, sharing its bytes.
-func decodeKeyString(s string) (Key, error) {
-	var k Key
-	for _, f := range []*string{&k.App, &k.DeviceID, &k.User} {
-		var n uint64
-		var shift uint
-		i := 0
-		for ; ; i++ {
-			if i >= len(s) || i > 9 {
-				return k, fmt.Errorf("key: %w", errCorrupt)
-			}
-			n |= uint64(s[i]&0x7F) << shift
-			shift += 7
-			if s[i] < 0x80 {
-				break
-			}
-		}
-		s = s[i+1:]
-		if n > uint64(len(s)) {
-			return k, fmt.Errorf("key: %w", errCorrupt)
-		}
-		*f, s = s[:n], s[n:]
-	}
-	if len(s) != 0 {
-		return k, fmt.Errorf("key: %w", errCorrupt)
-	}
-	return k, nil
-}
-
-func decodeKey(b []byte) (Key, error) {
-	var k Key
-	var err error
-	for _, f := range []*string{&k.App, &k.DeviceID, &k.User} {
-		if *f, b, err = readString(b); err != nil {
-			return k, fmt.Errorf("key: %w", err)
-		}
-	}
-	if len(b) != 0 {
-		return k, fmt.Errorf("key: %w", errCorrupt)
-	}
-	return k, nil
-}
-
-// Record flags. A flag added later reads as unset in older files, so it
-// needs no new recordFormat.
-const (
-	flagWiped       = 1 << 0
-	flagValidated   = 1 << 1
-	flagReprovision = 1 << 2
-)
-
-func encodeRecord(e Entry) []byte { return appendRecord(nil, e) }
-
-func appendRecord(b []byte, e Entry) []byte {
-	var flags byte
-	if e.Wiped {
-		flags |= flagWiped
-	}
-	if e.Validated {
-		flags |= flagValidated
-	}
-	if e.Reprovision {
-		flags |= flagReprovision
-	}
-	b = append(b, recordFormat, byte(e.State), flags)
-	b = binary.AppendUvarint(b, uint64(e.Connections))
-	var seen int64
-	if !e.LastSeen.IsZero() {
-		seen = e.LastSeen.UnixNano()
-	}
-	b = binary.AppendVarint(b, seen)
-	for _, f := range [4]string{e.ProtocolVersion, e.Policy, e.PolicyVersion, e.RedirectURL} {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
-	return b
-}
-
-func decodeRecord(k Key, b []byte) (Entry, error) { return decodeRecordOpt(k, b, readString) }
-
-// decodeRecordShared decodes a record whose strings share b's memory: for
-// a caller that copies what it keeps before b is reused.
-func decodeRecordShared(b []byte) (Entry, error) {
-	return decodeRecordOpt(Key{}, b, func(b []byte) (string, []byte, error) {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
-			return "", nil, errCorrupt
-		}
-		return unsafe.String(unsafe.SliceData(b[w:]), int(n)), b[w+int(n):], nil
-	})
-}
-
-func decodeRecordOpt(k Key, b []byte, readString func([]byte) (string, []byte, error)) (Entry, error) {
-	e := Entry{Key: k}
-	if len(b) < 3 || b[0] != recordFormat {
-		return e, fmt.Errorf("%w: unknown format", errCorrupt)
-	}
-	e.State = State(b[1])
-	if !e.State.Valid() {
-		return e, fmt.Errorf("%w: state %q", errCorrupt, b[1])
-	}
-	e.Wiped, e.Validated, e.Reprovision = b[2]&flagWiped != 0, b[2]&flagValidated != 0, b[2]&flagReprovision != 0
-	b = b[3:]
-	conns, w := binary.Uvarint(b)
-	if w <= 0 || conns > 1<<32-1 {
-		return e, errCorrupt
-	}
-	e.Connections, b = uint32(conns), b[w:]
-	seen, w := binary.Varint(b)
-	if w <= 0 {
-		return e, errCorrupt
-	}
-	if b = b[w:]; seen != 0 {
-		e.LastSeen = time.Unix(0, seen).UTC()
-	}
-	var err error
-	for _, f := range []*string{&e.ProtocolVersion, &e.Policy, &e.PolicyVersion, &e.RedirectURL} {
-		if *f, b, err = readString(b); err != nil {
-			return e, err
-		}
-	}
-	if len(b) != 0 {
-		return e, fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(b))
-	}
-	return e, nil
-}
-
-// appendTo encodes the record in the stored form.
-func (r *record) appendTo(b []byte) []byte {
-	return appendRecord(b, r.entry(Key{}))
 }
