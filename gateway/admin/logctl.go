@@ -31,7 +31,7 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
-	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
+	a.settingsRoutes(mux)                                // syslog targets and alert notifications (settings.go)
 	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow) // mics.go
 	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
 }
