@@ -59,6 +59,5 @@ func (s *Server) adminHandler() http.Handler {
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
 		Kerberos: s.Kerberos, Audit: s.audit, AuditFile: filepath.Join(s.cfg.DataDir, "audit.log"), MICS: s.mics, ClearConfig: s.clearConfig, Alerts: s.alerts, LogCtl: s.logs,
-		ConfigVersion: s.configVersion.Load,
-		Token:         s.cfg.AdminToken, Metrics: s.metricsHandler()})
+		Token: s.cfg.AdminToken, Metrics: s.metricsHandler(), ConfigVersion: s.configVersion.Load})
 }

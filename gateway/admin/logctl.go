@@ -31,9 +31,10 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	mux.HandleFunc("PUT "+Prefix+"log", a.logSet)
 	mux.HandleFunc("POST "+Prefix+"log/filters", a.logFilterAdd)
 	mux.HandleFunc("DELETE "+Prefix+"log/filters/{tag}", a.logFilterDelete)
-	a.settingsRoutes(mux)                                // syslog targets and alert notifications (settings.go)
-	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow) // mics.go
+	// The MICS log switch (mics.go).
+	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow)
 	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
+	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
 }
 
 func (a *api) logShow(w http.ResponseWriter, _ *http.Request) {
