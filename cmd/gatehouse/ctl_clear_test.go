@@ -121,6 +121,7 @@ func TestCFG03CtlConfigClearRestartsWithDefaults(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "devices.db")); err != nil {
 		t.Fatalf("the device list after the clear: %v", err)
 	}
+	run("log", "verbosity", "level_3") // the viewer shows alerts from level 3 (ALR-02)
 	if got := run("alerts", "--filter", "RESTART"); !strings.Contains(got, "Clear Configuration") {
 		t.Fatalf("no RESTART alert: %q", got)
 	}

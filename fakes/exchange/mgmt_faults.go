@@ -109,6 +109,10 @@ func (g *Management) pageFault(w http.ResponseWriter, r *http.Request) (dup, don
 		case <-r.Context().Done():
 		case <-g.s.stopping:
 		}
+		// Never answer: returning would send an empty 200, which a
+		// client giving up at that very moment could still read as a
+		// (broken) page.
+		panic(http.ErrAbortHandler)
 	case PageDuplicate:
 		return true, false
 	default:
