@@ -165,7 +165,7 @@ targets=(direct nginx gateway)
 [[ -n ${B:-} ]] && targets+=(gateway-b)
 # audit on|off: the gateway's audit log, through its admin API.
 audit() {
-	"$gh" ctl --admin "$(jq -r .gateway.admin_url "$work/lab.json")" --token "$(jq -r .gateway.admin_token "$work/lab.json")" --insecure audit "$1" >/dev/null
+	GATEHOUSE_ADMIN_TOKEN="$(jq -r .gateway.admin_token "$work/lab.json")" "$gh" ctl --admin "$(jq -r .gateway.admin_url "$work/lab.json")" --insecure audit "$1" >/dev/null
 }
 setaudit() { [[ -z ${AUDIT:-} ]] || { [[ $1 == gateway+audit ]] && audit on || audit off; }; }
 dev() {
