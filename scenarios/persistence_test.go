@@ -96,6 +96,23 @@ var _ = Describe("Gateway restarts", func() {
 		Eventually(func() error { _, err := blocked[0].Sync(f.Ctx()); return err }).Should(Succeed())
 	})
 
+	// Fail-open would let the known allowed devices in too, so only the
+	// cache tells that they came from the persistent list: the blocks and
+	// wipes the gateway loads whatever the UEM says do not show it
+	// (mutant list-not-loaded survived the spec above).
+	fw.It("with the UEM down at start, the known allowed devices are in the cache from the persistent list before any request", fw.IDs("DC-03"),
+		append(fw.Introspection(fw.FeaturePersistence), fw.LabelDisruptive), func() {
+			allowed, _ := connectAndBlock(f, 2, 1)
+			f.UEMDown(true)
+			f.RestartGateway()
+			for _, d := range allowed {
+				rows, err := f.Gateway().ByDevice(f.Ctx(), d.ID())
+				Expect(err).NotTo(HaveOccurred())
+				Expect(rows).NotTo(BeEmpty(), "%s is in the cache after the restart, before it asks anything", d.ID())
+			}
+			f.UEMDown(false)
+		})
+
 	fw.It("a graceful restart in the middle of traffic loses nothing", fw.IDs("DC-02"), fw.Disruptive(fw.FeaturePersistence), func() {
 		allowed, blocked := connectAndBlock(f, 4, 1)
 		ids := map[string]string{}
