@@ -41,24 +41,34 @@ func tunnelWorld(t *testing.T) (*world, *httptest.Server) {
 	return w, backend
 }
 
-// tunnelGet sends one absolute-form GET through the gateway as app.
-func tunnelGet(t *testing.T, w *world, cert *tls.Certificate, app, target string) (int, string, http.Header) {
+// tunnelRoundTrip sends one raw request (head and body) on a new
+// tunnel connection as the certificate's device and returns the
+// response with its body read.
+func tunnelRoundTrip(t *testing.T, w *world, cert *tls.Certificate, raw string) (*http.Response, []byte) {
 	t.Helper()
 	c, err := tls.Dial("tcp", strings.TrimPrefix(w.gw.AppTunnelURL(), "https://"), &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{*cert}}) //nolint:gosec // test gateway certificate
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	host := strings.TrimPrefix(target, "http://")
-	io.WriteString(c, "GET "+target+"/ HTTP/1.1\r\nHost: "+host+"\r\n"+apptunnel.HeaderAppID+": "+app+"\r\nConnection: close\r\n\r\n")
+	io.WriteString(c, raw)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+// tunnelGet sends one absolute-form GET through the gateway as app.
+func tunnelGet(t *testing.T, w *world, cert *tls.Certificate, app, target string) (int, string, http.Header) {
+	t.Helper()
+	host := strings.TrimPrefix(target, "http://")
+	resp, body := tunnelRoundTrip(t, w, cert, "GET "+target+"/ HTTP/1.1\r\nHost: "+host+"\r\n"+apptunnel.HeaderAppID+": "+app+"\r\nConnection: close\r\n\r\n")
 	var echo http.Header
 	if resp.StatusCode == http.StatusOK {
-		_ = json.NewDecoder(resp.Body).Decode(&echo)
+		_ = json.Unmarshal(body, &echo)
 	}
 	return resp.StatusCode, resp.Header.Get(apptunnel.RefusalHeader), echo
 }

@@ -1,9 +1,6 @@
 package gateway_test
 
 import (
-	"bufio"
-	"crypto/tls"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,23 +24,12 @@ func TestSTA01CountersOnTunnels(t *testing.T) {
 	w, backend := tunnelWorld(t)
 	cert, _ := uemCert(t, w, uem.CertRequest{})
 	post := func(app string) int {
-		c, err := tls.Dial("tcp", strings.TrimPrefix(w.gw.AppTunnelURL(), "https://"), &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{*cert}}) //nolint:gosec // test gateway certificate
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
 		host := strings.TrimPrefix(backend.URL, "http://")
 		head := "POST " + backend.URL + "/ HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nConnection: close\r\n"
 		if app != "" {
 			head += apptunnel.HeaderAppID + ": " + app + "\r\n"
 		}
-		_, _ = io.WriteString(c, head+"\r\nhello")
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp, _ := tunnelRoundTrip(t, w, cert, head+"\r\nhello")
 		return resp.StatusCode
 	}
 	if code := post("com.example.browser"); code != http.StatusOK {
