@@ -11,7 +11,9 @@ import (
 // keeps its address while down: a down fault (refuse) closes the socket,
 // so that connections are refused, and closes the connections it
 // accepted; when the fault ends it listens again on the same address.
-// Accept waits while it is down, so an http.Server keeps serving it.
+// Meanwhile a bound, non-listening socket holds the port (on Linux), so
+// that nothing else is given it. Accept waits while it is down, so an
+// http.Server keeps serving it.
 type Listener struct {
 	in      *Injector
 	network string
@@ -19,6 +21,7 @@ type Listener struct {
 
 	mu     sync.Mutex
 	inner  net.Listener  // nil while down
+	hold   func() error  // releases the port held while down; nil when none
 	wake   chan struct{} // closed when inner comes back or the listener closes
 	closed bool
 	conns  map[*trackedConn]struct{}
@@ -27,7 +30,7 @@ type Listener struct {
 // Listen listens on addr ("127.0.0.1:0") under the Injector's faults; if
 // a down fault is in force it keeps the address and refuses at once.
 func (in *Injector) Listen(ctx context.Context, network, addr string) (*Listener, error) {
-	var lc net.ListenConfig
+	lc := net.ListenConfig{Control: reuseport}
 	ln, err := lc.Listen(ctx, network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("faults: %w", err)
@@ -116,10 +119,19 @@ func (l *Listener) Close() error {
 	}
 	l.closed = true
 	close(l.wake)
+	l.release()
 	if l.inner != nil {
 		return l.inner.Close()
 	}
 	return nil
+}
+
+// release gives up the port held while down; l.mu is held.
+func (l *Listener) release() {
+	if l.hold != nil {
+		_ = l.hold()
+		l.hold = nil
+	}
 }
 
 // setDown closes the socket and the open connections (down) or listens
@@ -132,14 +144,21 @@ func (l *Listener) setDown(down bool) error {
 	}
 	if !down {
 		defer l.mu.Unlock()
-		ln, err := net.Listen(l.network, l.addr.String())
+		lc := net.ListenConfig{Control: reuseport}
+		ln, err := lc.Listen(context.Background(), l.network, l.addr.String())
 		if err != nil {
 			return fmt.Errorf("faults: listening again on %s: %w", l.addr, err)
 		}
+		l.release() // after listening, so that the port is never free
 		l.inner = ln
 		close(l.wake)
 		l.wake = make(chan struct{})
 		return nil
+	}
+	// Hold the port before closing the listener; where that is not
+	// possible the port is free while down, as before.
+	if hold, err := reserve(l.addr); err == nil {
+		l.hold = hold
 	}
 	inner := l.inner
 	l.inner = nil
