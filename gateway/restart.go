@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
@@ -12,9 +15,10 @@ import (
 // process, so it asks whoever runs it: RestartRequested is closed, and
 // `gatehouse gateway` shuts this Server down and starts a new one with
 // the same bootstrap configuration in the same process (docs/gateway.md,
-// "Clear Configuration"). Every run-time local setting (audit, fail-open,
-// statistics collection, the Sentry and MICS logs) lives in memory only,
-// so the new Server starts with them at their bootstrap values. The
+// "Clear Configuration"). The saved run-time local settings
+// (local-config.xml: audit, fail-open, statistics interval, syslog, alert
+// notifications) are removed first and the Sentry and MICS logs live in
+// memory only, so the new Server starts with the bootstrap values. The
 // device list (devices.db) and the UEM's configuration (uem-config.json)
 // are not the appliance's configuration (CFG-04): they stay, as across
 // any restart, and the UEM's configuration is fetched again at start.
@@ -52,6 +56,9 @@ func (s *Server) clearConfig() error {
 	s.mu.Unlock()
 	if !ok {
 		return errNotRestartable
+	}
+	if err := os.Remove(s.localConfigPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clear configuration: %w", err)
 	}
 	s.log.Warn("Clear Configuration: restarting with the bootstrap configuration", "data_dir", s.cfg.DataDir,
 		"kept", []string{"devices.db", filepath.Base(s.configCachePath())})

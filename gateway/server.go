@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/activesync"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
 	"github.com/gatehouse-lab/gatehouse/gateway/attachments"
 	"github.com/gatehouse-lab/gatehouse/gateway/audit"
@@ -203,6 +204,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if err := s.newAppTunnel(); err != nil {
 		return nil, err
+	}
+	if err := admin.RestoreLocalConfig(s.adminDeps()); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil
 }

@@ -95,6 +95,10 @@ func TestFailOpenAndReconnectAndRestartWithUEMDown(t *testing.T) {
 	w.association("NEWPHONE", "alice") // the UEM now knows it
 
 	// DC-02/DC-03: restart with the UEM down: the blocked device stays blocked.
+	// The fail-open switch survives restarts (local-config.xml): put it back.
+	if _, err := w.adm.SetFailOpen(ctx, true); err != nil {
+		t.Fatal(err)
+	}
 	w.stopGateway()
 	w.setFaults(uem.Faults{Down: true})
 	w.startGateway(false)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/deviceauth"
+	"github.com/gatehouse-lab/gatehouse/internal/atomicfile"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -98,18 +99,14 @@ func msDuration(ms int) time.Duration { return time.Duration(ms) * time.Millisec
 
 func (s *Server) configCachePath() string { return filepath.Join(s.cfg.DataDir, "uem-config.json") }
 
-// saveCachedConfig keeps the last configuration document, written to a
-// temporary file and renamed so a crash never leaves half a file.
+// saveCachedConfig keeps the last configuration document; a crash never
+// leaves half a file.
 func (s *Server) saveCachedConfig(doc *uemapi.ConfigDocument) error {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
-	tmp := s.configCachePath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.configCachePath())
+	return atomicfile.Write(s.configCachePath(), b, 0o600)
 }
 
 // useCachedConfig applies the configuration kept in the data directory,

@@ -40,6 +40,10 @@ var _ = Describe("UEM unreachable", func() {
 	fw.It("fail-closed blocks new devices while the UEM is down and caches nothing", fw.IDs("FO-04"), fw.Introspection(fw.FeatureFailOpen), func() {
 		_, err := f.Gateway().SetFailOpen(f.Ctx(), false)
 		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { // the switch survives restarts: put it back
+			_, err := f.Gateway().SetFailOpen(ctx, true)
+			Expect(err).NotTo(HaveOccurred())
+		})
 		known := f.NewDevice(f.NewUser())
 		Expect(known.Connect(f.Ctx())).To(Succeed())
 

@@ -17,7 +17,7 @@ import (
 // notifyCmd is `ctl alerts notify [flags]`: the alert notification
 // settings (ALR-07..10) at run time. With no flag it shows them; each flag
 // given changes that setting and leaves the others as they are. Changes
-// hold until restart and are part of `ctl config export`.
+// are kept across restarts and are part of `ctl config export`.
 func notifyCmd(client adminClient, emit emitter) *cobra.Command {
 	var (
 		send, auth                           bool

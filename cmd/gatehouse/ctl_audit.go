@@ -10,8 +10,8 @@ import (
 
 // auditCmd is `ctl audit [on|off|flush]`: `sentry audit` / `no sentry
 // audit` and, with no argument, `show sentry audit config` (AUD-11). The
-// switch holds until the gateway restarts (the bootstrap `audit` is the
-// state at start). `flush` writes the buffered entries to audit.log now.
+// switch is kept across restarts (data_dir/local-config.xml). `flush`
+// writes the buffered entries to audit.log now.
 func auditCmd(client adminClient, emit emitter) *cobra.Command {
 	return &cobra.Command{Use: "audit [on|off|flush]", Short: "Show, switch or flush the audit log at run time (AUD-11)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {

@@ -14,8 +14,8 @@ import (
 // syslogCmd is `ctl syslog [add … | remove …]`, the seeds' `syslog
 // <server> [port] <protocol> <facility> <log-level> [state]` and `no
 // syslog <server>` at run time (AUD-12); with no argument it lists the
-// targets with what each sent and dropped. Changes hold until restart
-// and are part of `ctl config export`.
+// targets with what each sent and dropped. Changes are kept across
+// restarts and are part of `ctl config export`.
 func syslogCmd(client adminClient, emit emitter) *cobra.Command {
 	show := func(cmd *cobra.Command, st *admin.SyslogTargets) error {
 		return emit(cmd.OutOrStdout(), st, func() error {

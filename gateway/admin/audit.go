@@ -31,8 +31,7 @@ func (a *api) auditFlush(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditSet is `sentry audit` / `no sentry audit`: it takes effect on the
-// next request and is not persistent (the bootstrap `audit` is the state
-// at start).
+// next request and is kept across restarts (localpersist.go).
 func (a *api) auditSet(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Enabled *bool `json:"enabled"`
@@ -46,7 +45,9 @@ func (a *api) auditSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.d.Audit.SetEnabled(*body.Enabled)
-	a.auditShow(w, r)
+	if a.saved(w) {
+		a.auditShow(w, r)
+	}
 }
 
 // Audit returns whether the audit log is on (AUD-11).

@@ -70,6 +70,9 @@ type Deps struct {
 	// ClearConfig is Clear Configuration (CFG-03, POST config/clear): it
 	// asks for a restart with the default local settings; nil: refused.
 	ClearConfig func() error
+	// LocalConfigFile keeps the run-time local settings across restarts
+	// (localpersist.go); "": they live in memory only.
+	LocalConfigFile string
 }
 
 // Handler returns the admin API.
@@ -393,7 +396,9 @@ func (a *api) failOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.d.Link.SetFailOpen(*body.Allow, uemsync.ByCLI)
-	a.status(w, r)
+	if a.saved(w) {
+		a.status(w, r)
+	}
 }
 
 func (a *api) status(w http.ResponseWriter, r *http.Request) {

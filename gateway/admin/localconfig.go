@@ -93,6 +93,22 @@ func (a *api) configImport(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("config import: %w", err))
 		return
 	}
+	if err := a.applyLocal(data, false); err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	if !a.saved(w) {
+		return
+	}
+	out, _ := xml.MarshalIndent(a.exportLocal(), "", "  ")
+	w.Header().Set("Content-Type", "application/xml")
+	w.Write(append(append([]byte(xml.Header), out...), '\n'))
+}
+
+// applyLocal validates a local configuration file whole, then applies
+// it. At start (restoring) statistics collection takes only the interval:
+// whether it runs is the bootstrap configuration's (INC-02).
+func (a *api) applyLocal(data []byte, restoring bool) error {
 	c, iv, err := a.parseLocal(data)
 	var targets []audit.SyslogTarget
 	var notify *alerts.Config
@@ -100,13 +116,11 @@ func (a *api) configImport(w http.ResponseWriter, r *http.Request) {
 		targets, notify, err = a.parseObs(c)
 	}
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, err)
-		return
+		return err
 	}
 	if notify != nil { // first: the only part that can still fail (its password file)
 		if err := a.setNotify(*notify); err != nil {
-			writeErr(w, http.StatusBadRequest, prefixField("alerts-notify/", err))
-			return
+			return prefixField("alerts-notify/", err)
 		}
 	}
 	if c.Syslog != nil {
@@ -118,15 +132,17 @@ func (a *api) configImport(w http.ResponseWriter, r *http.Request) {
 	if c.EMMFailOpen != nil {
 		a.d.Link.SetFailOpen(*c.EMMFailOpen, uemsync.ByCLI)
 	}
-	if c.Statistics != nil {
-		if err := a.d.Collection.Set(c.Statistics.Enabled, iv); err != nil {
-			writeErr(w, http.StatusBadRequest, fieldErr("statistics/interval", "%v", err))
-			return
-		}
+	if c.Statistics == nil {
+		return nil
 	}
-	out, _ := xml.MarshalIndent(a.exportLocal(), "", "  ")
-	w.Header().Set("Content-Type", "application/xml")
-	w.Write(append(append([]byte(xml.Header), out...), '\n'))
+	enabled := c.Statistics.Enabled
+	if restoring {
+		enabled = nil
+	}
+	if err := a.d.Collection.Set(enabled, iv); err != nil {
+		return fieldErr("statistics/interval", "%v", err)
+	}
+	return nil
 }
 
 // parseLocal checks every element name, the version and each value, and

@@ -15,8 +15,8 @@ import (
 // Run-time settings (issue 22): the syslog targets the audit log is
 // forwarded to (AUD-12) and the alert notifications (ALR-07). A PUT
 // replaces the whole setting, after validating all of it (the error names
-// the field); it holds until the gateway restarts, and `ctl config
-// export` saves it.
+// the field); it is kept across restarts (localpersist.go), and `ctl
+// config export` saves it.
 
 // SyslogTargets is `show syslog`: the targets and, on GET, what each has
 // sent and dropped.
@@ -65,7 +65,9 @@ func (a *api) syslogSet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	a.syslogShow(w, r)
+	if a.saved(w) {
+		a.syslogShow(w, r)
+	}
 }
 
 // applySyslog validates every target, then puts the list in force. A
@@ -144,7 +146,9 @@ func (a *api) notifySet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	a.notifyShow(w, r)
+	if a.saved(w) {
+		a.notifyShow(w, r)
+	}
 }
 
 // setNotify validates and applies cfg, naming the field at fault

@@ -83,7 +83,9 @@ func (a *api) statsSetCollection(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, httpapi.FieldError("interval", "%v", err))
 		return
 	}
-	a.statsCollection(w, r)
+	if a.saved(w) {
+		a.statsCollection(w, r)
+	}
 }
 
 // statsReset is `Apply & Reset Statistics` (STA-08): zero the counters and
