@@ -62,7 +62,8 @@ func (s *Server) adminDeps() admin.Deps {
 			return upstream.Diagnosis{Service: "EAS", Date: time.Now(), Status: "Not Performed", Message: "Sentry not configured."}
 		},
 		Kerberos: s.Kerberos, Audit: s.audit, AuditFile: filepath.Join(s.cfg.DataDir, "audit.log"), MICS: s.mics, ClearConfig: s.clearConfig, Alerts: s.alerts, LogCtl: s.logs,
-		Token: s.cfg.AdminToken, Metrics: s.metricsHandler(), ConfigVersion: s.configVersion.Load, LocalConfigFile: s.localConfigPath()}
+		Token: s.cfg.AdminToken, Metrics: s.metricsHandler(), ConfigVersion: s.configVersion.Load, LocalConfigFile: s.localConfigPath(),
+		InitLogFile: initLogSetting(s.cfg.DataDir)}
 }
 
 // localConfigPath keeps the run-time local settings across restarts.

@@ -58,7 +58,8 @@ func errState(call string, st state) error {
 // fetches the configuration, and serves the listeners and background work.
 // A Start that fails leaves the Server failed: call Shutdown, which then
 // leaves the persistent device list as it was.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() { s.initLog.Finish(err) }() // init.log ends with the outcome (LOG-09)
 	if err := s.beginStart(); err != nil {
 		return err
 	}
@@ -201,6 +202,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.state = stateStopping
+	s.initLog.Finish(ErrStopped) // a no-op once Start has ended it
 	servers := s.servers
 	s.mu.Unlock()
 	defer func() {

@@ -128,3 +128,45 @@ func TestCFG03ClearConfigRemovesTheSavedSettings(t *testing.T) {
 		t.Fatalf("audit after the clear: %+v, %v; want the bootstrap's off", a, err)
 	}
 }
+
+// LOG-09: the init-log setting takes effect at the next start: by default
+// init.log records the whole initialisation (level_4_highest); after `no
+// debug sentry init-log` and a restart no new file is written; at
+// level_1_lowest only errors and the outcome are.
+func TestLOG09InitLogTakesEffectAtTheNextStart(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	path := filepath.Join(w.dataDir, "init.log")
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no init.log after the first start: %v", err)
+	}
+	for _, want := range []string{"initialisation begins", "device cache initialised", "gateway started", "initialisation done"} {
+		if !strings.Contains(string(first), want) {
+			t.Errorf("init.log lacks %q:\n%s", want, first)
+		}
+	}
+	if _, err := w.adm.SetInitLog(ctx, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := os.ReadFile(path); string(now) != string(first) {
+		t.Fatal("the change took effect before a restart")
+	}
+	w.stopGateway()
+	w.startGateway(false)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("init.log after a start with init-log off: %v", err)
+	}
+	if prev, _ := os.ReadFile(path + ".1"); string(prev) != string(first) {
+		t.Fatal("the previous start's init.log was not kept as init.log.1")
+	}
+	if _, err := w.adm.SetInitLog(ctx, true, "level_1_lowest"); err != nil {
+		t.Fatal(err)
+	}
+	w.stopGateway()
+	w.startGateway(false)
+	got, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(got), "initialisation done") || strings.Contains(string(got), "gateway started") {
+		t.Fatalf("init.log at level_1_lowest: %v\n%s\nwant the outcome without the info lines", err, got)
+	}
+}

@@ -91,6 +91,7 @@ type Server struct {
 	// which the device listener's connections apply (requesttimeout.go).
 	deviceRequest atomic.Int64
 	at            *appTunnel      // the AppTunnel listener; nil without apptunnel_listen
+	initLog       *logctl.InitLog // init.log until Start ends (LOG-09, initlog.go)
 	runCtx        context.Context // lives from New to Shutdown: background work
 	cancel        context.CancelFunc
 
@@ -127,6 +128,21 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
+	il, err := startInitLog(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	s, err := build(cfg, slog.New(il.Handler(log.Handler())))
+	if err != nil {
+		il.Finish(err)
+		return nil, err
+	}
+	s.initLog = il
+	return s, nil
+}
+
+// build makes the Server's parts; log tees into the init log (LOG-09).
+func build(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, coll: stats.NewCollection(cfg.StatsInterval), addrs: map[string]string{},
 		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}, stopDone: make(chan struct{})}
 	s.runCtx, s.cancel = context.WithCancel(context.Background())

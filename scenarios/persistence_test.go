@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/gateway/admin"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
 )
@@ -111,6 +112,31 @@ var _ = Describe("Gateway restarts", func() {
 				Expect(rows).NotTo(BeEmpty(), "%s is in the cache after the restart, before it asks anything", d.ID())
 			}
 			f.UEMDown(false)
+		})
+
+	fw.It("run-time settings survive a restart; the Sentry log's do not", fw.IDs("STA-09", "LOG-08"),
+		append(fw.Introspection(fw.FeaturePersistence), fw.LabelDisruptive), func() {
+			gw := f.Gateway()
+			was, err := gw.StatsCollection(f.Ctx())
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(func(ctx SpecContext) {
+				_, err := f.Gateway().SetStatsCollection(ctx, &was.Enabled, &was.Interval)
+				Expect(err).NotTo(HaveOccurred())
+			})
+			on, interval := true, "11m0s"
+			_, err = gw.SetStatsCollection(f.Ctx(), &on, &interval)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = gw.SetLog(f.Ctx(), admin.LogChange{Enable: &on, Direction: "device"})
+			Expect(err).NotTo(HaveOccurred())
+
+			f.RestartGateway()
+			gw = f.Gateway()
+			sc, err := gw.StatsCollection(f.Ctx())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(sc.Interval).To(Equal(interval), "STA-09: the interval changed at run time is kept")
+			l, err := gw.Log(f.Ctx())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(l.Enabled).To(BeFalse(), "LOG-08: the Sentry log is off after a restart")
 		})
 
 	fw.It("a graceful restart in the middle of traffic loses nothing", fw.IDs("DC-02"), fw.Disruptive(fw.FeaturePersistence), func() {

@@ -49,6 +49,7 @@ func logCmd(client adminClient, emit emitter) *cobra.Command {
 				return err
 			})
 		}}
+	root.AddCommand(initLogCmds(client, emit)...)
 	var enable, verbosity, filter, noFilter, disable cobra.Command
 	enable = cobra.Command{Use: "enable [device|server|both]", Short: "debug sentry log enable (default both)", Args: cobra.MaximumNArgs(1)}
 	enable.RunE = func(cmd *cobra.Command, a []string) error {
@@ -145,4 +146,46 @@ func printLogFilters(w io.Writer, fs []logctl.Filter) error {
 		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", f.Tag, f.Enabled, f.Type, f.Value)
 	}
 	return tw.Flush()
+}
+
+// initLogCmds are `ctl log init-log [level]` and `ctl log no-init-log`:
+// `debug sentry init-log` and `no debug sentry init-log` (LOG-09). Both
+// take effect at the next start and say so; with no level init-log is
+// level_4_highest. `ctl log init-log --show` prints the setting.
+func initLogCmds(client adminClient, emit emitter) []*cobra.Command {
+	set := func(cmd *cobra.Command, on bool, level string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		var st *admin.InitLogConfig
+		if show, _ := cmd.Flags().GetBool("show"); show {
+			st, err = c.InitLog(cmd.Context())
+		} else {
+			st, err = c.SetInitLog(cmd.Context(), on, level)
+		}
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), st, func() error {
+			state := "off"
+			if st.Enabled {
+				state = st.Verbosity
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "init-log = %s\n%s\n", state, st.Message)
+			return err
+		})
+	}
+	on := &cobra.Command{Use: "init-log [level_1_lowest|level_2|level_3|level_4_highest]", Short: "debug sentry init-log: log the next start to data_dir/init.log (LOG-09)",
+		Args: cobra.MaximumNArgs(1), RunE: func(cmd *cobra.Command, a []string) error {
+			level := ""
+			if len(a) == 1 {
+				level = a[0]
+			}
+			return set(cmd, true, level)
+		}}
+	on.Flags().Bool("show", false, "print the setting instead of changing it")
+	off := &cobra.Command{Use: "no-init-log", Short: "no debug sentry init-log: the next start writes no init.log (LOG-09)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return set(cmd, false, "") }}
+	return []*cobra.Command{on, off}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +74,37 @@ func TestLOG01CtlLogMICS(t *testing.T) {
 	}
 	if out, err := ctl("log", "mics", "maybe"); err == nil {
 		t.Fatalf("ctl log mics maybe: %q, want an error", out)
+	}
+}
+
+// LOG-09: `ctl log init-log [level]` and `no-init-log` save the setting
+// for the next start and print the seeds' restart reminder.
+func TestLOG09CtlInitLog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "init-log.json")
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{InitLogFile: file, Token: "tok"}))
+	defer srv.Close()
+	ctl := ctlRunner(t, srv.URL)
+	const again = "\nRestart the gateway to make this effective."
+	for _, step := range []struct {
+		args []string
+		want string
+		set  logctl.InitSetting
+	}{
+		{[]string{"log", "init-log", "--show"}, "init-log = level4" + again, logctl.DefaultInit()},
+		{[]string{"log", "init-log", "level_2"}, "init-log = level2" + again, logctl.InitSetting{Enabled: true, Level: logctl.Level2}},
+		{[]string{"log", "no-init-log"}, "init-log = off" + again, logctl.InitSetting{Enabled: false, Level: logctl.Level2}},
+		{[]string{"log", "init-log"}, "init-log = level4" + again, logctl.InitSetting{Enabled: true, Level: logctl.Level4}},
+	} {
+		out, err := ctl(step.args...)
+		saved, lerr := logctl.LoadInit(file)
+		if err != nil || out != step.want || lerr != nil || saved != step.set {
+			t.Fatalf("ctl %v: %q, %v; saved %+v, %v; want %q, %+v", step.args, out, err, saved, lerr, step.want, step.set)
+		}
+	}
+	if out, err := ctl("log", "init-log", "level_9"); err == nil || !strings.Contains(err.Error(), "verbosity") {
+		t.Fatalf("ctl log init-log level_9: %q, %v; want an error naming verbosity", out, err)
+	}
+	if saved, _ := logctl.LoadInit(file); saved != (logctl.InitSetting{Enabled: true, Level: logctl.Level4}) {
+		t.Fatalf("a refused change was saved: %+v", saved)
 	}
 }

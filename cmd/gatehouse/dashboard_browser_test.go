@@ -68,7 +68,7 @@ func TestDashboardInChromium(t *testing.T) {
 	// Add alice's iPhone from the page and wait for the gateway to cache it.
 	b.run(chromedp.Click(chromedp.CSS(`#add-form button[type=submit]`)))
 	row := `#device-rows tr[data-device^="DASHIOS"]`
-	b.waitFor("the new device allowed in the gateway's cache", 20*time.Second, `document.querySelector('`+row+` td.gw')?.dataset.state === "A"`)
+	b.waitFor("the new device allowed in the gateway's cache", 60*time.Second, `document.querySelector('`+row+` td.gw')?.dataset.state === "A"`)
 	id := b.eval(`document.querySelector('` + row + `').dataset.device`)
 	d, ok := dash.Device(id)
 	if !ok {

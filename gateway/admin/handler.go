@@ -73,6 +73,8 @@ type Deps struct {
 	// LocalConfigFile keeps the run-time local settings across restarts
 	// (localpersist.go); "": they live in memory only.
 	LocalConfigFile string
+	// InitLogFile keeps the init-log setting for the next start (LOG-09); "": none.
+	InitLogFile string
 }
 
 // Handler returns the admin API.

@@ -34,6 +34,8 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	// The MICS log switch (mics.go).
 	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow)
 	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
+	mux.HandleFunc("GET "+Prefix+"log/init", a.initLogShow) // initlog.go
+	mux.HandleFunc("PUT "+Prefix+"log/init", a.initLogSet)
 	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
 }
 

@@ -1,0 +1,20 @@
+package gateway
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse-lab/gatehouse/gateway/logctl"
+)
+
+// initLogSetting keeps `ctl log init-log` for the next start (LOG-09).
+func initLogSetting(dataDir string) string { return filepath.Join(dataDir, "init-log.json") }
+
+// startInitLog opens data_dir/init.log as the saved setting says.
+func startInitLog(dataDir string) (*logctl.InitLog, error) {
+	set, err := logctl.LoadInit(initLogSetting(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	return logctl.StartInit(filepath.Join(dataDir, "init.log"), set, time.Now())
+}
