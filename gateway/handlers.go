@@ -63,7 +63,7 @@ func (s *Server) adminDeps() admin.Deps {
 		},
 		Kerberos: s.Kerberos, Audit: s.audit, AuditFile: filepath.Join(s.cfg.DataDir, "audit.log"), MICS: s.mics, ClearConfig: s.clearConfig, Alerts: s.alerts, LogCtl: s.logs,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler(), ConfigVersion: s.configVersion.Load, LocalConfigFile: s.localConfigPath(),
-		InitLogFile: initLogSetting(s.cfg.DataDir)}
+		InitLogFile: initLogSetting(s.cfg.DataDir), GCLogFile: gcLogSetting(s.cfg.DataDir)}
 }
 
 // localConfigPath keeps the run-time local settings across restarts.

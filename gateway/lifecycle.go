@@ -255,6 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, s.alerts.Close()) // mails the pending batch
+	s.gcLog.Stop()
 	if s.logsF != nil {
 		errs = append(errs, s.logsF.Close())
 	}

@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
@@ -168,5 +170,32 @@ func TestLOG09InitLogTakesEffectAtTheNextStart(t *testing.T) {
 	got, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(got), "initialisation done") || strings.Contains(string(got), "gateway started") {
 		t.Fatalf("init.log at level_1_lowest: %v\n%s\nwant the outcome without the info lines", err, got)
+	}
+}
+
+// LOG-10: gc-log acts from the next start: off by default (no gc.log);
+// after `sentry gc-log` and a restart each collection adds a line.
+func TestLOG10GCLogTakesEffectAtTheNextStart(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	path := filepath.Join(w.dataDir, "gc.log")
+	runtime.GC()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("gc.log with gc-log never turned on: %v", err)
+	}
+	if _, err := w.adm.SetGCLog(ctx, true, 2, "8K"); err != nil {
+		t.Fatal(err)
+	}
+	w.stopGateway()
+	w.startGateway(false)
+	deadline := time.Now().Add(30 * time.Second)
+	var data []byte
+	for !strings.Contains(string(data), " gc ") && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // the cycle's line is written after it
+		data, _ = os.ReadFile(path)
+	}
+	if !strings.Contains(string(data), " gc ") {
+		t.Fatalf("no collection in gc.log after the restart with gc-log on: %q", data)
 	}
 }

@@ -91,7 +91,8 @@ type Server struct {
 	// which the device listener's connections apply (requesttimeout.go).
 	deviceRequest atomic.Int64
 	at            *appTunnel      // the AppTunnel listener; nil without apptunnel_listen
-	initLog       *logctl.InitLog // init.log until Start ends (LOG-09, initlog.go)
+	initLog       *logctl.InitLog // init.log until Start ends (LOG-09, startlogs.go)
+	gcLog         *logctl.GCLog   // gc.log, nil when off (LOG-10)
 	runCtx        context.Context // lives from New to Shutdown: background work
 	cancel        context.CancelFunc
 
@@ -132,12 +133,18 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	s, err := build(cfg, slog.New(il.Handler(log.Handler())))
+	gl, err := startGCLog(cfg.DataDir)
 	if err != nil {
 		il.Finish(err)
 		return nil, err
 	}
-	s.initLog = il
+	s, err := build(cfg, slog.New(il.Handler(log.Handler())))
+	if err != nil {
+		gl.Stop()
+		il.Finish(err)
+		return nil, err
+	}
+	s.initLog, s.gcLog = il, gl
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -50,6 +51,7 @@ func logCmd(client adminClient, emit emitter) *cobra.Command {
 			})
 		}}
 	root.AddCommand(initLogCmds(client, emit)...)
+	root.AddCommand(gcLogCmds(client, emit)...)
 	var enable, verbosity, filter, noFilter, disable cobra.Command
 	enable = cobra.Command{Use: "enable [device|server|both]", Short: "debug sentry log enable (default both)", Args: cobra.MaximumNArgs(1)}
 	enable.RunE = func(cmd *cobra.Command, a []string) error {
@@ -187,5 +189,49 @@ func initLogCmds(client adminClient, emit emitter) []*cobra.Command {
 	on.Flags().Bool("show", false, "print the setting instead of changing it")
 	off := &cobra.Command{Use: "no-init-log", Short: "no debug sentry init-log: the next start writes no init.log (LOG-09)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return set(cmd, false, "") }}
+	return []*cobra.Command{on, off}
+}
+
+// gcLogCmds are `ctl log gc-log [file-count] [file-size]` and `ctl log
+// no-gc-log`: `sentry gc-log` and `no sentry gc-log` (LOG-10), from the
+// next start; `ctl log gc-log --show` is `show sentry gc-log`.
+func gcLogCmds(client adminClient, emit emitter) []*cobra.Command {
+	set := func(cmd *cobra.Command, on bool, a []string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		var st *admin.GCLogConfig
+		if show, _ := cmd.Flags().GetBool("show"); show {
+			st, err = c.GCLog(cmd.Context())
+		} else {
+			files, size := 0, ""
+			if len(a) > 0 {
+				if files, err = strconv.Atoi(a[0]); err != nil {
+					return fmt.Errorf("file-count %q: want a number from 1 to 100", a[0])
+				}
+			}
+			if len(a) > 1 {
+				size = a[1]
+			}
+			st, err = c.SetGCLog(cmd.Context(), on, files, size)
+		}
+		if err != nil {
+			return err
+		}
+		return emit(cmd.OutOrStdout(), st, func() error {
+			state := "off"
+			if st.Enabled {
+				state = fmt.Sprintf("%d files of %s", st.FileCount, st.FileSize)
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "gc-log = %s\n%s\n", state, st.Message)
+			return err
+		})
+	}
+	on := &cobra.Command{Use: "gc-log [file-count] [file-size]", Short: "sentry gc-log: log each garbage collection to data_dir/gc.log from the next start (LOG-10; default 5 files of 20M)",
+		Args: cobra.MaximumNArgs(2), RunE: func(cmd *cobra.Command, a []string) error { return set(cmd, true, a) }}
+	on.Flags().Bool("show", false, "print the setting (show sentry gc-log) instead of changing it")
+	off := &cobra.Command{Use: "no-gc-log", Short: "no sentry gc-log: no GC log from the next start (LOG-10)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return set(cmd, false, nil) }}
 	return []*cobra.Command{on, off}
 }

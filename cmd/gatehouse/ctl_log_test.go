@@ -108,3 +108,46 @@ func TestLOG09CtlInitLog(t *testing.T) {
 		t.Fatalf("a refused change was saved: %+v", saved)
 	}
 }
+
+// LOG-10: `ctl log gc-log [file-count] [file-size]`, `no-gc-log` and
+// `--show` save and print the setting for the next start; the seeds'
+// bounds are refused by field and leave the saved setting alone.
+func TestLOG10CtlGCLog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gc-log.json")
+	srv := httptest.NewTLSServer(admin.Handler(admin.Deps{GCLogFile: file, Token: "tok"}))
+	defer srv.Close()
+	ctl := ctlRunner(t, srv.URL)
+	const again = "\nRestart the gateway to make this effective."
+	for _, step := range []struct {
+		args []string
+		want string
+		set  logctl.GCSetting
+	}{
+		{[]string{"log", "gc-log", "--show"}, "gc-log = off" + again, logctl.DefaultGC()},
+		{[]string{"log", "gc-log"}, "gc-log = 5 files of 20M" + again, logctl.GCSetting{Enabled: true, FileCount: 5, FileSize: 20 << 20}},
+		{[]string{"log", "gc-log", "10", "8K"}, "gc-log = 10 files of 8K" + again, logctl.GCSetting{Enabled: true, FileCount: 10, FileSize: 8 << 10}},
+		{[]string{"log", "no-gc-log"}, "gc-log = off" + again, logctl.GCSetting{Enabled: false, FileCount: 10, FileSize: 8 << 10}},
+	} {
+		out, err := ctl(step.args...)
+		saved, lerr := logctl.LoadGC(file)
+		if err != nil || out != step.want || lerr != nil || saved != step.set {
+			t.Fatalf("ctl %v: %q, %v; saved %+v, %v; want %q, %+v", step.args, out, err, saved, lerr, step.want, step.set)
+		}
+	}
+	for _, bad := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"log", "gc-log", "101"}, "file_count"},
+		{[]string{"log", "gc-log", "5", "301M"}, "file_size"},
+		{[]string{"log", "gc-log", "5", "2G"}, "file_size"},
+		{[]string{"log", "gc-log", "many"}, "file-count"},
+	} {
+		if out, err := ctl(bad.args...); err == nil || !strings.Contains(err.Error(), bad.field) {
+			t.Errorf("ctl %v: %q, %v; want an error naming %s", bad.args, out, err, bad.field)
+		}
+	}
+	if saved, _ := logctl.LoadGC(file); saved.Enabled || saved.FileCount != 10 {
+		t.Fatalf("a refused change was saved: %+v", saved)
+	}
+}

@@ -75,6 +75,8 @@ type Deps struct {
 	LocalConfigFile string
 	// InitLogFile keeps the init-log setting for the next start (LOG-09); "": none.
 	InitLogFile string
+	// GCLogFile keeps the gc-log setting for the next start (LOG-10); "": none.
+	GCLogFile string
 }
 
 // Handler returns the admin API.

@@ -34,8 +34,10 @@ func (a *api) logRoutes(mux *httpapi.Mux) {
 	// The MICS log switch (mics.go).
 	mux.HandleFunc("GET "+Prefix+"log/mics", a.micsShow)
 	mux.HandleFunc("PUT "+Prefix+"log/mics", a.micsSet)
-	mux.HandleFunc("GET "+Prefix+"log/init", a.initLogShow) // initlog.go
+	mux.HandleFunc("GET "+Prefix+"log/init", a.initLogShow) // nextstart.go
 	mux.HandleFunc("PUT "+Prefix+"log/init", a.initLogSet)
+	mux.HandleFunc("GET "+Prefix+"log/gc", a.gcLogShow)
+	mux.HandleFunc("PUT "+Prefix+"log/gc", a.gcLogSet)
 	a.settingsRoutes(mux) // syslog targets and alert notifications (settings.go)
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -17,4 +18,16 @@ func startInitLog(dataDir string) (*logctl.InitLog, error) {
 		return nil, err
 	}
 	return logctl.StartInit(filepath.Join(dataDir, "init.log"), set, time.Now())
+}
+
+// gcLogSetting keeps `ctl log gc-log` for the next start (LOG-10).
+func gcLogSetting(dataDir string) string { return filepath.Join(dataDir, "gc-log.json") }
+
+// startGCLog starts data_dir/gc.log as the saved setting says; nil when off.
+func startGCLog(dataDir string) (*logctl.GCLog, error) {
+	set, err := logctl.LoadGC(gcLogSetting(dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return logctl.StartGC(filepath.Join(dataDir, "gc.log"), set)
 }
