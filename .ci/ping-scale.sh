@@ -11,6 +11,8 @@
 #
 #   .ci/ping-scale.sh [devices=100000] [gateways=8] [ramp_s=330] [hold_s=60]
 #
+# MAX_CONNS (default 19000) bounds each shard's connections (--max-conns).
+#
 # Prints: held Pings at the plateau (the loadgen's series), the gateways'
 # RSS at the plateau against their idle RSS before the load (per held
 # Ping), first-contact p99 (Provision of new devices), then kills one
@@ -101,7 +103,7 @@ EOF
 run=scale$RANDOM
 for i in $(seq 0 $((gws - 1))); do
 	"$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
-		--max-conns 19000 -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
+		--max-conns "${MAX_CONNS:-19000}" -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
 	pids+=($!)
 done
 start=$SECONDS
@@ -152,6 +154,7 @@ jq -r --argjson k "$kill_at" '
 	"held Pings, plateau before the kill: \(held(.t < $k and .t > ($k - 30)))",
 	"held Pings, last 30 s (after the kill): \(held(.t > ($d - 30)))",
 	"first contact (Provision, ok) p99: \([.commands[] | select(.command == "Provision" and .status == "ok") | .p99_ms] | first) ms",
+	"Provisions not ok (status: count): \([.commands[] | select(.command == "Provision" and .status != "ok") | "\(.status): \(.count)"] | join(", ") | if . == "" then "none" else . end)",
 	"devices arrived: \(.devices_arrived) of \(.devices_planned)"' "$work/merged.json" 2>/dev/null || cat "$work/merged.txt"
 held=$(jq --argjson k "$kill_at" '[.series[] | select(.t < $k and .t > ($k - 30)) | .pings] | max // 0' "$work/merged.json" 2>/dev/null || echo 0)
 echo "gateway $((gws - 1)) at the plateau: $goroutines"
