@@ -12,6 +12,11 @@
 #   .ci/ping-scale.sh [devices=100000] [gateways=8] [ramp_s=330] [hold_s=60]
 #
 # MAX_CONNS (default 19000) bounds each shard's connections (--max-conns).
+# The CPU time each kind of process spent from the start of the load to
+# the plateau (ramp + hold) is printed per device. DASHBOARD=1 keeps the
+# lab's dashboard on; GATEHOUSE_BIN: a prebuilt binary instead of a build. PROFILE=1 also profiles the ramp's middle third: gateway 0
+# (/debug/pprof/profile), shard 0 (-cpuprofile), the lab's fakes (perf
+# record, when perf is installed): gw0.cpu.pprof, shard0.cpu.pprof, lab.perf.
 #
 # Prints: held Pings at the plateau (the loadgen's series), the gateways'
 # RSS at the plateau against their idle RSS before the load (per held
@@ -40,9 +45,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$gh" ./cmd/gatehouse
+if [[ -n ${GATEHOUSE_BIN:-} ]]; then cp "$GATEHOUSE_BIN" "$gh"; else go build -o "$gh" ./cmd/gatehouse; fi
 any=127.0.0.1:0 # every lab port chosen by the system: no clash with another lab
-"$gh" lab --json --gateway-subprocess --http2 --users 8 --dir "$work/lab" --log-level error \
+# The lab's dashboard is off (DASHBOARD=1 keeps it): every 500 ms it
+# dumps the lab gateway's whole device cache, which the UEM fills with
+# every device of the run.
+dash=(--no-dashboard)
+[[ ${DASHBOARD:-0} == 1 ]] && dash=()
+"$gh" lab --json --gateway-subprocess --http2 "${dash[@]}" --users 8 --dir "$work/lab" --log-level error \
 	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \
 	--exchange-listen $any --exchange-admin-listen $any >"$work/endpoints.json" 2>"$work/lab.log" &
 pids+=($!)
@@ -101,10 +111,22 @@ max_in_flight: 20000
 late_after: 1s
 EOF
 run=scale$RANDOM
+cpu_ticks() { # summed user+system CPU ticks of the given pids
+	local t=0 p
+	for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+	echo "$t"
+}
+labpid=${pids[0]}
+labgw=$(pgrep -P "$labpid" | head -n1 || true) # the lab's own gateway (a subprocess), idle
+gw_cpu0=$(cpu_ticks "${gwpid[@]}") lab_cpu0=$(cpu_ticks "$labpid") labgw_cpu0=$(cpu_ticks $labgw)
+shardpid=()
 for i in $(seq 0 $((gws - 1))); do
+	prof=()
+	[[ ${PROFILE:-} == 1 && $i == 0 ]] && prof=(--cpuprofile "$work/shard0.cpu.pprof")
 	"$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
-		--max-conns "${MAX_CONNS:-19000}" -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
+		--max-conns "${MAX_CONNS:-19000}" "${prof[@]}" -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
 	pids+=($!)
+	shardpid+=($!)
 done
 start=$SECONDS
 echo "t_s,gateways_rss_kib" >"$work/rss.csv"
@@ -114,7 +136,24 @@ sample_until() { # sample the gateways' RSS every 5 s until $1 s into the run
 		sleep 5
 	done
 }
+if [[ ${PROFILE:-} == 1 ]]; then # the ramp's middle third
+	(
+		sleep $((ramp / 3))
+		curl -sk -H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN" -o "$work/gw0.cpu.pprof" \
+			"$(awk '/^admin URL/ {print $3}' "$work/gw0.out")/debug/pprof/profile?seconds=$((ramp / 3))" || true
+	) &
+	if command -v perf >/dev/null; then
+		(sleep $((ramp / 3)) && perf record -F 199 -g -p "$labpid" -o "$work/lab.perf" -- sleep $((ramp / 3)) >/dev/null 2>&1 || true) &
+	fi
+fi
 sample_until $((ramp + hold))
+hz=$(getconf CLK_TCK)
+dev_cpu() { # $1 ticks now, $2 ticks at the start: CPU µs a device
+	echo "$((($1 - $2) * 1000 * 1000 / hz / devices)) µs"
+}
+echo "CPU from the start to the plateau a device: gateways $(dev_cpu "$(cpu_ticks "${gwpid[@]}")" "$gw_cpu0")," \
+	"loadgen shards $(dev_cpu "$(cpu_ticks "${shardpid[@]}")" 0), lab (UEM, Exchange) $(dev_cpu "$(cpu_ticks "$labpid")" "$lab_cpu0"),"\
+	"the lab's gateway $(dev_cpu "$(cpu_ticks $labgw)" "$labgw_cpu0")"
 plateau=$(rss_all "${gwpid[@]}")
 # The last gateway (not the one killed) at the plateau: goroutines and a
 # heap profile (go tool pprof -sample_index=inuse_space heap.pprof).
