@@ -15,52 +15,21 @@
 # .ci/ping-scale.sh). GATEWAY_FLAGS adds flags to `gatehouse gateway`.
 # Results stay in $WORK (default: a temporary directory, kept): the
 # gateway's heap profile and goroutine dump at the plateau, result.json.
+# The lab start-up is .ci/lib/lab.sh's (GATEHOUSE_BIN: a prebuilt binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pings=${1:-2000}
 ramp=${2:-$(((pings + 39) / 40))} hold=${3:-30}
-for tool in curl jq python3; do
-	command -v "$tool" >/dev/null || { echo "ping-mem: $tool is missing" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
-work=${WORK:-$(mktemp -d)}
-mkdir -p "$work"
-gh=$work/gatehouse
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	echo "files kept in $work"
-}
-trap cleanup EXIT
-
-go build -o "$gh" ./cmd/gatehouse
-any=127.0.0.1:0
-"$gh" lab --json --gateway-subprocess --http2 --users 8 --dir "$work/lab" --log-level error \
-	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \
-	--exchange-listen $any --exchange-admin-listen $any >"$work/endpoints.json" 2>"$work/lab.log" &
-pids+=($!)
-for _ in $(seq 900); do
-	[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] && break
-	sleep 0.2
-done
-[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] || { echo "the lab did not start:"; cat "$work/lab.log"; exit 1; }
-ep() { jq -r "$1" "$work/endpoints.json"; }
-export GATEHOUSE_UEM_TOKEN GATEHOUSE_UEM_NOTIFY_SECRET GATEHOUSE_ADMIN_TOKEN
-GATEHOUSE_UEM_TOKEN=$(ep .uem.gateway_token) GATEHOUSE_UEM_NOTIFY_SECRET=$(ep .uem.notify_secret)
-GATEHOUSE_ADMIN_TOKEN=mem-admin-token-$RANDOM$RANDOM
+. .ci/lib/lab.sh
+lab_setup ping-mem
+lab_start --http2 --users 8
 h2=--upstream-http2 proto=HTTP/2
 [[ ${UPSTREAM_H2:-1} == 0 ]] && h2= proto=HTTP/1.1
 # shellcheck disable=SC2086 # GATEWAY_FLAGS and h2 are word lists
-"$gh" gateway --listen 127.0.0.1:0 --notify-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-	--data-dir "$work/gw" --uem-url "$(ep .uem.gateway_api_url)" --uem-insecure --upstream-insecure $h2 \
-	--check-interval 10s --resync-interval 60s --stats-interval 10s --log-level error ${GATEWAY_FLAGS:-} \
-	>"$work/gw.out" 2>"$work/gw.log" &
-gw=$!
-pids+=($gw)
-for _ in $(seq 600); do grep -q '^admin URL' "$work/gw.out" 2>/dev/null && break; sleep 0.2; done
-grep -q '^admin URL' "$work/gw.out" || { echo "the gateway did not start:"; cat "$work/gw.log"; exit 1; }
-adm=$(awk '/^admin URL/ {print $3}' "$work/gw.out")
+lab_gateway gw --listen 127.0.0.1:0 $h2 --check-interval 10s --resync-interval 60s --stats-interval 10s ${GATEWAY_FLAGS:-}
+gw=$gwlast
+lab_wait_gateway gw
+adm=$(gw_admin gw)
 addr=$(awk '/^device URL/ {print $3}' "$work/gw.out")
 addr=${addr%/Microsoft-Server-ActiveSync}
 auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")

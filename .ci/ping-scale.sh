@@ -11,6 +11,14 @@
 #
 #   .ci/ping-scale.sh [devices=100000] [gateways=8] [ramp_s=330] [hold_s=60]
 #
+# MAX_CONNS (default 19000) bounds each shard's connections (--max-conns).
+# The CPU time each kind of process spent from the start of the load to
+# the plateau (ramp + hold) is printed per device. DASHBOARD=1 keeps the
+# lab's dashboard on; GATEHOUSE_BIN: a prebuilt binary instead of a build
+# (the lab start-up is .ci/lib/lab.sh's). PROFILE=1 also profiles the ramp's middle third: gateway 0
+# (/debug/pprof/profile), shard 0 (-cpuprofile), the lab's fakes (perf
+# record, when perf is installed): gw0.cpu.pprof, shard0.cpu.pprof, lab.perf.
+#
 # Prints: held Pings at the plateau (the loadgen's series), the gateways'
 # RSS at the plateau against their idle RSS before the load (per held
 # Ping), first-contact p99 (Provision of new devices), then kills one
@@ -22,61 +30,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-100000} gws=${2:-8} ramp=${3:-330} hold=${4:-60}
-for tool in curl jq python3; do
-	command -v "$tool" >/dev/null || { echo "ping-scale: $tool is missing" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
+. .ci/lib/lab.sh
+lab_setup ping-scale
 echo "open-file limit per process: $(ulimit -n)"
-work=${WORK:-$(mktemp -d)}
-mkdir -p "$work"
-gh=$work/gatehouse
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	echo "files kept in $work"
-}
-trap cleanup EXIT
-
-go build -o "$gh" ./cmd/gatehouse
-any=127.0.0.1:0 # every lab port chosen by the system: no clash with another lab
-"$gh" lab --json --gateway-subprocess --http2 --users 8 --dir "$work/lab" --log-level error \
-	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \
-	--exchange-listen $any --exchange-admin-listen $any >"$work/endpoints.json" 2>"$work/lab.log" &
-pids+=($!)
-for _ in $(seq 900); do
-	[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] && break
-	sleep 0.2
-done
-[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] || { echo "the lab did not start:"; cat "$work/lab.log"; exit 1; }
-ep() { jq -r "$1" "$work/endpoints.json"; }
-uemurl=$(ep .uem.gateway_api_url) uemadm=$(ep .uem.admin_url) uemtok=$(ep .uem.admin_token)
-export GATEHOUSE_UEM_TOKEN GATEHOUSE_UEM_NOTIFY_SECRET GATEHOUSE_ADMIN_TOKEN
-GATEHOUSE_UEM_TOKEN=$(ep .uem.gateway_token) GATEHOUSE_UEM_NOTIFY_SECRET=$(ep .uem.notify_secret)
-GATEHOUSE_ADMIN_TOKEN=scale-admin-token-$RANDOM$RANDOM
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+lab_start --http2 --users 8
+port=$(free_port)
 
 gwpid=()
 for i in $(seq 0 $((gws - 1))); do
-	"$gh" gateway --reuse-port --listen "127.0.0.1:$port" --notify-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-		--data-dir "$work/gw$i" --uem-url "$uemurl" --uem-insecure --upstream-insecure --upstream-http2 \
-		--check-interval 10s --resync-interval 60s --stats-interval 10s --log-level error \
-		>"$work/gw$i.out" 2>"$work/gw$i.log" &
-	gwpid+=($!)
-	pids+=($!)
+	lab_gateway "gw$i" --reuse-port --listen "127.0.0.1:$port" --upstream-http2 \
+		--check-interval 10s --resync-interval 60s --stats-interval 10s
+	gwpid+=("$gwlast")
 done
-for i in $(seq 0 $((gws - 1))); do
-	for _ in $(seq 600); do grep -q '^admin URL' "$work/gw$i.out" 2>/dev/null && break; sleep 0.2; done
-	grep -q '^admin URL' "$work/gw$i.out" || { echo "gateway $i did not start:"; cat "$work/gw$i.log"; exit 1; }
-done
+for i in $(seq 0 $((gws - 1))); do lab_wait_gateway "gw$i"; done
 echo "$gws gateways on 127.0.0.1:$port"
 
-rss_all() { # total VmRSS (KiB) of the given gateway pids
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
-	echo "$t"
-}
-idle=$(rss_all "${gwpid[@]}")
+labgw=$(pgrep -P "$labpid" | head -n1 || true) # the lab's own gateway (a subprocess), idle
+idle=$(rss_all "${gwpid[@]}") lab_idle=$(rss_all "$labpid")
 
 total=$((ramp + 3 * hold))
 cat >"$work/spec.yaml" <<EOF
@@ -99,24 +69,46 @@ max_in_flight: 20000
 late_after: 1s
 EOF
 run=scale$RANDOM
+gw_cpu0=$(cpu_ticks "${gwpid[@]}") lab_cpu0=$(cpu_ticks "$labpid") labgw_cpu0=$(cpu_ticks $labgw)
+shardpid=()
 for i in $(seq 0 $((gws - 1))); do
+	prof=()
+	[[ ${PROFILE:-} == 1 && $i == 0 ]] && prof=(--cpuprofile "$work/shard0.cpu.pprof")
 	"$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
-		--max-conns 19000 -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
+		--max-conns "${MAX_CONNS:-19000}" "${prof[@]}" -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
 	pids+=($!)
+	shardpid+=($!)
 done
 start=$SECONDS
-echo "t_s,gateways_rss_kib" >"$work/rss.csv"
-sample_until() { # sample the gateways' RSS every 5 s until $1 s into the run
+echo "t_s,gateways_rss_kib,loadgen_rss_kib,lab_rss_kib" >"$work/rss.csv"
+sample_until() { # sample the processes' RSS every 5 s until $1 s into the run
 	while ((SECONDS - start < $1)); do
-		echo "$((SECONDS - start)),$(rss_all "${gwpid[@]}")" >>"$work/rss.csv"
+		echo "$((SECONDS - start)),$(rss_all "${gwpid[@]}"),$(rss_all "${shardpid[@]}"),$(rss_all "$labpid")" >>"$work/rss.csv"
 		sleep 5
 	done
 }
+if [[ ${PROFILE:-} == 1 ]]; then # the ramp's middle third
+	(
+		sleep $((ramp / 3))
+		curl -sk -H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN" -o "$work/gw0.cpu.pprof" \
+			"$(gw_admin gw0)/debug/pprof/profile?seconds=$((ramp / 3))" || true
+	) &
+	if command -v perf >/dev/null; then
+		(sleep $((ramp / 3)) && perf record -F 199 -g -p "$labpid" -o "$work/lab.perf" -- sleep $((ramp / 3)) >/dev/null 2>&1 || true) &
+	fi
+fi
 sample_until $((ramp + hold))
-plateau=$(rss_all "${gwpid[@]}")
+hz=$(getconf CLK_TCK)
+dev_cpu() { # $1 ticks now, $2 ticks at the start: CPU µs a device
+	echo "$((($1 - $2) * 1000 * 1000 / hz / devices)) µs"
+}
+echo "CPU from the start to the plateau a device: gateways $(dev_cpu "$(cpu_ticks "${gwpid[@]}")" "$gw_cpu0")," \
+	"loadgen shards $(dev_cpu "$(cpu_ticks "${shardpid[@]}")" 0), lab (UEM, Exchange) $(dev_cpu "$(cpu_ticks "$labpid")" "$lab_cpu0"),"\
+	"the lab's gateway $(dev_cpu "$(cpu_ticks $labgw)" "$labgw_cpu0")"
+plateau=$(rss_all "${gwpid[@]}") lg_plateau=$(rss_all "${shardpid[@]}") lab_plateau=$(rss_all "$labpid")
 # The last gateway (not the one killed) at the plateau: goroutines and a
 # heap profile (go tool pprof -sample_index=inuse_space heap.pprof).
-adm=$(awk '/^admin URL/ {print $3}' "$work/gw$((gws - 1)).out")
+adm=$(gw_admin "gw$((gws - 1))")
 auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")
 curl -sk "${auth[@]}" -o "$work/goroutines.txt" "$adm/debug/pprof/goroutine?debug=1" || true
 curl -sk "${auth[@]}" -o "$work/heap.pprof" "$adm/debug/pprof/heap" || true
@@ -143,7 +135,7 @@ control=$(probe "OPEN$run")
 curl -sfk -X PUT -H "Authorization: Bearer $uemtok" -H 'Content-Type: application/json' \
 	-d '{"auto_block_unregistered": true}' "$uemadm/admin/v1/preferences" >/dev/null
 codes=$(probe "BLOCK$run")
-wait "${pids[@]:$((1 + gws + 0))}" 2>/dev/null || true
+wait "${shardpid[@]}" 2>/dev/null || true
 
 "$gh" loadgen merge "$work"/shard*.json -o "$work/merged.json" >"$work/merged.txt" || true
 jq -r --argjson k "$kill_at" '
@@ -152,11 +144,16 @@ jq -r --argjson k "$kill_at" '
 	"held Pings, plateau before the kill: \(held(.t < $k and .t > ($k - 30)))",
 	"held Pings, last 30 s (after the kill): \(held(.t > ($d - 30)))",
 	"first contact (Provision, ok) p99: \([.commands[] | select(.command == "Provision" and .status == "ok") | .p99_ms] | first) ms",
+	"Provisions not ok (status: count): \([.commands[] | select(.command == "Provision" and .status != "ok") | "\(.status): \(.count)"] | join(", ") | if . == "" then "none" else . end)",
 	"devices arrived: \(.devices_arrived) of \(.devices_planned)"' "$work/merged.json" 2>/dev/null || cat "$work/merged.txt"
 held=$(jq --argjson k "$kill_at" '[.series[] | select(.t < $k and .t > ($k - 30)) | .pings] | max // 0' "$work/merged.json" 2>/dev/null || echo 0)
 echo "gateway $((gws - 1)) at the plateau: $goroutines"
 echo "gateways' RSS: idle $((idle / 1024)) MiB, plateau $((plateau / 1024)) MiB ($gws processes)"
-((held > 0)) && echo "RSS per held Ping: $(((plateau - idle) * 1024 / held)) B"
+if ((held > 0)); then
+	echo "RSS per held Ping: $(((plateau - idle) * 1024 / held)) B (gateways), $((lg_plateau * 1024 / held)) B (loadgen shards," \
+		"$((lg_plateau / 1024)) MiB), $(((lab_plateau - lab_idle) * 1024 / held)) B (lab: UEM, Exchange; idle $((lab_idle / 1024)) MiB," \
+		"plateau $((lab_plateau / 1024)) MiB)"
+fi
 echo "probe through the shared port after the kill, HTTP codes (count code): unregistered allowed: $control; auto-blocked: $codes"
 [[ $control != *403* ]] || { echo "FAIL: the control probe was refused"; exit 1; }
 [[ $codes =~ ^\ ?40\ 403\ ?$ ]] || { echo "FAIL: a blocked device was not refused"; exit 1; }

@@ -21,40 +21,17 @@
 # the shared port on the others, and probes that an app the UEM does not
 # authorise on the device (blocked, FLOW-06) is refused (403) 40 times
 # through the shared port by every gateway left. Results stay in $WORK
-# (default: a temporary directory, kept).
+# (default: a temporary directory, kept). The lab start-up is
+# .ci/lib/lab.sh's (GATEHOUSE_BIN: a prebuilt binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tunnels=${1:-11000} gws=${2:-3} clients=${3:-2}
-for tool in curl jq python3; do
-	command -v "$tool" >/dev/null || { echo "tunnel-scale: $tool is missing" >&2; exit 2; }
-done
-ulimit -n "$(ulimit -Hn)"
+. .ci/lib/lab.sh
+lab_setup tunnel-scale
 echo "open-file limit per process: $(ulimit -n)"
-work=${WORK:-$(mktemp -d)}
-mkdir -p "$work"
-gh=$work/gatehouse
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	echo "files kept in $work"
-}
-trap cleanup EXIT
-
-go build -o "$gh" ./cmd/gatehouse
 go test -c -o "$work/apptunnel.test" ./gateway/apptunnel/
-any=127.0.0.1:0
-"$gh" lab --json --gateway-subprocess --users 4 --dir "$work/lab" --log-level error \
-	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \
-	--exchange-listen $any --exchange-admin-listen $any >"$work/endpoints.json" 2>"$work/lab.log" &
-pids+=($!)
-for _ in $(seq 900); do
-	[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] && break
-	sleep 0.2
-done
-[[ -n $(jq -r '.uem.gateway_api_url // empty' "$work/endpoints.json" 2>/dev/null) ]] || { echo "the lab did not start:"; cat "$work/lab.log"; exit 1; }
-ep() { jq -r "$1" "$work/endpoints.json"; }
-uemurl=$(ep .uem.gateway_api_url) uemadm=$(ep .uem.admin_url)/admin/v1 uemtok=$(ep .uem.admin_token) gwid=$(ep .uem.gateway_id)
+lab_start --users 4
+uemadm=$uemadm/admin/v1 gwid=$(ep .uem.gateway_id)
 user=$(ep '.users[0].name')
 uem() { curl -sfk -H "Authorization: Bearer $uemtok" -H 'Content-Type: application/json' "$@"; }
 
@@ -72,23 +49,14 @@ uem -X POST -d '{}' "$uemadm/devices/$uuid/certificate" >"$work/cert.json"
 jq -r .cert_pem "$work/cert.json" >"$work/app.pem"
 jq -r .key_pem "$work/cert.json" >"$work/app.key"
 
-export GATEHOUSE_UEM_TOKEN GATEHOUSE_UEM_NOTIFY_SECRET GATEHOUSE_ADMIN_TOKEN
-GATEHOUSE_UEM_TOKEN=$(ep .uem.gateway_token) GATEHOUSE_UEM_NOTIFY_SECRET=$(ep .uem.notify_secret)
-GATEHOUSE_ADMIN_TOKEN=scale-admin-token-$RANDOM$RANDOM
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
+tport=$(free_port)
 gwpid=()
 for i in $(seq 0 $((gws - 1))); do
-	"$gh" gateway --reuse-port --listen "127.0.0.1:$port" --apptunnel-listen "127.0.0.1:$tport" --notify-listen 127.0.0.1:0 \
-		--admin-listen 127.0.0.1:0 --data-dir "$work/gw$i" --uem-url "$uemurl" --uem-insecure --upstream-insecure \
-		--resync-interval 60s --log-level error >"$work/gw$i.out" 2>"$work/gw$i.log" &
-	gwpid+=($!)
-	pids+=($!)
+	lab_gateway "gw$i" --reuse-port --listen "127.0.0.1:$port" --apptunnel-listen "127.0.0.1:$tport" --resync-interval 60s
+	gwpid+=("$gwlast")
 done
-for i in $(seq 0 $((gws - 1))); do
-	for _ in $(seq 600); do grep -q '^admin URL' "$work/gw$i.out" 2>/dev/null && break; sleep 0.2; done
-	grep -q '^admin URL' "$work/gw$i.out" || { echo "gateway $i did not start:"; cat "$work/gw$i.log"; exit 1; }
-done
+for i in $(seq 0 $((gws - 1))); do lab_wait_gateway "gw$i"; done
 echo "$gws gateways, tunnel listener 127.0.0.1:$tport (device port $port)"
 # Wait until the UEM's AppTunnel configuration reached every gateway: a
 # tunnel through the shared port answers 200 several times in a row.
@@ -104,13 +72,8 @@ for _ in $(seq 120); do
 	sleep 1
 done
 
-rss_all() {
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
-	echo "$t"
-}
 declare -A adm
-for i in $(seq 0 $((gws - 1))); do adm[${gwpid[$i]}]=$(awk '/^admin URL/ {print $3}' "$work/gw$i.out"); done
+for i in $(seq 0 $((gws - 1))); do adm[${gwpid[$i]}]=$(gw_admin "gw$i"); done
 held() { # tunnels a gateway process holds open (gatehouse_apptunnel_open_tunnels)
 	curl -sk -H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN" "${adm[$1]}/metrics" | awk '/^gatehouse_apptunnel_open_tunnels / {print $2; f=1} END {if (!f) print 0}'
 }
