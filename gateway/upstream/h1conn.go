@@ -51,7 +51,7 @@ var (
 // cancellation, which closes raw.
 type h1conn struct {
 	pool *h1pool
-	key  string
+	key  h1key
 	conn net.Conn // as dialled: a *tls.Conn, or the counting wrapper
 	raw  net.Conn // the innermost connection, closed to cancel
 	// sys, when the innermost connection has a socket, probes an idle
@@ -62,6 +62,31 @@ type h1conn struct {
 	limit int64         // bytes the response head may still take
 	used  bool          // it carried a request before
 	idle  time.Time     // when it went idle
+
+	cancel  func()                // closes raw: the context's AfterFunc
+	peek    func(fd uintptr) bool // the socket probe, made once
+	peekBuf [1]byte
+	peekErr error
+}
+
+// newH1Conn wraps a dialled connection.
+func newH1Conn(p *h1pool, key h1key, nc net.Conn) *h1conn {
+	c := &h1conn{pool: p, key: key, conn: nc, raw: innermost(nc)}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
+	c.cancel = func() { c.raw.Close() }
+	if sc, ok := c.raw.(syscall.Conn); ok && socketPeek {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.sys = rc
+			c.peek = func(fd uintptr) bool {
+				_, c.peekErr = peekSocket(fd, c.peekBuf[:])
+				return true
+			}
+		}
+	}
+	return c
 }
 
 // Read is the response reader's source: it applies the head's limit.
@@ -87,17 +112,7 @@ func (c *h1conn) close() {
 // closed; on success the response body owns c (h1body).
 func (c *h1conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	ctx := req.Context()
-	raw := c.raw
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		c.close()
-		if ctx.Err() != nil {
-			// As http.Transport: the cancellation, not the broken read.
-			return nil, context.Cause(ctx)
-		}
-		return nil, err
-	}
+	stop := context.AfterFunc(ctx, c.cancel)
 	bw := h1Writers.Get().(*bufio.Writer)
 	bw.Reset(c.conn)
 	err := req.Write(bw)
@@ -110,14 +125,14 @@ func (c *h1conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*ht
 		trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
 	}
 	if err != nil {
-		return fail(err)
+		return nil, c.fail(ctx, stop, err)
 	}
 	c.br = h1Readers.Get().(*bufio.Reader)
 	c.br.Reset(c)
 	resp, err := c.readHead(req, trace)
 	if err != nil {
 		c.dropReader()
-		return fail(err)
+		return nil, c.fail(ctx, stop, err)
 	}
 	c.limit = 1<<63 - 1
 	resp.TLS = c.tls
@@ -129,6 +144,18 @@ func (c *h1conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*ht
 	}
 	resp.Body = &h1body{c: c, rc: resp.Body, stop: stop, alive: alive, ctx: ctx}
 	return resp, nil
+}
+
+// fail ends a round trip that failed: the connection is closed and the
+// error is the cancellation's when the context ended, as http.Transport
+// reports it (not the broken read it caused).
+func (c *h1conn) fail(ctx context.Context, stop func() bool, err error) error {
+	stop()
+	c.close()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // readHead reads the response head, skipping informational responses.
@@ -191,16 +218,11 @@ func (c *h1conn) release(reusable bool, stop func() bool) {
 func (c *h1conn) alive() bool {
 	var buf [1]byte
 	if c.sys != nil {
-		var n int
-		var err error
-		if rerr := c.sys.Read(func(fd uintptr) bool {
-			n, err = peekSocket(fd, buf[:])
-			return true
-		}); rerr != nil {
+		if c.sys.Read(c.peek) != nil {
 			return false
 		}
-		_ = n // 0 with no error: the server closed; more: it sent something
-		return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)
+		// n 0 with no error: the server closed; more: it sent something.
+		return errors.Is(c.peekErr, syscall.EAGAIN) || errors.Is(c.peekErr, syscall.EWOULDBLOCK)
 	}
 	if c.conn.SetReadDeadline(time.Unix(1, 0)) != nil {
 		return false

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -32,12 +31,18 @@ const (
 	h1IdleTimeout = 90 * time.Second
 )
 
+// h1key names a server: TLS or not, and host:port.
+type h1key struct {
+	tls  bool
+	addr string
+}
+
 // h1pool is the pool of idle connections per server.
 type h1pool struct {
 	dial func(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error)
 
 	mu      sync.Mutex
-	idle    map[string][]*h1conn // per scheme and address, oldest first
+	idle    map[h1key][]*h1conn // oldest first
 	nidle   int
 	sweeper *time.Timer // closes connections idle too long; nil: none idle
 
@@ -46,7 +51,7 @@ type h1pool struct {
 }
 
 func newH1Pool(dial func(ctx context.Context, network, addr string, useTLS bool) (net.Conn, error)) *h1pool {
-	return &h1pool{dial: dial, idle: map[string][]*h1conn{}}
+	return &h1pool{dial: dial, idle: map[h1key][]*h1conn{}}
 }
 
 // RoundTrip sends req on a pooled or new connection; see h1Eligible for
@@ -60,7 +65,7 @@ func (p *h1pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(ctx)
 	useTLS := req.URL.Scheme == "https"
 	addr := canonicalAddr(req.URL.Host, useTLS)
-	key := req.URL.Scheme + "\x00" + addr
+	key := h1key{tls: useTLS, addr: addr}
 	c := p.get(key)
 	if c == nil {
 		var err error
@@ -81,24 +86,14 @@ func (p *h1pool) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // connect dials a new connection with the Router's dialer.
-func (p *h1pool) connect(ctx context.Context, key, addr string, useTLS bool) (*h1conn, error) {
+func (p *h1pool) connect(ctx context.Context, key h1key, addr string, useTLS bool) (*h1conn, error) {
 	nc, err := p.dial(ctx, "tcp", addr, useTLS)
 	if err != nil {
 		return nil, err
 	}
 	p.dials.Add(1)
 	p.conns.Add(1)
-	c := &h1conn{pool: p, key: key, conn: nc}
-	if tc, ok := nc.(*tls.Conn); ok {
-		st := tc.ConnectionState()
-		c.tls = &st
-	}
-	c.raw = innermost(nc)
-	if sc, ok := c.raw.(syscall.Conn); ok && socketPeek {
-		if rc, err := sc.SyscallConn(); err == nil {
-			c.sys = rc
-		}
-	}
+	c := newH1Conn(p, key, nc)
 	return c, nil
 }
 
@@ -121,7 +116,7 @@ func innermost(c net.Conn) net.Conn {
 
 // get takes the most recently idle live connection to key, closing the
 // dead ones it meets; nil when none.
-func (p *h1pool) get(key string) *h1conn {
+func (p *h1pool) get(key h1key) *h1conn {
 	for {
 		p.mu.Lock()
 		list := p.idle[key]
@@ -199,7 +194,7 @@ func (p *h1pool) closeIdle() {
 	for _, list := range p.idle {
 		all = append(all, list...)
 	}
-	p.idle, p.nidle = map[string][]*h1conn{}, 0
+	p.idle, p.nidle = map[h1key][]*h1conn{}, 0
 	if p.sweeper != nil {
 		p.sweeper.Stop()
 		p.sweeper = nil
