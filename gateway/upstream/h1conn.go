@@ -67,6 +67,8 @@ type h1conn struct {
 	peek    func(fd uintptr) bool // the socket probe, made once
 	peekBuf [1]byte
 	peekErr error
+	first   [1]byte // the response's first byte, read before the reader
+	pending bool    // first is not yet read through the reader
 }
 
 // newH1Conn wraps a dialled connection.
@@ -93,6 +95,12 @@ func newH1Conn(p *h1pool, key h1key, nc net.Conn) *h1conn {
 func (c *h1conn) Read(p []byte) (int, error) {
 	if c.limit <= 0 {
 		return 0, fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", maxResponseHeader)
+	}
+	if c.pending && len(p) > 0 {
+		c.pending = false
+		p[0] = c.first[0]
+		c.limit--
+		return 1, nil
 	}
 	if int64(len(p)) > c.limit {
 		p = p[:c.limit]
@@ -126,6 +134,15 @@ func (c *h1conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*ht
 	}
 	if err != nil {
 		return nil, c.fail(ctx, stop, err)
+	}
+	if c.tls != nil {
+		// The answer's first byte before a reader is taken: a held Ping
+		// keeps no read buffer. TLS keeps the rest of the record
+		// decrypted, so this reads the socket no more often.
+		if _, err := c.conn.Read(c.first[:]); err != nil {
+			return nil, c.fail(ctx, stop, err) // as http.Transport: the read error itself
+		}
+		c.pending = true
 	}
 	c.br = h1Readers.Get().(*bufio.Reader)
 	c.br.Reset(c)

@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,9 @@ func scripted(release <-chan struct{}, arrived chan<- struct{}) http.HandlerFunc
 			c.Close()
 		case "Reset":
 			c, _, _ := w.(http.Hijacker).Hijack()
+			if tc, ok := c.(*tls.Conn); ok {
+				c = tc.NetConn()
+			}
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()
 		case "Hang":
@@ -210,9 +214,13 @@ func TestH1PoolMatchesTransport(t *testing.T) {
 // device the same error and the Router the same counters (s-err-*, the
 // Dead Threshold's passive failures) on both paths.
 func TestH1PoolErrorsClassifyAsTransport(t *testing.T) {
-	for _, cmd := range []string{"Drop", "HalfHead", "Reset", "Hang"} {
-		t.Run(cmd, func(t *testing.T) {
-			tw := newTwin(t, false, 150)
+	for _, tc := range []struct {
+		cmd    string
+		useTLS bool
+	}{{"Drop", false}, {"HalfHead", false}, {"Reset", false}, {"Hang", false}, {"Drop", true}, {"HalfHead", true}, {"Reset", true}, {"Hang", true}} {
+		cmd := tc.cmd
+		t.Run(fmt.Sprintf("%s/tls=%v", cmd, tc.useTLS), func(t *testing.T) {
+			tw := newTwin(t, tc.useTLS, 150)
 			t.Cleanup(func() { close(tw.release) })
 			tw.both(t, "FolderSync", "") // a pooled connection first
 			o := tw.both(t, cmd, "")
