@@ -149,21 +149,29 @@ type twin struct {
 	arrived chan struct{}
 }
 
-func newTwin(t *testing.T, useTLS bool, responseMs int) *twin {
+func newTwin(t *testing.T, useTLS bool) *twin {
 	tw := &twin{release: make(chan struct{}), arrived: make(chan struct{})}
 	tw.x = newExchange(t, "x", useTLS)
 	tw.x.setHandler(scripted(tw.release, tw.arrived))
-	to := defaultTimeouts()
-	if responseMs > 0 {
-		to.ServerResponseMs = responseMs
-	}
 	cfg := asConfig(service("default", tw.x))
-	tw.lean = newRouter(t, cfg, defaultMgmt(), to, Options{DialContext: countingDial(&tw.dials[0])}, tw.x)
-	tw.std = newRouter(t, cfg, defaultMgmt(), to, Options{DialContext: countingDial(&tw.dials[1]), NoH1Pool: true}, tw.x)
+	tw.lean = newRouter(t, cfg, defaultMgmt(), defaultTimeouts(), Options{DialContext: countingDial(&tw.dials[0])}, tw.x)
+	tw.std = newRouter(t, cfg, defaultMgmt(), defaultTimeouts(), Options{DialContext: countingDial(&tw.dials[1]), NoH1Pool: true}, tw.x)
 	if tw.lean.h1 == nil || tw.std.h1 != nil {
 		t.Fatal("the twins do not take one path each")
 	}
 	return tw
+}
+
+// responseTimeout sets both Routers' server response timeout; their
+// pooled connections stay (a handshake under -race outlasts a short one).
+func (tw *twin) responseTimeout(t *testing.T, ms int) {
+	to := defaultTimeouts()
+	to.ServerResponseMs = ms
+	for _, r := range []*Router{tw.lean, tw.std} {
+		if err := r.Update(asConfig(service("default", tw.x)), defaultMgmt(), to); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // both sends the same request through each Router and compares.
@@ -180,7 +188,7 @@ func (tw *twin) both(t *testing.T, cmd, body string) outcome {
 func TestH1PoolMatchesTransport(t *testing.T) {
 	for _, useTLS := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
-			tw := newTwin(t, useTLS, 0)
+			tw := newTwin(t, useTLS)
 			steps := []struct{ cmd, body string }{
 				{"FolderSync", ""}, {"FolderSync", ""}, {"Sync", "<sync/>"}, {"Sync", strings.Repeat("s", 40<<10)},
 				{"Close", ""}, {"FolderSync", ""}, {"Moved", "m"}, {"Empty", ""}, {"FolderSync", ""},
@@ -220,9 +228,12 @@ func TestH1PoolErrorsClassifyAsTransport(t *testing.T) {
 	}{{"Drop", false}, {"HalfHead", false}, {"Reset", false}, {"Hang", false}, {"Drop", true}, {"HalfHead", true}, {"Reset", true}, {"Hang", true}} {
 		cmd := tc.cmd
 		t.Run(fmt.Sprintf("%s/tls=%v", cmd, tc.useTLS), func(t *testing.T) {
-			tw := newTwin(t, tc.useTLS, 150)
+			tw := newTwin(t, tc.useTLS)
 			t.Cleanup(func() { close(tw.release) })
 			tw.both(t, "FolderSync", "") // a pooled connection first
+			if cmd == "Hang" {
+				tw.responseTimeout(t, 300)
+			}
 			o := tw.both(t, cmd, "")
 			if o.Err == "" || o.Counters == "s-connections=1 " {
 				t.Errorf("%s: %+v, want an error counted", cmd, o)
@@ -234,7 +245,7 @@ func TestH1PoolErrorsClassifyAsTransport(t *testing.T) {
 		})
 	}
 	t.Run("Refused", func(t *testing.T) {
-		tw := newTwin(t, true, 0)
+		tw := newTwin(t, true)
 		tw.x.kill()
 		tw.both(t, "FolderSync", "")
 	})
@@ -244,7 +255,7 @@ func TestH1PoolErrorsClassifyAsTransport(t *testing.T) {
 // while its Ping hangs ends the request with its context's error and the
 // server connection with it (context.AfterFunc, no watcher goroutine).
 func TestH1PoolCancelledPingClosesItsConnection(t *testing.T) {
-	tw := newTwin(t, true, 0)
+	tw := newTwin(t, true)
 	t.Cleanup(func() { close(tw.release) })
 	for i, r := range []*Router{tw.lean, tw.std} {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -269,7 +280,7 @@ func TestH1PoolSkipsConnectionsTheServerClosed(t *testing.T) {
 	for _, tc := range []struct {
 		useTLS, opaque bool
 	}{{false, false}, {true, false}, {false, true}, {true, true}} {
-		tw := newTwin(t, tc.useTLS, 0)
+		tw := newTwin(t, tc.useTLS)
 		if tc.opaque { // a dialler whose connections hide their socket: the deadline probe
 			var d net.Dialer
 			tw.lean.opts.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
