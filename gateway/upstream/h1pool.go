@@ -213,7 +213,11 @@ func h1Eligible(req *http.Request) bool {
 	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return false
 	}
-	if req.Method == http.MethodConnect || len(req.Trailer) > 0 || len(req.TransferEncoding) > 0 || req.Cancel != nil {
+	if req.Method == http.MethodConnect || len(req.Trailer) > 0 || len(req.TransferEncoding) > 0 {
+		return false
+	}
+	//lint:ignore SA1019 a caller's legacy Cancel channel: the Transport honours it
+	if req.Cancel != nil {
 		return false
 	}
 	if req.Body != nil && req.Body != http.NoBody && (req.GetBody == nil || req.ContentLength <= 0) {
