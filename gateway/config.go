@@ -53,6 +53,10 @@ type Config struct {
 	// hanging Pings share a few connections instead of holding one
 	// socket (a file descriptor) each.
 	UpstreamHTTP2 bool `yaml:"upstream_http2"`
+	// UpstreamH1Pool sends the ordinary HTTP/1.1 requests to ActiveSync
+	// servers on the gateway's lean path (no goroutines per server
+	// connection; gateway/upstream/h1pool.go); false: net/http's Transport.
+	UpstreamH1Pool bool `yaml:"upstream_h1_pool"`
 
 	// Version is the software version the gateway reports to the UEM on
 	// every call, which the UEM shows with the gateway's entry (FLOW-15);
@@ -188,7 +192,7 @@ func Defaults() Config {
 		DataDir: "gatehouse-data", FailOpen: true,
 		CheckInterval: 15 * time.Minute, ResyncInterval: 12 * time.Hour, PersistInterval: 5 * time.Minute,
 		LastSeenInterval: 5 * time.Minute, StatsInterval: 5 * time.Minute, ControlReadTimeout: DefaultControlReadTimeout,
-		DeviceLimits: DefaultDeviceLimits(),
+		DeviceLimits: DefaultDeviceLimits(), UpstreamH1Pool: true,
 	}
 }
 

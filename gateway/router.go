@@ -45,7 +45,7 @@ func (s *Server) applyServers(c uemapi.GatewayConfig) error {
 	if err != nil {
 		return err
 	}
-	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, HTTP2: s.cfg.UpstreamHTTP2, OnRedirect: s.rememberRedirect, Log: s.log, PingMargin: s.cfg.PingMargin})
+	r, err := upstream.New(c.ActiveSync, c.Servers, c.Timeouts, upstream.Options{TLSConfig: out, SNI: c.TLS.OutgoingSNI, HTTP2: s.cfg.UpstreamHTTP2, NoH1Pool: !s.cfg.UpstreamH1Pool, OnRedirect: s.rememberRedirect, Log: s.log, PingMargin: s.cfg.PingMargin})
 	if err != nil {
 		return err
 	}

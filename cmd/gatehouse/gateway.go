@@ -73,6 +73,7 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f.StringVar(&cfg.UpstreamCAFile, "upstream-ca", "", "CA certificate (PEM) trusted for the ActiveSync server")
 	f.BoolVar(&cfg.UpstreamInsecure, "upstream-insecure", false, "do not verify the ActiveSync server certificate (labs only)")
 	f.BoolVar(&cfg.UpstreamHTTP2, "upstream-http2", false, "offer HTTP/2 to ActiveSync servers with TLS (Pings share connections)")
+	f.BoolVar(&cfg.UpstreamH1Pool, "upstream-h1-pool", cfg.UpstreamH1Pool, "send HTTP/1.1 requests to ActiveSync servers on the lean path (no goroutines per server connection); false: net/http's Transport")
 	addAdminTokenFlags(f, &cfg.AdminToken, "admin-token", "GATEHOUSE_ADMIN_TOKEN", "admin API token; generated when empty")
 	f.BoolVar(&cfg.FailOpen, "fail-open", cfg.FailOpen, "allow new devices while the UEM is unreachable (emm-fail-open)")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", cfg.CheckInterval, "UEM connectivity check interval")

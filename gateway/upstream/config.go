@@ -36,6 +36,10 @@ type Options struct {
 	// is a stream, not a socket) when the server accepts it, as
 	// Exchange does. Off: one HTTP/1.1 connection per request in flight.
 	HTTP2 bool
+	// NoH1Pool sends every request through net/http's Transport. By
+	// default, without HTTP2, the ordinary HTTP/1.1 requests take the
+	// lean path of h1pool.go (no goroutines per server connection).
+	NoH1Pool bool
 	// MaxReplayBody bounds the request bodies kept in memory so that a
 	// request can be sent again to the next server. Larger bodies stream
 	// and get one attempt. Default 1 MiB.

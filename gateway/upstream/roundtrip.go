@@ -251,7 +251,7 @@ func (s *Service) sendOnce(req *http.Request, u *url.URL, body *replayBody, a *a
 	body.attach(out)
 	br := &bodyReader{a: a, addr: u.Host, cancel: cancel, rw: s.set.socketRW, born: time.Now()}
 	br.timer = time.AfterFunc(timeout, br.fire)
-	resp, err := s.router.transport.RoundTrip(out)
+	resp, err := s.router.roundTrip(out)
 	if err == nil && !br.headIn(resp.Body) {
 		resp.Body.Close()
 		err = errResponseTimeout

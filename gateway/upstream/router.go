@@ -28,7 +28,8 @@ var (
 // the configuration atomically.
 type Router struct {
 	opts      Options
-	transport *http.Transport // device traffic
+	transport *http.Transport // device traffic (HTTP/2, and what h1 does not take)
+	h1        *h1pool         // device traffic over HTTP/1.1 (h1pool.go); nil: off
 	hcClient  *http.Client    // health checks: one connection per check
 
 	mu    sync.Mutex // serialises Update
@@ -102,6 +103,9 @@ func New(cfg uemapi.ActiveSyncConfig, mgmt uemapi.ServerManagement, timeouts uem
 		// With our own DialTLSContext the transport speaks HTTP/2 only
 		// when told to, on a *tls.Conn that negotiated h2.
 		ForceAttemptHTTP2: opts.HTTP2,
+	}
+	if !opts.HTTP2 && !opts.NoH1Pool {
+		r.h1 = newH1Pool(r.dialServer)
 	}
 	r.hcClient = &http.Client{
 		Transport: &http.Transport{
@@ -242,7 +246,21 @@ func (r *Router) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes the idle server connections.
-func (r *Router) CloseIdleConnections() { r.transport.CloseIdleConnections() }
+func (r *Router) CloseIdleConnections() {
+	r.transport.CloseIdleConnections()
+	if r.h1 != nil {
+		r.h1.closeIdle()
+	}
+}
+
+// roundTrip sends one attempt: on the lean HTTP/1.1 path when it takes
+// the request, else on the http.Transport.
+func (r *Router) roundTrip(req *http.Request) (*http.Response, error) {
+	if r.h1 != nil && h1Eligible(req) {
+		return r.h1.RoundTrip(req)
+	}
+	return r.transport.RoundTrip(req)
+}
 
 // Device is what the caller knows about the device a request is for: its
 // counters and the redirect URL the device cache remembers (RDR-04).
