@@ -78,8 +78,10 @@ func TestRefusingHoldsThePortUntilRelease(t *testing.T) {
 		}
 		t.Fatalf("listen on the held %s: %v, want address in use", addr, err)
 	}
-	if err := release(); err != nil {
-		t.Fatal(err)
+	for range 2 { // a second release (a deferred one) is harmless
+		if err := release(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // Refusing returns a 127.0.0.1 address below the ephemeral range where a
 // bound TCP socket that never listens holds the port: connections to it
-// are refused, and nothing else is given the port until release. A server
-// meant to appear there later binds it right after release.
+// are refused, and nothing else is given the port until release (which
+// may be called again). A server meant to appear there later binds it
+// right after release.
 func Refusing() (addr string, release func() error, err error) {
 	end := ephemeralStart()
 	if end <= lowest {
@@ -41,5 +43,16 @@ func hold(port int) (func() error, error) {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("loopback: bind 127.0.0.1:%d: %w", port, err)
 	}
-	return func() error { return unix.Close(fd) }, nil
+	// A server started there later may want UDP too (a KDC, a DNS server).
+	pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("loopback: UDP port %d: %w", port, err)
+	}
+	_ = pc.Close()
+	var once sync.Once
+	return func() error {
+		once.Do(func() { err = unix.Close(fd) })
+		return err
+	}, nil
 }

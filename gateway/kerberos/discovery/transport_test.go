@@ -10,6 +10,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
@@ -51,14 +52,17 @@ func stubKDC(t *testing.T, udpReply, tcpReply []byte) int {
 	return port
 }
 
+// deadPort is a port with nothing listening, held until the test ends so
+// that no other test package's server answers there.
 func deadPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, release, err := loopback.Refusing()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return p
+	t.Cleanup(func() { _ = release() })
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // Unreachable KDCs are skipped (KDC-04); a UDP RESPONSE_TOO_BIG is retried over TCP.
