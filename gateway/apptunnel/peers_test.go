@@ -174,7 +174,7 @@ func TestPeersCurlAppReachesNginxThroughAnyAndAnHTTPService(t *testing.T) {
 	if err != nil || out != "intranet page\n" {
 		t.Fatalf("curl CONNECT: %v %q", err, out)
 	}
-	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx="+testUUID+" app=-"),
+	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).WithTimeout(20*time.Second).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx="+testUUID+" app=-"),
 		"nginx saw the context headers and not the tunnel protocol's")
 	// A host outside the wildcard, with a real client.
 	w.configure(func(at *uemapi.AppTunnelConfig, _ *uemapi.TrafficControl) {
