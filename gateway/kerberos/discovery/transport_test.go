@@ -17,12 +17,24 @@ import (
 // stubKDC answers every UDP datagram with udpReply and every TCP frame with tcpReply.
 func stubKDC(t *testing.T, udpReply, tcpReply []byte) int {
 	t.Helper()
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		tl   net.Listener
+		pc   net.PacketConn
+		port int
+		err  error
+	)
+	// The UDP port bind(0) gave TCP may be some program's (a resolver's
+	// socket): try another, as the fake KDC's Start does.
+	for range 20 {
+		if tl, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		port = tl.Addr().(*net.TCPAddr).Port
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			break
+		}
+		tl.Close()
 	}
-	port := tl.Addr().(*net.TCPAddr).Port
-	pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		t.Fatal(err)
 	}
