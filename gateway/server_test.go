@@ -186,11 +186,17 @@ func TestDroppedNotificationRepairedByResync(t *testing.T) {
 	w.setFaults(uem.Faults{DropNotifications: true})
 	a := w.association("ALICEPHONE", "alice")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
-	var deliveries []map[string]any
-	w.uemAdmin(http.MethodGet, "/notifications", nil, &deliveries)
-	if len(deliveries) == 0 || deliveries[len(deliveries)-1]["status"] != "dropped" {
-		t.Fatalf("the block notification was not dropped: %v", deliveries)
-	}
+	// The UEM sends (here: drops) the notification after answering the
+	// action: wait for its record rather than read it at once (it was
+	// not there yet in a -race run at load 47).
+	gomega.NewWithT(t).Eventually(func() any {
+		var deliveries []map[string]any
+		w.uemAdmin(http.MethodGet, "/notifications", nil, &deliveries)
+		if len(deliveries) == 0 {
+			return nil
+		}
+		return deliveries[len(deliveries)-1]["status"]
+	}).WithTimeout(20*time.Second).Should(gomega.Equal("dropped"), "the block notification dropped")
 	gomega.NewWithT(t).Eventually(func() bool {
 		_, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return st == "129"
