@@ -25,7 +25,6 @@ func Refusing() (addr string, release func() error, err error) {
 		addr = candidate(end)
 		_, p, _ := net.SplitHostPort(addr)
 		port, _ := strconv.Atoi(p)
-		var release func() error
 		if release, err = hold(port); err == nil {
 			return addr, release, nil
 		}
