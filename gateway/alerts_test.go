@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/fakes/smtp"
@@ -99,7 +100,7 @@ func TestALR01ExchangeErrorsRaiseAlertsMailedToTheSink(t *testing.T) {
 	if n := len(list); n < 4 {
 		t.Errorf("%d alerts", n)
 	}
-	g.Eventually(func() []string { return mailed(sink) }).Should(gomega.ContainElements(
+	g.Eventually(func() []string { return mailed(sink) }).WithTimeout(20*time.Second).Should(gomega.ContainElements(
 		gomega.MatchRegexp(`^\d{4} \w{3} \d\d \d\d:\d\d:\d\d\tAS_SYNC\tALICEPHONE\talice\tActiveSync\tHTTP 503`),
 		gomega.MatchRegexp(`\tAS_PING\tALICEPHONE\t`),
 		gomega.MatchRegexp(`\tAS_FOLDERSYNC\tALICEPHONE\t`),

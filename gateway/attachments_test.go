@@ -145,7 +145,7 @@ func TestAttachmentControlEncryptAndRemove(t *testing.T) {
 			}
 		}
 		return false
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Remove in force")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "Remove in force")
 	_ = context.Background()
 }
 

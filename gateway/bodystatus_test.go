@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/onsi/gomega"
 
@@ -60,7 +61,7 @@ func TestALR03StatusesInsideExchangeBodies(t *testing.T) {
 			}
 		}
 		return ids
-	}).Should(gomega.ConsistOf(alerts.CommandID("Ping"), alerts.CommandID("FolderSync")))
+	}).WithTimeout(20 * time.Second).Should(gomega.ConsistOf(alerts.CommandID("Ping"), alerts.CommandID("FolderSync")))
 }
 
 func statusOf(root *wbxml.Node) string {

@@ -18,11 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/gatehouse-lab/gatehouse/fakes/exchange"
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 	"github.com/gatehouse-lab/gatehouse/protocol/eas"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
+	"github.com/gatehouse-lab/gatehouse/protocol/wbxml"
 )
 
 // front is a TLS server whose next connections behave as mode says:
@@ -133,24 +136,55 @@ func faultWorld(t *testing.T, f *front) *world {
 func TestSTA01CountersOnServerFaults(t *testing.T) {
 	f := newFront(t)
 	w := faultWorld(t, f)
-	w.provision("ALICEPHONE", "alice")
+	w.provisionPatiently(t, "ALICEPHONE", "alice")
 	w.responseTimeouts(t)
 	w.host = "limited.corp.example"
 	if code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != http.StatusBadRequest {
 		t.Fatalf("14.1 on a service limited to 12.1: HTTP %d, want 400", code)
 	}
 	w.host = "front.corp.example"
-	for _, mode := range []string{"hang", "close", "garbage", "stall"} {
-		f.mode.Store(mode)
-		if code := w.try("ALICEPHONE", "alice", eas.CmdFolderSync); code < 500 && mode != "stall" {
-			t.Fatalf("front %s: HTTP %d, want a 5xx", mode, code)
-		}
+	// Each fault until its own counter moved: on a loaded machine the
+	// 300 ms connect timeout (TLS handshake included) or the 1 s ones can
+	// end an attempt before the front's answer and count a timeout
+	// instead ("garbage" never counted s-unclassified at load 25).
+	for _, c := range []struct{ mode, counter string }{
+		{"hang", "s-err-conn-timeout"}, {"close", "s-so-close"}, {"garbage", "s-unclassified"}, {"stall", "s-err-so-timeout"},
+	} {
+		f.mode.Store(c.mode)
+		before := w.global()[c.counter]
+		gomega.NewWithT(t).Eventually(func() uint64 {
+			if code := w.try("ALICEPHONE", "alice", eas.CmdFolderSync); code < 500 && c.mode != "stall" {
+				t.Fatalf("front %s: HTTP %d, want a 5xx", c.mode, code)
+			}
+			return w.global()[c.counter]
+		}).WithTimeout(30*time.Second).Should(gomega.BeNumerically(">", before), "%s after the front's %s", c.counter, c.mode)
 	}
 	f.mode.Store("huge")
 	w.neverReads(t)
 	w.host = ""
 	w.redirects451(t) // last: the gateway remembers where it was redirected
 	w.expectPinned()
+}
+
+// provisionPatiently provisions dev as provision does, sending each step
+// until the gateway relays Exchange's answer (at most 30 s): the fault
+// world's 300 ms connect and 1 s response timeouts turned the first
+// Provision into a 502 on a loaded machine (1 run in 10 at load 30).
+func (w *world) provisionPatiently(t *testing.T, dev, user string) {
+	g := gomega.NewWithT(t)
+	step := func(req []byte) eas.ProvisionResponse {
+		var pr eas.ProvisionResponse
+		g.Eventually(func() bool {
+			pr = eas.ProvisionResponse{}
+			_, root := w.post(dev, user, eas.CmdProvision, req)
+			return root != nil && wbxml.NodeToStruct(root, &pr) == nil && len(pr.Policies) > 0 && pr.Policies[0].PolicyKey != ""
+		}).WithTimeout(30*time.Second).Should(gomega.BeTrue(), "Provision of %s relayed", dev)
+		return pr
+	}
+	first, _ := wbxml.MarshalStruct(&eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML}}})
+	temp := step(first).Policies[0].PolicyKey
+	ack, _ := wbxml.MarshalStruct(&eas.ProvisionRequest{Policies: []eas.PolicyRequest{{PolicyType: eas.PolicyTypeWBXML, PolicyKey: temp, Status: 1}}})
+	w.keys[dev] = step(ack).Policies[0].PolicyKey
 }
 
 // responseTimeouts: Exchange takes 2.5 s; Ping (heartbeat 1 s), Sync and

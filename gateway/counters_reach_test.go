@@ -125,12 +125,12 @@ func TestSTA01CountersOnUEMDecisions(t *testing.T) {
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "assign_policy", "policy_id": pol.ID, "note": "vip"}, nil)
 	gomega.NewWithT(t).Eventually(func() int {
 		return w.send("ALICEPHONE", "alice", "alice-pw", "12.1", eas.CmdFolderSync, w.keys["ALICEPHONE"], nil)
-	}).WithTimeout(5*time.Second).Should(gomega.Equal(eas.HTTPRetryWith), "the gateway's 449 for the assigned policy")
+	}).WithTimeout(20*time.Second).Should(gomega.Equal(eas.HTTPRetryWith), "the gateway's 449 for the assigned policy")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "wipe", "note": "stolen"}, nil)
 	gomega.NewWithT(t).Eventually(func() uint64 {
 		w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return w.entry("ALICEPHONE", "alice")["wipes"]
-	}).WithTimeout(5*time.Second).ShouldNot(gomega.BeZero(), "wipes")
+	}).WithTimeout(20*time.Second).ShouldNot(gomega.BeZero(), "wipes")
 	w.expectPinned()
 }
 

@@ -271,7 +271,7 @@ func (w *world) serverRedirect(t *testing.T) {
 	gomega.NewWithT(t).Eventually(func() int {
 		code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return code
-	}).WithTimeout(5*time.Second).Should(gomega.Equal(http.StatusFound), "the redirecting server in use")
+	}).WithTimeout(20*time.Second).Should(gomega.Equal(http.StatusFound), "the redirecting server in use")
 }
 
 // newRedirectServer starts a TLS server answering every request with 302

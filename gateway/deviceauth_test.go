@@ -138,7 +138,7 @@ func TestDA08_CRLRefreshedWhenItsNextUpdatePasses(t *testing.T) {
 	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("ALICEPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusForbidden
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "the revocation to take effect")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "the revocation to take effect")
 }
 
 func TestDA02_GroupCertificateModeOverTLS(t *testing.T) {

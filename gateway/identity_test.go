@@ -65,7 +65,7 @@ func TestIdentityBindingEndToEnd(t *testing.T) {
 	w.provision("ALICEPHONE", "alice")
 	a := w.association("ALICEPHONE", "alice")
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "lost phone"}, nil)
-	gomega.NewWithT(t).Eventually(func() bool { _, st := w.device("ALICEPHONE", "alice", eas.CmdSync); return st == "129" }).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "block notification")
+	gomega.NewWithT(t).Eventually(func() bool { _, st := w.device("ALICEPHONE", "alice", eas.CmdSync); return st == "129" }).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "block notification")
 	for _, login := range []string{"alice@corp.example", `CORP\alice`, "Alice"} {
 		if code, st := w.sendAs("ALICEPHONE", login, login, "alice-pw"); code != http.StatusOK || st != "129" {
 			t.Errorf("%s: HTTP %d status %q, want blocked (129)", login, code, st)

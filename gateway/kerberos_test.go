@@ -104,7 +104,7 @@ func TestKRB09_IdentityCertificateSyncsThroughKerberosDelegation(t *testing.T) {
 	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.Initialised
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Kerberos initialised at start (KRB-06)")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "Kerberos initialised at start (KRB-06)")
 	// The device sends Basic credentials; Exchange accepts only Negotiate,
 	// so it syncs only if the gateway replaced them (KRB-09).
 	w.provision("ALICEPHONE", "alice")
@@ -417,7 +417,7 @@ func TestKDC08_DiscoveryDisabledWithoutAKDCFails(t *testing.T) {
 	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.InitAttempts >= 2 && !i.Initialised && strings.Contains(i.LastError, "DNS discovery is disabled")
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "a failed Kerberos initialisation")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "a failed Kerberos initialisation")
 	code, _ := w.post("ALICEPHONE", "alice", eas.CmdProvision, nil)
 	if code != http.StatusBadGateway {
 		t.Fatalf("Provision without a KDC: HTTP %d, want 502", code)
@@ -443,7 +443,7 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 	gomega.NewWithT(t).Eventually(func() bool {
 		i, err := w.adm.KerberosInfo(ctx)
 		return err == nil && i.Initialised
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "Kerberos initialised")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "Kerberos initialised")
 	w.provision("ALICEPHONE", "alice")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("FolderSync through KCD: %d %q", code, st)
@@ -469,7 +469,7 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 	}
 	before := k.Stats()
 	setProxy(false)
-	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(5*time.Second).Should(gomega.Equal(http.StatusNotFound), "the KDC proxy switched off")
+	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(20*time.Second).Should(gomega.Equal(http.StatusNotFound), "the KDC proxy switched off")
 	if code, st := w.device("ALICEPHONE", "alice", eas.CmdFolderSync); code != 200 || st != "1" {
 		t.Fatalf("FolderSync with the proxy off: %d %q", code, st)
 	}
@@ -477,7 +477,7 @@ func TestKKD01_KDCProxyNeedsItsSwitch(t *testing.T) {
 		t.Fatalf("KDC stats %+v, before the switch %+v: it re-initialised Kerberos", st, before)
 	}
 	setProxy(true)
-	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(5*time.Second).Should(gomega.Equal(http.StatusBadRequest), "the KDC proxy switched on")
+	gomega.NewWithT(t).Eventually(kkdcp).WithTimeout(20*time.Second).Should(gomega.Equal(http.StatusBadRequest), "the KDC proxy switched on")
 }
 
 // mitKinitOverHTTPS returns MIT kinit and klist, after checking for the

@@ -35,7 +35,7 @@ func (w *world) blockDevice(dev, user string) {
 	w.provision(dev, user)
 	a := w.association(dev, user)
 	w.uemAdmin(http.MethodPost, "/associations/"+a["id"].(string)+"/actions", map[string]string{"action": "block", "note": "n"}, nil)
-	gomega.NewWithT(w.t).Eventually(func() bool { _, st := w.device(dev, user, eas.CmdSync); return st == "129" }).WithTimeout(5*time.Second).Should(gomega.BeTrue(), dev+" blocked")
+	gomega.NewWithT(w.t).Eventually(func() bool { _, st := w.device(dev, user, eas.CmdSync); return st == "129" }).WithTimeout(20*time.Second).Should(gomega.BeTrue(), dev+" blocked")
 }
 
 // onDiskState reads the persistent device list as a restarted gateway

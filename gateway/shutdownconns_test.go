@@ -97,7 +97,7 @@ func TestShutdownClosesOutgoingConnections(t *testing.T) {
 				t.Fatalf("the gateway made no connection to the %s", peer)
 			}
 			w.stopGateway()
-			gomega.NewWithT(t).Eventually(counter.open.Load).WithTimeout(3*time.Second).WithPolling(10*time.Millisecond).
+			gomega.NewWithT(t).Eventually(counter.open.Load).WithTimeout(20*time.Second).WithPolling(10*time.Millisecond).
 				Should(gomega.BeZero(), "connections to the %s the gateway still holds after Shutdown", peer)
 		})
 	}

@@ -107,19 +107,19 @@ func TestTLS07_OutgoingSNIAndVersionFromTheUEM(t *testing.T) {
 		w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		got := rec.names()
 		return got[len(got)-1] == "localhost"
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "SNI switched on")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "SNI switched on")
 	// The TLS 1.2 server is fine with the default minimum (1.2) ...
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", config(old.hostport(), uemapi.TLSSettings{}), nil)
 	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusOK && len(old.names()) > 0
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "the TLS 1.2 server in use")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "the TLS 1.2 server in use")
 	// ... and refused with the outgoing minimum at 1.3.
 	w.uemAdmin(http.MethodPut, "/gateways/gw1/config", config(old.hostport(), uemapi.TLSSettings{OutgoingMinVersion: "1.3"}), nil)
 	gomega.NewWithT(t).Eventually(func() bool {
 		code, _ := w.device("SNIPHONE", "alice", eas.CmdFolderSync)
 		return code == http.StatusBadGateway
-	}).WithTimeout(5*time.Second).Should(gomega.BeTrue(), "TLS 1.3 required towards a TLS 1.2 server")
+	}).WithTimeout(20*time.Second).Should(gomega.BeTrue(), "TLS 1.3 required towards a TLS 1.2 server")
 }
 
 // The notification and admin listeners speak HTTP/1.1 only, as the device

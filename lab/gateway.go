@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/gateway"
 	"github.com/gatehouse-lab/gatehouse/gateway/admin"
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 )
 
 // gatewayConfig is the bootstrap configuration the lab gives its gateway.
@@ -51,15 +52,17 @@ type inProcess struct {
 	tunnel string    // the AppTunnel listener's host:port once bound
 }
 
+// listen binds the gateway's listeners; "127.0.0.1:0" becomes a port
+// below the ephemeral range, which a restart binds again (restartAddrs).
 func (g *inProcess) listen() error {
-	cfg := g.l.gatewayConfig(g.l.cfg.GatewayListen, g.l.cfg.NotifyListen, g.l.cfg.GatewayAdminListen)
-	cfg.AppTunnelListen = "127.0.0.1:0" // docs/apptunnel.md
-	srv, err := gateway.New(cfg, g.l.cfg.Logger.With("component", "gateway"))
-	if err != nil {
-		return err
+	var srv *gateway.Server
+	var err error
+	for range 5 { // another process may bind a port Port found free first
+		if srv, err = g.listenOnce(); !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
 	}
-	if err := srv.Listen(); err != nil {
-		srv.Shutdown(context.Background())
+	if err != nil {
 		return err
 	}
 	g.mu.Lock()
@@ -68,6 +71,58 @@ func (g *inProcess) listen() error {
 	g.tunnel = hostPort(srv.AppTunnelURL())
 	g.mu.Unlock()
 	return nil
+}
+
+func (g *inProcess) listenOnce() (*gateway.Server, error) {
+	addrs, err := restartAddrs(g.l.cfg.GatewayListen, g.l.cfg.NotifyListen, g.l.cfg.GatewayAdminListen, "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cfg := g.l.gatewayConfig(addrs[0], addrs[1], addrs[2])
+	cfg.AppTunnelListen = addrs[3] // docs/apptunnel.md
+	srv, err := gateway.New(cfg, g.l.cfg.Logger.With("component", "gateway"))
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Shutdown(context.Background())
+		return nil, err
+	}
+	return srv, nil
+}
+
+// restartAddrs gives each "127.0.0.1:0" a port below the ephemeral range
+// (internal/loopback): a restart binds the gateway's ports again, and a
+// port bind(0) gave could meanwhile go to another test package's server
+// (which then answered the devices) or be any connection's source port
+// (the start failed with "address already in use").
+func restartAddrs(addrs ...string) ([]string, error) {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		var err error
+		if out[i], err = loopback.Host(a); err != nil {
+			return nil, fmt.Errorf("lab: gateway address %q: %w", a, err)
+		}
+	}
+	return out, nil
+}
+
+// pickAddr turns another interface's host:0 into a free host:port (bound
+// and released: the gateway binds it a moment later).
+func pickAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func (g *inProcess) start(ctx context.Context) error {
@@ -146,36 +201,19 @@ func newSubprocess(l *Lab) (*subprocess, error) {
 		}
 	}
 	sp := &subprocess{l: l, binary: bin, log: filepath.Join(l.dir, "gateway.log")}
-	for i, a := range []string{l.cfg.GatewayListen, l.cfg.NotifyListen, l.cfg.GatewayAdminListen} {
-		fixed, err := pickAddr(a)
-		if err != nil {
-			return nil, err
-		}
-		sp.addrs[i] = fixed
-	}
-	var err error
-	if sp.tunnel, err = pickAddr("127.0.0.1:0"); err != nil {
+	// The subprocess binds them a moment later, and again at each restart.
+	addrs, err := restartAddrs(l.cfg.GatewayListen, l.cfg.NotifyListen, l.cfg.GatewayAdminListen, "127.0.0.1:0")
+	if err != nil {
 		return nil, err
 	}
+	for i, a := range addrs {
+		if addrs[i], err = pickAddr(a); err != nil {
+			return nil, err
+		}
+	}
+	copy(sp.addrs[:], addrs)
+	sp.tunnel = addrs[3]
 	return sp, nil
-}
-
-// pickAddr turns host:0 into a free host:port (bound and released: the
-// subprocess binds it a moment later; loopback ports are not contended).
-func pickAddr(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", err
-	}
-	if port != "0" {
-		return addr, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func (g *subprocess) start(ctx context.Context) error {

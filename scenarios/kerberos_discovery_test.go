@@ -3,12 +3,12 @@ package scenarios_test
 import (
 	"context"
 	"log/slog"
-	"net"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/lab"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
@@ -39,11 +39,11 @@ var _ = Describe("KDC discovery through DNS", func() {
 	})
 
 	fw.It("Kerberos initialisation retries until the KDC answers, without a restart", fw.IDs("KRB-06", "DEF-06"), fw.Introspection(fw.FeatureKerberos), func() {
-		// A port with nothing behind it, for now.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		// A port with nothing behind it, for now; held, so that no other
+		// server or connection is given it before the KDC binds it.
+		addr, release, err := loopback.Refusing()
 		Expect(err).NotTo(HaveOccurred())
-		addr := ln.Addr().String()
-		Expect(ln.Close()).To(Succeed())
+		DeferCleanup(release)
 		var password string
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) {
 			gc.Kerberos.KDCs, gc.Kerberos.DNSDiscovery, password = addr, false, gc.Kerberos.Password
@@ -57,6 +57,7 @@ var _ = Describe("KDC discovery through DNS", func() {
 
 		k, err := kdc.New(kdc.Config{Realm: f.Lab.Realm(), Addr: addr, Logger: slog.New(slog.DiscardHandler)})
 		Expect(err).NotTo(HaveOccurred())
+		Expect(release()).To(Succeed())
 		Expect(k.Start(context.Background())).To(Succeed())
 		DeferCleanup(k.Shutdown)
 		Expect(k.AddPrincipal(kdc.Principal{Name: lab.GatewayPrincipal, Password: password})).To(Succeed())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/kdc"
 	"github.com/gatehouse-lab/gatehouse/fakes/uem"
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 	fw "github.com/gatehouse-lab/gatehouse/scenarios/framework"
@@ -138,11 +139,11 @@ var _ = Describe("Kerberos constrained delegation configured through the UEM", f
 		Expect(certDevice(f, user).Connect(f.Ctx())).To(Succeed(), "the configured KDC works")
 		seen := len(k.Clients())
 		var closed []string
-		for range 2 { // ports with nothing behind them
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+		for range 2 { // ports with nothing behind them, held so that nothing else answers there
+			addr, release, err := loopback.Refusing()
 			Expect(err).NotTo(HaveOccurred())
-			closed = append(closed, ln.Addr().String())
-			Expect(ln.Close()).To(Succeed())
+			DeferCleanup(release)
+			closed = append(closed, addr)
 		}
 		f.EditGatewayConfig(func(gc *uemapi.GatewayConfig) {
 			gc.Kerberos.KDCs, gc.Kerberos.DNSDiscovery = strings.Join(closed, ";"), false

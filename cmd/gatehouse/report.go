@@ -177,7 +177,7 @@ both into DIR (report.html, junit.xml, summary.md, CSVs). About a minute.`,
 			}
 			inputs = append(inputs, filepath.Join(confDir, "report.json"))
 			fmt.Fprintf(stderr, "== load run (%s)\n", duration)
-			files, err := demoLoad(ctx, out, duration, stderr)
+			files, err := demoLoad(ctx, out, duration, nil, stderr)
 			if err != nil {
 				return err
 			}
@@ -202,8 +202,9 @@ both into DIR (report.html, junit.xml, summary.md, CSVs). About a minute.`,
 }
 
 // demoLoad runs the demo fleet against an in-process lab and returns
-// the results file and the gateway's statistics CSVs.
-func demoLoad(ctx context.Context, out string, duration time.Duration, progress io.Writer) ([]string, error) {
+// the results file and the gateway's statistics CSVs; tick, if set, may
+// end the run before duration (loadgen.Options.Tick).
+func demoLoad(ctx context.Context, out string, duration time.Duration, tick func(loadgen.Point, *loadgen.Recorder) bool, progress io.Writer) ([]string, error) {
 	spec, err := loadgen.ParseSpec([]byte(demoSpec))
 	if err != nil {
 		return nil, err
@@ -218,7 +219,7 @@ func demoLoad(ctx context.Context, out string, duration time.Duration, progress 
 	if err != nil {
 		return nil, err
 	}
-	opt := loadgen.Options{Target: l.DeviceURL(), Progress: progress}
+	opt := loadgen.Options{Target: l.DeviceURL(), Progress: progress, Tick: tick}
 	for _, u := range l.Users() {
 		opt.Users = append(opt.Users, loadgen.User{Name: u.Name, Password: u.Password, Email: u.Email})
 	}

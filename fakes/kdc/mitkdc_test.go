@@ -14,6 +14,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/onsi/gomega"
 
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
@@ -29,13 +30,12 @@ func mitKDC(t *testing.T) string {
 		bin[tool] = peers.Require(t, tool, pkg) // also looks in /usr/sbin
 	}
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Below the ephemeral range: krb5kdc binds it a moment later, and a
+	// port from bind(0) could go to another test package's server first.
+	addr, err := loopback.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	kdcConf := fmt.Sprintf(`[kdcdefaults]
   kdc_listen = %[2]s
   kdc_tcp_listen = %[2]s

@@ -246,7 +246,7 @@ func TestAttachUndecodableResponseIsRefused(t *testing.T) {
 				if n := r.counter(stats.AttachmentRewriteFailed); n != 1 {
 					t.Fatalf("attachment-rewrite-failed = %d, want 1", n)
 				}
-				gomega.NewWithT(t).Eventually(r.log.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring("attachment control refused"), "the refusal logged")
+				gomega.NewWithT(t).Eventually(r.log.String).WithTimeout(20*time.Second).Should(gomega.ContainSubstring("attachment control refused"), "the refusal logged")
 				if strings.Contains(r.log.String(), pdfMarker) {
 					t.Fatalf("log:\n%s", r.log.String())
 				}

@@ -22,7 +22,7 @@ func TestAUD05_ResponseNamesTheGateway(t *testing.T) {
 	if code, _ := r.send(t, "AUD5", eas.CmdFolderSync, "14.1", nil); code != http.StatusOK {
 		t.Fatalf("FolderSync: %d", code)
 	}
-	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5 * time.Second).Should(gomega.ContainSubstring(`"entryType":"RESPONSE"`))
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(20 * time.Second).Should(gomega.ContainSubstring(`"entryType":"RESPONSE"`))
 	u, _ := url.Parse(r.srv.URL)
 	for _, line := range strings.Split(strings.TrimSpace(r.audit.String()), "\n") {
 		var e map[string]any

@@ -194,7 +194,7 @@ func TestBlockedDeviceIsToldAsExchangeWould(t *testing.T) {
 	if d.Get(stats.Blocks) != 3 || d.Get(stats.DHTTPRequests) != 3 || d.Get(stats.SHTTPRequests) != 0 {
 		t.Fatalf("counters blocks=%d d-req=%d s-req=%d", d.Get(stats.Blocks), d.Get(stats.DHTTPRequests), d.Get(stats.SHTTPRequests))
 	}
-	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"action":"BLOCK"`), "audit BLOCK entry")
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(20*time.Second).Should(gomega.ContainSubstring(`"action":"BLOCK"`), "audit BLOCK entry")
 }
 
 func TestAllowedDeviceIsRelayedWithItsCredentials(t *testing.T) {
@@ -215,7 +215,7 @@ func TestAllowedDeviceIsRelayedWithItsCredentials(t *testing.T) {
 		t.Fatalf("cache entry %+v", e)
 	}
 	// The RESPONSE entry is written once the answer has gone out.
-	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(20*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
 	if strings.Count(r.audit.String(), "SENTRY_AUDIT") != 2 {
 		t.Fatalf("audit:\n%s", r.audit.String())
 	}
@@ -375,7 +375,7 @@ func TestAuditNamesTheDeviceAndUser(t *testing.T) {
 		t.Fatalf("FolderSync: %d", code)
 	}
 	// The RESPONSE entry is written once the answer has gone out.
-	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(5*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
+	gomega.NewWithT(t).Eventually(r.audit.String).WithTimeout(20*time.Second).Should(gomega.ContainSubstring(`"httpStatus":"200"`), "audit RESPONSE entry")
 	for _, want := range []string{`"deviceId":"AUD1"`, `"userId":"alice"`, `"deviceType":"iPhone"`, `"action":"ALLOW"`, `"requestUrl":"/Microsoft-Server-ActiveSync"`, `"httpMethod":"POST"`} {
 		if !strings.Contains(r.audit.String(), want) {
 			t.Errorf("audit lacks %s:\n%s", want, r.audit.String())

@@ -159,12 +159,12 @@ func TestALR09BatchRealtimeDiscardAndOverrides(t *testing.T) {
 	for _, id := range []string{"AS_SYNC", "KERBEROS", "AS_FOLDERSYNC", "AS_PING", "AS_SENDMAIL"} {
 		s.Raise(alerts.Alert{ID: id, Level: alerts.Error, Description: "failed " + id})
 	}
-	g.Eventually(sink.Messages).Should(gomega.HaveLen(1), "the realtime alert")
+	g.Eventually(sink.Messages).WithTimeout(20*time.Second).Should(gomega.HaveLen(1), "the realtime alert")
 	if m := sink.Messages()[0]; !strings.Contains(string(m.Data), "\tAS_PING\t") || strings.Contains(string(m.Data), "AS_SYNC") {
 		t.Fatalf("realtime mail:\n%s", m.Data)
 	}
 	s.Notifier().Flush() // the Batch Time Interval's end
-	g.Eventually(sink.Messages).Should(gomega.HaveLen(2), "the batch")
+	g.Eventually(sink.Messages).WithTimeout(20*time.Second).Should(gomega.HaveLen(2), "the batch")
 	m := sink.Messages()[1]
 	body := string(m.Data)
 	for _, id := range []string{"AS_SYNC", "AS_FOLDERSYNC", "AS_SENDMAIL"} {
@@ -195,7 +195,7 @@ func TestALR10SMTPAuthentication(t *testing.T) {
 	s := open(t, cfg, nil)
 	defer s.Close()
 	s.Raise(alerts.Alert{ID: "AS_SYNC", Level: alerts.Error, Description: "HTTP 503"})
-	g.Eventually(sink.Messages).Should(gomega.HaveLen(1))
+	g.Eventually(sink.Messages).WithTimeout(20 * time.Second).Should(gomega.HaveLen(1))
 	if u := sink.Messages()[0].User; u != "gatehouse" {
 		t.Fatalf("authenticated as %q", u)
 	}

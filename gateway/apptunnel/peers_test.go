@@ -23,18 +23,26 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/internal/peers"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
+// freePort is a port for a daemon to bind, below the ephemeral range: a
+// port from bind(0), released, could go to a parallel test package's
+// server before the daemon starts, and startPeer would wait on that one.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, p, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // startPeer runs a daemon in the foreground until the test ends and waits
@@ -166,7 +174,7 @@ func TestPeersCurlAppReachesNginxThroughAnyAndAnHTTPService(t *testing.T) {
 	if err != nil || out != "intranet page\n" {
 		t.Fatalf("curl CONNECT: %v %q", err, out)
 	}
-	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx="+testUUID+" app=-"),
+	gomega.NewWithT(t).Eventually(func() string { return readLog(t, log) }).WithTimeout(20*time.Second).Should(gomega.ContainSubstring("GET /index.html HTTP/1.1 ctx="+testUUID+" app=-"),
 		"nginx saw the context headers and not the tunnel protocol's")
 	// A host outside the wildcard, with a real client.
 	w.configure(func(at *uemapi.AppTunnelConfig, _ *uemapi.TrafficControl) {

@@ -67,7 +67,7 @@ func TestAuditEntriesWrittenWithinTheInterval(t *testing.T) {
 	l := audit.NewBuffered(w, "gw", nil, audit.Buffering{Interval: 10 * time.Millisecond})
 	defer l.Close()
 	pair(l, "alice")
-	gomega.NewWithT(t).Eventually(func() int { n, _ := w.lines(); return n }).Should(gomega.Equal(2))
+	gomega.NewWithT(t).Eventually(func() int { n, _ := w.lines(); return n }).WithTimeout(20 * time.Second).Should(gomega.Equal(2))
 }
 
 // A clean stop loses nothing: Close writes every entry written before it,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	fakeex "github.com/gatehouse-lab/gatehouse/fakes/exchange"
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/protocol/exmgmt"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
@@ -134,12 +135,13 @@ func TestINT09ManualResyncIsDroppedWhileOneRuns(t *testing.T) {
 }
 
 func TestINT01SecondaryServerWhenThePrimaryIsDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, release, err := loopback.Refusing() // held: nothing else answers there
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
+	defer release()
+	_, port, _ := net.SplitHostPort(addr)
+	dead, _ := strconv.Atoi(port)
 	w := newWorld(t, withSettings(func(ic *uemapi.IntegratedConfig) {
 		ic.SecondaryServer, ic.SecondaryPort = ic.Server, ic.Port
 		ic.Port = dead

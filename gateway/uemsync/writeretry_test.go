@@ -79,6 +79,6 @@ func TestDC03_ABlockJournaledOnAFullDiskIsWrittenOnceTheDiskTakesIt(t *testing.T
 		}
 		return n
 	}
-	g.Eventually(blockedOnDisk, 5*time.Second, 10*time.Millisecond).Should(gomega.Equal(1),
+	g.Eventually(blockedOnDisk, 20*time.Second, 10*time.Millisecond).Should(gomega.Equal(1),
 		"the block learnt while the disk was full is not on disk after its return")
 }

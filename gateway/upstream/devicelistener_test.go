@@ -58,7 +58,7 @@ func TestASC23_DeviceRequestTimeoutClosesSilentDevicesAndCounts(t *testing.T) {
 		t.Fatalf("silent device read: %v, want EOF", err)
 	}
 	within(t, "device request timeout", time.Since(start), 60*time.Millisecond)
-	gomega.NewWithT(t).Eventually(func() uint64 { return r.Counter(stats.DErrConnTimeout) }).WithTimeout(5*time.Second).
+	gomega.NewWithT(t).Eventually(func() uint64 { return r.Counter(stats.DErrConnTimeout) }).WithTimeout(20*time.Second).
 		Should(gomega.BeNumerically(">=", 1), "d-err-conn-timeout counted")
 }
 

@@ -135,7 +135,7 @@ func TestASC12_RunChecksEveryInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
-	gomega.NewWithT(t).Eventually(func() uint64 { return r.ServerReport()[hcHTTPResponses].Value }).WithTimeout(5*time.Second).
+	gomega.NewWithT(t).Eventually(func() uint64 { return r.ServerReport()[hcHTTPResponses].Value }).WithTimeout(20*time.Second).
 		Should(gomega.BeNumerically(">=", 3), "3 checks")
 	cancel()
 	if err := <-done; err != context.Canceled {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
 )
 
@@ -50,10 +51,23 @@ func newExchange(t testing.TB, name string, useTLS bool) *exchange {
 		io.Copy(io.Discard, r.Body)
 		io.WriteString(w, name)
 	})
+	// A port below the ephemeral range: kill leaves it free for revive,
+	// and no parallel package's server or connection takes it meanwhile.
+	addr, err := loopback.Port()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.srv = httptest.NewUnstartedServer(h)
+	x.srv.Listener.Close()
+	x.srv.Listener = ln
 	if useTLS {
-		x.srv = httptest.NewTLSServer(h)
+		x.srv.StartTLS()
 	} else {
-		x.srv = httptest.NewServer(h)
+		x.srv.Start()
 	}
 	t.Cleanup(x.kill)
 	return x

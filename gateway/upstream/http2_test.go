@@ -67,7 +67,7 @@ func TestHTTP2MultiplexesHangingRequests(t *testing.T) {
 		gomega.NewWithT(t).Eventually(func() int {
 			p, _ := seen()
 			return p[1] + p[2]
-		}).WithTimeout(5*time.Second).Should(gomega.Equal(n), "every request reaches the server")
+		}).WithTimeout(20*time.Second).Should(gomega.Equal(n), "every request reaches the server")
 		close(release)
 		wg.Wait()
 		close(errs)

@@ -106,15 +106,26 @@ func (a *App) Get(ctx context.Context, rawURL string) (AppResult, error) {
 		return AppResult{}, err
 	}
 	if err := req.WriteProxy(c); err != nil {
-		return AppResult{}, fmt.Errorf("device: app %s: %w", a.BundleID, err)
+		return AppResult{}, fmt.Errorf("device: app %s: %w", a.BundleID, ended(ctx, err))
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), req)
 	if err != nil {
-		return AppResult{}, fmt.Errorf("device: app %s: %w", a.BundleID, err)
+		return AppResult{}, fmt.Errorf("device: app %s: %w", a.BundleID, ended(ctx, err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	return AppResult{Status: resp.StatusCode, Refusal: resp.Header.Get("X-Gatehouse-Refusal"), Header: resp.Header, Body: body, Took: time.Since(start)}, err
+	return AppResult{Status: resp.StatusCode, Refusal: resp.Header.Get("X-Gatehouse-Refusal"), Header: resp.Header, Body: body, Took: time.Since(start)}, ended(ctx, err)
+}
+
+// ended adds ctx's error to err when ctx ended first: the connection was
+// closed for it, and the read or write that failed says only "use of
+// closed network connection". The caller then tells a cancellation (a
+// load run's end) from a transport failure.
+func ended(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, ctx.Err())
 }
 
 // Connect opens a CONNECT tunnel to hostport (a TCP or CIFS_ app). On 200
@@ -144,6 +155,7 @@ func (a *App) Connect(ctx context.Context, hostport string) (net.Conn, AppResult
 		if err == nil {
 			err = cctx.Err()
 		}
+		err = ended(cctx, err)
 		return nil, AppResult{}, fmt.Errorf("device: app %s: CONNECT %s: %w", a.BundleID, hostport, err)
 	}
 	res := AppResult{Status: resp.StatusCode, Refusal: resp.Header.Get("X-Gatehouse-Refusal"), Header: resp.Header, Took: time.Since(start)}

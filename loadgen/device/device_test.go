@@ -106,7 +106,7 @@ func TestAttachmentSendMailAndPing(t *testing.T) {
 		st, _, err := alice.Ping(ctx, 30)
 		done <- pr{st, err}
 	}()
-	gomega.NewWithT(t).Eventually(x.WaitingPings).WithTimeout(5*time.Second).Should(gomega.BeNumerically(">", 0), "the Ping held")
+	gomega.NewWithT(t).Eventually(x.WaitingPings).WithTimeout(20*time.Second).Should(gomega.BeNumerically(">", 0), "the Ping held")
 	if err := bob.SendMail(ctx, []string{"alice@example.test"}, "hello from bob", "hi"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 )
 
 func TestClassifyClientErrors(t *testing.T) {
@@ -50,13 +51,13 @@ func TestClassifyClientErrors(t *testing.T) {
 		}
 	}
 
-	// Network error: nothing listens.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Network error: nothing listens (the port held, so that no other
+	// test package's server is given it meanwhile).
+	addr, release, err := loopback.Refusing()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer release()
 	c, err := NewClient("http://"+addr, "tok")
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/gatehouse-lab/gatehouse/gateway"
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/scenarios/framework/settings"
 )
 
@@ -108,22 +108,17 @@ esac
 // shellQuote quotes s for sh.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// freePorts returns n loopback addresses free a moment ago.
+// freePorts returns n loopback addresses free a moment ago, below the
+// ephemeral range: the gateway binds its ports again at each restart, and
+// a port from bind(0) could meanwhile go to another program.
 func freePorts(n int) ([]string, error) {
 	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := loopback.Port()
 		if err != nil {
 			return nil, fmt.Errorf("mutation: free port: %w", err)
 		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
+		out = append(out, addr)
 	}
 	return out, nil
 }

@@ -10,18 +10,31 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 
+	"github.com/gatehouse-lab/gatehouse/internal/loopback"
 	"github.com/gatehouse-lab/gatehouse/protocol/kerberos"
 )
 
 // stubKDC answers every UDP datagram with udpReply and every TCP frame with tcpReply.
 func stubKDC(t *testing.T, udpReply, tcpReply []byte) int {
 	t.Helper()
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		tl   net.Listener
+		pc   net.PacketConn
+		port int
+		err  error
+	)
+	// The UDP port bind(0) gave TCP may be some program's (a resolver's
+	// socket): try another, as the fake KDC's Start does.
+	for range 20 {
+		if tl, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		port = tl.Addr().(*net.TCPAddr).Port
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			break
+		}
+		tl.Close()
 	}
-	port := tl.Addr().(*net.TCPAddr).Port
-	pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +64,17 @@ func stubKDC(t *testing.T, udpReply, tcpReply []byte) int {
 	return port
 }
 
+// deadPort is a port with nothing listening, held until the test ends so
+// that no other test package's server answers there.
 func deadPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, release, err := loopback.Refusing()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return p
+	t.Cleanup(func() { _ = release() })
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // Unreachable KDCs are skipped (KDC-04); a UDP RESPONSE_TOO_BIG is retried over TCP.
