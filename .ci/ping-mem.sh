@@ -13,6 +13,8 @@
 # UPSTREAM_H2=0 sends the upstream Pings over HTTP/1.1 (a connection
 # each) instead of HTTP/2 (shared connections, the default here, as in
 # .ci/ping-scale.sh). GATEWAY_FLAGS adds flags to `gatehouse gateway`.
+# GATEHOUSE_BIN runs that binary (e.g. another branch's build, for a
+# same-session baseline) instead of building this checkout.
 # Results stay in $WORK (default: a temporary directory, kept): the
 # gateway's heap profile and goroutine dump at the plateau, result.json.
 set -euo pipefail
@@ -34,7 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$gh" ./cmd/gatehouse
+if [[ -n ${GATEHOUSE_BIN:-} ]]; then
+	cp "$GATEHOUSE_BIN" "$gh"
+else
+	go build -o "$gh" ./cmd/gatehouse
+fi
 any=127.0.0.1:0
 "$gh" lab --json --gateway-subprocess --http2 --users 8 --dir "$work/lab" --log-level error \
 	--gateway-listen $any --notify-listen $any --gateway-admin-listen $any --uem-listen $any --uem-admin-listen $any \

@@ -45,6 +45,19 @@ func Percent(live, roots, floor uint64) int {
 	return int(p)
 }
 
+// LargePercent is the GOGC value for a large heap: the headroom above
+// the live heap is what GOGC=100 gives (live + roots) up to large bytes,
+// and large plus a quarter of the rest beyond. 100 when large is 0 or
+// live + roots is at most large.
+func LargePercent(live, roots, large uint64) int {
+	scan := live + roots
+	if large == 0 || scan <= large {
+		return 100
+	}
+	headroom := large + (scan-large)/4
+	return max(1, int(float64(headroom)/float64(scan)*100))
+}
+
 // sample is what the runtime measured at the last collection.
 type sample struct{ live, roots, nonHeap uint64 }
 
@@ -76,20 +89,27 @@ func limit(s sample, floor uint64) uint64 {
 
 // Start retunes GOGC and the soft memory limit after every collection
 // so that the process's Go memory may grow to floor bytes before the next
-// one; stop ends it and restores GOGC=100 and the limit it found. It does
-// nothing (and says so) when floor is 0 or GOGC is set in the
-// environment: an operator's explicit choice wins. A memory limit already
-// set (GOMEMLIMIT in the environment) is left alone, and caps the heap as
-// before: the runtime collects at the lower of the two goals.
-func Start(floor uint64) (stop func(), active bool) {
-	if floor == 0 || os.Getenv("GOGC") != "" {
+// one, and lowers GOGC once the live heap and roots pass large bytes
+// (LargePercent; 0: GOGC=100 however large); stop ends it and restores
+// GOGC=100 and the limit it found. It does nothing (and says so) when
+// both are 0 or GOGC is set in the environment: an operator's explicit
+// choice wins. A memory limit already set (GOMEMLIMIT in the environment)
+// is left alone, and caps the heap as before: the runtime collects at the
+// lower of the two goals. Without a floor no limit is set.
+func Start(floor, large uint64) (stop func(), active bool) {
+	if (floor == 0 && large == 0) || os.Getenv("GOGC") != "" {
 		return func() {}, false
 	}
 	var lim func(sample) int64
-	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+	if floor > 0 && debug.SetMemoryLimit(-1) == math.MaxInt64 {
 		lim = func(s sample) int64 { return int64(min(limit(s, floor), math.MaxInt64)) }
 	}
-	return startWith(func(s sample) int { return Percent(s.live, s.roots, floor) }, lim)
+	return startWith(func(s sample) int {
+		if p := Percent(s.live, s.roots, floor); p != 100 {
+			return p
+		}
+		return LargePercent(s.live, s.roots, large)
+	}, lim)
 }
 
 // startWith runs percent (and limit, unless nil) after every collection

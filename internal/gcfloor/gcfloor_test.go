@@ -35,12 +35,34 @@ func TestPercent(t *testing.T) {
 	}
 }
 
+// Past the large-heap threshold the headroom grows by a quarter of the
+// excess: fewer bytes kept a held connection, at the cost of more
+// collections for heaps that large only.
+func TestLargePercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		live, roots, large uint64
+		want               int
+	}{
+		{1024 * mib, 0, 0, 100},                // no threshold: GOGC=100
+		{100 * mib, 100 * mib, 256 * mib, 100}, // below it
+		{256 * mib, 0, 256 * mib, 100},         // at it
+		{512 * mib, 0, 256 * mib, 62},          // 256 + 256/4 = 320 of 512
+		{300 * mib, 300 * mib, 256 * mib, 56},  // the stacks count: 256 + 344/4 = 342 of 600
+		{1 << 50, 0, 1, 25},                    // tends to a quarter
+	} {
+		if got := LargePercent(tc.live, tc.roots, tc.large); got != tc.want {
+			t.Errorf("LargePercent(%d MiB, %d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.roots/mib, tc.large/mib, got, tc.want)
+		}
+	}
+}
+
 // After a collection the hook has set GOGC from the live heap; stop
 // restores 100. (The test binary's live heap is a few MiB, far below the
 // 1 GiB floor.)
 func TestStartRetunesAfterEachCollection(t *testing.T) {
 	t.Setenv("GOGC", "")
-	stop, active := Start(1 << 30)
+	stop, active := Start(1<<30, 0)
 	if !active {
 		t.Fatal("not active without GOGC in the environment")
 	}
@@ -65,10 +87,10 @@ func TestStartRetunesAfterEachCollection(t *testing.T) {
 
 func TestExplicitGOGCWins(t *testing.T) {
 	t.Setenv("GOGC", "200")
-	if _, active := Start(1 << 30); active {
+	if _, active := Start(1<<30, 0); active {
 		t.Fatal("active although GOGC is set")
 	}
-	if _, active := Start(0); active {
+	if _, active := Start(0, 0); active {
 		t.Fatal("active with a zero floor")
 	}
 }
@@ -90,7 +112,7 @@ func TestStartHoldsTheGoalToTheFloorWithManyStacks(t *testing.T) {
 		go func() { defer wg.Done(); deep(8, wait) }() // about 9 KiB of stack each
 	}
 	defer func() { close(wait); wg.Wait() }()
-	stop, _ := Start(floor)
+	stop, _ := Start(floor, 0)
 	defer stop()
 	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/scan/stack:bytes"}}
 	m := make([]metrics.Sample, len(sampleNames))
@@ -147,7 +169,7 @@ func TestStartHoldsMemoryToTheFloorUnderGarbage(t *testing.T) {
 	// earlier tests left mapped is returned to the OS: the peak is this
 	// test's.
 	debug.FreeOSMemory()
-	stop, _ := Start(floor)
+	stop, _ := Start(floor, 0)
 	defer stop()
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	var peak uint64
@@ -174,7 +196,7 @@ func TestMemoryLimit(t *testing.T) {
 	t.Setenv("GOGC", "")
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	debug.SetMemoryLimit(1 << 40)
-	stop, _ := Start(1 << 30)
+	stop, _ := Start(1<<30, 0)
 	runtime.GC()
 	runtime.GC()
 	stop()
@@ -182,7 +204,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("an operator's limit became %d", l)
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
-	stop, _ = Start(1 << 30)
+	stop, _ = Start(1<<30, 0)
 	gomega.NewWithT(t).Eventually(func() int64 { runtime.GC(); return debug.SetMemoryLimit(-1) }).
 		WithTimeout(10*time.Second).Should(gomega.BeNumerically("==", 1<<30), "the limit at the floor")
 	stop()
