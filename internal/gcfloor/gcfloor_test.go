@@ -57,6 +57,22 @@ func TestLargePercent(t *testing.T) {
 	}
 }
 
+// The memory limit follows the lower goal past the threshold (an eighth
+// above it), so that the runtime returns what that goal no longer needs.
+func TestLargeLimit(t *testing.T) {
+	const mib = 1 << 20
+	s := sample{live: 512 * mib, roots: 0, nonHeap: 64 * mib}
+	if got, want := limit(s, 32*mib, 0)/mib, uint64(1224); got != want { // (512 + 512 + 64) × 9/8
+		t.Errorf("limit without a threshold = %d MiB, want %d", got, want)
+	}
+	if got, want := limit(s, 32*mib, 256*mib)/mib, uint64(1008); got != want { // (512 + 320 + 64) × 9/8
+		t.Errorf("limit past a 256 MiB threshold = %d MiB, want %d", got, want)
+	}
+	if got, want := limit(sample{live: mib}, 32*mib, 256*mib)/mib, uint64(32); got != want {
+		t.Errorf("limit of a small heap = %d MiB, want the floor, %d", got, want)
+	}
+}
+
 // After a collection the hook has set GOGC from the live heap; stop
 // restores 100. (The test binary's live heap is a few MiB, far below the
 // 1 GiB floor.)
