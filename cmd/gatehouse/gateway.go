@@ -19,7 +19,7 @@ import (
 func newGatewayCmd() *cobra.Command {
 	cfg := gateway.Defaults()
 	var file string
-	var heapFloorMiB, largeHeapMiB uint64
+	var heapFloorMiB uint64
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Run the reference ActiveSync gateway",
@@ -44,10 +44,10 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 			envDefault(&cfg.UEM.Token, "GATEHOUSE_UEM_TOKEN")
 			envDefault(&cfg.UEM.NotifySecret, "GATEHOUSE_UEM_NOTIFY_SECRET")
 			envDefault(&cfg.AdminToken, "GATEHOUSE_ADMIN_TOKEN")
-			stopTuner, tuned := gcfloor.Start(heapFloorMiB<<20, largeHeapMiB<<20)
+			stopTuner, tuned := gcfloor.Start(heapFloorMiB << 20)
 			defer stopTuner()
 			if tuned {
-				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB, "large heap MiB", largeHeapMiB)
+				slog.Debug("garbage collector heap floor", "MiB", heapFloorMiB)
 			}
 			cfg.Version = "gatehouse/" + version
 			return serveGateway(cmd.Context(), cfg, cmd.OutOrStdout()) // gateway_restart.go
@@ -56,7 +56,6 @@ decisions) comes from the UEM. Listeners bind to loopback unless told otherwise.
 	f := cmd.Flags()
 	f.StringVar(&file, "config", "", "YAML bootstrap configuration file")
 	f.Uint64Var(&heapFloorMiB, "gc-heap-floor", 32, "MiB of Go memory (heap, stacks, runtime) the gateway may use before a garbage collection while the live heap is small (0: plain GOGC; GOGC in the environment wins, GOMEMLIMIT caps it)")
-	f.Uint64Var(&largeHeapMiB, "gc-large-heap", 0, "MiB of live heap and stacks past which the collector's headroom grows by a quarter of the rest instead of one for one: less memory per held Ping, more collections (0: GOGC=100)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "device-facing HTTPS address")
 	f.BoolVar(&cfg.ReusePort, "reuse-port", false, "bind --listen and --apptunnel-listen with SO_REUSEPORT: several gateway processes share the device and tunnel ports (each its own cache)")
 	f.StringVar(&cfg.NotifyListen, "notify-listen", cfg.NotifyListen, "address receiving UEM notifications")

@@ -45,28 +45,6 @@ func Percent(live, roots, floor uint64) int {
 	return int(p)
 }
 
-// LargePercent is the GOGC value for a large heap: the headroom above
-// the live heap is what GOGC=100 gives (live + roots) up to large bytes,
-// and large plus a quarter of the rest beyond. 100 when large is 0 or
-// live + roots is at most large.
-func LargePercent(live, roots, large uint64) int {
-	scan := live + roots
-	if large == 0 || scan <= large {
-		return 100
-	}
-	return max(1, int(float64(headroom(live, roots, large))/float64(scan)*100))
-}
-
-// headroom is how far above the live heap the next collection is due
-// once the floor is passed: live + roots (GOGC=100), less past large.
-func headroom(live, roots, large uint64) uint64 {
-	scan := live + roots
-	if large == 0 || scan <= large {
-		return scan
-	}
-	return large + (scan-large)/4
-}
-
 // sample is what the runtime measured at the last collection.
 type sample struct{ live, roots, nonHeap uint64 }
 
@@ -87,40 +65,31 @@ func readSample(s []metrics.Sample) sample {
 }
 
 // limit is the soft memory limit that holds the process's Go memory to
-// floor bytes while the heap goal needs less, and otherwise sits an
-// eighth above what the goal needs (the live heap and its headroom plus
-// the memory outside the heap: stacks, runtime metadata), so that a large
-// live heap is collected at its GOGC rather than by the limit, without
-// end; past large, the limit also makes the runtime return to the system
-// the memory a lower goal no longer needs, rather than keep it mapped.
-func limit(s sample, floor, large uint64) uint64 {
-	m := s.live + headroom(s.live, s.roots, large) + s.nonHeap
-	return max(floor, m+m/8)
+// floor bytes while GOGC=100 would need less, and otherwise sits an
+// eighth above what GOGC=100 needs (its heap goal plus the memory outside
+// the heap: stacks, runtime metadata), so that a large live heap is
+// collected as at GOGC=100 rather than by the limit, without end.
+func limit(s sample, floor uint64) uint64 {
+	m100 := 2*s.live + s.roots + s.nonHeap
+	return max(floor, m100+m100/8)
 }
 
 // Start retunes GOGC and the soft memory limit after every collection
 // so that the process's Go memory may grow to floor bytes before the next
-// one, and lowers GOGC once the live heap and roots pass large bytes
-// (LargePercent; 0: GOGC=100 however large); stop ends it and restores
-// GOGC=100 and the limit it found. It does nothing (and says so) when
-// both are 0 or GOGC is set in the environment: an operator's explicit
-// choice wins. A memory limit already set (GOMEMLIMIT in the environment)
-// is left alone, and caps the heap as before: the runtime collects at the
-// lower of the two goals. Without a floor no limit is set.
-func Start(floor, large uint64) (stop func(), active bool) {
-	if (floor == 0 && large == 0) || os.Getenv("GOGC") != "" {
+// one; stop ends it and restores GOGC=100 and the limit it found. It does
+// nothing (and says so) when floor is 0 or GOGC is set in the
+// environment: an operator's explicit choice wins. A memory limit already
+// set (GOMEMLIMIT in the environment) is left alone, and caps the heap as
+// before: the runtime collects at the lower of the two goals.
+func Start(floor uint64) (stop func(), active bool) {
+	if floor == 0 || os.Getenv("GOGC") != "" {
 		return func() {}, false
 	}
 	var lim func(sample) int64
-	if floor > 0 && debug.SetMemoryLimit(-1) == math.MaxInt64 {
-		lim = func(s sample) int64 { return int64(min(limit(s, floor, large), math.MaxInt64)) }
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		lim = func(s sample) int64 { return int64(min(limit(s, floor), math.MaxInt64)) }
 	}
-	return startWith(func(s sample) int {
-		if p := Percent(s.live, s.roots, floor); p != 100 {
-			return p
-		}
-		return LargePercent(s.live, s.roots, large)
-	}, lim)
+	return startWith(func(s sample) int { return Percent(s.live, s.roots, floor) }, lim)
 }
 
 // startWith runs percent (and limit, unless nil) after every collection

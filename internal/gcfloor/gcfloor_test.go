@@ -35,50 +35,12 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-// Past the large-heap threshold the headroom grows by a quarter of the
-// excess: fewer bytes kept a held connection, at the cost of more
-// collections for heaps that large only.
-func TestLargePercent(t *testing.T) {
-	const mib = 1 << 20
-	for _, tc := range []struct {
-		live, roots, large uint64
-		want               int
-	}{
-		{1024 * mib, 0, 0, 100},                // no threshold: GOGC=100
-		{100 * mib, 100 * mib, 256 * mib, 100}, // below it
-		{256 * mib, 0, 256 * mib, 100},         // at it
-		{512 * mib, 0, 256 * mib, 62},          // 256 + 256/4 = 320 of 512
-		{300 * mib, 300 * mib, 256 * mib, 56},  // the stacks count: 256 + 344/4 = 342 of 600
-		{1 << 50, 0, 1, 25},                    // tends to a quarter
-	} {
-		if got := LargePercent(tc.live, tc.roots, tc.large); got != tc.want {
-			t.Errorf("LargePercent(%d MiB, %d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.roots/mib, tc.large/mib, got, tc.want)
-		}
-	}
-}
-
-// The memory limit follows the lower goal past the threshold (an eighth
-// above it), so that the runtime returns what that goal no longer needs.
-func TestLargeLimit(t *testing.T) {
-	const mib = 1 << 20
-	s := sample{live: 512 * mib, roots: 0, nonHeap: 64 * mib}
-	if got, want := limit(s, 32*mib, 0)/mib, uint64(1224); got != want { // (512 + 512 + 64) × 9/8
-		t.Errorf("limit without a threshold = %d MiB, want %d", got, want)
-	}
-	if got, want := limit(s, 32*mib, 256*mib)/mib, uint64(1008); got != want { // (512 + 320 + 64) × 9/8
-		t.Errorf("limit past a 256 MiB threshold = %d MiB, want %d", got, want)
-	}
-	if got, want := limit(sample{live: mib}, 32*mib, 256*mib)/mib, uint64(32); got != want {
-		t.Errorf("limit of a small heap = %d MiB, want the floor, %d", got, want)
-	}
-}
-
 // After a collection the hook has set GOGC from the live heap; stop
 // restores 100. (The test binary's live heap is a few MiB, far below the
 // 1 GiB floor.)
 func TestStartRetunesAfterEachCollection(t *testing.T) {
 	t.Setenv("GOGC", "")
-	stop, active := Start(1<<30, 0)
+	stop, active := Start(1 << 30)
 	if !active {
 		t.Fatal("not active without GOGC in the environment")
 	}
@@ -103,10 +65,10 @@ func TestStartRetunesAfterEachCollection(t *testing.T) {
 
 func TestExplicitGOGCWins(t *testing.T) {
 	t.Setenv("GOGC", "200")
-	if _, active := Start(1<<30, 0); active {
+	if _, active := Start(1 << 30); active {
 		t.Fatal("active although GOGC is set")
 	}
-	if _, active := Start(0, 0); active {
+	if _, active := Start(0); active {
 		t.Fatal("active with a zero floor")
 	}
 }
@@ -128,7 +90,7 @@ func TestStartHoldsTheGoalToTheFloorWithManyStacks(t *testing.T) {
 		go func() { defer wg.Done(); deep(8, wait) }() // about 9 KiB of stack each
 	}
 	defer func() { close(wait); wg.Wait() }()
-	stop, _ := Start(floor, 0)
+	stop, _ := Start(floor)
 	defer stop()
 	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/scan/stack:bytes"}}
 	m := make([]metrics.Sample, len(sampleNames))
@@ -185,7 +147,7 @@ func TestStartHoldsMemoryToTheFloorUnderGarbage(t *testing.T) {
 	// earlier tests left mapped is returned to the OS: the peak is this
 	// test's.
 	debug.FreeOSMemory()
-	stop, _ := Start(floor, 0)
+	stop, _ := Start(floor)
 	defer stop()
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	var peak uint64
@@ -212,7 +174,7 @@ func TestMemoryLimit(t *testing.T) {
 	t.Setenv("GOGC", "")
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	debug.SetMemoryLimit(1 << 40)
-	stop, _ := Start(1<<30, 0)
+	stop, _ := Start(1 << 30)
 	runtime.GC()
 	runtime.GC()
 	stop()
@@ -220,7 +182,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("an operator's limit became %d", l)
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
-	stop, _ = Start(1<<30, 0)
+	stop, _ = Start(1 << 30)
 	gomega.NewWithT(t).Eventually(func() int64 { runtime.GC(); return debug.SetMemoryLimit(-1) }).
 		WithTimeout(10*time.Second).Should(gomega.BeNumerically("==", 1<<30), "the limit at the floor")
 	stop()

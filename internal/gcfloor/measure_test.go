@@ -106,7 +106,7 @@ func runMeasureChild() {
 		stop, _ := startWith(func(s sample) int { return Percent(s.live, s.roots, floor) }, nil)
 		defer stop()
 	case "floor-limit":
-		stop, _ := Start(floor, 0)
+		stop, _ := Start(floor)
 		defer stop()
 	case "memlimit":
 		debug.SetGCPercent(-1)
