@@ -15,7 +15,8 @@
 # .ci/ping-scale.sh). GATEWAY_FLAGS adds flags to `gatehouse gateway`.
 # Results stay in $WORK (default: a temporary directory, kept): the
 # gateway's heap profile and goroutine dump at the plateau, result.json.
-# The lab start-up is .ci/lib/lab.sh's (GATEHOUSE_BIN: a prebuilt binary).
+# The lab start-up is .ci/lib/lab.sh's (GATEHOUSE_BIN: a prebuilt binary,
+# e.g. another branch's build for a same-session baseline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pings=${1:-2000}

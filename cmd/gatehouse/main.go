@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	reexecWithSmallStacks() // `gatehouse gateway` only (stackstart.go)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

@@ -34,7 +34,7 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 		}
 	}
 	if di := req.DeviceInformation; di != nil && di.Set != nil {
-		x.devInfo = *di.Set
+		x.devInfo = di.Set
 	}
 	return nil
 }
