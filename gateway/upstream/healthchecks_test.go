@@ -112,9 +112,11 @@ func TestASC26_HealthCheckAnswered401IsLiveAndCountsHcStatistics(t *testing.T) {
 
 func TestASC26_HealthCheckErrorsAreClassified(t *testing.T) {
 	a, b := newExchange(t, "a", false), newExchange(t, "b", false)
+	// Far apart, so that on a loaded machine the hanging dial still ends on
+	// the connect timer and the stalled server's connect still beats it.
 	to := defaultTimeouts()
-	to.ServerConnectMs = 30
-	to.SocketReadWriteMs = 30
+	to.ServerConnectMs = 1000
+	to.SocketReadWriteMs = 3000
 	stall := make(chan struct{})
 	t.Cleanup(func() { close(stall) })
 	b.setHandler(func(w http.ResponseWriter, r *http.Request) { <-stall })
