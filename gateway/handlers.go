@@ -43,11 +43,8 @@ func (s *Server) notifyHandler() http.Handler {
 }
 
 // adminHandler is the admin API, metrics included.
-func (s *Server) adminHandler() http.Handler { return admin.Handler(s.adminDeps()) }
-
-// adminDeps is what the admin API reads and switches.
-func (s *Server) adminDeps() admin.Deps {
-	return admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls, StatsDir: s.cfg.DataDir, Collection: s.coll, Utilization: s.utilization,
+func (s *Server) adminHandler() http.Handler {
+	return admin.Handler(admin.Deps{Cache: s.cache, Store: s.store, Link: s.link, Stats: s.stats, Peaks: s.peaks, CRLs: s.crls, StatsDir: s.cfg.DataDir, Collection: s.coll, Utilization: s.utilization,
 		UEMHost: s.uemHost(), DNSServers: nonEmpty(s.cfg.DNSServer), NTPServers: nonEmpty(s.cfg.NTPServer),
 		Servers: func() []upstream.ServiceStatus {
 			if r := s.currentRouter(); r != nil {
@@ -63,7 +60,7 @@ func (s *Server) adminDeps() admin.Deps {
 		},
 		Kerberos: s.Kerberos, Audit: s.audit, AuditFile: filepath.Join(s.cfg.DataDir, "audit.log"), MICS: s.mics, ClearConfig: s.clearConfig, Alerts: s.alerts, LogCtl: s.logs,
 		Token: s.cfg.AdminToken, Metrics: s.metricsHandler(), ConfigVersion: s.configVersion.Load, LocalConfigFile: s.localConfigPath(),
-		InitLogFile: initLogSetting(s.cfg.DataDir), GCLogFile: gcLogSetting(s.cfg.DataDir)}
+		InitLogFile: initLogSetting(s.cfg.DataDir), GCLogFile: gcLogSetting(s.cfg.DataDir)})
 }
 
 // localConfigPath keeps the run-time local settings across restarts.

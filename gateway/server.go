@@ -228,7 +228,10 @@ func build(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := s.newAppTunnel(); err != nil {
 		return nil, err
 	}
-	if err := admin.RestoreLocalConfig(s.adminDeps()); err != nil {
+	// Only the parts the saved settings switch: the admin API's full Deps
+	// would build a second metrics registry for nothing.
+	saved := admin.Deps{Audit: s.audit, Link: s.link, Collection: s.coll, Alerts: s.alerts, LocalConfigFile: s.localConfigPath()}
+	if err := admin.RestoreLocalConfig(saved); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	return s, nil

@@ -168,23 +168,21 @@ func (t *teeHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (t *teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := &teeHandler{il: t.il}
-	if t.next != nil {
-		n.next = t.next.WithAttrs(as)
-	}
-	if t.own != nil {
-		n.own = t.own.WithAttrs(as)
-	}
-	return n
+	return t.derive(func(h slog.Handler) slog.Handler { return h.WithAttrs(as) })
 }
 
 func (t *teeHandler) WithGroup(g string) slog.Handler {
+	return t.derive(func(h slog.Handler) slog.Handler { return h.WithGroup(g) })
+}
+
+// derive applies f to both sides, keeping the shared InitLog.
+func (t *teeHandler) derive(f func(slog.Handler) slog.Handler) slog.Handler {
 	n := &teeHandler{il: t.il}
 	if t.next != nil {
-		n.next = t.next.WithGroup(g)
+		n.next = f(t.next)
 	}
 	if t.own != nil {
-		n.own = t.own.WithGroup(g)
+		n.own = f(t.own)
 	}
 	return n
 }
