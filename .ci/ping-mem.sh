@@ -48,25 +48,7 @@ measure() { # $1: label; prints "rss_kib heap_b stack_b goroutines" after a forc
 sleep 3
 read -r rss0 heap0 stack0 g0 < <(measure idle)
 
-cat >"$work/spec.yaml" <<EOF
-name: ping-mem
-seed: 26
-devices: $pings
-users: 8
-duration: $((ramp + 2 * hold))s
-new_share: 1
-mix:
-  platforms: {iOS: 60, Android: 35, Windows: 5}
-  clients: {native: 100}
-  versions: {"14.1": 60, "16.1": 40}
-profiles:
-  default: {ping_heartbeat: 900s, sync_rate: 0/h, sendmail_rate: 0/h, attachment_share: 0}
-arrival:
-  shape: ramp
-  over: ${ramp}s
-max_in_flight: 20000
-late_after: 1s
-EOF
+ping_spec ping-mem "$pings" $((ramp + 2 * hold)) 0/h "$ramp"
 "$gh" loadgen run --spec "$work/spec.yaml" --target "$addr" --max-conns 19000 -q -o "$work/run.json" >"$work/run.txt" 2>&1 &
 lg=$!
 pids+=($lg)

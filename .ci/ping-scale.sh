@@ -49,25 +49,7 @@ labgw=$(pgrep -P "$labpid" | head -n1 || true) # the lab's own gateway (a subpro
 idle=$(rss_all "${gwpid[@]}") lab_idle=$(rss_all "$labpid")
 
 total=$((ramp + 3 * hold))
-cat >"$work/spec.yaml" <<EOF
-name: ping-scale
-seed: 26
-devices: $devices
-users: 8
-duration: ${total}s
-new_share: 1
-mix:
-  platforms: {iOS: 60, Android: 35, Windows: 5}
-  clients: {native: 100}
-  versions: {"14.1": 60, "16.1": 40}
-profiles:
-  default: {ping_heartbeat: 900s, sync_rate: 0.5/h, sendmail_rate: 0/h, attachment_share: 0}
-arrival:
-  shape: ramp
-  over: ${ramp}s
-max_in_flight: 20000
-late_after: 1s
-EOF
+ping_spec ping-scale "$devices" "$total" 0.5/h "$ramp"
 run=scale$RANDOM
 gw_cpu0=$(cpu_ticks "${gwpid[@]}") lab_cpu0=$(cpu_ticks "$labpid") labgw_cpu0=$(cpu_ticks $labgw)
 shardpid=()

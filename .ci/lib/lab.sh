@@ -101,3 +101,28 @@ cpu_ticks() {
 	for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
 	echo "$t"
 }
+
+# ping_spec NAME DEVICES DURATION_S SYNC_RATE RAMP_S writes $work/spec.yaml:
+# new native devices arriving over RAMP_S that each hold a Ping (900 s
+# heartbeat), syncing at SYNC_RATE (e.g. 0/h) and sending no mail.
+ping_spec() {
+	cat >"$work/spec.yaml" <<EOF
+name: $1
+seed: 26
+devices: $2
+users: 8
+duration: ${3}s
+new_share: 1
+mix:
+  platforms: {iOS: 60, Android: 35, Windows: 5}
+  clients: {native: 100}
+  versions: {"14.1": 60, "16.1": 40}
+profiles:
+  default: {ping_heartbeat: 900s, sync_rate: $4, sendmail_rate: 0/h, attachment_share: 0}
+arrival:
+  shape: ramp
+  over: ${5}s
+max_in_flight: 20000
+late_after: 1s
+EOF
+}
