@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/internal/atomicfile"
@@ -79,12 +80,12 @@ func (l Level) severity() slog.Level {
 
 // InitLog tees a logger into init.log during one initialisation.
 type InitLog struct {
-	mu     sync.RWMutex
-	file   *os.File // nil once finished, or when the setting is off
+	mu     sync.RWMutex // held to write, and to close at Finish
+	file   *os.File     // nil when the setting is off
 	h      slog.Handler
 	min    slog.Level
 	begun  time.Time
-	closed bool
+	closed atomic.Bool // set under mu; read alone on the fast path
 }
 
 // StartInit moves the previous file to path.1 and opens path when s is
@@ -123,13 +124,11 @@ func (il *InitLog) Finish(err error) {
 	rec.AddAttrs(slog.Duration("took", time.Since(il.begun)))
 	il.mu.Lock()
 	defer il.mu.Unlock()
-	if il.closed || il.file == nil {
-		il.closed = true
+	if il.closed.Swap(true) || il.file == nil {
 		return
 	}
 	_ = il.h.Handle(context.Background(), rec)
 	_ = il.file.Close()
-	il.closed = true
 }
 
 // Handler wraps next (nil: the init log alone) so that its records also
@@ -144,10 +143,10 @@ type teeHandler struct {
 	own  slog.Handler // the init log's, with this handler's attrs and groups
 }
 
+// active is one atomic load once the start has ended: the tee stays in the
+// gateway's logger for its whole life.
 func (t *teeHandler) active(l slog.Level) bool {
-	t.il.mu.RLock()
-	defer t.il.mu.RUnlock()
-	return !t.il.closed && t.own != nil && l >= t.il.min
+	return t.own != nil && l >= t.il.min && !t.il.closed.Load()
 }
 
 func (t *teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -159,9 +158,12 @@ func (t *teeHandler) Handle(ctx context.Context, r slog.Record) error {
 	if t.next != nil && t.next.Enabled(ctx, r.Level) {
 		err = t.next.Handle(ctx, r)
 	}
+	if !t.active(r.Level) {
+		return err
+	}
 	t.il.mu.RLock()
 	defer t.il.mu.RUnlock()
-	if !t.il.closed && t.own != nil && r.Level >= t.il.min {
+	if !t.il.closed.Load() { // Finish may have closed the file meanwhile
 		_ = t.own.Handle(ctx, r.Clone())
 	}
 	return err
