@@ -35,13 +35,13 @@ func (h *Handler) serverStatus(resp *http.Response, x *exchange) {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != eas.ContentTypeWBXML {
 		return
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody))
+	buf, b, err := readStatusBody(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
 		return
 	}
-	setBody(resp, b)
+	setStatusBody(resp, buf, b)
 	var sts [8]int
 	for _, st := range bodyStatuses(b, sts[:0]) {
 		switch {
