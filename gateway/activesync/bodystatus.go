@@ -72,15 +72,14 @@ func bodyStatuses(b []byte, dst []int) []int {
 	}
 	for {
 		tok, err := s.dec.Token()
+		if err == nil && s.token(tok) {
+			continue
+		}
+		s.text = nil
 		if errors.Is(err, io.EOF) && s.started {
-			dst = append(append(dst, s.root...), s.cols...)
-			s.text = nil
-			return dst
+			return append(append(dst, s.root...), s.cols...)
 		}
-		if err != nil || !s.token(tok) {
-			s.text = nil
-			return dst
-		}
+		return dst
 	}
 }
 
