@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -34,7 +35,10 @@ import (
 // bare httputil.ReverseProxy and of a relay without net/http (raw-relay)
 // for comparison. cpu-µs/op is the process's CPU a request: on a shared
 // machine X's minus direct's is the proxy's own CPU, where ns/op mostly
-// measures the other sessions.
+// measures the other sessions. The -foldersync pair sends FolderSync,
+// whose small answer the gateway reads for its Status:
+//
+//	go test -run '^$' -bench 'Proxy/(direct|gateway-router)(-foldersync)?$' -benchtime 3000x ./gateway/activesync/
 var mu sync.Mutex
 
 // processCPU is the user and system CPU time the process has used.
@@ -48,11 +52,19 @@ func processCPU() time.Duration {
 
 func BenchmarkProxy(b *testing.B) {
 	body := bytes.Repeat([]byte{0x03, 'x', 0x00}, 1400) // ~4 KiB response
+	// FolderSync gets the fake Exchange's answer (290 bytes), which the
+	// gateway reads for its Status (serverStatus) where it relays Sync's
+	// 4 KiB unread.
+	folderSync := fuzzSeed(b, "exchange-foldersync-full")
 	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		answer := body
+		if r.URL.Query().Get("Cmd") == string(eas.CmdFolderSync) {
+			answer = folderSync
+		}
 		w.Header().Set("Content-Type", eas.ContentTypeWBXML)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Write(body)
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+		w.Write(answer)
 	}))
 	defer up.Close()
 	upURL, _ := url.Parse(up.URL)
@@ -96,8 +108,16 @@ func BenchmarkProxy(b *testing.B) {
 		name   string
 		url    string
 		client *http.Client
-	}{{"direct", up.URL, up.Client()}, {"bare-go-proxy", plain.URL, plain.Client()}, {"raw-relay", relay, relayClient},
-		{"gateway", gw.URL, gw.Client()}, {"gateway-router", routed.URL, routed.Client()}} {
+		cmd    eas.Command
+	}{{"direct", up.URL, up.Client(), eas.CmdSync}, {"bare-go-proxy", plain.URL, plain.Client(), eas.CmdSync},
+		{"raw-relay", relay, relayClient, eas.CmdSync}, {"gateway", gw.URL, gw.Client(), eas.CmdSync},
+		{"gateway-router", routed.URL, routed.Client(), eas.CmdSync},
+		{"direct-foldersync", up.URL, up.Client(), eas.CmdFolderSync},
+		{"gateway-router-foldersync", routed.URL, routed.Client(), eas.CmdFolderSync}} {
+		want := len(body)
+		if tc.cmd == eas.CmdFolderSync {
+			want = len(folderSync)
+		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			client := tc.client
@@ -111,7 +131,7 @@ func BenchmarkProxy(b *testing.B) {
 				i := 0
 				for pb.Next() {
 					i++
-					q := &eas.Query{Cmd: eas.CmdSync, User: "bench", DeviceID: "DEV" + strconv.Itoa(i%512), DeviceType: "iPhone"}
+					q := &eas.Query{Cmd: tc.cmd, User: "bench", DeviceID: "DEV" + strconv.Itoa(i%512), DeviceType: "iPhone"}
 					req, _ := http.NewRequest(http.MethodPost, tc.url+"/Microsoft-Server-ActiveSync?"+q.Encode(false), bytes.NewReader(reqBody))
 					req.Header.Set(eas.HeaderProtocolVersion, "16.1")
 					req.SetBasicAuth("bench", "pw")
@@ -123,7 +143,7 @@ func BenchmarkProxy(b *testing.B) {
 					}
 					n, _ := io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if n != int64(len(body)) {
+					if n != int64(want) {
 						b.Errorf("read %d bytes", n)
 						return
 					}
@@ -145,4 +165,20 @@ func BenchmarkProxy(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fuzzSeed reads a []byte seed of testdata/fuzz/FuzzBodyStatuses: answers
+// of the fake Exchange, among others.
+func fuzzSeed(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/fuzz/FuzzBodyStatuses/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const head = "go test fuzz v1\n[]byte("
+	s, err := strconv.Unquote(string(b[len(head) : len(b)-2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(s)
 }

@@ -143,15 +143,23 @@ type Decoder struct {
 // NewDecoder parses the header of data and returns a decoder positioned at
 // the root element.
 func NewDecoder(data []byte, lim Limits) (*Decoder, error) {
-	lim = lim.orDefault()
-	if len(data) > lim.MaxSize {
-		return nil, fmt.Errorf("wbxml: document of %d bytes exceeds %d: %w", len(data), lim.MaxSize, ErrLimit)
-	}
-	d := &Decoder{data: data, lim: lim}
-	if err := d.readHeader(); err != nil {
+	d := new(Decoder)
+	if err := d.Reset(data, lim); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Reset makes d a decoder of data, as NewDecoder(data, lim) returns it,
+// keeping the memory of its element stack: a pooled decoder then scans
+// document after document without allocating.
+func (d *Decoder) Reset(data []byte, lim Limits) error {
+	lim = lim.orDefault()
+	*d = Decoder{data: data, lim: lim, stack: d.stack[:0]}
+	if len(data) > lim.MaxSize {
+		return fmt.Errorf("wbxml: document of %d bytes exceeds %d: %w", len(data), lim.MaxSize, ErrLimit)
+	}
+	return d.readHeader()
 }
 
 // Header returns the parsed document header.
