@@ -149,11 +149,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 }
 
 // build makes the Server's parts; log tees into the init log (LOG-09).
-func build(cfg Config, log *slog.Logger) (*Server, error) {
+func build(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log, fresh: newFreshConns(), stats: stats.NewRegistry(), peaks: &stats.Peaks{}, coll: stats.NewCollection(cfg.StatsInterval), addrs: map[string]string{},
 		crls: deviceauth.NewCRLCache(nil, nil), keys: &attachments.Keyring{}, stopDone: make(chan struct{})}
 	s.runCtx, s.cancel = context.WithCancel(context.Background())
-	var err error
+	defer s.closeIfFailed(&err, log) // a retry on the same data dir must not wait on its locks
 	if cfg.TLSCertFile != "" {
 		s.cert, err = tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 	} else {

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/url"
@@ -21,7 +22,8 @@ type AppBackends struct {
 // StartAppTraffic turns AppTunnel on at the UEM (<ANY> and <TCP_ANY>,
 // Pass Through, identity-certificate device auth from the UEM's CA) and
 // starts the echo backends, for loadgen fleets that mix mail and app
-// devices (docs/loadgen.md).
+// devices (docs/loadgen.md). It returns once the gateway applied the
+// configuration (at most 30 s).
 func (l *Lab) StartAppTraffic() (*AppBackends, error) {
 	u, err := url.Parse(l.AppTunnelURL())
 	if err != nil || u.Host == "" {
@@ -36,7 +38,15 @@ func (l *Lab) StartAppTraffic() (*AppBackends, error) {
 	cfg.AppTunnel = uemapi.AppTunnelConfig{Enabled: true, IPTunnelSubnet: cfg.AppTunnel.IPTunnelSubnet, Services: []uemapi.AppTunnelService{
 		{Name: uemapi.ServiceAny, ServerAuth: uemapi.AuthPassThrough},
 		{Name: uemapi.ServiceTCPAny, ServerAuth: uemapi.AuthPassThrough}}}
-	if _, err := l.UEM.SetGatewayConfig(l.GatewayID(), cfg); err != nil {
+	saved, err := l.UEM.SetGatewayConfig(l.GatewayID(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lab: app traffic: %w", err)
+	}
+	// Traffic must wait for the gateway to apply it: a mail device that
+	// connected before the switch to identity certificates presented none
+	// (none was asked for), and its next request on that connection is
+	// refused 403, which the loadgen counts as blocked.
+	if err := l.WaitGatewayConfig(context.Background(), saved.ConfigVersion); err != nil {
 		return nil, fmt.Errorf("lab: app traffic: %w", err)
 	}
 	web := HeaderEcho()

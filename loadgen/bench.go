@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -53,9 +51,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 	r.rec = NewRecorder(start)
 	var mu sync.Mutex
 	next := 0
-	secs := make([]atomic.Int64, int(cfg.Duration/time.Second)+2)
-	var first, last atomic.Int64 // send times, ns since start
-	first.Store(math.MaxInt64)
+	tally := newSendTally(cfg.Duration)
 	pace(ctx, start, cfg.Duration, func(time.Duration) float64 { return cfg.Rate }, func(intended time.Time) {
 		mu.Lock()
 		hc := cs[next%len(cs)]
@@ -70,14 +66,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 				req.Header[k] = v
 			}
 			sent := time.Now()
-			at := int64(sent.Sub(start))
-			if i := at / int64(time.Second); i < int64(len(secs)) {
-				secs[i].Add(1)
-			}
-			for v := first.Load(); at < v && !first.CompareAndSwap(v, at); v = first.Load() {
-			}
-			for v := last.Load(); at > v && !last.CompareAndSwap(v, at); v = last.Load() {
-			}
+			tally.add(sent.Sub(start))
 			status := StatusTransport
 			resp, err := hc.Do(req)
 			if err == nil {
@@ -96,19 +85,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Results, error) {
 	res := r.rec.Results()
 	res.Name = "bench " + cfg.URL
 	res.DurationS = time.Since(start).Seconds()
-	p := BenchPacing{TargetRate: cfg.Rate}
-	for i := range secs {
-		p.Sent += secs[i].Load()
-	}
-	if span := time.Duration(last.Load() - first.Load()); p.Sent > 1 && span > 0 {
-		p.AchievedRate = math.Round(10*float64(p.Sent-1)/span.Seconds()) / 10
-		p.ErrorPct = math.Round(1000*(p.AchievedRate-cfg.Rate)/cfg.Rate) / 10
-	}
-	// Whole seconds only: the first and the last are cut by the edges.
-	for i := 1; i < int(cfg.Duration/time.Second)-1; i++ {
-		p.WorstSecondPct = max(p.WorstSecondPct, math.Round(1000*math.Abs(float64(secs[i].Load())-cfg.Rate)/cfg.Rate)/10)
-	}
-	res.Extra = map[string]any{"pacing": p}
+	res.Extra = map[string]any{"pacing": tally.pacing(cfg.Rate, cfg.Duration)}
 	return res, nil
 }
 

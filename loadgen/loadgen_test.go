@@ -224,7 +224,10 @@ func TestBenchReportsItsPacing(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	res, err := Bench(context.Background(), BenchConfig{URL: srv.URL, Rate: 200, Duration: 2 * time.Second})
+	// Eight connections, not one TLS handshake per request: 400 handshakes
+	// in 2 s outlasted the client's 10 s handshake timeout under -race on
+	// a loaded machine (22 of 400 "transport").
+	res, err := Bench(context.Background(), BenchConfig{URL: srv.URL, Rate: 200, Duration: 2 * time.Second, MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +237,7 @@ func TestBenchReportsItsPacing(t *testing.T) {
 	}
 	t.Logf("%+v", p)
 	if p.Sent != 400 || hits.Load() != 400 || p.TargetRate != 200 || p.AchievedRate <= 0 {
-		t.Errorf("pacing %+v, server saw %d", p, hits.Load())
+		t.Errorf("pacing %+v, server saw %d\n%s", p, hits.Load(), res.Summary())
 	}
 	if h, _ := res.Histogram("POST.service", func(s string) bool { return s == StatusOK }); h.TotalCount() != 400 {
 		t.Errorf("%d POSTs measured ok", h.TotalCount())
