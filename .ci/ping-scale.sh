@@ -26,7 +26,10 @@
 # devices reconnected to the others, and probes that a device blocked at
 # the UEM is refused (403) through the shared port by every gateway left.
 # Results stay in $WORK (default: a temporary directory, kept): merged.json
-# (`gatehouse report merged.json -o DIR` charts it), rss.csv, the logs.
+# (`gatehouse report merged.json -o DIR` charts it), rss.csv, the logs,
+# and from the plateau one gateway's heap.pprof and goroutines.txt, shard
+# 0's and the lab's shard0.* / lab.* (heap.txt, heap.pprof,
+# goroutines.txt: GATEHOUSE_DEBUG_PPROF serves them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-100000} gws=${2:-8} ramp=${3:-330} hold=${4:-60}
@@ -103,13 +106,19 @@ curl -sk "${auth[@]}" -o "$work/goroutines.txt" "$adm/debug/pprof/goroutine?debu
 curl -sk "${auth[@]}" -o "$work/heap.pprof" "$adm/debug/pprof/heap" || true
 goroutines=$(sed -n 1p "$work/goroutines.txt" 2>/dev/null) # no pipe: pipefail and SIGPIPE
 # Shard 0 and the lab process at the plateau, the same way (their
-# pprof address is the first line naming it in their output).
+# pprof address is the first line naming it in their output), in the
+# background: a forced collection of a lab heap of gigabytes on a loaded
+# machine took minutes in the 100,000 run and held the kill back past
+# the end of the load.
 for who in shard0:shard0.txt lab:lab.log; do
 	pp=$(grep -m1 -o 'http://127.0.0.1:[0-9]*/debug/pprof/' "$work/${who#*:}" || true)
 	[[ -n $pp ]] || continue
-	curl -s -o "$work/${who%%:*}.heap.txt" "${pp}heap?gc=1&debug=1" || true
-	curl -s -o "$work/${who%%:*}.heap.pprof" "${pp}heap" || true
-	curl -s -o "$work/${who%%:*}.goroutines.txt" "${pp}goroutine?debug=1" || true
+	(
+		w=$work/${who%%:*}
+		curl -s --max-time 120 -o "$w.goroutines.txt" "${pp}goroutine?debug=1"
+		curl -s --max-time 120 -o "$w.heap.pprof" "${pp}heap"
+		curl -s --max-time 120 -o "$w.heap.txt" "${pp}heap?gc=1&debug=1"
+	) &
 done
 victim=${gwpid[0]}
 echo "killing gateway 0 (pid $victim) at $((SECONDS - start)) s"

@@ -9,25 +9,17 @@ import "strings"
 // that average at 8 KiB, so net/http's per-request background read
 // (about 2.6 KB deep while parked) starts with 8 KiB and can never be
 // shrunk below it. Off, it starts at 2 KiB and grows to 4 KiB: 4.4 KB
-// less a held Ping (docs/performance.md, "Held Ping memory"). The lab
-// (its fake Exchange parks a handler a held Ping) and the load generator
-// (a device goroutine and net/http's two connection goroutines a Ping)
-// gain the same way. The
+// less a held Ping (docs/performance.md, "Held Ping memory"). The
 // runtime reads it once, at start, from GODEBUG only (no //go:debug
 // directive exists for it), hence the re-execution.
 const smallStacksSetting = "adaptivestackstart=0"
 
-// smallStacksCommands are the subcommands re-executed with small stacks:
-// those that hold a goroutine (or several) a held Ping.
-var smallStacksCommands = map[string]bool{"gateway": true, "lab": true, "loadgen": true}
-
 // smallStacksEnv returns the environment to re-execute `gatehouse
-// gateway` (lab, loadgen) with, and false when there is nothing to do:
-// another subcommand, or GODEBUG already says something of
-// adaptivestackstart (an operator's choice, or the re-executed process
-// itself).
+// gateway` with, and false when there is nothing to do: another
+// subcommand, or GODEBUG already says something of adaptivestackstart
+// (an operator's choice, or the re-executed process itself).
 func smallStacksEnv(args, environ []string) ([]string, bool) {
-	if len(args) < 2 || !smallStacksCommands[args[1]] {
+	if len(args) < 2 || args[1] != "gateway" {
 		return nil, false
 	}
 	godebug := ""
