@@ -11,7 +11,7 @@
 #
 #   .ci/ping-scale.sh [devices=100000] [gateways=8] [ramp_s=330] [hold_s=60]
 #
-# MAX_CONNS (default 19000) bounds each shard's connections (--max-conns).
+# GOGC: 50 unless set. MAX_CONNS (default 19000) bounds each shard's connections (--max-conns).
 # The CPU time each kind of process spent from the start of the load to
 # the plateau (ramp + hold) is printed per device. DASHBOARD=1 keeps the
 # lab's dashboard on; GATEHOUSE_BIN: a prebuilt binary instead of a build
@@ -26,14 +26,24 @@
 # devices reconnected to the others, and probes that a device blocked at
 # the UEM is refused (403) through the shared port by every gateway left.
 # Results stay in $WORK (default: a temporary directory, kept): merged.json
-# (`gatehouse report merged.json -o DIR` charts it), rss.csv, the logs.
+# (`gatehouse report merged.json -o DIR` charts it), rss.csv, the logs,
+# and from the plateau one gateway's heap.pprof and goroutines.txt, shard
+# 0's and the lab's shard0.* / lab.* (heap.txt, heap.pprof,
+# goroutines.txt: GATEHOUSE_DEBUG_PPROF serves them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-100000} gws=${2:-8} ramp=${3:-330} hold=${4:-60}
+# GOGC=50 for every process (a GOGC already set wins): the heap may grow to
+# 1.5 times the live heap before a collection instead of twice, about 32 KB
+# less RSS a held Ping over gateway, load generator and lab at 3,000 Pings
+# for about 5 % more CPU a device (docs/performance.md, "100,000 held Pings").
+export GOGC=${GOGC:-50}
 . .ci/lib/lab.sh
 lab_setup ping-scale
 echo "open-file limit per process: $(ulimit -n)"
-lab_start --http2 --users 8
+# Every lab and load generator process serves /debug/pprof/ on a port of
+# its own (GATEHOUSE_DEBUG_PPROF), for the plateau's profiles below.
+GATEHOUSE_DEBUG_PPROF=127.0.0.1:0 lab_start --http2 --users 8
 port=$(free_port)
 
 gwpid=()
@@ -56,7 +66,7 @@ shardpid=()
 for i in $(seq 0 $((gws - 1))); do
 	prof=()
 	[[ ${PROFILE:-} == 1 && $i == 0 ]] && prof=(--cpuprofile "$work/shard0.cpu.pprof")
-	"$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
+	GATEHOUSE_DEBUG_PPROF=127.0.0.1:0 "$gh" loadgen run --spec "$work/spec.yaml" --target "https://127.0.0.1:$port" --shard "$i/$gws" --run-id "$run" \
 		--max-conns "${MAX_CONNS:-19000}" "${prof[@]}" -q -o "$work/shard$i.json" >"$work/shard$i.txt" 2>&1 &
 	pids+=($!)
 	shardpid+=($!)
@@ -95,6 +105,21 @@ auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")
 curl -sk "${auth[@]}" -o "$work/goroutines.txt" "$adm/debug/pprof/goroutine?debug=1" || true
 curl -sk "${auth[@]}" -o "$work/heap.pprof" "$adm/debug/pprof/heap" || true
 goroutines=$(sed -n 1p "$work/goroutines.txt" 2>/dev/null) # no pipe: pipefail and SIGPIPE
+# Shard 0 and the lab process at the plateau, the same way (their
+# pprof address is the first line naming it in their output), in the
+# background: a forced collection of a lab heap of gigabytes on a loaded
+# machine took minutes in the 100,000 run and held the kill back past
+# the end of the load.
+for who in shard0:shard0.txt lab:lab.log; do
+	pp=$(grep -m1 -o 'http://127.0.0.1:[0-9]*/debug/pprof/' "$work/${who#*:}" || true)
+	[[ -n $pp ]] || continue
+	(
+		w=$work/${who%%:*}
+		curl -s --max-time 120 -o "$w.goroutines.txt" "${pp}goroutine?debug=1"
+		curl -s --max-time 120 -o "$w.heap.pprof" "${pp}heap"
+		curl -s --max-time 120 -o "$w.heap.txt" "${pp}heap?gc=1&debug=1"
+	) &
+done
 victim=${gwpid[0]}
 echo "killing gateway 0 (pid $victim) at $((SECONDS - start)) s"
 kill -9 "$victim"

@@ -14,6 +14,7 @@ import (
 
 func main() {
 	reexecWithSmallStacks() // `gatehouse gateway` only (stackstart.go)
+	startDebugPprof()       // GATEHOUSE_DEBUG_PPROF (debugpprof.go)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
