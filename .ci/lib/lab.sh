@@ -103,8 +103,10 @@ cpu_ticks() {
 }
 
 # ping_spec NAME DEVICES DURATION_S SYNC_RATE RAMP_S writes $work/spec.yaml:
-# new native devices arriving over RAMP_S that each hold a Ping (900 s
-# heartbeat), syncing at SYNC_RATE (e.g. 0/h) and sending no mail.
+# new native devices arriving over RAMP_S that each hold a Ping (heartbeat
+# HEARTBEAT s, default 900; up to MS-ASCMD's 3540, so that a ramp longer
+# than 900 s renews no Ping), syncing at SYNC_RATE (e.g. 0/h) and sending
+# no mail.
 ping_spec() {
 	cat >"$work/spec.yaml" <<EOF
 name: $1
@@ -118,7 +120,7 @@ mix:
   clients: {native: 100}
   versions: {"14.1": 60, "16.1": 40}
 profiles:
-  default: {ping_heartbeat: 900s, sync_rate: $4, sendmail_rate: 0/h, attachment_share: 0}
+  default: {ping_heartbeat: ${HEARTBEAT:-900}s, sync_rate: $4, sendmail_rate: 0/h, attachment_share: 0}
 arrival:
   shape: ramp
   over: ${5}s
