@@ -92,9 +92,6 @@ func (p *h1pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, err
 	}
-	if a, _ := ctx.Value(attemptCtxKey{}).(*attempt); a != nil {
-		a.count(stats.ErrConnPooling) // the pooled connection did fail
-	}
 	if c, err = p.connect(ctx, key, addr, useTLS); err != nil {
 		closeRequestBody(retry)
 		return nil, err
