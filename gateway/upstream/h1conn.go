@@ -61,9 +61,7 @@ type h1conn struct {
 	br    *bufio.Reader // while a response is read
 	limit int64         // bytes the response head may still take
 	used  bool          // it carried a request before
-	// answered: a byte of the response to the request under way arrived.
-	answered bool
-	idle     time.Time // when it went idle
+	idle  time.Time     // when it went idle
 
 	cancel  func()                // closes raw: the context's AfterFunc
 	peek    func(fd uintptr) bool // the socket probe, made once
@@ -144,7 +142,7 @@ func (c *h1conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*ht
 		if _, err := c.conn.Read(c.first[:]); err != nil {
 			return nil, c.fail(ctx, stop, err) // as http.Transport: the read error itself
 		}
-		c.pending, c.answered = true, true
+		c.pending = true
 	}
 	c.br = h1Readers.Get().(*bufio.Reader)
 	c.br.Reset(c)
@@ -184,7 +182,6 @@ func (c *h1conn) readHead(req *http.Request, trace *httptrace.ClientTrace) (*htt
 		if _, err := c.br.Peek(1); err != nil {
 			return nil, err // as http.Transport: the read error itself
 		}
-		c.answered = true
 		if trace != nil && trace.GotFirstResponseByte != nil {
 			trace.GotFirstResponseByte()
 		}

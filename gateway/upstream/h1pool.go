@@ -3,15 +3,12 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/gateway/stats"
@@ -77,32 +74,6 @@ func (p *h1pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	reused := c.used
-	resp, unanswered, err := p.send(c, req, trace)
-	if err == nil || !reused || !unanswered || !lostConn(err) || ctx.Err() != nil {
-		return resp, err
-	}
-	// The server closed a kept-alive connection as the request went out
-	// (its idle timer fired meanwhile): it never saw the request. Sent
-	// once more on a new connection, so that no server failure is counted
-	// and the device gets no error for it. net/http retries only
-	// idempotent methods here; the Router already sends a failed POST's
-	// body again, to the next server (Service.RoundTrip).
-	retry, ok := rewound(req)
-	if !ok {
-		return nil, err
-	}
-	if c, err = p.connect(ctx, key, addr, useTLS); err != nil {
-		closeRequestBody(retry)
-		return nil, err
-	}
-	resp, _, err = p.send(c, retry, trace)
-	return resp, err
-}
-
-// send makes one round trip on c; unanswered: it failed before any byte
-// of a response arrived.
-func (p *h1pool) send(c *h1conn, req *http.Request, trace *httptrace.ClientTrace) (_ *http.Response, unanswered bool, _ error) {
 	if trace != nil && trace.GotConn != nil {
 		info := httptrace.GotConnInfo{Conn: c.conn, Reused: c.used, WasIdle: c.used}
 		if c.used {
@@ -111,34 +82,7 @@ func (p *h1pool) send(c *h1conn, req *http.Request, trace *httptrace.ClientTrace
 		trace.GotConn(info)
 	}
 	c.used = true
-	c.answered = false
-	resp, err := c.roundTrip(req, trace)
-	// Read only on an error: c is closed then, where on success it may
-	// be back in the pool, another request's.
-	return resp, err != nil && !c.answered, err
-}
-
-// rewound is req with its body to send again; false when it has none.
-func rewound(req *http.Request) (*http.Request, bool) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return req, true
-	}
-	if req.GetBody == nil {
-		return nil, false
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, false
-	}
-	out := *req
-	out.Body = body
-	return &out, true
-}
-
-// lostConn reports whether err is the server's side of the connection
-// gone: closed (EOF) or reset; not a timeout.
-func lostConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
+	return c.roundTrip(req, trace)
 }
 
 // connect dials a new connection with the Router's dialer.
