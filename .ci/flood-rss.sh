@@ -27,7 +27,7 @@ done
 [[ -n $eas ]] || { echo "the lab did not start; see its log:"; cat "$dir/lab.log"; exit 1; }
 adm=$(jq -r .gateway.admin_url "$dir/endpoints.json") tok=$(jq -r .gateway.admin_token "$dir/endpoints.json")
 uem=$(jq -r .uem.admin_url "$dir/endpoints.json") utok=$(jq -r .uem.admin_token "$dir/endpoints.json")
-gw=$(pgrep -f "$dir/gatehouse gateway" | head -1)
+gw=$(pgrep -f "$gh gateway .*--data-dir $dir/" | head -1)
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$gw/status"; }
 devices() { curl -sk -H "Authorization: Bearer $tok" "$adm/admin/v1/device-cache/status" | jq .in_memory; }
