@@ -23,6 +23,9 @@
 # build) with the extra flags B_FLAGS, so that a change (another build,
 # or a flag such as --gc-heap-floor 0) is measured against the gateway in
 # the same run, interleaved (issue 26). PROFILE_B=file profiles it too.
+# RELAY=1 adds a target go-relay: cmd/rawrelay, a Go TLS relay with no
+# HTTP library (internal/rawrelay), the floor a proxy written in Go pays
+# on this machine for the same TLS and syscalls (issue 26).
 # VEGETA=0 skips the latency part (throughput and proxy-cpu only).
 # LAB_FLAGS adds flags to `gatehouse lab` (--http2: the fake Exchange
 # offers HTTP/2 and the lab's gateway multiplexes its requests on it).
@@ -51,6 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$gh" ./cmd/gatehouse
+[[ -z ${RELAY:-} ]] || go build -o "$work/rawrelay" ./cmd/rawrelay
 GOBIN=$work go install github.com/tsenart/vegeta/v12@v12.13.0
 # Ports away from the lab's defaults so a running lab does not collide.
 # shellcheck disable=SC2086 # LAB_FLAGS splits on purpose
@@ -80,6 +84,13 @@ if [[ -n ${B:-} ]]; then
 	gwbpid=$!
 	for _ in $(seq 300); do grep -q '^admin URL' "$work/gateway-b.out" 2>/dev/null && break; sleep 0.2; done
 	grep -q '^admin URL' "$work/gateway-b.out" || { echo "proxy-bench: gateway-b did not start:" >&2; cat "$work/gateway-b.log" >&2; exit 1; }
+fi
+
+if [[ -n ${RELAY:-} ]]; then
+	"$work/rawrelay" --listen 127.0.0.1:18446 --upstream 127.0.0.1:18700 >"$work/rawrelay.out" 2>&1 &
+	pids+=($!)
+	relaypid=$!
+	for _ in $(seq 50); do grep -q '^listening' "$work/rawrelay.out" 2>/dev/null && break; sleep 0.1; done
 fi
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
@@ -119,6 +130,7 @@ if [[ -n ${PIN:-} ]]; then
 	taskset -a -p 1 "${pids[0]}" >/dev/null
 	taskset -a -p 2 "$(labgateway)" >/dev/null
 	[[ -z ${B:-} ]] || taskset -a -p 2 "$gwbpid" >/dev/null
+	[[ -z ${RELAY:-} ]] || taskset -a -p 2 "$relaypid" >/dev/null
 	for p in $(pgrep -f "nginx.*$work"); do taskset -a -p 2 "$p" >/dev/null; done
 	pinned="taskset 1"
 fi
@@ -159,10 +171,11 @@ function done(summary, latency, requests)
 end
 EOF
 
-declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443 [gateway+audit]=18443 [gateway-b]=18445) key=()
+declare -A port=([direct]=18700 [nginx]=18444 [gateway]=18443 [gateway+audit]=18443 [gateway-b]=18445 [go-relay]=18446) key=()
 targets=(direct nginx gateway)
 [[ -n ${AUDIT:-} ]] && targets+=(gateway+audit)
 [[ -n ${B:-} ]] && targets+=(gateway-b)
+[[ -n ${RELAY:-} ]] && targets+=(go-relay)
 # audit on|off: the gateway's audit log, through its admin API.
 audit() {
 	GATEHOUSE_ADMIN_TOKEN="$(jq -r .gateway.admin_token "$work/lab.json")" "$gh" ctl --admin "$(jq -r .gateway.admin_url "$work/lab.json")" --insecure audit "$1" >/dev/null
@@ -170,7 +183,7 @@ audit() {
 setaudit() { [[ -z ${AUDIT:-} ]] || { [[ $1 == gateway+audit ]] && audit on || audit off; }; }
 dev() {
 	case $1 in
-	nginx) echo BENCHdirect ;;
+	nginx | go-relay) echo BENCHdirect ;;
 	gateway+audit) echo BENCHgateway ;;
 	gateway-b) echo BENCHgatewayb ;;
 	*) echo "BENCH$1" ;;
@@ -183,6 +196,7 @@ for t in "${provisioned[@]}"; do
 	[[ -n ${key[$t]} ]] || { echo "proxy-bench: provisioning through $t failed" >&2; exit 1; }
 done
 key[nginx]=${key[direct]} # nginx relays to the same Exchange: the same device
+key[go-relay]=${key[direct]}
 key[gateway+audit]=${key[gateway]}
 for t in "${targets[@]}"; do # warm up each path and check it answers 200
 	eas "${port[$t]}" "$(dev $t)" FolderSync "$work/foldersync" "${key[$t]}" >/dev/null
@@ -196,7 +210,7 @@ cputicks() {
 }
 gwpid=$(labgateway)
 mapfile -t nginxpids < <(pgrep -f "nginx.*$work"; pgrep -P "$(pgrep -f "nginx -c $work" | head -1)")
-declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid [gateway-b]=${gwbpid:-})
+declare -A cpupids=([direct]="" [nginx]="${nginxpids[*]}" [gateway]=$gwpid [gateway+audit]=$gwpid [gateway-b]=${gwbpid:-} [go-relay]=${relaypid:-})
 hz=$(getconf CLK_TCK)
 
 echo "wrk -t1 -c$conns -d$duration, FolderSync (290-byte response), $rounds rounds"
