@@ -15,6 +15,9 @@
 # .ci/ping-scale.sh). GATEWAY_FLAGS adds flags to `gatehouse gateway`.
 # Results stay in $WORK (default: a temporary directory, kept): the
 # gateway's heap profile and goroutine dump at the plateau, result.json.
+# RELAY=1 measures cmd/rawrelay in the gateway's place (in front of the
+# lab's Exchange, no UEM, HTTP/1.1 upstream): the least a held Ping costs
+# a Go relay with no HTTP library, the floor beside the gateway's figure.
 # The lab start-up is .ci/lib/lab.sh's (GATEHOUSE_BIN: a prebuilt binary,
 # e.g. another branch's build for a same-session baseline).
 set -euo pipefail
@@ -26,13 +29,24 @@ lab_setup ping-mem
 lab_start --http2 --users 8
 h2=--upstream-http2 proto=HTTP/2
 [[ ${UPSTREAM_H2:-1} == 0 ]] && h2= proto=HTTP/1.1
-# shellcheck disable=SC2086 # GATEWAY_FLAGS and h2 are word lists
-lab_gateway gw --listen 127.0.0.1:0 $h2 --check-interval 10s --resync-interval 60s --stats-interval 10s ${GATEWAY_FLAGS:-}
-gw=$gwlast
-lab_wait_gateway gw
-adm=$(gw_admin gw)
-addr=$(awk '/^device URL/ {print $3}' "$work/gw.out")
-addr=${addr%/Microsoft-Server-ActiveSync}
+if [[ ${RELAY:-0} == 1 ]]; then
+	go build -o "$work/rawrelay" ./cmd/rawrelay
+	up=$(ep .exchange.activesync_url) up=${up#https://} up=${up%%/*}
+	"$work/rawrelay" --listen 127.0.0.1:0 --pprof 127.0.0.1:0 --upstream "$up" >"$work/relay.out" 2>&1 &
+	gw=$! proto="HTTP/1.1 (rawrelay)"
+	pids+=("$gw")
+	for _ in $(seq 50); do grep -q '^listening' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
+	adm=http://$(awk '/^pprof on/ {print $3}' "$work/relay.out")
+	addr=https://$(awk '/^listening on/ {print $3}' "$work/relay.out")
+else
+	# shellcheck disable=SC2086 # GATEWAY_FLAGS and h2 are word lists
+	lab_gateway gw --listen 127.0.0.1:0 $h2 --check-interval 10s --resync-interval 60s --stats-interval 10s ${GATEWAY_FLAGS:-}
+	gw=$gwlast
+	lab_wait_gateway gw
+	adm=$(gw_admin gw)
+	addr=$(awk '/^device URL/ {print $3}' "$work/gw.out")
+	addr=${addr%/Microsoft-Server-ActiveSync}
+fi
 auth=(-H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN")
 
 measure() { # $1: label; prints "rss_kib heap_b stack_b goroutines" after a forced GC

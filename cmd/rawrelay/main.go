@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"time"
 
@@ -19,7 +21,14 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
 	upstream := flag.String("upstream", "", "the TLS server to relay to, host:port (its certificate is not checked)")
+	debug := flag.String("pprof", "", "serve /debug/pprof/ on this loopback address (.ci/ping-mem.sh reads the heap there)")
 	flag.Parse()
+	if *debug != "" {
+		if err := servePprof(*debug); err != nil {
+			fmt.Fprintln(os.Stderr, "rawrelay:", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(*listen, *upstream); err != nil {
 		fmt.Fprintln(os.Stderr, "rawrelay:", err)
 		os.Exit(1)
@@ -30,8 +39,8 @@ func run(listen, upstream string) error {
 	if upstream == "" {
 		return fmt.Errorf("--upstream is required")
 	}
-	if host, _, err := net.SplitHostPort(listen); err != nil || !net.ParseIP(host).IsLoopback() {
-		return fmt.Errorf("--listen %q: a loopback address and port", listen)
+	if err := loopbackOnly("--listen", listen); err != nil {
+		return err
 	}
 	cert, err := selfsigned.Generate("rawrelay", time.Now())
 	if err != nil {
@@ -47,4 +56,27 @@ func run(listen, upstream string) error {
 	r := rawrelay.New(upstream, &tls.Config{InsecureSkipVerify: true}) // #nosec G402 -- loopback benchmark peer
 	defer r.Close()
 	return r.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+}
+
+func loopbackOnly(flagName, addr string) error {
+	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return fmt.Errorf("%s %q: a loopback address and port", flagName, addr)
+	}
+	return nil
+}
+
+// servePprof serves the runtime's profiles (net/http/pprof registers on
+// the default mux) on a loopback address, unauthenticated as it is a
+// benchmark's tool.
+func servePprof(addr string) error {
+	if err := loopbackOnly("--pprof", addr); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println("pprof on", ln.Addr())
+	go http.Serve(ln, nil) //nolint:errcheck // lives as long as the process
+	return nil
 }
