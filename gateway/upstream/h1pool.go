@@ -85,9 +85,26 @@ func (p *h1pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	return c.roundTrip(req, trace)
 }
 
-// connect dials a new connection with the Router's dialer.
+// connect dials a new connection with the Router's dialer, on a
+// goroutine of its own: the TLS handshake (key exchange, certificate
+// verification) is the deepest code a request runs, and on the caller's
+// goroutine, already under the whole device handler chain, it would grow
+// that stack from 16 to 32 KiB for the connection's life. A held Ping
+// waits on that goroutine, so each one held over HTTP/1.1 kept the extra
+// 16 KiB (issue 26, docs/performance.md "The floors"). The dial honours
+// ctx, so waiting for its result is bounded as the dial is.
 func (p *h1pool) connect(ctx context.Context, key h1key, addr string, useTLS bool) (*h1conn, error) {
-	nc, err := p.dial(ctx, "tcp", addr, useTLS)
+	type dialled struct {
+		c   net.Conn
+		err error
+	}
+	done := make(chan dialled, 1)
+	go func() {
+		c, err := p.dial(ctx, "tcp", addr, useTLS)
+		done <- dialled{c, err}
+	}()
+	d := <-done
+	nc, err := d.c, d.err
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -346,4 +348,35 @@ func (p peekOnly) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, err
+}
+
+// TestH1PoolDialsOffTheCallersGoroutine: a new connection's dial (and
+// its TLS handshake, the deepest code a request runs) must not run on the
+// goroutine of the request, which waits under the whole device handler
+// chain: its stack would double for as long as a Ping is held on it.
+func TestH1PoolDialsOffTheCallersGoroutine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	var onCaller atomic.Bool
+	var d net.Dialer
+	p := newH1Pool(func(ctx context.Context, network, addr string, _ bool) (net.Conn, error) {
+		buf := make([]byte, 64<<10)
+		if strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*h1pool).RoundTrip") {
+			onCaller.Store(true)
+		}
+		return d.DialContext(ctx, network, addr)
+	})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/Microsoft-Server-ActiveSync?Cmd=Ping", strings.NewReader("x"))
+	resp, err := p.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Fatalf("body %q, want ok", body)
+	}
+	if onCaller.Load() {
+		t.Error("the dial ran on the request's goroutine")
+	}
 }
