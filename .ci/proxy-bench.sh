@@ -25,7 +25,8 @@
 # the same run, interleaved (issue 26). PROFILE_B=file profiles it too.
 # RELAY=1 adds a target go-relay: cmd/rawrelay, a Go TLS relay with no
 # HTTP library (internal/rawrelay), the floor a proxy written in Go pays
-# on this machine for the same TLS and syscalls (issue 26).
+# on this machine for the same TLS and syscalls (issue 26); PROFILE_RELAY=file
+# profiles it.
 # VEGETA=0 skips the latency part (throughput and proxy-cpu only).
 # LAB_FLAGS adds flags to `gatehouse lab` (--http2: the fake Exchange
 # offers HTTP/2 and the lab's gateway multiplexes its requests on it).
@@ -87,7 +88,7 @@ if [[ -n ${B:-} ]]; then
 fi
 
 if [[ -n ${RELAY:-} ]]; then
-	"$work/rawrelay" --listen 127.0.0.1:18446 --upstream 127.0.0.1:18700 >"$work/rawrelay.out" 2>&1 &
+	"$work/rawrelay" --listen 127.0.0.1:18446 --upstream 127.0.0.1:18700 --pprof 127.0.0.1:18447 >"$work/rawrelay.out" 2>&1 &
 	pids+=($!)
 	relaypid=$!
 	for _ in $(seq 50); do grep -q '^listening' "$work/rawrelay.out" 2>/dev/null && break; sleep 0.1; done
@@ -257,6 +258,12 @@ if [[ -n ${PROFILE:-} ]]; then
 	curl -sk -H "Authorization: Bearer $token" -o "$PROFILE" "https://127.0.0.1:19091/debug/pprof/profile?seconds=30"
 	wait $!
 	echo "gateway CPU profile: $PROFILE (go tool pprof $gh $PROFILE)"
+fi
+if [[ -n ${PROFILE_RELAY:-} && -n ${RELAY:-} ]]; then
+	wrk -t1 -c"$conns" -d35s -s "$work/eas.lua" "https://127.0.0.1:18446" -- BENCHdirect "${key[direct]}" "$work/foldersync" >/dev/null &
+	curl -s -o "$PROFILE_RELAY" "http://127.0.0.1:18447/debug/pprof/profile?seconds=30"
+	wait $!
+	echo "go-relay CPU profile: $PROFILE_RELAY"
 fi
 if [[ -n ${PROFILE_B:-} && -n ${B:-} ]]; then
 	wrk -t1 -c"$conns" -d35s -s "$work/eas.lua" "https://127.0.0.1:18445" -- BENCHgatewayb "${key[gateway-b]}" "$work/foldersync" >/dev/null &
