@@ -3,6 +3,7 @@ package activesync
 import (
 	"errors"
 	"net/http"
+	"os"
 
 	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 )
@@ -19,4 +20,15 @@ func bodyErrorStatus(err error) int {
 		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusBadRequest
+}
+
+// deviceBodyStatus is the answer to a device body that broke while it
+// was forwarded: 408 when the gateway's body deadline cut it, 413 when a
+// limit did, 400 otherwise (a malformed chunk, a body shorter than its
+// Content-Length).
+func deviceBodyStatus(err error) int {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return http.StatusRequestTimeout
+	}
+	return bodyErrorStatus(err)
 }
