@@ -77,3 +77,19 @@ func rawExchange(t *testing.T, rawURL, req string) string {
 	got, _ := io.ReadAll(c)
 	return string(got)
 }
+
+// A Provision whose Content-Length is over the gateway's bound is refused
+// 413 from its head: a device that asked "Expect: 100-continue" is not
+// told to send a body the gateway would refuse anyway (RFC 9110 10.1.1),
+// and nothing waits for it.
+func TestOversizedProvisionIsRefusedBeforeItsBody(t *testing.T) {
+	w := newWorld(t)
+	q := &eas.Query{Cmd: eas.CmdProvision, User: "alice", DeviceID: "EXPECTPHONE", DeviceType: "iPhone"}
+	head := "POST /Microsoft-Server-ActiveSync?" + q.Encode(false) + " HTTP/1.1\r\nHost: gw\r\n" +
+		"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice-pw")) + "\r\n" +
+		eas.HeaderProtocolVersion + ": 14.1\r\nContent-Type: " + eas.ContentTypeWBXML + "\r\n" +
+		"Expect: 100-continue\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n"
+	if got := rawExchange(t, w.gw.DeviceURL(), head); !strings.HasPrefix(got, "HTTP/1.1 413 ") {
+		t.Fatalf("answered %q, want 413 at once", firstLine(got))
+	}
+}

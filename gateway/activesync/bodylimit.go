@@ -2,6 +2,7 @@ package activesync
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 
@@ -31,4 +32,15 @@ func deviceBodyStatus(err error) int {
 		return http.StatusRequestTimeout
 	}
 	return bodyErrorStatus(err)
+}
+
+// readBoundedBody is readBounded on a device's request body, whose
+// declared length is checked first: a Content-Length over max is refused
+// before a byte is read, so that a device that sent "Expect:
+// 100-continue" is not told to send a body the gateway would refuse.
+func readBoundedBody(r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, fmt.Errorf("%w: %d bytes declared, limit %d", errBodyTooLarge, r.ContentLength, max)
+	}
+	return readBounded(r.Body, max)
 }
