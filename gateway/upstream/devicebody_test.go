@@ -77,3 +77,23 @@ func TestDeviceBodyCutShortIsTheDevices(t *testing.T) {
 		t.Fatalf("failures = %d", st.FailureCount)
 	}
 }
+
+// Over HTTP/2 to the server the device's broken body is the device's
+// too.
+func TestDeviceBodyErrorOverHTTP2(t *testing.T) {
+	release := make(chan struct{})
+	close(release)
+	x, _ := newH2Exchange(t, release)
+	r := newRouter(t, asConfig(service("default", x)), defaultMgmt(), defaultTimeouts(), Options{HTTP2: true, MaxReplayBody: 16}, x)
+	broken := errors.New("invalid byte in chunk length")
+	req := easRequest("gw", "SendMail", "")
+	req.Body, req.ContentLength = &brokenBody{data: strings.Repeat("x", 100), err: broken}, -1
+	_, _, err := do(t, r, req)
+	var be *DeviceBodyError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a DeviceBodyError", err)
+	}
+	if st := serverStatus(t, r, "default", x.addr()); st.FailureCount != 0 {
+		t.Fatalf("failures = %d", st.FailureCount)
+	}
+}
