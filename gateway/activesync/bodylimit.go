@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/gatehouse-lab/gatehouse/gateway/upstream"
 	"github.com/gatehouse-lab/gatehouse/internal/httplimit"
 )
 
@@ -43,4 +44,17 @@ func readBoundedBody(r *http.Request, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes declared, limit %d", errBodyTooLarge, r.ContentLength, max)
 	}
 	return readBounded(r.Body, max)
+}
+
+// deviceBodyFailed answers a forwarding failure that was the device's
+// body breaking (hung up, malformed chunk, too slow): its fault, not the
+// server's, so a 4xx by deviceBodyStatus, never a 502.
+func (h *Handler) deviceBodyFailed(w http.ResponseWriter, err error) bool {
+	if be := (*upstream.DeviceBodyError)(nil); !errors.As(err, &be) {
+		return false
+	}
+	h.cfg.Log.Info("activesync device body unreadable", "error", err)
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(deviceBodyStatus(err))
+	return true
 }

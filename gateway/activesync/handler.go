@@ -467,12 +467,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.kerberosFailed(w, r, ae)
 		return
 	}
-	if be := (*upstream.DeviceBodyError)(nil); errors.As(err, &be) {
-		// The device's body broke (hung up, malformed chunk, too slow):
-		// its fault, not the server's.
-		h.cfg.Log.Info("activesync device body unreadable", "error", err)
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(deviceBodyStatus(err))
+	if h.deviceBodyFailed(w, err) {
 		return
 	}
 	h.cfg.Log.Warn("activesync upstream failed", "error", err)
