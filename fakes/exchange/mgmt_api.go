@@ -1,7 +1,6 @@
 package exchange
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"slices"
@@ -44,8 +43,7 @@ func (g *Management) handler() http.Handler {
 	mux.HandleFunc("PUT "+p+"/faults", g.apiSetFaults)
 	token := []byte(g.s.MgmtToken())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), token) != 1 {
+		if !httpapi.BearerMatches(r.Header, string(token)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-exchange-mgmt"`)
 			writeErr(w, apiErr(http.StatusUnauthorized, "unauthorized", "missing or wrong management token"))
 			return

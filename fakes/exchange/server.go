@@ -9,7 +9,6 @@ package exchange
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/gatehouse-lab/gatehouse/fakes/faults"
 	"github.com/gatehouse-lab/gatehouse/fakes/internal/servers"
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/internal/selfsigned"
 )
 
@@ -275,6 +275,5 @@ func (s *Server) SetFaults(f Faults) error {
 func (s *Server) FaultInjector() *faults.Injector { return s.faults.Injector() }
 
 func (s *Server) checkAdmin(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.adminToken)) == 1
+	return httpapi.BearerMatches(r.Header, s.adminToken)
 }

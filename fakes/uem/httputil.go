@@ -3,7 +3,6 @@ package uem
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 	"github.com/gatehouse-lab/gatehouse/protocol/uemapi"
@@ -34,9 +33,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 // bearer extracts the credential of an Authorization header: Bearer
 // <token>, or Basic with the token as password.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return strings.TrimSpace(tok)
+	if tok, ok := httpapi.BearerToken(r.Header); ok {
+		return tok
 	}
 	if _, pw, ok := r.BasicAuth(); ok {
 		return pw

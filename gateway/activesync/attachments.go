@@ -72,7 +72,7 @@ func (h *Handler) rewriteOutbound(r *http.Request, x *exchange) error {
 	if ac == nil || (cmd != eas.CmdSendMail && cmd != eas.CmdSmartForward && cmd != eas.CmdSmartReply) {
 		return nil
 	}
-	body, err := readBounded(r.Body, maxRewriteBody)
+	body, err := readBoundedBody(r, maxRewriteBody)
 	if err != nil {
 		return err
 	}

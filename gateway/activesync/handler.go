@@ -467,6 +467,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.kerberosFailed(w, r, ae)
 		return
 	}
+	if h.deviceBodyFailed(w, err) {
+		return
+	}
 	h.cfg.Log.Warn("activesync upstream failed", "error", err)
 	w.WriteHeader(http.StatusBadGateway)
 }

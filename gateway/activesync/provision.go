@@ -14,7 +14,7 @@ import (
 // readProvision reads the device's Provision request (bounded) so the
 // gateway knows which phase it is, and puts the body back for the server.
 func (h *Handler) readProvision(r *http.Request, x *exchange) error {
-	body, err := readBounded(r.Body, h.cfg.MaxProvisionBody)
+	body, err := readBoundedBody(r, h.cfg.MaxProvisionBody)
 	r.Body.Close()
 	if err != nil {
 		return fmt.Errorf("reading Provision: %w", err)
@@ -44,7 +44,7 @@ func (h *Handler) readProvision(r *http.Request, x *exchange) error {
 // When the device acknowledges, the entry becomes wiped and the UEM is
 // told (ACT-05, ACT-07).
 func (h *Handler) deliverWipe(w http.ResponseWriter, r *http.Request, x *exchange) {
-	body, err := readBounded(r.Body, h.cfg.MaxProvisionBody)
+	body, err := readBoundedBody(r, h.cfg.MaxProvisionBody)
 	if err != nil {
 		http.Error(w, "Provision body unreadable or too large", bodyErrorStatus(err))
 		return

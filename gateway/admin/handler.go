@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"github.com/gatehouse-lab/gatehouse/gateway/alerts"
@@ -133,11 +132,9 @@ type api struct{ d Deps }
 const maxBody = 64 << 10
 
 func (a *api) authenticate(next http.Handler) http.Handler {
-	want := []byte("Bearer " + a.d.Token)
 	limited := httplimit.Body(maxBody, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if a.d.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		if !httpapi.BearerMatches(r.Header, a.d.Token) { // none configured: nothing matches
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse admin"`)
 			writeErr(w, http.StatusUnauthorized, errors.New("missing or wrong admin token"))
 			return

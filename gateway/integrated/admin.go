@@ -1,11 +1,11 @@
 package integrated
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
+
+	"github.com/gatehouse-lab/gatehouse/internal/httpapi"
 )
 
 // Admin paths (gatehouse ctl integrated).
@@ -31,8 +31,7 @@ func (c *Connector) Handler() http.Handler {
 
 func (c *Connector) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if c.cfg.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.AdminToken)) != 1 {
+		if !httpapi.BearerMatches(r.Header, c.cfg.AdminToken) { // none configured: nothing matches
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong admin token"})
 			return
 		}

@@ -115,7 +115,7 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err == nil {
 				return s.finish(req, resp, body, a, timeout, dev)
 			}
-			if ctx.Err() != nil || isAuthError(err) {
+			if ctx.Err() != nil || isAuthError(err) || isDeviceBodyError(err) {
 				return nil, err
 			}
 			a.classify(err)
@@ -146,8 +146,10 @@ func (s *Service) RoundTrip(req *http.Request) (*http.Response, error) {
 			return s.finish(req, resp, body, a, timeout, dev)
 		}
 		lastErr = err
-		if ctx.Err() != nil || isAuthError(err) {
-			return nil, err // the device went away, or no credentials: not the server's fault
+		if ctx.Err() != nil || isAuthError(err) || isDeviceBodyError(err) {
+			// The device went away, no credentials, or the device's body
+			// broke: not the server's fault.
+			return nil, err
 		}
 		fault, retry := a.classify(err)
 		if fault && a.countsAgainstServer() {
@@ -294,31 +296,35 @@ func readBody(req *http.Request, limit int64) (*replayBody, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return &replayBody{replayable: true, none: true}, nil
 	}
+	in := deviceBody{req.Body} // its errors are the device's (DeviceBodyError)
 	if req.ContentLength > limit {
-		return &replayBody{stream: req.Body, length: req.ContentLength}, nil
+		return &replayBody{stream: in, length: req.ContentLength}, nil
 	}
 	if req.ContentLength >= 0 {
 		// The length is known and within the limit (the server's body
 		// reader stops at it): one buffer of that size, no growing.
 		buf := make([]byte, req.ContentLength)
-		_, err := io.ReadFull(req.Body, buf)
+		_, err := io.ReadFull(in, buf)
 		req.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("upstream: reading the device's request body: %w", err)
+			if !isDeviceBodyError(err) {
+				err = &DeviceBodyError{Err: err} // io.ReadFull's own ErrUnexpectedEOF
+			}
+			return nil, err
 		}
 		return &replayBody{buf: buf, replayable: true, length: int64(len(buf))}, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	buf, err := io.ReadAll(io.LimitReader(in, limit+1))
 	if err != nil {
 		req.Body.Close()
-		return nil, fmt.Errorf("upstream: reading the device's request body: %w", err)
+		return nil, err
 	}
 	if int64(len(buf)) > limit {
 		return &replayBody{
 			stream: struct {
 				io.Reader
 				io.Closer
-			}{io.MultiReader(bytes.NewReader(buf), req.Body), req.Body},
+			}{io.MultiReader(bytes.NewReader(buf), in), req.Body},
 			length: req.ContentLength,
 		}, nil
 	}
