@@ -122,6 +122,9 @@ type Link struct {
 	// success (writeretry.go); writer is where it writes (cfg.Store).
 	writeDue atomic.Bool
 	writer   storeWriter
+	// notesDue: writing an applied notification id failed since the
+	// last success (replaystore.go).
+	notesDue atomic.Bool
 
 	// The link owns the work it starts in the background (the reconnect
 	// work a device request or a CLI reload sets off): bg is its context

@@ -16,13 +16,25 @@ import (
 // changes nothing; one that failed is applied again when retried.
 // ErrNotificationInFlight and ErrTooManyNotifications say it was not
 // applied and should be retried.
+//
+// With a persistent store, the id is also written to it before Apply
+// returns (replaystore.go), so that a replay after a restart is still
+// recognised; a failed write keeps the notification applied.
 func (l *Link) Apply(n *uemapi.Notification) (err error) {
 	if n.ID != "" {
-		dup, berr := l.notes.begin(n.ID, l.cfg.Now(), l.cfg.MaxNotificationIDs)
+		now := l.cfg.Now()
+		dup, rewrite, berr := l.notes.begin(n.ID, now, l.cfg.MaxNotificationIDs)
 		if berr != nil || dup {
+			if rewrite {
+				l.storeNote(n.ID, now.Add(replayWindow))
+			}
 			return berr
 		}
-		defer func() { l.notes.end(n.ID, l.cfg.Now(), err == nil) }()
+		defer func() {
+			if until := l.notes.end(n.ID, l.cfg.Now(), err == nil); err == nil {
+				l.storeNote(n.ID, until)
+			}
+		}()
 	}
 	return l.apply(n)
 }

@@ -42,40 +42,48 @@ type notifyIDs struct {
 
 // begin reserves id for applying at now. dup reports an id applied
 // within its window (refreshed: the redelivery is answered as applied,
-// and nothing is applied again); otherwise the caller applies the
-// notification and calls end.
-func (n *notifyIDs) begin(id string, now time.Time, max int) (dup bool, err error) {
+// and nothing is applied again); rewrite then says the refresh moved the
+// stored copy's window end (storedUntil, replaystore.go). Otherwise the caller applies the notification and
+// calls end.
+func (n *notifyIDs) begin(id string, now time.Time, max int) (dup, rewrite bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.applied == nil {
-		n.applied, n.busy = map[string]time.Time{}, map[string]bool{}
-	}
+	n.init()
 	if until, ok := n.applied[id]; ok && now.Before(until) {
 		n.applied[id] = now.Add(replayWindow)
-		return true, nil
+		return true, !storedUntil(until).Equal(storedUntil(now.Add(replayWindow))), nil
 	}
 	if n.busy[id] {
-		return false, ErrNotificationInFlight
+		return false, false, ErrNotificationInFlight
 	}
 	if now.Sub(n.pruned) >= time.Second || now.Before(n.pruned) || len(n.applied)+len(n.busy) >= max {
 		n.prune(now)
 	}
 	if len(n.applied)+len(n.busy) >= max {
-		return false, ErrTooManyNotifications
+		return false, false, ErrTooManyNotifications
 	}
 	n.busy[id] = true
-	return false, nil
+	return false, false, nil
 }
 
-// end releases id; applied records it for its replay window, otherwise
-// (the notification failed) a retry of the same id is applied again.
-func (n *notifyIDs) end(id string, now time.Time, applied bool) {
+func (n *notifyIDs) init() {
+	if n.applied == nil {
+		n.applied, n.busy = map[string]time.Time{}, map[string]bool{}
+	}
+}
+
+// end releases id; applied records it for its replay window, whose end
+// it returns, otherwise (the notification failed) a retry of the same id
+// is applied again.
+func (n *notifyIDs) end(id string, now time.Time, applied bool) (until time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.busy, id)
 	if applied {
-		n.applied[id] = now.Add(replayWindow)
+		until = now.Add(replayWindow)
+		n.applied[id] = until
 	}
+	return until
 }
 
 // prune drops the ids whose window has ended; n.mu is held. At most

@@ -21,6 +21,9 @@ type InitResult struct {
 	// Blocked counts the blocked and wipe-pending devices taken from the
 	// persistent list likewise (not in Loaded when FromUEM).
 	Blocked int
+	// NotificationIDs counts the applied notification ids taken from the
+	// persistent list, still inside their replay window (replaystore.go).
+	NotificationIDs int
 }
 
 // Init fills the cache at start: every registered allowed device from the
@@ -39,6 +42,7 @@ type InitResult struct {
 func (l *Link) Init(ctx context.Context) (InitResult, error) {
 	var res InitResult
 	if l.cfg.Store != nil {
+		res.NotificationIDs = l.loadNotes()
 		w, err := l.cfg.Store.LoadWiped(l.cfg.Cache)
 		if err != nil {
 			return res, fmt.Errorf("uemsync: init: delivered wipes from the persistent list: %w", err)
@@ -373,6 +377,7 @@ func (l *Link) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			l.retryNotes()
 			if l.cfg.Store != nil {
 				if _, err := l.Persist(); err != nil {
 					return fmt.Errorf("uemsync: final write of the device list: %w", err)
@@ -389,6 +394,7 @@ func (l *Link) Run(ctx context.Context) error {
 				l.cfg.Log.Info("periodic resync", "listed", res.Listed, "removed", res.Removed, "resolved", res.Resolved)
 			}
 		case <-persist.C:
+			l.pruneStoredNotes()
 			if l.cfg.Store != nil {
 				if n, err := l.Persist(); err != nil {
 					l.writeFailed()

@@ -11,6 +11,7 @@ import (
 type storeWriter interface {
 	Journal(e devicecache.Entry) error
 	Save(c *devicecache.Cache) (int, error)
+	RememberNotifications(ids map[string]time.Time) error
 }
 
 // writeFailed notes that the persistent list is behind the cache: a
@@ -20,8 +21,10 @@ type storeWriter interface {
 // rather than waiting for the next periodic save (5 min by default).
 func (l *Link) writeFailed() { l.writeDue.Store(true) }
 
-// retryWrite writes the list when a write failed since the last success.
+// retryWrite writes the list when a write failed since the last success,
+// and the notification ids likewise (replaystore.go).
 func (l *Link) retryWrite() {
+	l.retryNotes()
 	if l.cfg.Store == nil || !l.writeDue.Swap(false) {
 		return
 	}
