@@ -43,8 +43,8 @@ type notifyIDs struct {
 // begin reserves id for applying at now. dup reports an id applied
 // within its window (refreshed: the redelivery is answered as applied,
 // and nothing is applied again); rewrite then says the refresh moved the
-// stored copy's window end (storedUntil, replaystore.go). Otherwise the caller applies the notification and
-// calls end.
+// stored copy's window end (storedUntil, replaystore.go). Otherwise the
+// caller applies the notification and calls end.
 func (n *notifyIDs) begin(id string, now time.Time, max int) (dup, rewrite bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -66,6 +66,7 @@ func (n *notifyIDs) begin(id string, now time.Time, max int) (dup, rewrite bool,
 	return false, false, nil
 }
 
+// init makes the maps on first use; n.mu is held.
 func (n *notifyIDs) init() {
 	if n.applied == nil {
 		n.applied, n.busy = map[string]time.Time{}, map[string]bool{}
