@@ -66,6 +66,10 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	// Add alice's iPhone from the page and wait for the gateway to cache it.
+	// The button is enabled once the first state has filled the user list
+	// (a loaded machine delivered it after the click, which then added a
+	// device for no user).
+	b.waitFor("the page's first state", 60*time.Second, `!document.querySelector('#add-form button[type=submit]').disabled`)
 	b.run(chromedp.Click(chromedp.CSS(`#add-form button[type=submit]`)))
 	row := `#device-rows tr[data-device^="DASHIOS"]`
 	b.waitFor("the new device allowed in the gateway's cache", 60*time.Second, `document.querySelector('`+row+` td.gw')?.dataset.state === "A"`)

@@ -105,6 +105,10 @@
     $("#gw-start").disabled = s.gateway.up;
     $("#gw-restart").disabled = !s.gateway.up;
     fillSelect($("#add-user"), s.users.map((u) => [u, u]));
+    // Enabled once the first state has filled the user list: a click
+    // before it would add a device for no user.
+    $("#add-form button[type=submit]").disabled = !s.users.length;
+    $("#add-fleet").disabled = !s.users.length;
     list($("#servers"), (s.servers || []).map((v) => v.service + " " + v.address + ": " + (v.live ? "live" : "dead")));
     list($("#notes"), s.notes || []);
     renderDevices(s);
