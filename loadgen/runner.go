@@ -153,7 +153,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 	res, err := r.run(ctx)
 	done() // the closes' bytes count too, as the gateway reads them
 	if res != nil && r.wire != nil {
-		r.wire.waitClosed(5 * time.Second)
+		r.wire.waitClosed(drainMax + 5*time.Second)
 		w := r.wire.counts()
 		res.Wire = &w
 	}
