@@ -56,6 +56,13 @@ type CapacityMemory struct {
 // sampled at each second that kept to the thresholds, and the last of
 // them, the devices held, gives the cost per device.
 func RunCapacityLab(ctx context.Context, l *lab.Lab, spec *Spec, opt Options) (*Results, error) {
+	return runCapacityLab(ctx, l, spec, opt, nil)
+}
+
+// runCapacityLab is RunCapacityLab; enough, if not nil, sees each
+// sample of the gateway and the devices then held, and the run ends
+// once it holds (the duration and the thresholds stay the bounds).
+func runCapacityLab(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, enough func(GatewayMemory, int64) bool) (*Results, error) {
 	var mem CapacityMemory
 	var err error
 	if mem.Before, err = ReadGatewayMemory(ctx, l); err != nil {
@@ -65,12 +72,15 @@ func RunCapacityLab(ctx context.Context, l *lab.Lab, spec *Spec, opt Options) (*
 		after   GatewayMemory
 		devices int64
 	)
-	res, err := runCapacity(ctx, spec, opt, func(p Point) {
+	res, err := runCapacity(ctx, spec, opt, func(p Point) bool {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		if m, err := ReadGatewayMemory(sctx, l); err == nil {
-			after, devices = m, p.Devices
+		m, err := ReadGatewayMemory(sctx, l)
+		if err != nil {
+			return true
 		}
+		after, devices = m, p.Devices
+		return enough == nil || !enough(m, p.Devices)
 	})
 	if res == nil {
 		return nil, err

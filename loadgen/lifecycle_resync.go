@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -23,9 +22,9 @@ type ResyncReport struct {
 	MeanMs   int64 `json:"mean_resync_ms"`
 	MaxMs    int64 `json:"max_resync_ms"`
 	Failures int   `json:"failures"`
-	// Before, During and After are the fleet's non-Ping operations in
-	// the first third of the run, while resyncs ran back to back (the
-	// middle third) and in the last third.
+	// Before, During and After are the fleet's non-Ping operations
+	// before the resyncs, while they ran back to back and after them
+	// (about a third of the run each).
 	Before Window `json:"before"`
 	During Window `json:"during"`
 	After  Window `json:"after"`
@@ -37,8 +36,15 @@ type ResyncReport struct {
 // and applied to the cache, the work of a full resync) back to back. With
 // generated > 0 the UEM first gets that many synthetic associations, so
 // the resync carries generated+fleet devices. It compares the fleet's
-// latency and throughput before, during and after.
+// latency and throughput before, during and after. A part lasts longer
+// than its third while it has measured no operation of the fleet (and
+// the resyncs until one completed), at most until the run's end.
 func RunResync(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, generated int) (*Results, *ResyncReport, error) {
+	return runResync(ctx, l, spec, opt, generated, phases{})
+}
+
+// runResync is RunResync with the parts' least lengths (zero: thirds).
+func runResync(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, generated int, ph phases) (*Results, *ResyncReport, error) {
 	adm := l.GatewayAdmin()
 	if adm == nil {
 		return nil, nil, fmt.Errorf("resync: %w (it drives the bundled gateway's admin API)", lab.ErrNotSupported)
@@ -49,42 +55,12 @@ func RunResync(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, generat
 			return nil, nil, fmt.Errorf("resync: generate %d associations: %w", generated, err)
 		}
 	}
-	dur := time.Duration(spec.Duration)
-	runT0 := time.Now()
+	rp := newResyncParts(ph.orThirds(time.Duration(spec.Duration)), int64(opt.Shard.Devices(spec.Devices)), rep)
+	opt.Tick = chainTick(rp.tick, opt.Tick)
 	orch, cancelOrch := context.WithCancel(ctx)
 	defer cancelOrch()
-	var (
-		wg    sync.WaitGroup
-		total time.Duration
-	)
-	wg.Go(func() {
-		select {
-		case <-orch.Done():
-			return
-		case <-time.After(dur / 3):
-		}
-		for first := true; first || time.Since(runT0) < 2*dur/3; first = false {
-			t := time.Now()
-			rctx, cancel := context.WithTimeout(orch, 5*time.Minute)
-			n, err := adm.FromUEM(rctx)
-			cancel()
-			if orch.Err() != nil {
-				return
-			}
-			d := time.Since(t)
-			if err != nil {
-				rep.Failures++
-				continue
-			}
-			rep.Resyncs++
-			rep.Listed = n.Count
-			total += d
-			rep.MaxMs = max(rep.MaxMs, d.Milliseconds())
-			if rep.Resyncs == 1 {
-				rep.FirstMs = d.Milliseconds()
-			}
-		}
-	})
+	var wg sync.WaitGroup
+	wg.Go(func() { rp.resyncs(orch, adm) })
 	res, err := Run(ctx, spec, opt)
 	cancelOrch()
 	wg.Wait()
@@ -92,27 +68,9 @@ func RunResync(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, generat
 		return nil, nil, err
 	}
 	if rep.Resyncs > 0 {
-		rep.MeanMs = (total / time.Duration(rep.Resyncs)).Milliseconds()
+		rep.MeanMs = (rp.total / time.Duration(rep.Resyncs)).Milliseconds()
 	}
-	third := int(dur / 3 / time.Second)
-	// The first second of a third carries the one before's tail: the
-	// windows are whole seconds [i·third+1, (i+1)·third); "before"
-	// starts once a ramp has brought every device.
-	steady := 1
-	if spec.Arrival.Shape == "ramp" {
-		steady = max(steady, min(int(time.Duration(spec.Arrival.Over)/time.Second)+1, third-1))
-	}
-	var werr error
-	for i, w := range []*Window{&rep.Before, &rep.During, &rep.After} {
-		from := i*third + 1
-		if i == 0 {
-			from = steady
-		}
-		var e error
-		*w, e = window(res.Series, from, (i+1)*third)
-		werr = errors.Join(werr, e)
-	}
-	if werr != nil {
+	if werr := rp.windows(res.Series); werr != nil {
 		return nil, nil, werr
 	}
 	res.Extra = map[string]any{"preset": "resync", "resync": rep}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-lab/gatehouse/lab"
@@ -54,6 +56,13 @@ type SoakReport struct {
 // memory every interval; it reports the drift of both over the steady
 // part of the run. l may be nil (a --target run: latency only).
 func RunSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval time.Duration) (*Results, *SoakReport, error) {
+	return runSoak(ctx, l, spec, opt, interval, nil)
+}
+
+// runSoak is RunSoak; until, if not nil, sees the report summarised
+// after each sample, and the run ends once it holds (the duration
+// stays the bound).
+func runSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval time.Duration, until func(SoakReport) bool) (*Results, *SoakReport, error) {
 	if interval < time.Second {
 		return nil, nil, fmt.Errorf("soak: interval %v must be at least 1s", interval)
 	}
@@ -64,15 +73,16 @@ func RunSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval 
 	}
 	var mu sync.Mutex
 	var sec []Point
-	opt.Tick = func(p Point, _ *Recorder) bool {
+	var enough atomic.Bool
+	opt.Tick = chainTick(func(p Point, _ *Recorder) bool {
 		mu.Lock()
 		sec = append(sec, p)
 		if rep.SteadyFromS < 0 && p.Devices >= shardDevices {
 			rep.SteadyFromS = p.T
 		}
 		mu.Unlock()
-		return true
-	}
+		return !enough.Load()
+	}, opt.Tick)
 	var adm interface {
 		Metrics(context.Context) (map[string]float64, error)
 	}
@@ -119,7 +129,13 @@ func RunSoak(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, interval 
 				}
 				mu.Lock()
 				rep.Samples = append(rep.Samples, s)
+				sofar := *rep
+				sofar.Samples = slices.Clone(rep.Samples)
 				mu.Unlock()
+				if until != nil {
+					sofar.summarise()
+					enough.Store(enough.Load() || until(sofar))
+				}
 			}
 		}
 	})

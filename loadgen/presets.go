@@ -2,17 +2,12 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse-lab/gatehouse/fakes/uem"
 	"github.com/gatehouse-lab/gatehouse/lab"
-	"github.com/gatehouse-lab/gatehouse/loadgen/device"
 )
 
 // presetSpecs are the presets' built-in specs, by name.
@@ -197,8 +192,9 @@ func RunCapacity(ctx context.Context, spec *Spec, opt Options) (*Results, error)
 }
 
 // runCapacity is RunCapacity; good, if not nil, sees each second that
-// kept to the thresholds (outside the recorder's lock).
-func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point)) (*Results, error) {
+// kept to the thresholds (outside the recorder's lock) and ends the run
+// by returning false. The caller's opt.Tick sees every second too.
+func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point) bool) (*Results, error) {
 	limit := time.Duration(spec.Thresholds.P99["all"])
 	if limit == 0 {
 		for _, k := range sortedKeys(spec.Thresholds.P99) {
@@ -214,7 +210,7 @@ func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point))
 		brokeAt int64
 		reason  string
 	)
-	opt.Tick = func(p Point, _ *Recorder) bool {
+	opt.Tick = chainTick(func(p Point, _ *Recorder) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		curve = append(curve, CapacityPoint{p.Devices, p.Pings, p.Ops, p.P99ms, p.Errors})
@@ -227,19 +223,20 @@ func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point))
 		}
 		if why == "" {
 			bad, held = 0, p.Devices
+			keep := true
 			if good != nil {
 				mu.Unlock()
-				good(p)
+				keep = good(p)
 				mu.Lock()
 			}
-			return true
+			return keep
 		}
 		if bad == 0 {
 			brokeAt, reason = p.Devices, why
 		}
 		bad++
 		return bad < 3
-	}
+	}, opt.Tick)
 	res, err := Run(ctx, spec, opt)
 	if res != nil {
 		mu.Lock()
@@ -250,140 +247,4 @@ func runCapacity(ctx context.Context, spec *Spec, opt Options, good func(Point))
 		mu.Unlock()
 	}
 	return res, err
-}
-
-// FailOpenReport is what the failopen preset found.
-type FailOpenReport struct {
-	BlockedDevices int `json:"blocked_devices"`
-	// WrongAllow: a request of a device blocked before the outage was
-	// served during it.
-	WrongAllow int64 `json:"wrong_allow"`
-	// WrongBlock: a fleet device (none is blocked at the UEM) was
-	// blocked, new devices arriving during the outage included.
-	WrongBlock       int64   `json:"wrong_block"`
-	NewDuringOutage  int64   `json:"new_devices_during_outage"`
-	BlockedChecks    int64   `json:"blocked_device_checks"`
-	OutageFromS      float64 `json:"outage_from_s"`
-	OutageToS        float64 `json:"outage_to_s"`
-	GatewayLearnedMs int64   `json:"block_seen_after_ms"`
-}
-
-// blockVictims connects n devices, blocks them at the UEM and waits
-// (bounded) until the gateway enforces every block.
-func blockVictims(ctx context.Context, l *lab.Lab, n int, runID string) ([]*device.Device, error) {
-	users := l.Users()
-	var victims []*device.Device
-	for i := range n {
-		u := users[i%len(users)]
-		d, err := l.NewDevice(device.Config{ID: fmt.Sprintf("LGBLOCK%s%d", runID, i), User: u.Name})
-		if err != nil {
-			return nil, err
-		}
-		if err := d.Connect(ctx); err != nil {
-			return nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
-		}
-		a, err := l.UEM.FindAssociation(d.ID(), u.Name)
-		if err != nil {
-			return nil, fmt.Errorf("failopen: victim %s: %w", d.ID(), err)
-		}
-		if _, err := l.UEM.Act(a.ID, uem.Action{Action: uem.ActBlock, Note: "loadgen failopen"}); err != nil {
-			return nil, err
-		}
-		victims = append(victims, d)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, d := range victims {
-		for {
-			_, err := d.Sync(ctx)
-			if errors.Is(err, device.ErrBlocked) {
-				break
-			}
-			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("failopen: the gateway did not block %s within 30s", d.ID())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	return victims, nil
-}
-
-// RunFailOpen runs the spec against the lab's gateway and takes the UEM
-// down for the middle third of the run. Before the run it connects
-// `blocked` extra devices and blocks them at the UEM; during the outage
-// they keep trying (every 500ms) and each success is a wrong-allow.
-// Every "blocked" answer to a fleet device is a wrong-block (the lab's
-// gateway is fail-open: new devices are let in while the UEM is down).
-func RunFailOpen(ctx context.Context, l *lab.Lab, spec *Spec, opt Options, blocked int) (*Results, *FailOpenReport, error) {
-	rep := &FailOpenReport{BlockedDevices: blocked}
-	t0 := time.Now()
-	victims, err := blockVictims(ctx, l, blocked, opt.RunID)
-	if err != nil {
-		return nil, nil, err
-	}
-	rep.GatewayLearnedMs = time.Since(t0).Milliseconds()
-
-	dur := time.Duration(spec.Duration)
-	var outage atomic.Bool
-	opt.OnDevice = func(m *Member, status string) {
-		if outage.Load() && m.New {
-			atomic.AddInt64(&rep.NewDuringOutage, 1)
-		}
-	}
-	runT0 := time.Now()
-	orch, cancelOrch := context.WithCancel(ctx)
-	defer cancelOrch()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		select {
-		case <-orch.Done():
-			return
-		case <-time.After(dur / 3):
-		}
-		_ = l.SetUEMDown(true)
-		outage.Store(true)
-		from := time.Now()
-		end := time.After(dur / 3)
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-	loop:
-		for {
-			select {
-			case <-orch.Done():
-				break loop
-			case <-end:
-				break loop
-			case <-tick.C:
-				for _, d := range victims {
-					d.Reset() // forget the policy key: ask as a fresh request would
-					cctx, cancel := context.WithTimeout(orch, 10*time.Second)
-					err := d.FolderSync(cctx)
-					cancel()
-					atomic.AddInt64(&rep.BlockedChecks, 1)
-					if err == nil {
-						atomic.AddInt64(&rep.WrongAllow, 1)
-					}
-				}
-			}
-		}
-		outage.Store(false)
-		_ = l.SetUEMDown(false)
-		rep.OutageFromS = from.Sub(runT0).Seconds()
-		rep.OutageToS = time.Since(runT0).Seconds()
-	})
-	res, err := Run(ctx, spec, opt)
-	cancelOrch()
-	wg.Wait()
-	if res != nil {
-		for _, c := range res.Commands {
-			if c.Status == StatusBlocked {
-				rep.WrongBlock += c.Count
-			}
-		}
-		res.Extra = map[string]any{"preset": "failopen", "failopen": rep}
-		if rep.WrongAllow > 0 || rep.WrongBlock > 0 {
-			res.Breaches = append(res.Breaches, fmt.Sprintf("failopen: wrong-allow %d, wrong-block %d (both must be 0)", rep.WrongAllow, rep.WrongBlock))
-			sort.Strings(res.Breaches)
-		}
-	}
-	return res, rep, err
 }

@@ -91,6 +91,9 @@ type Member struct {
 	New   bool // arrived as a new device
 	Class string
 	busy  atomic.Bool
+	// contactAt is when its first contact began (a preset tells the
+	// devices that met an outage from the start from the others).
+	contactAt time.Time
 }
 
 type classPool struct {
@@ -150,7 +153,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Results, error) {
 	res, err := r.run(ctx)
 	done() // the closes' bytes count too, as the gateway reads them
 	if res != nil && r.wire != nil {
-		r.wire.waitClosed(5 * time.Second)
+		r.wire.waitClosed(drainMax + 5*time.Second)
 		w := r.wire.counts()
 		res.Wire = &w
 	}
@@ -419,6 +422,7 @@ func (r *runner) arrive(ctx context.Context, k int, intended time.Time) {
 			return
 		}
 		m.busy.Store(true)
+		m.contactAt = time.Now()
 		status := r.firstContact(ctx, m, intended)
 		if r.opt.OnDevice != nil && ctx.Err() == nil {
 			r.opt.OnDevice(m, status)

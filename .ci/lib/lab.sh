@@ -63,8 +63,32 @@ lab_start() {
 # ep JQ: a value of the lab's endpoints document.
 ep() { jq -r "$1" "$work/endpoints.json"; }
 
-# free_port: a loopback port free now (for listeners several gateways share).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# free_port: a loopback port free now (for listeners several gateways
+# share), below the kernel's ephemeral range as internal/loopback.Port
+# picks them: a port from bind(0), released, could be taken by any
+# outgoing connection or bind(0) on the machine before the gateways bind
+# it; below the range only a caller choosing ports by number can.
+free_port() {
+	python3 - <<-'PY'
+	import random, socket
+	try:
+	    end = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+	except (OSError, ValueError, IndexError):
+	    end = 32768
+	for _ in range(200):
+	    port = random.randrange(20000, end)
+	    try:
+	        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+	            with socket.socket(socket.AF_INET, kind) as s:
+	                s.bind(("127.0.0.1", port))
+	    except OSError:
+	        continue
+	    print(port)
+	    break
+	else:
+	    raise SystemExit("free_port: no free port below %d" % end)
+	PY
+}
 
 # lab_gateway NAME [FLAG...]: starts a `gatehouse gateway` on the lab's
 # UEM (data in $work/NAME, output in $work/NAME.out and .log) with the
