@@ -47,14 +47,10 @@ func slowBodyWorld(t *testing.T) *world {
 	})
 }
 
-// dribble sends a request head over TLS, then its body one byte every
-// gap (stall: one byte, then nothing), never finishing it, and returns
-// what the gateway answered once it closed the connection. It fails the
-// test if the connection is still open after bound: the gateway held it
-// for a client that sends nothing worth waiting for.
-func dribble(t *testing.T, rawURL, head string, gap time.Duration, stall bool) string {
+// dialTLS opens a TLS connection to the host of rawURL (the gateway's
+// test certificate is not checked), for tests that write raw bytes.
+func dialTLS(t *testing.T, rawURL string) *tls.Conn {
 	t.Helper()
-	const bound = 20 * time.Second
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +59,18 @@ func dribble(t *testing.T, rawURL, head string, gap time.Duration, stall bool) s
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// dribble sends a request head over TLS, then its body one byte every
+// gap (stall: one byte, then nothing), never finishing it, and returns
+// what the gateway answered once it closed the connection. It fails the
+// test if the connection is still open after bound: the gateway held it
+// for a client that sends nothing worth waiting for.
+func dribble(t *testing.T, rawURL, head string, gap time.Duration, stall bool) string {
+	t.Helper()
+	const bound = 20 * time.Second
+	c := dialTLS(t, rawURL)
 	defer c.Close()
 	if _, err := io.WriteString(c, head); err != nil {
 		t.Fatal(err)
@@ -85,7 +93,7 @@ func dribble(t *testing.T, rawURL, head string, gap time.Duration, stall bool) s
 	}()
 	c.SetReadDeadline(time.Now().Add(bound))
 	var got bytes.Buffer
-	_, err = io.Copy(&got, c)
+	_, err := io.Copy(&got, c)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("the gateway still held the connection after %v (answered %q)", bound, firstLine(got.String()))

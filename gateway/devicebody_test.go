@@ -2,11 +2,9 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -63,14 +61,7 @@ func TestMalformedDeviceBodyIs400AndNotTheServersFault(t *testing.T) {
 // up to the connection's close (the gateway closes after a bad body).
 func rawExchange(t *testing.T, rawURL, req string) string {
 	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := tls.Dial("tcp", u.Host, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the gateway's test certificate
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTLS(t, rawURL)
 	defer c.Close()
 	go io.WriteString(c, req) // the gateway may answer before it read everything
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
